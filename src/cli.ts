@@ -1,0 +1,154 @@
+// Entry point: argv → command. Builds the Context once, and is the only place that prints errors
+// or decides the exit code. Commands are imported lazily so `mfd ls` never loads isomorphic-git.
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.ts';
+import type { Context } from './context.ts';
+import { EXIT, MfdError, UsageError } from './errors.ts';
+import { layoutOf } from './layout.ts';
+import { chooseColor, chooseMode, Reporter } from './output.ts';
+
+declare const MFD_VERSION: string | undefined;
+const VERSION = typeof MFD_VERSION === 'string' ? MFD_VERSION : '0.0.0-dev';
+
+const USAGE = `usage: mfd [options] <command> [<args>]
+
+commands:
+  deploy [REF]        resolve, fetch, build, activate and restart REF (default: the remote's HEAD)
+  list, ls            list deployments, newest first; the active one is marked (active)
+  rollback [SHA]      go back to the previous good deployment, or to the named one
+  resolve [REF]       print the full sha REF resolves to, without deploying
+  help                show this help
+
+options:
+  -C DIR              use DIR/mfd.toml (default: ./mfd.toml); DIR is the app root
+  --config FILE       use FILE as the config; its directory is the app root
+  --json              machine-readable result on stdout (progress stays on stderr)
+  --ci                plain output lines, no spinner (automatic when not a TTY)
+  --verbose           on errors, also print the cause chain and stack
+  -h, --help          show this help
+  --version           print mfd's version
+
+REF: a branch, a tag, HEAD, a full or short (4+ hex) sha, or REF~N / REF^.
+Exit codes: 0 ok, 1 internal, 2 usage or config, 3 lock held, 4 git, 5 build,
+6 activate or restart, 7 health check failed (rolled back), 8 rollback failed.`;
+
+type CommandFn = (ctx: Context, args: string[]) => Promise<void>;
+
+const COMMANDS: Record<string, () => Promise<CommandFn>> = {
+  deploy: async () => (await import('./commands/deploy.ts')).deployCommand,
+  list: async () => (await import('./commands/list.ts')).listCommand,
+  ls: async () => (await import('./commands/list.ts')).listCommand,
+  rollback: async () => (await import('./commands/rollback.ts')).rollbackCommand,
+  resolve: async () => (await import('./commands/resolve.ts')).resolveCommand,
+};
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let flags: { json: boolean; ci: boolean; verbose: boolean } = {
+    json: argv.includes('--json'),
+    ci: argv.includes('--ci'),
+    verbose: argv.includes('--verbose'),
+  };
+  let reporter = makeReporter(flags, env);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { values, positionals } = parseCli(argv);
+    flags = { json: !!values.json, ci: !!values.ci || env.CI === 'true', verbose: !!values.verbose };
+    reporter = makeReporter(flags, env);
+    const [name, ...args] = positionals;
+    if (values.version) {
+      reporter.result([`mfd ${VERSION}`], { version: VERSION });
+      return EXIT.ok;
+    }
+    if (values.help || name === undefined || name === 'help') {
+      reporter.result([USAGE], { usage: USAGE });
+      return EXIT.ok;
+    }
+    const load = COMMANDS[name];
+    if (!load) throw new UsageError(`unknown command "${name}"`);
+    if (args.length > 1) throw new UsageError(`mfd ${name} takes at most one argument, got ${args.length}`);
+
+    const configFile = values.config
+      ? resolve(values.config)
+      : resolve(values.C ?? process.cwd(), 'mfd.toml');
+    const config = await loadConfig(configFile, env);
+    for (const w of config.warnings) reporter.warn(w);
+    const root = dirname(configFile);
+    const command = await load();
+    await command(
+      { root, layout: layoutOf(root), config, reporter, now: () => Date.now(), signal: controller.signal },
+      args,
+    );
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof MfdError) {
+      reporter.failure({
+        code: error.code,
+        message: error.message,
+        hint: error.hint,
+        ...(flags.verbose ? { detail: causeChain(error) } : {}),
+      });
+      return error.exitCode;
+    }
+    reporter.internalFailure(error);
+    return EXIT.internal;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function parseCli(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        C: { type: 'string', short: 'C' },
+        config: { type: 'string' },
+        json: { type: 'boolean' },
+        ci: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]!);
+  }
+}
+
+function makeReporter(flags: { json: boolean; ci: boolean; verbose: boolean }, env: NodeJS.ProcessEnv): Reporter {
+  const isTTY = !!process.stderr.isTTY;
+  return new Reporter({
+    mode: chooseMode({ json: flags.json, ci: flags.ci, isTTY }),
+    color: chooseColor(env, isTTY),
+    verbose: flags.verbose,
+  });
+}
+
+/** --verbose: every cause down the chain, with third-party codes (iso-git `code`, execa's message). */
+function causeChain(error: Error): string {
+  const lines: string[] = [];
+  let current: unknown = error;
+  while (current instanceof Error) {
+    const code = (current as { code?: unknown }).code;
+    lines.push(`  ${current.name}${code ? ` [${String(code)}]` : ''}: ${current.stack ?? current.message}`);
+    current = current.cause;
+  }
+  return lines.join('\n');
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`internal error: ${String(error)}\n`);
+    process.exitCode = EXIT.internal;
+  },
+);

@@ -1,0 +1,153 @@
+// `mfd deploy`, as a list of steps: recover → resolve → (reuse | fetch → checkout → build) →
+// activate → restart → prune. `active` changes only once a build is complete, and a restart that
+// fails puts the previous deployment back.
+import { mkdir, rm } from 'node:fs/promises';
+import { activate, readActive } from './activate.ts';
+import { runBuild } from './build.ts';
+import type { Context } from './context.ts';
+import { formatDeploymentName } from './deployment.ts';
+import { MfdError } from './errors.ts';
+import { applyPrune, planPrune } from './prune.ts';
+import { recover, reportRecovery } from './recover.ts';
+import {
+  appendActivation,
+  fingerprintCommands,
+  isGood,
+  listDeployments,
+  writeRecord,
+  type Deployment,
+  type DeploymentRecord,
+} from './record.ts';
+import { openRunLog } from './runlog.ts';
+import { restartActive } from './restart.ts';
+import { pauseForTest } from './testhook.ts';
+import { remoteOf, type Remote } from './remote.ts';
+
+export interface DeployResult {
+  sha: string;
+  ref: string;
+  deployment: string;
+  reused: boolean;
+  previous: string | undefined;
+  pruned: string[];
+  logFile: string;
+}
+
+export async function deploy(ctx: Context, ref: string | undefined): Promise<DeployResult> {
+  const { layout, config, reporter } = ctx;
+  const log = openRunLog(layout, ctx.now(), 'deploy');
+  reporter.setTee((line) => log.write(`${line}\n`));
+  try {
+    reportRecovery(ctx, await recover(layout, ctx.now));
+    const git = await import('./git.ts');
+    const remote = remoteOf(config);
+
+    const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', () =>
+      git.resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch }),
+      (r) => `${ref ?? r.ref} → ${r.sha}`,
+    );
+    await pauseForTest('resolve');
+
+    const fingerprint = fingerprintCommands(config.build.commands);
+    const deployments = await listDeployments(layout);
+    const reusable = findReusable(deployments, resolved.sha, fingerprint);
+    let name: string;
+    if (reusable) {
+      name = reusable.name;
+      reporter.info(`reusing ${name}: already built from ${resolved.sha}, no fetch or build`);
+    } else {
+      name = await buildDeployment(ctx, git, remote, resolved, fingerprint, log.file);
+    }
+
+    const previous = await readActive(layout);
+    await reporter.step('activate', name, () => activate(layout, name));
+    await appendActivation(layout, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
+    await pauseForTest('activated');
+
+    await restartActive(ctx, { name, previous, sha: resolved.sha });
+
+    const pruned = await prune(ctx, name, previous);
+    reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${name}`);
+    return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: name, reused: !!reusable, previous, pruned, logFile: log.file };
+  } finally {
+    reporter.setTee(undefined);
+  }
+}
+
+/** A good deployment of the same commit built by the same commands; Go mfd's dirs count as such. */
+function findReusable(deployments: readonly Deployment[], sha: string, fingerprint: string): Deployment | undefined {
+  return deployments.find(
+    (d) => d.sha === sha && isGood(d) && (d.state === 'adopted' || d.record?.fingerprint === fingerprint),
+  );
+}
+
+type Git = typeof import('./git.ts');
+
+async function buildDeployment(
+  ctx: Context,
+  git: Git,
+  remote: Remote,
+  resolved: { sha: string; ref: string },
+  fingerprint: string,
+  logFile: string,
+): Promise<string> {
+  const { layout, config, reporter } = ctx;
+  const name = formatDeploymentName(ctx.now() / 1000, resolved.sha);
+  const dir = layout.deployment(name);
+  const stamp = () => new Date(ctx.now()).toISOString();
+  const record: DeploymentRecord = {
+    name, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
+    createdAt: stamp(), updatedAt: stamp(), pid: process.pid,
+  };
+  // The record exists before the directory, so a kill at any later point is found by recover().
+  await writeRecord(layout, record);
+  try {
+    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha }),
+      (r) => (r.fetched ? `${resolved.sha.slice(0, 12)} into .mfd/repo.git` : `${resolved.sha.slice(0, 12)} already cached`));
+    await pauseForTest('fetch');
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+    await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir }));
+    await pauseForTest('checkout');
+    await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
+      runBuild({
+        dir,
+        commands: config.build.commands,
+        env: { MFD_COMMIT: resolved.sha, MFD_REF: resolved.ref, MFD_DEPLOYMENT_DIR: dir },
+        timeoutMs: config.build.timeoutMs,
+        signal: ctx.signal,
+        logFile,
+        onCommand: (argv) => reporter.info(`$ ${argv.join(' ')}`),
+        onOutput: (chunk) => reporter.childOutput(chunk),
+      }),
+    );
+    await pauseForTest('built');
+  } catch (error) {
+    // A failed directory must never be reused or activated: record why, then remove it.
+    await writeRecord(layout, { ...record, state: 'failed', updatedAt: stamp(), pid: undefined, error: errorText(error) });
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
+  }
+  await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(), pid: undefined });
+  return name;
+}
+
+async function prune(ctx: Context, active: string, previous: string | undefined): Promise<string[]> {
+  const { layout, reporter, config } = ctx;
+  try {
+    const plan = planPrune(await listDeployments(layout), { active, previous, keep: config.deploy.keep });
+    if (plan.remove.length === 0) return [];
+    const outcome = await reporter.step('prune', `${plan.remove.length} old deployment(s)`, () => applyPrune(layout, plan),
+      (r) => `removed ${r.removed.length}, kept the newest ${config.deploy.keep}`);
+    for (const f of outcome.failures) reporter.warn(`could not remove ${f.name}: ${f.reason}`, `remove it by hand: rm -rf ${layout.deployment(f.name)}`);
+    return outcome.removed;
+  } catch (error) {
+    reporter.warn(`prune failed: ${errorText(error)}`, 'the deploy succeeded; old deployments are removed on the next one');
+    return [];
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof MfdError || error instanceof Error ? error.message.split('\n')[0]! : String(error);
+}
+

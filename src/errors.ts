@@ -1,0 +1,207 @@
+// Every failure mfd reports is an MfdError: a stable code, an exit code per class, one line of
+// facts (the message) and the next thing to do (the hint). cli.ts is the only place that prints them.
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  config: 2,
+  lock: 3,
+  git: 4,
+  build: 5,
+  activate: 6,
+  health: 7,
+  rollback: 8,
+} as const;
+
+export abstract class MfdError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: number;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+export class UsageError extends MfdError {
+  readonly code = 'USAGE';
+  readonly exitCode = EXIT.usage;
+  constructor(message: string, hint = 'run "mfd help" for usage') {
+    super(message, { hint });
+  }
+}
+
+export interface ConfigIssue {
+  /** Key path such as `build.commands.1`, or '' for the file as a whole. */
+  path: string;
+  message: string;
+  line?: number;
+}
+
+export class ConfigInvalidError extends MfdError {
+  readonly code = 'CONFIG_INVALID';
+  readonly exitCode = EXIT.config;
+  constructor(
+    readonly file: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    const lines = issues.map((i) => {
+      const where = [i.line === undefined ? '' : `line ${i.line}`, i.path].filter(Boolean).join(': ');
+      return `${file}: ${where ? `${where}: ` : ''}${i.message}`;
+    });
+    super(
+      issues.length === 1 ? lines[0]! : `${file}: ${issues.length} problems\n${lines.map((l) => `  ${l}`).join('\n')}`,
+      { hint: 'fix the keys above; mfd.toml.example lists every key mfd accepts' },
+    );
+  }
+}
+
+export class ConfigNotFoundError extends MfdError {
+  readonly code = 'CONFIG_NOT_FOUND';
+  readonly exitCode = EXIT.config;
+  constructor(readonly file: string, cause?: unknown) {
+    super(`config file not found: ${file}`, {
+      cause,
+      hint: 'run mfd in the app root (the directory holding mfd.toml), or pass -C DIR or --config FILE',
+    });
+  }
+}
+
+export class RefNotFoundError extends MfdError {
+  readonly code = 'REF_NOT_FOUND';
+  readonly exitCode = EXIT.git;
+  constructor(readonly ref: string, readonly url: string, detail = '') {
+    super(`ref "${ref}" not found in ${url}${detail ? `: ${detail}` : ''}`, {
+      hint: `check the name with: git ls-remote ${url}`,
+    });
+  }
+}
+
+export class RefAmbiguousError extends MfdError {
+  readonly code = 'REF_AMBIGUOUS';
+  readonly exitCode = EXIT.git;
+  constructor(readonly ref: string, readonly candidates: string[]) {
+    super(`short sha "${ref}" is ambiguous: ${candidates.join(', ')}`, {
+      hint: 'give more hex digits, or the full 40-character sha',
+    });
+  }
+}
+
+export class GitAuthError extends MfdError {
+  readonly code = 'GIT_AUTH';
+  readonly exitCode = EXIT.git;
+  constructor(readonly url: string, readonly status?: number, cause?: unknown) {
+    super(`authentication to ${url} failed${status ? ` (HTTP ${status})` : ''}`, {
+      cause,
+      hint: 'check repo.token (or MFD_REPO_TOKEN, repo.token_file) or repo.username + repo.password in mfd.toml',
+    });
+  }
+}
+
+export class GitFetchError extends MfdError {
+  readonly code = 'GIT_FETCH';
+  readonly exitCode = EXIT.git;
+  constructor(readonly url: string, readonly reason: string, cause?: unknown) {
+    super(`cannot reach ${url}: ${reason}`, {
+      cause,
+      hint: 'check repo.url and that this server can reach it, e.g. git ls-remote <url>',
+    });
+  }
+}
+
+export class BuildFailedError extends MfdError {
+  readonly code = 'BUILD_FAILED';
+  readonly exitCode = EXIT.build;
+  constructor(
+    readonly argv: string[],
+    readonly exitStatus: number | string,
+    readonly tail: string,
+    readonly logFile: string,
+    cause?: unknown,
+  ) {
+    const status = typeof exitStatus === 'number' ? `exit status ${exitStatus}` : exitStatus;
+    super(
+      `build command ${JSON.stringify(argv)} failed with ${status}${tail ? `; last lines:\n${tail}` : ''}`,
+      { cause, hint: `the full output is in ${logFile}; active is untouched` },
+    );
+  }
+}
+
+export class ActivateFailedError extends MfdError {
+  readonly code = 'ACTIVATE_FAILED';
+  readonly exitCode = EXIT.activate;
+  constructor(readonly target: string, readonly reason: string, cause?: unknown) {
+    super(`cannot point active at ${target}: ${reason}`, {
+      cause,
+      hint: 'check permissions and free space in the app root; active is unchanged',
+    });
+  }
+}
+
+export class RestartFailedError extends MfdError {
+  readonly code = 'RESTART_FAILED';
+  readonly exitCode = EXIT.activate;
+  constructor(
+    readonly unit: string,
+    readonly argv: string[],
+    readonly reason: string,
+    readonly logsCommand: string,
+    cause?: unknown,
+  ) {
+    super(`restart of unit ${unit} failed: ${argv.join(' ')}: ${reason}`, {
+      cause,
+      hint: `see why with: ${logsCommand}`,
+    });
+  }
+}
+
+export class RollbackUnavailableError extends MfdError {
+  readonly code = 'ROLLBACK_UNAVAILABLE';
+  readonly exitCode = EXIT.rollback;
+  constructor(readonly reason: string) {
+    super(`nothing to roll back to: ${reason}`, {
+      hint: 'run "mfd ls" to see the deployments; deploy a known good ref with "mfd deploy <ref>"',
+    });
+  }
+}
+
+export class DeploymentNotFoundError extends MfdError {
+  readonly code = 'DEPLOYMENT_NOT_FOUND';
+  readonly exitCode = EXIT.rollback;
+  constructor(readonly target: string, readonly detail = 'no good deployment matches') {
+    super(`${detail}: ${target}`, { hint: 'run "mfd ls" to see the deployments you can roll back to' });
+  }
+}
+
+/** The new deployment was activated but its unit would not restart; mfd put the previous one back. */
+export class RestartRolledBackError extends MfdError {
+  readonly code = 'RESTART_FAILED';
+  readonly exitCode = EXIT.activate;
+  constructor(
+    readonly failure: RestartFailedError,
+    readonly restored: { name: string; sha: string } | undefined,
+    readonly restoredRestartOk: boolean,
+  ) {
+    const after = !restored
+      ? 'there was no previous deployment to go back to, so it stays active'
+      : restoredRestartOk
+        ? `rolled back to ${restored.sha} (${restored.name}), which restarted`
+        : `put active back to ${restored.sha} (${restored.name}) but its restart failed too: the unit is down`;
+    super(`${failure.message}; ${after}`, { hint: failure.hint, cause: failure });
+  }
+}
+
+/** `mfd rollback` activated its target but the unit would not restart on it. */
+export class RollbackFailedError extends MfdError {
+  readonly code = 'ROLLBACK_FAILED';
+  readonly exitCode = EXIT.rollback;
+  constructor(readonly target: string, readonly failure: MfdError) {
+    super(`rollback to ${target} is active but did not come up: ${failure.message}`, {
+      hint: failure.hint,
+      cause: failure,
+    });
+  }
+}

@@ -1,0 +1,40 @@
+// Every on-disk name under the app root, derived from `root` alone; nothing else builds these paths.
+// The layout matches Go mfd: mfd.toml, active -> mfd_<unix>_<sha>, plus mfd's own state in .mfd/.
+import { join } from 'node:path';
+
+export interface Layout {
+  root: string;
+  active: string;
+  /** Temporary link created beside `active` and renamed over it. */
+  activeTmp: string;
+  state: string;
+  repo: string;
+  records: string;
+  logs: string;
+  activations: string;
+  lockFile: string;
+  deployment(name: string): string;
+  record(name: string): string;
+  log(runId: string): string;
+}
+
+export const ACTIVE = 'active';
+export const ACTIVE_TMP_PREFIX = '.active.tmp-';
+
+export function layoutOf(root: string): Layout {
+  const state = join(root, '.mfd');
+  return {
+    root,
+    active: join(root, ACTIVE),
+    activeTmp: join(root, `${ACTIVE_TMP_PREFIX}${process.pid}`),
+    state,
+    repo: join(state, 'repo.git'),
+    records: join(state, 'deployments'),
+    logs: join(state, 'logs'),
+    activations: join(state, 'activations.jsonl'),
+    lockFile: join(root, '.mfd-deploy.lock'),
+    deployment: (name) => join(root, name),
+    record: (name) => join(state, 'deployments', `${name}.json`),
+    log: (runId) => join(state, 'logs', `${runId}.log`),
+  };
+}

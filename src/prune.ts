@@ -1,0 +1,45 @@
+// Which deployments to delete after a successful deploy (planPrune, pure) and deleting them
+// (applyPrune, best effort). Never the active one, never the previous good one; failed ones first.
+import { rm } from 'node:fs/promises';
+import type { Layout } from './layout.ts';
+import { isGood, removeRecord, type Deployment } from './record.ts';
+
+export interface PrunePlan {
+  remove: Deployment[];
+}
+
+/**
+ * @param deployments newest first
+ * @param keep how many good deployments to keep, counting the active one
+ */
+export function planPrune(
+  deployments: readonly Deployment[],
+  opts: { active: string | undefined; previous: string | undefined; keep: number },
+): PrunePlan {
+  const protectedNames = new Set([opts.active, opts.previous].filter((n): n is string => n !== undefined));
+  const failed = deployments.filter((d) => !isGood(d) && d.state !== 'building' && !protectedNames.has(d.name));
+  const good = deployments.filter((d) => isGood(d));
+  const keepNames = new Set(good.slice(0, opts.keep).map((d) => d.name));
+  const extra = good.filter((d) => !keepNames.has(d.name) && !protectedNames.has(d.name));
+  return { remove: [...failed, ...extra] };
+}
+
+export interface PruneFailure {
+  name: string;
+  reason: string;
+}
+
+export async function applyPrune(layout: Layout, plan: PrunePlan): Promise<{ removed: string[]; failures: PruneFailure[] }> {
+  const removed: string[] = [];
+  const failures: PruneFailure[] = [];
+  for (const d of plan.remove) {
+    try {
+      await rm(layout.deployment(d.name), { recursive: true, force: true });
+      await removeRecord(layout, d.name);
+      removed.push(d.name);
+    } catch (error) {
+      failures.push({ name: d.name, reason: (error as NodeJS.ErrnoException).code ?? String(error) });
+    }
+  }
+  return { removed, failures };
+}

@@ -1,0 +1,117 @@
+// Deployment records (.mfd/deployments/<name>.json) and the activation history
+// (.mfd/activations.jsonl). Records are written atomically; a dir without a record is Go mfd's: good.
+import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { writeFileAtomic } from './atomicfile.ts';
+import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './deployment.ts';
+import type { Layout } from './layout.ts';
+
+export type RecordState = 'building' | 'built' | 'failed' | 'rolled-back';
+
+export interface DeploymentRecord {
+  name: string;
+  sha: string;
+  ref: string;
+  /** Hash of the build commands: a deployment is reused only when they match. */
+  fingerprint: string;
+  state: RecordState;
+  createdAt: string;
+  updatedAt: string;
+  /** The deploy process, while building: lets recovery tell a live build from a killed one. */
+  pid?: number;
+  error?: string;
+}
+
+export interface Deployment extends DeploymentName {
+  state: RecordState | 'adopted';
+  record?: DeploymentRecord;
+}
+
+export interface Activation {
+  name: string;
+  sha: string;
+  at: string;
+  command: 'deploy' | 'rollback' | 'auto-rollback';
+}
+
+export function fingerprintCommands(commands: readonly (readonly string[])[]): string {
+  return createHash('sha256').update(JSON.stringify(commands)).digest('hex').slice(0, 16);
+}
+
+export function isGood(d: Deployment): boolean {
+  return d.state === 'built' || d.state === 'adopted';
+}
+
+export async function writeRecord(layout: Layout, record: DeploymentRecord): Promise<void> {
+  await mkdir(layout.records, { recursive: true });
+  await writeFileAtomic(layout.record(record.name), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+export async function removeRecord(layout: Layout, name: string): Promise<void> {
+  await rm(layout.record(name), { force: true });
+}
+
+export async function readRecords(layout: Layout): Promise<Map<string, DeploymentRecord>> {
+  const records = new Map<string, DeploymentRecord>();
+  let files: string[];
+  try {
+    files = await readdir(layout.records);
+  } catch (error) {
+    if (isNotFound(error)) return records;
+    throw error;
+  }
+  for (const file of files) {
+    if (!file.endsWith('.json')) continue;
+    try {
+      const record = JSON.parse(await readFile(`${layout.records}/${file}`, 'utf8')) as DeploymentRecord;
+      records.set(record.name, record);
+    } catch {
+      // A torn or foreign file cannot come from writeFileAtomic; ignoring it only loses a label.
+    }
+  }
+  return records;
+}
+
+/** Every deployment directory in the root, newest first, joined with its record. */
+export async function listDeployments(layout: Layout): Promise<Deployment[]> {
+  const [entries, records] = await Promise.all([readdir(layout.root, { withFileTypes: true }), readRecords(layout)]);
+  const found: Deployment[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const parsed = parseDeploymentName(entry.name);
+    if (!parsed) continue;
+    const record = records.get(entry.name);
+    found.push(record ? { ...parsed, state: record.state, record } : { ...parsed, state: 'adopted' });
+  }
+  return sortNewestFirst(found);
+}
+
+export async function appendActivation(layout: Layout, activation: Activation): Promise<void> {
+  await mkdir(layout.state, { recursive: true });
+  await appendFile(layout.activations, `${JSON.stringify(activation)}\n`);
+}
+
+/** Oldest first. A line torn by a crash mid-append is skipped. */
+export async function readActivations(layout: Layout): Promise<Activation[]> {
+  let text: string;
+  try {
+    text = await readFile(layout.activations, 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+  const list: Activation[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      list.push(JSON.parse(line) as Activation);
+    } catch {
+      // Only the last line can be torn (append after a kill -9); the rest stays valid.
+    }
+  }
+  return list;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

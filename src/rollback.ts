@@ -1,0 +1,52 @@
+// `mfd rollback [TARGET]`: activate the previous good deployment (by recorded history) or the named
+// one, mark the deployment it leaves rolled-back so it is not picked again, and restart the unit.
+import { activate, readActive } from './activate.ts';
+import type { Context } from './context.ts';
+import { MfdError, RollbackFailedError } from './errors.ts';
+import { recover, reportRecovery } from './recover.ts';
+import { appendActivation, listDeployments, readActivations, writeRecord } from './record.ts';
+import { planRollback } from './rollback-plan.ts';
+import { restartUnit } from './service.ts';
+
+export interface RollbackResult {
+  from: string | undefined;
+  to: string;
+  sha: string;
+}
+
+export async function rollback(ctx: Context, target: string | undefined): Promise<RollbackResult> {
+  const { layout, reporter } = ctx;
+  reportRecovery(ctx, await recover(layout, ctx.now));
+  const [deployments, activations, active] = await Promise.all([
+    listDeployments(layout),
+    readActivations(layout),
+    readActive(layout),
+  ]);
+  const chosen = planRollback(deployments, activations, active, target);
+
+  await reporter.step('activate', chosen.name, () => activate(layout, chosen.name));
+  const at = new Date(ctx.now()).toISOString();
+  await appendActivation(layout, { name: chosen.name, sha: chosen.sha, at, command: 'rollback' });
+  const left = deployments.find((d) => d.name === active);
+  if (left) {
+    await writeRecord(layout, {
+      name: left.name, sha: left.sha, ref: left.record?.ref ?? left.sha, fingerprint: left.record?.fingerprint ?? '',
+      createdAt: left.record?.createdAt ?? new Date(left.createdAt * 1000).toISOString(), updatedAt: at,
+      state: 'rolled-back', error: `rolled back to ${chosen.sha}`,
+    });
+  }
+
+  const { unit, scope } = ctx.config.systemd;
+  if (unit) {
+    try {
+      await reporter.step('restart', unit, () => restartUnit({ unit, scope, signal: ctx.signal }));
+    } catch (error) {
+      if (error instanceof MfdError) throw new RollbackFailedError(chosen.sha, error);
+      throw error;
+    }
+  } else {
+    reporter.info('no [systemd] unit configured: nothing to restart');
+  }
+  reporter.info(`rolled back to ${chosen.sha} (${chosen.name})`);
+  return { from: active, to: chosen.name, sha: chosen.sha };
+}
