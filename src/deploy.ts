@@ -18,7 +18,8 @@ import {
   type Deployment,
   type DeploymentRecord,
 } from './record.ts';
-import { openRunLog } from './runlog.ts';
+import { openRunLog, type RunLog } from './runlog.ts';
+import { withDeployLock } from './locked.ts';
 import { restartActive } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
 import { remoteOf, type Remote } from './remote.ts';
@@ -38,40 +39,45 @@ export async function deploy(ctx: Context, ref: string | undefined): Promise<Dep
   const log = openRunLog(layout, ctx.now(), 'deploy');
   reporter.setTee((line) => log.write(`${line}\n`));
   try {
-    reportRecovery(ctx, await recover(layout, ctx.now));
-    const git = await import('./git.ts');
-    const remote = remoteOf(config);
-
-    const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', () =>
-      git.resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch }),
-      (r) => `${ref ?? r.ref} → ${r.sha}`,
-    );
-    await pauseForTest('resolve');
-
-    const fingerprint = fingerprintCommands(config.build.commands);
-    const deployments = await listDeployments(layout);
-    const reusable = findReusable(deployments, resolved.sha, fingerprint);
-    let name: string;
-    if (reusable) {
-      name = reusable.name;
-      reporter.info(`reusing ${name}: already built from ${resolved.sha}, no fetch or build`);
-    } else {
-      name = await buildDeployment(ctx, git, remote, resolved, fingerprint, log.file);
-    }
-
-    const previous = await readActive(layout);
-    await reporter.step('activate', name, () => activate(layout, name));
-    await appendActivation(layout, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
-    await pauseForTest('activated');
-
-    await restartActive(ctx, { name, previous, sha: resolved.sha });
-
-    const pruned = await prune(ctx, name, previous);
-    reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${name}`);
-    return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: name, reused: !!reusable, previous, pruned, logFile: log.file };
+    return await withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, log));
   } finally {
     reporter.setTee(undefined);
   }
+}
+
+async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog): Promise<DeployResult> {
+  const { layout, config, reporter } = ctx;
+  reportRecovery(ctx, await recover(layout, ctx.now));
+  const git = await import('./git.ts');
+  const remote = remoteOf(config);
+
+  const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', () =>
+    git.resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch }),
+    (r) => `${ref ?? r.ref} → ${r.sha}`,
+  );
+  await pauseForTest('resolve');
+
+  const fingerprint = fingerprintCommands(config.build.commands);
+  const deployments = await listDeployments(layout);
+  const reusable = findReusable(deployments, resolved.sha, fingerprint);
+  let name: string;
+  if (reusable) {
+    name = reusable.name;
+    reporter.info(`reusing ${name}: already built from ${resolved.sha}, no fetch or build`);
+  } else {
+    name = await buildDeployment(ctx, git, remote, resolved, fingerprint, log);
+  }
+
+  const previous = await readActive(layout);
+  await reporter.step('activate', name, () => activate(layout, name));
+  await appendActivation(layout, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
+  await pauseForTest('activated');
+
+  await restartActive(ctx, { name, previous, sha: resolved.sha });
+
+  const pruned = await prune(ctx, name, previous);
+  reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${name}`);
+  return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: name, reused: !!reusable, previous, pruned, logFile: log.file };
 }
 
 /** A good deployment of the same commit built by the same commands; Go mfd's dirs count as such. */
@@ -89,7 +95,7 @@ async function buildDeployment(
   remote: Remote,
   resolved: { sha: string; ref: string },
   fingerprint: string,
-  logFile: string,
+  log: RunLog,
 ): Promise<string> {
   const { layout, config, reporter } = ctx;
   const name = formatDeploymentName(ctx.now() / 1000, resolved.sha);
@@ -116,9 +122,12 @@ async function buildDeployment(
         env: { MFD_COMMIT: resolved.sha, MFD_REF: resolved.ref, MFD_DEPLOYMENT_DIR: dir },
         timeoutMs: config.build.timeoutMs,
         signal: ctx.signal,
-        logFile,
+        logFile: log.file,
         onCommand: (argv) => reporter.info(`$ ${argv.join(' ')}`),
-        onOutput: (chunk) => reporter.childOutput(chunk),
+        onOutput: (chunk) => {
+          reporter.childOutput(chunk);
+          log.write(chunk);
+        },
       }),
     );
     await pauseForTest('built');

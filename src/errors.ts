@@ -205,3 +205,70 @@ export class RollbackFailedError extends MfdError {
     });
   }
 }
+
+/** REF is not something mfd can resolve: bad revision syntax (mfd accepts NAME~N and NAME^N). */
+export class RefInvalidError extends MfdError {
+  readonly code = 'REF_INVALID';
+  readonly exitCode = EXIT.git;
+  constructor(readonly ref: string, readonly reason: string) {
+    super(`cannot resolve "${ref}": ${reason}`, {
+      hint: 'give a branch, a tag, a sha (4+ hex digits), optionally followed by ~N or ^N, e.g. main~2',
+    });
+  }
+}
+
+export class CheckoutFailedError extends MfdError {
+  readonly code = 'CHECKOUT_FAILED';
+  readonly exitCode = EXIT.git;
+  constructor(readonly sha: string, readonly dir: string, readonly reason: string, cause?: unknown) {
+    super(`cannot check out ${sha} into ${dir}: ${reason}`, {
+      cause,
+      hint: 'check free space and permissions in the app root; if the cache is damaged, remove .mfd/repo.git and deploy again',
+    });
+  }
+}
+
+export interface LockOwner {
+  pid: number;
+  /** Process start time on its host, to tell a reused pid apart. */
+  pidStart?: string | undefined;
+  user: string;
+  hostname: string;
+  /** When the lock was taken, ms since the epoch. */
+  timestamp: number;
+  command: string;
+  ref: string | null;
+}
+
+export class LockHeldError extends MfdError {
+  readonly code = 'LOCK_HELD';
+  readonly exitCode = EXIT.lock;
+  constructor(
+    readonly owner: LockOwner | undefined,
+    readonly ageMs: number,
+    readonly lockFile: string,
+    readonly staleMs: number,
+  ) {
+    const who = owner
+      ? `${owner.user}@${owner.hostname} (pid ${owner.pid}, "mfd ${owner.command}${owner.ref ? ` ${owner.ref}` : ''}")` +
+        ` since ${new Date(owner.timestamp).toLocaleString()} (${formatAge(ownerAge(owner, ageMs))} ago)`
+      : 'an unknown holder';
+    const expires = Math.max(0, staleMs - ageMs);
+    super(`deploy lock held by ${who}`, {
+      hint:
+        `wait for it to finish; if that process is gone the lock expires in ${formatAge(expires)} without a heartbeat; ` +
+        `or remove it by hand: rm ${lockFile}`,
+    });
+  }
+}
+
+function ownerAge(owner: LockOwner, fallback: number): number {
+  return Number.isFinite(owner.timestamp) ? Math.max(0, Date.now() - owner.timestamp) : fallback;
+}
+
+export function formatAge(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}

@@ -83,7 +83,9 @@ export async function listDeployments(layout: Layout): Promise<Deployment[]> {
     const record = records.get(entry.name);
     found.push(record ? { ...parsed, state: record.state, record } : { ...parsed, state: 'adopted' });
   }
-  return sortNewestFirst(found);
+  // Two deploys within one second share the name's timestamp: the record's milliseconds decide.
+  const ms = (d: Deployment) => (d.record ? Date.parse(d.record.createdAt) : d.createdAt * 1000);
+  return sortNewestFirst(found).sort((a, b) => Math.floor(ms(b) / 1000) - Math.floor(ms(a) / 1000) || ms(b) - ms(a));
 }
 
 export async function appendActivation(layout: Layout, activation: Activation): Promise<void> {

@@ -1,17 +1,18 @@
 // Turns the [repo] config into what git.ts needs: the URL and credentials, revealed only here,
 // right before they go to isomorphic-git's onAuth.
 import type { Config } from './config.ts';
+import type { RepoRemote } from './git.ts';
 
-export type RemoteAuth =
-  | { kind: 'none' }
-  | { kind: 'token'; token: string }
-  | { kind: 'basic'; username: string; password: string };
-
-export interface Remote {
-  url: string;
-  auth: RemoteAuth;
-}
+export type Remote = RepoRemote;
 
 export function remoteOf(config: Config): Remote {
-  return { url: config.repo.url, auth: config.repo.auth as RemoteAuth };
+  const { auth, url } = config.repo;
+  switch (auth.kind) {
+    case 'none':
+      return { url, auth };
+    case 'token':
+      return { url, auth: { kind: 'token', token: auth.token.reveal() } };
+    case 'basic':
+      return { url, auth: { kind: 'basic', username: auth.username, password: auth.password.reveal() } };
+  }
 }

@@ -6,6 +6,7 @@ import { MfdError, RollbackFailedError } from './errors.ts';
 import { recover, reportRecovery } from './recover.ts';
 import { appendActivation, listDeployments, readActivations, writeRecord } from './record.ts';
 import { planRollback } from './rollback-plan.ts';
+import { withDeployLock } from './locked.ts';
 import { restartUnit } from './service.ts';
 
 export interface RollbackResult {
@@ -15,6 +16,10 @@ export interface RollbackResult {
 }
 
 export async function rollback(ctx: Context, target: string | undefined): Promise<RollbackResult> {
+  return withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target));
+}
+
+async function rollbackLocked(ctx: Context, target: string | undefined): Promise<RollbackResult> {
   const { layout, reporter } = ctx;
   reportRecovery(ctx, await recover(layout, ctx.now));
   const [deployments, activations, active] = await Promise.all([

@@ -3,8 +3,11 @@
 import { readActive } from '../activate.ts';
 import type { Context } from '../context.ts';
 import { listDeployments } from '../record.ts';
+import { recover, reportRecovery } from '../recover.ts';
 
 export async function listCommand(ctx: Context): Promise<void> {
+  // ls must be truthful: a build killed earlier is shown as what it is after reconciling, not as in progress.
+  reportRecovery(ctx, await recover(ctx.layout, ctx.now));
   const [deployments, active] = await Promise.all([listDeployments(ctx.layout), readActive(ctx.layout)]);
   const human = deployments.map((d) => {
     if (d.name === active) return `${d.sha} (active)`;

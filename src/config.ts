@@ -1,0 +1,198 @@
+// mfd.toml: TOML text → smol-toml → strict zod schema → cross-field rules → a frozen Config.
+// Every problem is reported at once with its key path and line; secrets are never echoed.
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse, TomlError } from 'smol-toml';
+import { z } from 'zod';
+import { describeValue, lineOf, suggestKey, valueAt } from './config-issue.ts';
+import { parseDuration } from './duration.ts';
+import { ConfigInvalidError, ConfigNotFoundError, type ConfigIssue } from './errors.ts';
+import { Secret } from './secret.ts';
+
+export type RepoAuth =
+  | { kind: 'none' }
+  | { kind: 'token'; token: Secret }
+  | { kind: 'basic'; username: string; password: Secret };
+
+export interface Config {
+  file: string;
+  root: string;
+  repo: { url: string; branch?: string; auth: RepoAuth };
+  build: { commands: string[][]; timeoutMs?: number };
+  systemd: { unit?: string; scope: 'system' | 'user' };
+  deploy: { keep: number };
+  warnings: string[];
+}
+
+const text = z.string().min(1);
+const Schema = z.strictObject({
+  repo: z.strictObject({
+    url: text,
+    branch: text.optional(),
+    token: text.optional(),
+    token_file: text.optional(),
+    username: text.optional(),
+    password: text.optional(),
+  }),
+  build: z.strictObject({
+    commands: z.array(z.array(z.string()).min(1)),
+    timeout: z.string().optional(),
+  }),
+  systemd: z.strictObject({ unit: text.optional(), scope: z.enum(['system', 'user']).optional() }).optional(),
+  deploy: z.strictObject({ keep: z.number().int().min(1).optional() }).optional(),
+});
+type Parsed = z.infer<typeof Schema>;
+
+const ALLOWED: Record<string, readonly string[]> = {
+  '': ['repo', 'build', 'systemd', 'deploy'],
+  repo: ['url', 'branch', 'token', 'token_file', 'username', 'password'],
+  build: ['commands', 'timeout'],
+  systemd: ['unit', 'scope'],
+  deploy: ['keep'],
+};
+const SECRET_PATHS = new Set(['repo.token', 'repo.password']);
+
+/** The result of validating the text alone: what loadConfig still has to read is `tokenFile`. */
+export interface ParsedConfig {
+  config: Omit<Config, 'repo'> & { repo: Omit<Config['repo'], 'auth'> & { auth: RepoAuth } };
+  tokenFile?: string;
+  holdsSecret: boolean;
+}
+
+/** Validates mfd.toml text without touching the disk. Throws ConfigInvalidError listing every problem. */
+export function parseConfig(source: string, opts: { file: string; env?: Record<string, string | undefined> }): ParsedConfig {
+  const file = resolve(opts.file);
+  const env = opts.env ?? {};
+  let data: unknown;
+  try {
+    data = parse(source);
+  } catch (error) {
+    if (error instanceof TomlError) {
+      throw new ConfigInvalidError(file, [{ path: '', line: error.line, message: `TOML syntax error: ${error.message.split('\n')[0]}` }]);
+    }
+    throw error;
+  }
+  const issues: ConfigIssue[] = [];
+  const add = (path: (string | number)[], message: string) =>
+    issues.push({ path: path.join('.'), message, ...withLine(lineOf(source, path)) });
+
+  const result = Schema.safeParse(data);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          const hint = suggestKey(key, ALLOWED[path.join('.')] ?? []);
+          add([...path, key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`);
+        }
+        continue;
+      }
+      const value = valueAt(data, path);
+      if (value === undefined) {
+        add(path, 'is required');
+        continue;
+      }
+      const secret = SECRET_PATHS.has(path.join('.'));
+      add(path, `${expected(path, issue)}, got ${describeValue(value, secret)}`);
+    }
+  }
+  const parsed = result.success ? result.data : undefined;
+  const repo = (parsed?.repo ?? (valueAt(data, ['repo']) as Partial<Parsed['repo']> | undefined)) ?? {};
+  if (repo.token && repo.password) add(['repo', 'password'], 'give either repo.token or repo.username + repo.password, not both');
+  if (repo.token && repo.token_file) add(['repo', 'token_file'], 'give either repo.token or repo.token_file, not both');
+  if (repo.password && !repo.username) add(['repo', 'username'], 'is required when repo.password is set');
+  if (repo.username && !repo.password && !repo.token) add(['repo', 'password'], 'is required when repo.username is set');
+  let timeoutMs: number | undefined;
+  if (parsed?.build.timeout !== undefined) {
+    try {
+      timeoutMs = parseDuration(parsed.build.timeout);
+    } catch (error) {
+      add(['build', 'timeout'], (error as Error).message);
+    }
+  }
+  if (issues.length > 0 || !parsed) throw new ConfigInvalidError(file, issues);
+
+  const warnings: string[] = [];
+  const url = parsed.repo.url;
+  if (/^[a-z+]+:\/\/[^/@]*@/i.test(url)) {
+    warnings.push(`${file}: repo.url holds credentials; put them in repo.token_file or MFD_REPO_TOKEN instead`);
+  }
+  let auth: RepoAuth = { kind: 'none' };
+  if (parsed.repo.password) auth = { kind: 'basic', username: parsed.repo.username!, password: new Secret(parsed.repo.password) };
+  else if (parsed.repo.token) auth = { kind: 'token', token: new Secret(parsed.repo.token) };
+  else if (!parsed.repo.token_file && env.MFD_REPO_TOKEN) auth = { kind: 'token', token: new Secret(env.MFD_REPO_TOKEN) };
+
+  const root = dirname(file);
+  return {
+    config: {
+      file,
+      root,
+      repo: { url, ...(parsed.repo.branch ? { branch: parsed.repo.branch } : {}), auth },
+      build: { commands: parsed.build.commands, ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
+      systemd: { ...(parsed.systemd?.unit ? { unit: parsed.systemd.unit } : {}), scope: parsed.systemd?.scope ?? 'system' },
+      deploy: { keep: parsed.deploy?.keep ?? 3 },
+      warnings,
+    },
+    ...(parsed.repo.token_file ? { tokenFile: resolve(root, parsed.repo.token_file) } : {}),
+    holdsSecret: !!(parsed.repo.token || parsed.repo.password || /^[a-z+]+:\/\/[^/@]*:[^/@]*@/i.test(url)),
+  };
+}
+
+/** Reads and validates the config file, reads repo.token_file, and warns about loose permissions. */
+export async function loadConfig(file: string, env: Record<string, string | undefined> = process.env): Promise<Config> {
+  const path = resolve(file);
+  let source: string;
+  try {
+    source = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigNotFoundError(path, error);
+    throw new ConfigInvalidError(path, [{ path: '', message: `cannot read the file: ${code ?? String(error)}` }]);
+  }
+  const parsed = parseConfig(source, { file: path, env });
+  const config = parsed.config as Config;
+  if (parsed.holdsSecret) await warnIfShared(path, 'it holds a secret', config.warnings);
+  if (parsed.tokenFile) {
+    let token: string;
+    try {
+      token = (await readFile(parsed.tokenFile, 'utf8')).trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new ConfigInvalidError(path, [{ path: 'repo.token_file', message: `cannot read ${parsed.tokenFile}: ${code}`, ...withLine(lineOf(source, ['repo', 'token_file'])) }]);
+    }
+    if (!token) throw new ConfigInvalidError(path, [{ path: 'repo.token_file', message: `${parsed.tokenFile} is empty` }]);
+    config.repo.auth = { kind: 'token', token: new Secret(token) };
+    await warnIfShared(parsed.tokenFile, 'it holds the repository token', config.warnings);
+  }
+  return deepFreeze(config);
+}
+
+async function warnIfShared(path: string, why: string, warnings: string[]): Promise<void> {
+  const mode = (await stat(path)).mode & 0o777;
+  if (mode & 0o077) {
+    warnings.push(`${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}) and ${why}; run: chmod 600 ${path}`);
+  }
+}
+
+function expected(path: (string | number)[], issue: z.core.$ZodIssue): string {
+  const key = path.join('.');
+  if (/^build\.commands\.\d+$/.test(key)) return 'expected an array of strings (an argv such as ["npm", "ci"])';
+  if (/^build\.commands\.\d+\.\d+$/.test(key)) return 'expected a string';
+  if (key === 'build.commands') return 'expected an array of argv arrays';
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'too_small') return issue.origin === 'string' ? 'expected a non-empty string' : issue.origin === 'array' ? 'expected a non-empty array' : `expected at least ${String(issue.minimum)}`;
+  if (issue.code === 'invalid_type') return `expected ${issue.expected === 'object' ? 'a table' : issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+  return issue.message;
+}
+
+function withLine(line: number | undefined): { line?: number } {
+  return line === undefined ? {} : { line };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Secret) && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

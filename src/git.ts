@@ -1,0 +1,299 @@
+// The isomorphic-git wrapper, and its only importer: resolves refs through one ref advertisement,
+// fetches commits into the cached bare repository incrementally, and checks trees out with no .git.
+// Credentials travel only through onAuth: never in a URL, a file, or a message.
+import * as fs from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  addRemote,
+  expandOid,
+  fetch as fetchPack,
+  getConfig,
+  indexPack,
+  init,
+  listServerRefs,
+  packObjects,
+  readBlob,
+  readCommit,
+  readObject,
+  readTree,
+  resolveRef as readRef,
+  writeRef,
+  type ServerRef,
+} from 'isomorphic-git';
+import nodeHttp from 'isomorphic-git/http/node';
+import { writeTree, type ObjectReader } from './checkout.ts';
+import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
+import { listPackOids } from './pack.ts';
+import { generationsOf, parseRevision, type RevisionStep } from './revision.ts';
+import { authCallbacks, connect, requestThinPack, toGitError, type Connection, type RepoRemote } from './transport.ts';
+
+export { redactUrl, type RepoAuth, type RepoRemote } from './transport.ts';
+
+export interface ResolvedRef {
+  sha: string;
+  /** What was resolved: the full ref name (`refs/heads/main`) for names and HEAD, else the input. */
+  ref: string;
+}
+
+/** isomorphic-git's object cache, shared by the calls of one operation. */
+type Cache = object;
+
+const FULL_SHA = /^[0-9a-f]{40}$/i;
+const SHORT_SHA = /^[0-9a-f]{4,39}$/i;
+const REMOTE = 'origin';
+/** Local ref at the last fetched commit: iso-git sends "have" lines only for the ref it fetches into. */
+const LAST_FETCHED = 'mfd-last-fetched';
+/** Depths tried, in turn, to find a short sha in history; the last is git's "unshallow". */
+const DEEPEN_STEPS = [1, 64, 4096, 0x7fffffff];
+/** git's (and go-git's) order for turning a name into a ref. */
+const REV_RULES = ['%s', 'refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remotes/%s', 'refs/remotes/%s/HEAD'];
+
+const http = nodeHttp;
+/** iso-git's node client, asking upload-pack for a thin pack (see requestThinPack). */
+const thinHttp: typeof nodeHttp = {
+  async request(req) {
+    if (req.method !== 'POST' || !req.body || !req.url.endsWith('/git-upload-pack')) return http.request(req);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of req.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    // An array body is sent as one buffer with a Content-Length, as iso-git itself does.
+    const body = [requestThinPack(Buffer.concat(chunks))] as unknown as AsyncIterableIterator<Uint8Array>;
+    return http.request({ ...req, body });
+  },
+};
+
+/** Runs network work for `conn`, turning whatever it throws into mfd's errors. */
+async function guard<T>(conn: Connection, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toGitError(error, conn.url);
+  }
+}
+
+/**
+ * REF → commit sha. Names and HEAD cost one ref advertisement and no clone; a full sha costs
+ * nothing; a short sha or a ~N / ^N suffix fetch into `gitdir` only as much history as they need.
+ */
+export async function resolveRef(options: { remote: RepoRemote; gitdir: string; ref?: string; branch?: string }): Promise<ResolvedRef> {
+  const conn = connect(options.remote);
+  // A configured branch is a branch, never a tag of the same name.
+  const branch = options.branch && !options.branch.startsWith('refs/') ? `refs/heads/${options.branch}` : options.branch;
+  const wanted = options.ref ?? branch ?? 'HEAD';
+  return guard(conn, async () => {
+    if (FULL_SHA.test(wanted)) return { sha: wanted.toLowerCase(), ref: wanted };
+    const parsed = parseRevision(wanted);
+    if (!parsed.ok) throw new RefInvalidError(wanted, parsed.reason);
+    const { base, steps } = parsed.revision;
+    const cache: Cache = {};
+    const resolved = FULL_SHA.test(base) ? { sha: base.toLowerCase(), ref: base } : await resolveName(conn, options.gitdir, base, cache);
+    if (steps.length === 0) return resolved;
+    return { sha: await walkRevision(conn, options.gitdir, resolved.sha, steps, wanted, cache), ref: wanted };
+  });
+}
+
+async function resolveName(conn: Connection, gitdir: string, name: string, cache: Cache): Promise<ResolvedRef> {
+  // ls-refs takes one prefix; a bare name may be a tag or a branch, so those list everything.
+  const prefix = name === 'HEAD' || name.startsWith('refs/') ? name : undefined;
+  const refs = await listServerRefs({
+    http, url: conn.url, ...authCallbacks(conn),
+    protocolVersion: 2, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}),
+  });
+  const byName = new Map(refs.map((r) => [r.ref, r]));
+  for (const rule of REV_RULES) {
+    const hit = byName.get(rule.replace('%s', name));
+    if (hit) return { sha: hit.peeled ?? hit.oid, ref: hit.target ?? hit.ref };
+  }
+  if (SHORT_SHA.test(name)) return { sha: await resolveShortSha(conn, gitdir, name.toLowerCase(), refs, cache), ref: name };
+  const detail = name === 'HEAD' ? 'the remote has no default branch' : '';
+  throw new RefNotFoundError(name, conn.url, detail);
+}
+
+/** Git's own rule: match the prefix against the local repository, here after fetching branches and tags. */
+async function resolveShortSha(conn: Connection, gitdir: string, prefix: string, refs: ServerRef[], cache: Cache): Promise<string> {
+  const anyTip = refs.find((r) => r.ref.startsWith('refs/heads/') || r.ref.startsWith('refs/tags/'));
+  if (!anyTip) throw new RefNotFoundError(prefix, conn.url, 'the remote has no branches or tags');
+  await openCache(conn, gitdir, cache);
+  for (const depth of DEEPEN_STEPS) {
+    await fetchPack({
+      fs, http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      // remoteRef only has to exist on the server; every branch and tag is wanted.
+      ref: LAST_FETCHED, remoteRef: anyTip.oid, singleBranch: false, tags: true, depth,
+    });
+    const commits = await commitsWithPrefix(gitdir, prefix, cache);
+    if (commits.length === 1) return commits[0]!;
+    if (commits.length > 1) throw new RefAmbiguousError(prefix, commits.sort());
+    if (!(await isShallow(gitdir))) break;
+  }
+  throw new RefNotFoundError(prefix, conn.url, 'no commit of its branches or tags starts with it');
+}
+
+async function commitsWithPrefix(gitdir: string, prefix: string, cache: Cache): Promise<string[]> {
+  let oids: string[];
+  try {
+    oids = [await expandOid({ fs, gitdir, oid: prefix, cache })];
+  } catch (error) {
+    const { code, data } = error as { code?: string; data?: { matches?: string[] } };
+    if (code === 'NotFoundError') return [];
+    if (code !== 'AmbiguousError') throw error;
+    oids = data?.matches ?? [];
+  }
+  const commits: string[] = [];
+  for (const oid of oids) {
+    const { type } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
+    if (type === 'commit') commits.push(oid);
+  }
+  return commits;
+}
+
+async function walkRevision(conn: Connection, gitdir: string, base: string, steps: RevisionStep[], wanted: string, cache: Cache): Promise<string> {
+  // Usually one fetch at the exact depth is enough; merges can hide a commit deeper, so double then.
+  let depth = generationsOf(steps) + 1;
+  let lastMissing: string | undefined;
+  let stalled = 0;
+  for (;;) {
+    const outcome = await walkLocal(gitdir, base, steps, cache);
+    if ('sha' in outcome) return outcome.sha;
+    if ('end' in outcome) throw new RefNotFoundError(wanted, conn.url, outcome.end);
+    if (outcome.missing === lastMissing) {
+      if (++stalled > 3) throw new GitFetchError(conn.url, `the server sent no commit ${outcome.missing} (deepened ${base} to ${depth})`);
+      depth *= 2;
+    }
+    lastMissing = outcome.missing;
+    await fetchInto(conn, gitdir, base, depth, cache);
+  }
+}
+
+type WalkOutcome = { sha: string } | { missing: string } | { end: string };
+
+async function walkLocal(gitdir: string, start: string, steps: RevisionStep[], cache: Cache): Promise<WalkOutcome> {
+  let sha = start;
+  const parentsOf = async (oid: string) => (await readCommit({ fs, gitdir, oid, cache })).commit.parent;
+  for (const step of steps) {
+    const count = step.kind === 'ancestor' ? step.n : Math.min(step.n, 1);
+    const index = step.kind === 'ancestor' ? 0 : step.n - 1;
+    for (let i = 0; i < count; i++) {
+      if (!(await hasCommit(gitdir, sha, cache))) return { missing: sha };
+      const parents = await parentsOf(sha);
+      const next = parents[index];
+      if (!next) return { end: `${sha} has ${parents.length} parent(s)` };
+      sha = next;
+    }
+  }
+  if (!(await hasCommit(gitdir, sha, cache))) return { missing: sha };
+  return { sha };
+}
+
+/** Whether `gitdir` holds commit `sha` (the cache may not exist yet). */
+export async function hasCommit(gitdir: string, sha: string, cache: Cache = {}): Promise<boolean> {
+  try {
+    await readCommit({ fs, gitdir, oid: sha, cache });
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'NotFoundError' || code === 'ObjectTypeError') return false;
+    throw error;
+  }
+}
+
+async function isShallow(gitdir: string): Promise<boolean> {
+  try {
+    return (await fs.promises.readFile(join(gitdir, 'shallow'), 'utf8')).trim() !== '';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/**
+ * Ensures commit `sha` and its tree are in the cached bare repository `gitdir`, creating it if
+ * needed. No network call when the commit is already there; otherwise a depth-1 fetch that,
+ * thanks to the LAST_FETCHED ref, transfers only objects the cache lacks.
+ */
+export async function fetchCommit(options: { remote: RepoRemote; gitdir: string; sha: string }): Promise<{ fetched: boolean }> {
+  const conn = connect(options.remote);
+  const cache: Cache = {};
+  return guard(conn, async () => {
+    if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false };
+    await fetchInto(conn, options.gitdir, options.sha, 1, cache);
+    return { fetched: true };
+  });
+}
+
+/** Marker of a thin fetch under way: the packs that existed before it, all self-contained. */
+const THIN_MARKER = 'mfd-thin-fetch.json';
+
+async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: number, cache: Cache): Promise<void> {
+  await openCache(conn, gitdir, cache);
+  // Only a depth-1 fetch that can send a "have" gains from a thin pack; deepening does not.
+  const last = await readRef({ fs, gitdir, ref: LAST_FETCHED }).catch(() => undefined);
+  const thin = depth === 1 && last !== undefined && (await hasCommit(gitdir, last, cache));
+  if (thin) await writeFile(join(gitdir, THIN_MARKER), JSON.stringify(await readdir(join(gitdir, 'objects', 'pack'))));
+  try {
+    await fetchPack({
+      fs, http: thin ? thinHttp : http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
+    });
+  } finally {
+    if (thin) await fattenNewPacks(gitdir, cache);
+  }
+  // upload-pack answers a want it has not got with an ERR line that iso-git does not surface.
+  if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
+  await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
+}
+
+/**
+ * Rewrites the packs a thin fetch added (those THIN_MARKER does not list) as self-contained ones,
+ * as `git index-pack --fix-thin` does, then drops the marker. iso-git looks a delta's base up in
+ * every pack, so two thin packs holding one object as deltas in opposite directions would send a
+ * read round in circles forever; with at most one thin pack, and only during a fetch, never.
+ */
+async function fattenNewPacks(gitdir: string, cache: Cache): Promise<void> {
+  const marker = join(gitdir, THIN_MARKER);
+  if (!fs.existsSync(marker)) return;
+  const before = new Set(JSON.parse(await readFile(marker, 'utf8')) as string[]);
+  const packDir = join(gitdir, 'objects', 'pack');
+  for (const name of await readdir(packDir)) {
+    const idx = join(packDir, name.replace(/\.pack$/, '.idx'));
+    // A pack without its index is invisible to iso-git: a fetch killed while writing it.
+    if (!name.endsWith('.pack') || before.has(name) || !fs.existsSync(idx)) continue;
+    const oids = listPackOids(await readFile(idx));
+    const { filename } = await packObjects({ fs, gitdir, oids, write: true, cache });
+    await indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', filename), cache });
+    if (filename !== name) await Promise.all([rm(join(packDir, name)), rm(idx)]);
+  }
+  await rm(marker);
+}
+
+/**
+ * Creates the bare cache on first use and repairs what a killed thin fetch left; the remote's URL
+ * in its config never holds credentials.
+ */
+async function openCache(conn: Connection, gitdir: string, cache: Cache): Promise<void> {
+  if (!fs.existsSync(join(gitdir, 'HEAD'))) {
+    await mkdir(gitdir, { recursive: true });
+    await init({ fs, gitdir, bare: true, defaultBranch: LAST_FETCHED });
+  }
+  await fattenNewPacks(gitdir, cache);
+  const current = (await getConfig({ fs, gitdir, path: `remote.${REMOTE}.url` })) as string | undefined;
+  if (current !== conn.url) await addRemote({ fs, gitdir, remote: REMOTE, url: conn.url, force: true });
+}
+
+/**
+ * Writes the tree of commit `sha` into `dir` (which must exist and be empty): exec bits and
+ * symlinks kept, submodules skipped. Our own walk rather than iso-git's checkout, which would
+ * write an index and HEAD into the shared cache and stat a work tree we know is empty.
+ */
+export async function checkoutCommit(options: { gitdir: string; sha: string; dir: string }): Promise<void> {
+  const { gitdir, sha, dir } = options;
+  const cache: Cache = {};
+  const reader: ObjectReader = {
+    readTree: async (oid) => (await readTree({ fs, gitdir, oid, cache })).tree,
+    readBlob: async (oid) => (await readBlob({ fs, gitdir, oid, cache })).blob,
+  };
+  try {
+    await writeTree(reader, (await readCommit({ fs, gitdir, oid: sha, cache })).commit.tree, dir);
+  } catch (error) {
+    throw new CheckoutFailedError(sha, dir, (error as Error).message, error);
+  }
+}

@@ -1,0 +1,92 @@
+// How mfd talks to a git server, minus isomorphic-git itself (git.ts plugs these in): credentials for
+// onAuth and a URL that never holds them, the thin-pack request, and transport failures as mfd errors.
+import { GitAuthError, GitFetchError, MfdError } from './errors.ts';
+
+export type RepoAuth =
+  | { kind: 'none' }
+  | { kind: 'token'; token: string }
+  | { kind: 'basic'; username: string; password: string };
+
+export interface RepoRemote {
+  url: string;
+  auth: RepoAuth;
+}
+
+export interface Connection {
+  /** The URL without userinfo: what iso-git gets, what the cache's config holds, what messages show. */
+  url: string;
+  credentials: { username: string; password: string } | undefined;
+}
+
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
+
+/** The URL with any `user:password@` removed, for messages, logs and files. */
+export function redactUrl(url: string): string {
+  return url.replace(USERINFO, '$1');
+}
+
+/** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
+export function connect(remote: RepoRemote): Connection {
+  const url = redactUrl(remote.url);
+  const { auth } = remote;
+  // Go mfd sends a token as basic auth with the user name "mfd"; GitHub, Gitea and GitLab accept that.
+  if (auth.kind === 'token') return { url, credentials: { username: 'mfd', password: auth.token } };
+  if (auth.kind === 'basic') return { url, credentials: { username: auth.username, password: auth.password } };
+  const userinfo = USERINFO.exec(remote.url)?.[2];
+  if (userinfo === undefined) return { url, credentials: undefined };
+  const colon = userinfo.indexOf(':');
+  const [user, pass] = colon === -1 ? [userinfo, ''] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)];
+  return { url, credentials: { username: decodeURIComponent(user), password: decodeURIComponent(pass) } };
+}
+
+/** isomorphic-git's onAuth / onAuthFailure pair: the credentials once, then cancel instead of retrying forever. */
+export function authCallbacks(conn: Connection) {
+  const { credentials } = conn;
+  return {
+    onAuth: credentials ? () => ({ ...credentials }) : undefined,
+    onAuthFailure: () => ({ cancel: true }),
+  };
+}
+
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/** The one mapping of iso-git and socket errors to mfd's; `url` must already be redacted. */
+export function toGitError(error: unknown, url: string): Error {
+  if (error instanceof MfdError) return error;
+  const { code, data, message } = error as { code?: string; data?: { statusCode?: number; statusMessage?: string }; message?: string };
+  if (code === 'UserCanceledError') return new GitAuthError(url, 401, error);
+  if (code === 'HttpError') {
+    const status = data?.statusCode ?? 0;
+    if (status === 401 || status === 403) return new GitAuthError(url, status, error);
+    return new GitFetchError(url, `HTTP ${status} ${data?.statusMessage ?? ''}`.trim(), error);
+  }
+  if (code === 'SmartHttpError') return new GitFetchError(url, 'the server did not answer as a git smart-HTTP server', error);
+  const network = NETWORK_REASONS[code ?? ''];
+  return new GitFetchError(url, network ? `${network} (${code})` : (message ?? String(error)), error);
+}
+
+/**
+ * Adds `thin-pack` to the capabilities on the first want line of an upload-pack request.
+ * isomorphic-git never asks for it, and without it upload-pack ignores our "have" on a shallow
+ * fetch: a have's tree is excluded only as an edge of the walk, and a depth-1 want has no parents,
+ * so every fetch would resend the whole tree. iso-git resolves a thin pack's external delta
+ * bases itself when it indexes the pack; only native git would reject such a pack in our cache.
+ */
+export function requestThinPack(body: Uint8Array): Uint8Array {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const length = Number.parseInt(buf.subarray(0, 4).toString('latin1'), 16);
+  if (!(length > 4) || length > buf.length) return body;
+  const line = buf.subarray(4, length).toString('latin1');
+  if (!line.startsWith('want ') || / thin-pack\b/.test(line)) return body;
+  const patched = `${line.replace(/\n$/, '')} thin-pack\n`;
+  const header = (patched.length + 4).toString(16).padStart(4, '0');
+  return Buffer.concat([Buffer.from(header + patched, 'latin1'), buf.subarray(length)]);
+}

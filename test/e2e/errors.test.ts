@@ -1,0 +1,97 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appFixture } from '../helpers/app.ts';
+import { mfd } from '../helpers/cli.ts';
+import { freePort } from '../helpers/http.ts';
+import { tmpRoot } from '../helpers/repo.ts';
+
+const TOKEN = 'tok_Zx9QvSECRETvalue42';
+
+/** Every file under dir, as text, to prove a secret was written nowhere. */
+async function allText(dir: string): Promise<string> {
+  let text = '';
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) text += await readFile(join(entry.parentPath, entry.name), 'latin1');
+  }
+  return text;
+}
+
+describe('mfd errors (e2e)', () => {
+  test('help and --version work without a config file', async (t) => {
+    const dir = await tmpRoot(t);
+    const help = await mfd(['help'], { cwd: dir });
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /usage: mfd/);
+    assert.equal((await mfd(['--help'], { cwd: dir })).code, 0);
+    assert.match((await mfd(['--version'], { cwd: dir })).stdout, /^mfd \d+\.\d+\.\d+/);
+  });
+
+  test('an unknown command or flag is a usage error, exit 2, with a hint', async (t) => {
+    const dir = await tmpRoot(t);
+    const r = await mfd(['deplyo'], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: unknown command "deplyo"\n  hint: run "mfd help"/m);
+    assert.equal((await mfd(['deploy', '--frobnicate'], { cwd: dir })).code, 2);
+  });
+
+  test('a missing config names the path and exits 2 without a stack trace', async (t) => {
+    const dir = await tmpRoot(t);
+    const r = await mfd(['ls'], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`error: config file not found: ${join(dir, 'mfd.toml')}`));
+    assert.doesNotMatch(r.stderr, /    at /);
+  });
+
+  test('an invalid config lists every problem with its key path and exits 2; --verbose adds the stack', async (t) => {
+    const dir = await tmpRoot(t);
+    await writeFile(join(dir, 'mfd.toml'), '[repo]\nurl = "http://127.0.0.1:9/x"\n\n[build]\ncommands = ["npm ci"]\n\n[systemd]\nunti = "app"\n');
+    const r = await mfd(['deploy'], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /build\.commands\.0/);
+    assert.match(r.stderr, /systemd\.unti/);
+    assert.doesNotMatch(r.stderr, /    at /);
+    const verbose = await mfd(['deploy', '--verbose'], { cwd: dir });
+    assert.match(verbose.stderr, /    at /);
+  });
+
+  test('an unknown ref exits 4 naming the ref and the URL, and active is untouched', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    const r = await mfd(['deploy', 'no-such-branch'], { cwd: app.root });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, new RegExp(`error: ref "no-such-branch" not found in ${app.url}`));
+    assert.match(r.stderr, /hint: /);
+    assert.deepEqual((await readdir(app.root)).filter((n) => n.startsWith('mfd_') || n === 'active'), []);
+  });
+
+  test('an unreachable server exits 4 with the reason', async (t) => {
+    const app = await appFixture(t);
+    // A loopback port nothing listens on.
+    await app.writeConfig(`[repo]\nurl = "http://127.0.0.1:${await freePort()}/app.git"\n\n[build]\ncommands = []\n`);
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /error: cannot reach http:\/\/127\.0\.0\.1:\d+\/app\.git/);
+  });
+
+  test('a token authenticates, a wrong one exits 4, and the token appears in no output or file', async (t) => {
+    const app = await appFixture(t, {
+      auth: { username: 'mfd', password: TOKEN },
+      config: (url) => `[repo]\nurl = "${url}"\ntoken = "${TOKEN}"\n\n[build]\ncommands = [[${JSON.stringify(process.execPath)}, "build.js"]]\n`,
+    });
+    await app.commitVersion(1);
+    const ok = await mfd(['deploy', '--verbose'], { cwd: app.root });
+    assert.equal(ok.code, 0, ok.stderr);
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n\n[build]\ncommands = []\n`);
+    const bad = await mfd(['deploy', '--verbose'], { cwd: app.root, env: { MFD_REPO_TOKEN: 'wrong-token-value' } });
+    assert.equal(bad.code, 4);
+    assert.match(bad.stderr, /error: authentication to http:\/\/127\.0\.0\.1:\d+\/app\.git failed/);
+    for (const text of [ok.stdout, ok.stderr, bad.stdout, bad.stderr]) {
+      assert.ok(!text.includes(TOKEN) && !text.includes('wrong-token-value'));
+    }
+    const files = await allText(app.root);
+    assert.ok(!files.replace(TOKEN, '').includes(TOKEN), 'the token is only in mfd.toml');
+    assert.ok(!(await allText(join(app.root, '.mfd'))).includes(TOKEN));
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, utimes, writeFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { acquireLock, inspectLock } from '../src/lock.ts';
+import { layoutOf } from '../src/layout.ts';
+import { LockHeldError } from '../src/errors.ts';
+import { tmpRoot } from './helpers/repo.ts';
+
+const base = { command: 'deploy', ref: 'main', staleMs: 60_000, now: () => Date.now(), env: { USER: 'alice', HOSTNAME: 'web1' } };
+
+describe('lock', () => {
+  test('the lock file holds pid, user, timestamp, hostname, command and ref, and is removed on release', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const lock = await acquireLock(layout, base);
+    const owner = JSON.parse(await readFile(layout.lockFile, 'utf8'));
+    assert.equal(owner.pid, process.pid);
+    assert.equal(owner.user, 'alice');
+    assert.equal(owner.hostname, 'web1');
+    assert.equal(typeof owner.timestamp, 'number');
+    assert.equal(owner.command, 'deploy');
+    assert.equal(owner.ref, 'main');
+    await lock.release();
+    assert.equal(await inspectLock(layout, base), undefined);
+  });
+
+  test('a live holder makes a second acquire fail with who, when and what to do', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const lock = await acquireLock(layout, base);
+    t.after(() => lock.release());
+    const err = await acquireLock(layout, base).catch((e: unknown) => e);
+    assert.ok(err instanceof LockHeldError);
+    assert.equal(err.exitCode, 3);
+    assert.match(err.message, new RegExp(`deploy lock held by alice@web1 \\(pid ${process.pid}, "mfd deploy main"\\) since .* \\(\\d+s ago\\)`));
+    assert.match(err.hint!, new RegExp(`rm ${layout.lockFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+
+  test('a lock whose process is gone on this host is stale at once and taken over with a warning', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => child.on('exit', r));
+    const dead = { pid: child.pid, user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(dead));
+    const stale: string[] = [];
+    const lock = await acquireLock(layout, { ...base, env: {}, onStale: (_o, why) => stale.push(why) });
+    t.after(() => lock.release());
+    assert.match(stale[0]!, /process \d+ is gone/);
+  });
+
+  test('a foreign host lock is honoured while its heartbeat is fresh and taken over once it is old', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const foreign = { pid: 1, user: 'carol', hostname: 'elsewhere', timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(foreign));
+    await assert.rejects(acquireLock(layout, base), LockHeldError);
+    const old = new Date(Date.now() - 120_000);
+    await utimes(layout.lockFile, old, old);
+    const lock = await acquireLock(layout, base);
+    await lock.release();
+  });
+
+  test('a holder keeps its lock fresh with a heartbeat past the stale limit', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const opts = { ...base, staleMs: 300, env: { HOSTNAME: 'web1' } };
+    const lock = await acquireLock(layout, opts);
+    t.after(() => lock.release());
+    // Wait across several stale periods, observed through the file's heartbeat, not a guess.
+    const first = (await inspectLock(layout, opts))!;
+    let beats = 0;
+    let last = first.ageMs;
+    const end = Date.now() + 5000;
+    while (beats < 3 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 30));
+      const s = (await inspectLock(layout, opts))!;
+      if (s.ageMs < last) beats++;
+      last = s.ageMs;
+      assert.equal(s.stale, false);
+    }
+    assert.ok(beats >= 3, 'heartbeat refreshed the lock');
+    await assert.rejects(acquireLock(layout, { ...opts, env: { HOSTNAME: 'other' } }), LockHeldError);
+  });
+
+  test('a lock deleted by hand mid-deploy does not break release', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const lock = await acquireLock(layout, base);
+    await rm(layout.lockFile);
+    await lock.release();
+  });
+});
