@@ -1,0 +1,158 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { loadConfig, parseConfig } from '../src/config.ts';
+import { ConfigInvalidError } from '../src/errors.ts';
+import { parseDuration } from '../src/duration.ts';
+import { tmpRoot } from './helpers/repo.ts';
+
+const SECRET = 'ghp_VERYsecretTOKEN123456';
+const parse = (text: string, env: Record<string, string> = {}) => parseConfig(text, { file: '/srv/app/mfd.toml', env }).config;
+function problems(text: string): ConfigInvalidError {
+  try {
+    parse(text);
+  } catch (error) {
+    assert.ok(error instanceof ConfigInvalidError, String(error));
+    return error;
+  }
+  assert.fail('expected a ConfigInvalidError');
+}
+
+describe('config', () => {
+  test("Go mfd's own mfd.toml loads unchanged, with the defaults", () => {
+    const c = parse('[repo]\nurl = "https://github.com/theandrew168/mfd"\n\n[build]\ncommands = [\n    ["go", "build", "-o", "mfd", "."],\n]\n');
+    assert.equal(c.repo.url, 'https://github.com/theandrew168/mfd');
+    assert.deepEqual(c.repo.auth, { kind: 'none' });
+    assert.deepEqual(c.build.commands, [['go', 'build', '-o', 'mfd', '.']]);
+    assert.deepEqual(c.systemd, { scope: 'system' });
+    assert.equal(c.deploy.keep, 3);
+    assert.equal(c.root, '/srv/app');
+  });
+
+  test('every key is read: branch, token, timeout, unit, scope, keep; commands = [] is allowed', () => {
+    const c = parse(`[repo]\nurl = "https://h/r"\nbranch = "prod"\ntoken = "${SECRET}"\n[build]\ncommands = []\ntimeout = "1m30s"\n[systemd]\nunit = "app"\nscope = "user"\n[deploy]\nkeep = 5\n`);
+    assert.equal(c.repo.branch, 'prod');
+    assert.equal(c.repo.auth.kind === 'token' && c.repo.auth.token.reveal(), SECRET);
+    assert.deepEqual(c.build, { commands: [], timeoutMs: 90_000 });
+    assert.deepEqual(c.systemd, { unit: 'app', scope: 'user' });
+    assert.equal(c.deploy.keep, 5);
+  });
+
+  test('username + password is basic auth', () => {
+    const c = parse(`[repo]\nurl = "https://h/r"\nusername = "me"\npassword = "${SECRET}"\n[build]\ncommands = []\n`);
+    assert.equal(c.repo.auth.kind, 'basic');
+    assert.equal(c.repo.auth.kind === 'basic' && c.repo.auth.password.reveal(), SECRET);
+  });
+
+  test('every problem is reported at once, each with its key path and line', () => {
+    const err = problems('[repo]\nbranch = 5\n\n[build]\ncommands = ["npm ci", ["ok"]]\n\n[systemd]\nunti = "app"\nscope = "root"\n[deploy]\nkeep = 0\n');
+    const byPath = new Map(err.issues.map((i) => [i.path, i]));
+    assert.match(byPath.get('repo.url')!.message, /is required/);
+    assert.match(byPath.get('repo.branch')!.message, /expected a string, got 5/);
+    assert.equal(byPath.get('repo.branch')!.line, 2);
+    assert.match(byPath.get('build.commands.0')!.message, /expected an array of strings.*got "npm ci"/);
+    assert.equal(byPath.get('build.commands.0')!.line, 5);
+    assert.match(byPath.get('systemd.unti')!.message, /unknown key \(did you mean "unit"\?\)/);
+    assert.equal(byPath.get('systemd.unti')!.line, 8);
+    assert.match(byPath.get('systemd.scope')!.message, /expected one of "system", "user"/);
+    assert.ok(byPath.has('deploy.keep'));
+    assert.match(err.message, /mfd\.toml: line 5: build\.commands\.0: expected an array of strings/);
+    assert.equal(err.exitCode, 2);
+  });
+
+  test('unknown tables and top-level keys are errors, never ignored', () => {
+    const err = problems('title = "x"\n[repo]\nurl = "u"\n[build]\ncommands = []\n[health]\nurl = "x"\n');
+    assert.deepEqual(err.issues.map((i) => i.path).sort(), ['health', 'title']);
+  });
+
+  test('a TOML syntax error names its line', () => {
+    const err = problems('[repo]\nurl = "unterminated\n[build]\n');
+    assert.equal(err.issues[0]!.line, 2);
+    assert.match(err.message, /TOML syntax error/);
+  });
+
+  test('credential rules: token with password, password without username, token with token_file, username alone', () => {
+    const base = '[build]\ncommands = []\n[repo]\nurl = "https://h/r"\n';
+    assert.ok(problems(`${base}token = "a"\nusername = "u"\npassword = "p"\n`).issues.some((i) => /not both/.test(i.message)));
+    assert.ok(problems(`${base}password = "p"\n`).issues.some((i) => i.path === 'repo.username'));
+    assert.ok(problems(`${base}token = "a"\ntoken_file = "t"\n`).issues.some((i) => i.path === 'repo.token_file'));
+    assert.ok(problems(`${base}username = "u"\n`).issues.some((i) => i.path === 'repo.password'));
+  });
+
+  test('secrets never appear in errors, warnings, JSON or inspect output', () => {
+    const err = problems(`[repo]\nurl = "https://h/r"\ntoken = ["${SECRET}"]\npassword = "${SECRET}"\n[build]\ncommands = []\n`);
+    assert.ok(!err.message.includes(SECRET));
+    const c = parse(`[repo]\nurl = "https://h/r"\ntoken = "${SECRET}"\n[build]\ncommands = []\n`);
+    assert.ok(!JSON.stringify(c).includes(SECRET));
+    assert.ok(!inspect(c, { depth: 10 }).includes(SECRET));
+    assert.ok(!`${c.repo.auth.kind === 'token' ? c.repo.auth.token : ''}`.includes(SECRET));
+  });
+
+  test('MFD_REPO_TOKEN is used when the file has no credentials', () => {
+    const c = parse('[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n', { MFD_REPO_TOKEN: SECRET });
+    assert.equal(c.repo.auth.kind === 'token' && c.repo.auth.token.reveal(), SECRET);
+  });
+
+  test('credentials inside repo.url are accepted with a warning that does not repeat them', () => {
+    const c = parse(`[repo]\nurl = "https://me:${SECRET}@h/r"\n[build]\ncommands = []\n`);
+    assert.equal(c.warnings.length, 1);
+    assert.ok(!c.warnings[0]!.includes(SECRET));
+  });
+
+  test('loadConfig reads token_file relative to the config, trims it, and warns about loose permissions', async (t) => {
+    const dir = await tmpRoot(t);
+    await writeFile(join(dir, 'token'), `${SECRET}\n`, { mode: 0o644 });
+    await writeFile(join(dir, 'mfd.toml'), '[repo]\nurl = "https://h/r"\ntoken_file = "token"\n[build]\ncommands = []\n', { mode: 0o644 });
+    const c = await loadConfig(join(dir, 'mfd.toml'), {});
+    assert.equal(c.repo.auth.kind === 'token' && c.repo.auth.token.reveal(), SECRET);
+    assert.equal(c.warnings.length, 1);
+    assert.match(c.warnings[0]!, /token.*readable by other users.*chmod 600/);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.build.commands));
+    await chmod(join(dir, 'token'), 0o600);
+    assert.deepEqual((await loadConfig(join(dir, 'mfd.toml'), {})).warnings, []);
+  });
+
+  test('a config holding a token that others can read is warned about; mode 600 is not', async (t) => {
+    const dir = await tmpRoot(t);
+    const file = join(dir, 'mfd.toml');
+    await writeFile(file, `[repo]\nurl = "https://h/r"\ntoken = "${SECRET}"\n[build]\ncommands = []\n`, { mode: 0o644 });
+    await chmod(file, 0o644);
+    const loose = await loadConfig(file, {});
+    assert.match(loose.warnings[0]!, /mfd\.toml is readable by other users \(mode 0644\)/);
+    assert.ok(!loose.warnings[0]!.includes(SECRET));
+    await chmod(file, 0o600);
+    assert.deepEqual((await loadConfig(file, {})).warnings, []);
+  });
+
+  test('a missing config file or token file is a config error naming the path', async (t) => {
+    const dir = await tmpRoot(t);
+    await assert.rejects(loadConfig(join(dir, 'mfd.toml'), {}), { code: 'CONFIG_NOT_FOUND', message: new RegExp(join(dir, 'mfd.toml')) });
+    await writeFile(join(dir, 'mfd.toml'), '[repo]\nurl = "https://h/r"\ntoken_file = "nope"\n[build]\ncommands = []\n');
+    await assert.rejects(loadConfig(join(dir, 'mfd.toml'), {}), { code: 'CONFIG_INVALID', message: /repo\.token_file: cannot read .*nope: ENOENT/ });
+  });
+
+  test('durations are Go-style strings; a bare number or junk is refused', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('5m'), 300_000);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    for (const bad of ['30', 'soon', '', '5 m']) assert.throws(() => parseDuration(bad), RangeError);
+    assert.ok(problems('[repo]\nurl = "u"\n[build]\ncommands = []\ntimeout = "forever"\n').issues.some((i) => i.path === 'build.timeout'));
+  });
+
+  test('the shipped examples are valid configs, also with every commented key switched on', async () => {
+    for (const rel of ['../mfd.toml.example', '../examples/app/mfd.toml']) {
+      const text = await readFile(new URL(rel, import.meta.url), 'utf8');
+      parse(text);
+    }
+    // Uncomment every `# key = value` line (one credential style at a time is the rule).
+    const text = (await readFile(new URL('../mfd.toml.example', import.meta.url), 'utf8'))
+      .replace(/^# (branch|token_file|timeout|unit|scope|keep) = /gm, '$1 = ');
+    const c = parse(text);
+    assert.equal(c.repo.branch, 'main');
+    assert.equal(c.build.timeoutMs, 600_000);
+    assert.deepEqual(c.systemd, { unit: 'app', scope: 'system' });
+  });
+});
