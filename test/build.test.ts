@@ -62,10 +62,10 @@ describe('build', () => {
   test('build.timeout kills the whole process tree', async (t) => {
     const d = await dir(t);
     const pidFile = join(d, 'grandchild.pid');
-    // The command starts a grandchild that records its pid and would live for a minute.
-    const grandchild = `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setTimeout(() => {}, 60000)`;
-    const script = `require("child_process").spawn(process.execPath, ["-e", ${JSON.stringify(grandchild)}], {stdio: "inherit"}); setTimeout(() => {}, 60000)`;
-    const err = await runBuild({ dir: d, commands: [[node, '-e', script]], env: {}, timeoutMs: 1000, logFile: 'l' }).catch((e: unknown) => e);
+    // The command starts a grandchild that would live for a minute, and records its pid at once
+    // (spawn returns it synchronously), so the test does not race the grandchild's own start-up.
+    const script = `const c = require("child_process").spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], {stdio: "inherit"}); require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); setTimeout(() => {}, 60000)`;
+    const err = await runBuild({ dir: d, commands: [[node, '-e', script]], env: {}, timeoutMs: 3000, logFile: 'l' }).catch((e: unknown) => e);
     assert.ok(err instanceof BuildFailedError);
     assert.match(err.message, /timeout after/);
     const pid = Number(await readFile(pidFile, 'utf8'));
