@@ -18,6 +18,8 @@ commands:
   list, ls            list deployments, newest first; the active one is marked (active)
   rollback [SHA]      go back to the previous good deployment, or to the named one
   resolve [REF]       print the full sha REF resolves to, without deploying
+  lock list           show every lock (this app's, the host's, shared resources') and its holder
+  unlock [NAME]       remove a lock: app (default), host, or a resource name
   help                show this help
 
 options:
@@ -26,6 +28,8 @@ options:
   --json              machine-readable result on stdout (progress stays on stderr)
   --ci                plain output lines, no spinner (automatic when not a TTY)
   --verbose           on errors, also print the cause chain and stack
+  --wait              deploy, rollback: wait for a held lock instead of failing
+  --force             unlock: remove a lock even though its holder is alive
   -h, --help          show this help
   --version           print mfd's version
 
@@ -41,6 +45,8 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   ls: async () => (await import('./commands/list.ts')).listCommand,
   rollback: async () => (await import('./commands/rollback.ts')).rollbackCommand,
   resolve: async () => (await import('./commands/resolve.ts')).resolveCommand,
+  lock: async () => (await import('./commands/lock.ts')).lockCommand,
+  unlock: async () => (await import('./commands/lock.ts')).unlockCommand,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -79,7 +85,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const root = dirname(configFile);
     const command = await load();
     await command(
-      { root, layout: layoutOf(root), config, reporter, now: () => Date.now(), signal: controller.signal },
+      {
+        root,
+        layout: layoutOf(root),
+        config,
+        reporter,
+        now: () => Date.now(),
+        signal: controller.signal,
+        options: { wait: !!values.wait, force: !!values.force },
+      },
       args,
     );
     return EXIT.ok;
@@ -115,6 +129,8 @@ function parseCli(argv: string[]) {
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
+        wait: { type: 'boolean' },
+        force: { type: 'boolean' },
       },
     });
   } catch (error) {

@@ -21,7 +21,23 @@ export interface Config {
   build: { commands: string[][]; timeoutMs?: number };
   systemd: { unit?: string; scope: 'system' | 'user' };
   deploy: { keep: number };
+  lock: LockConfig;
   warnings: string[];
+}
+
+export interface LockConfig {
+  /** Wait for a held lock instead of failing at once (also `mfd deploy --wait`). */
+  wait: boolean;
+  retryIntervalMs: number;
+  retryAttempts: number;
+  /** A lock without a heartbeat for this long is stale. */
+  staleMs: number;
+  /** Also take the host-wide lock: no two opted-in apps on this host deploy at once. */
+  host: boolean;
+  /** Named shared resources (e.g. a database two apps migrate), locked host-wide. */
+  resources: string[];
+  /** Directory of host-wide locks; default /run/lock/mfd (or /var/lock/mfd). */
+  dir?: string;
 }
 
 const text = z.string().min(1);
@@ -40,15 +56,27 @@ const Schema = z.strictObject({
   }),
   systemd: z.strictObject({ unit: text.optional(), scope: z.enum(['system', 'user']).optional() }).optional(),
   deploy: z.strictObject({ keep: z.number().int().min(1).optional() }).optional(),
+  lock: z
+    .strictObject({
+      wait: z.boolean().optional(),
+      retry_interval: z.string().optional(),
+      retry_attempts: z.number().int().min(1).optional(),
+      stale: z.string().optional(),
+      host: z.boolean().optional(),
+      resources: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')).optional(),
+      dir: text.optional(),
+    })
+    .optional(),
 });
 type Parsed = z.infer<typeof Schema>;
 
 const ALLOWED: Record<string, readonly string[]> = {
-  '': ['repo', 'build', 'systemd', 'deploy'],
+  '': ['repo', 'build', 'systemd', 'deploy', 'lock'],
   repo: ['url', 'branch', 'token', 'token_file', 'username', 'password'],
   build: ['commands', 'timeout'],
   systemd: ['unit', 'scope'],
   deploy: ['keep'],
+  lock: ['wait', 'retry_interval', 'retry_attempts', 'stale', 'host', 'resources', 'dir'],
 };
 const SECRET_PATHS = new Set(['repo.token', 'repo.password']);
 
@@ -102,14 +130,20 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   if (repo.token && repo.token_file) add(['repo', 'token_file'], 'give either repo.token or repo.token_file, not both');
   if (repo.password && !repo.username) add(['repo', 'username'], 'is required when repo.password is set');
   if (repo.username && !repo.password && !repo.token) add(['repo', 'password'], 'is required when repo.username is set');
-  let timeoutMs: number | undefined;
-  if (parsed?.build.timeout !== undefined) {
+  // Checked on the raw value, so a bad duration is reported even when other keys are wrong too.
+  const duration = (path: [string, string], fallback: number): number => {
+    const value = valueAt(data, path);
+    if (typeof value !== 'string') return fallback;
     try {
-      timeoutMs = parseDuration(parsed.build.timeout);
+      return parseDuration(value);
     } catch (error) {
-      add(['build', 'timeout'], (error as Error).message);
+      add(path, (error as Error).message);
+      return fallback;
     }
-  }
+  };
+  const retryIntervalMs = duration(['lock', 'retry_interval'], 30_000);
+  const staleMs = duration(['lock', 'stale'], 5 * 60_000);
+  const buildTimeoutMs = valueAt(data, ['build', 'timeout']) === undefined ? undefined : duration(['build', 'timeout'], 0);
   if (issues.length > 0 || !parsed) throw new ConfigInvalidError(file, issues);
 
   const warnings: string[] = [];
@@ -128,9 +162,18 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       file,
       root,
       repo: { url, ...(parsed.repo.branch ? { branch: parsed.repo.branch } : {}), auth },
-      build: { commands: parsed.build.commands, ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
+      build: { commands: parsed.build.commands, ...(buildTimeoutMs !== undefined ? { timeoutMs: buildTimeoutMs } : {}) },
       systemd: { ...(parsed.systemd?.unit ? { unit: parsed.systemd.unit } : {}), scope: parsed.systemd?.scope ?? 'system' },
       deploy: { keep: parsed.deploy?.keep ?? 3 },
+      lock: {
+        wait: parsed.lock?.wait ?? false,
+        retryIntervalMs,
+        retryAttempts: parsed.lock?.retry_attempts ?? 60,
+        staleMs,
+        host: parsed.lock?.host ?? false,
+        resources: [...new Set(parsed.lock?.resources ?? [])].sort(),
+        ...(parsed.lock?.dir ? { dir: resolve(dirname(file), parsed.lock.dir) } : {}),
+      },
       warnings,
     },
     ...(parsed.repo.token_file ? { tokenFile: resolve(root, parsed.repo.token_file) } : {}),

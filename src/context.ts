@@ -12,4 +12,6 @@ export interface Context {
   /** Milliseconds since the epoch. */
   now: () => number;
   signal: AbortSignal;
+  /** Command flags that change behaviour: --wait (deploy, rollback), --force (unlock). */
+  options: { wait: boolean; force: boolean };
 }

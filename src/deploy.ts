@@ -39,7 +39,7 @@ export async function deploy(ctx: Context, ref: string | undefined): Promise<Dep
   const log = openRunLog(layout, ctx.now(), 'deploy');
   reporter.setTee((line) => log.write(`${line}\n`));
   try {
-    return await withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, log));
+    return await withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, log), { wait: ctx.options.wait || ctx.config.lock.wait });
   } finally {
     reporter.setTee(undefined);
   }

@@ -244,6 +244,7 @@ export class LockHeldError extends MfdError {
   readonly code = 'LOCK_HELD';
   readonly exitCode = EXIT.lock;
   constructor(
+    readonly lockName: string,
     readonly owner: LockOwner | undefined,
     readonly ageMs: number,
     readonly lockFile: string,
@@ -254,10 +255,11 @@ export class LockHeldError extends MfdError {
         ` since ${new Date(owner.timestamp).toLocaleString()} (${formatAge(ownerAge(owner, ageMs))} ago)`
       : 'an unknown holder';
     const expires = Math.max(0, staleMs - ageMs);
-    super(`deploy lock held by ${who}`, {
+    const what = lockName === 'app' ? 'deploy lock' : lockName === 'host' ? 'host deploy lock' : `${lockName.replace(':', ' ')} lock`;
+    super(`${what} held by ${who}`, {
       hint:
-        `wait for it to finish; if that process is gone the lock expires in ${formatAge(expires)} without a heartbeat; ` +
-        `or remove it by hand: rm ${lockFile}`,
+        `wait for it with --wait; if that process is gone the lock expires in ${formatAge(expires)} without a heartbeat, ` +
+        `or clear it with "mfd unlock ${lockName}" (or by hand: rm ${lockFile})`,
     });
   }
 }
@@ -271,4 +273,14 @@ export function formatAge(ms: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+export class UnlockRefusedError extends MfdError {
+  readonly code = 'UNLOCK_REFUSED';
+  readonly exitCode = EXIT.lock;
+  constructor(readonly lockName: string, readonly owner: LockOwner) {
+    super(`the ${lockName} lock is held by a live process: ${owner.user}@${owner.hostname} pid ${owner.pid} ("mfd ${owner.command}")`, {
+      hint: `let it finish, or stop that process; to remove the lock anyway: mfd unlock ${lockName} --force`,
+    });
+  }
 }

@@ -1,26 +1,31 @@
-// The deployment lock: `.mfd-deploy.lock` in the app root, JSON naming its holder. Check and take
-// are one step (under a short proper-lockfile guard); a live holder keeps it fresh by touching its
-// mtime (heartbeat), and a holder that is gone from this host is stale at once.
+// One lock file: JSON naming its holder. Check and take are one step (under a short
+// proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its mtime
+// (heartbeat), and a holder that is gone from this host is stale at once.
 import { hostname as osHostname } from 'node:os';
-import { readFile, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { LockHeldError, type LockOwner } from './errors.ts';
-import type { Layout } from './layout.ts';
 
 export type { LockOwner };
+
+export interface LockSpec {
+  /** `app`, `host`, or `resource:<name>`: what the user names in `mfd unlock`. */
+  name: string;
+  file: string;
+}
 
 export interface LockOptions {
   command: string;
   ref: string | undefined;
-  /** A lock whose heartbeat is older than this is stale (default 5 minutes). */
+  /** A lock whose heartbeat is older than this is stale. */
   staleMs: number;
   now: () => number;
   env: Record<string, string | undefined>;
-  onStale?: (owner: LockOwner | undefined, why: string) => void;
+  onStale?: (spec: LockSpec, owner: LockOwner | undefined, why: string) => void;
 }
 
 export interface HeldLock {
+  spec: LockSpec;
   owner: LockOwner;
   release(): Promise<void>;
 }
@@ -30,23 +35,24 @@ export interface LockState {
   /** ms since the last heartbeat (the file's mtime). */
   ageMs: number;
   stale: false | string;
+  /** Whether the holder runs on this host and is alive; undefined for another host. */
+  alive: boolean | undefined;
 }
 
-export async function acquireLock(layout: Layout, options: LockOptions): Promise<HeldLock> {
-  await mkdir(layout.state, { recursive: true });
-  const release = await lockfile.lock(layout.root, {
-    lockfilePath: join(layout.state, 'lock.guard'),
+export async function acquireLock(spec: LockSpec, options: LockOptions): Promise<HeldLock> {
+  const release = await lockfile.lock(spec.file, {
+    lockfilePath: `${spec.file}.guard`,
     realpath: false,
     stale: 10_000,
-    retries: { retries: 100, minTimeout: 10, maxTimeout: 100 },
+    retries: { retries: 200, minTimeout: 5, maxTimeout: 50, randomize: true },
   });
   let owner: LockOwner;
   try {
-    const state = await inspectLock(layout, options);
+    const state = await inspectLock(spec.file, options);
     if (state) {
-      if (!state.stale) throw new LockHeldError(state.owner, state.ageMs, layout.lockFile, options.staleMs);
-      options.onStale?.(state.owner, state.stale);
-      await rm(layout.lockFile, { force: true });
+      if (!state.stale) throw new LockHeldError(spec.name, state.owner, state.ageMs, spec.file, options.staleMs);
+      options.onStale?.(spec, state.owner, state.stale);
+      await rm(spec.file, { force: true });
     }
     owner = {
       pid: process.pid,
@@ -58,55 +64,61 @@ export async function acquireLock(layout: Layout, options: LockOptions): Promise
       ref: options.ref ?? null,
     };
     // 'wx' = O_EXCL: even a process that ignores the guard cannot overwrite a lock it did not see.
-    await writeFile(layout.lockFile, `${JSON.stringify(owner)}\n`, { flag: 'wx', mode: 0o644 });
+    await writeFile(spec.file, `${JSON.stringify(owner)}\n`, { flag: 'wx', mode: 0o644 });
   } finally {
     await release();
   }
   const beat = setInterval(() => {
     const t = new Date(options.now());
-    // Deleted by hand: keep deploying (the issue asks for it); there is nothing to refresh.
-    utimes(layout.lockFile, t, t).catch(() => undefined);
-  }, Math.max(50, Math.floor(options.staleMs / 5)));
+    // Deleted by hand: keep going (the deploy must finish cleanly); there is nothing to refresh.
+    utimes(spec.file, t, t).catch(() => undefined);
+  }, Math.max(20, Math.floor(options.staleMs / 5)));
   beat.unref();
   return {
+    spec,
     owner,
     async release() {
       clearInterval(beat);
-      const current = await readOwner(layout);
+      const current = await readOwner(spec.file);
       // Only remove our own lock: after a takeover it belongs to someone else.
       if (current && current.pid === owner.pid && current.timestamp === owner.timestamp) {
-        await rm(layout.lockFile, { force: true });
+        await rm(spec.file, { force: true });
       }
     },
   };
 }
 
-/** The current lock and whether it is stale, or undefined when there is none. */
-export async function inspectLock(layout: Layout, options: Pick<LockOptions, 'staleMs' | 'now' | 'env'>): Promise<LockState | undefined> {
+/** The lock at `file` and whether it is stale, or undefined when there is none. */
+export async function inspectLock(
+  file: string,
+  options: Pick<LockOptions, 'staleMs' | 'now' | 'env'>,
+): Promise<LockState | undefined> {
   let mtimeMs: number;
   try {
-    mtimeMs = (await stat(layout.lockFile)).mtimeMs;
+    mtimeMs = (await stat(file)).mtimeMs;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const owner = await readOwner(layout);
+  const owner = await readOwner(file);
   const ageMs = Math.max(0, options.now() - mtimeMs);
-  if (!owner) return { owner, ageMs, stale: 'the lock file is unreadable' };
+  if (!owner) return { owner, ageMs, stale: 'the lock file is unreadable', alive: undefined };
+  let alive: boolean | undefined;
   if (owner.hostname === hostnameOf(options.env)) {
-    if (!isAlive(owner.pid)) return { owner, ageMs, stale: `its process ${owner.pid} is gone` };
+    alive = isAlive(owner.pid);
+    if (!alive) return { owner, ageMs, stale: `its process ${owner.pid} is gone`, alive };
     const start = await processStart(owner.pid);
     if (owner.pidStart && start && start !== owner.pidStart) {
-      return { owner, ageMs, stale: `its pid ${owner.pid} now belongs to another process` };
+      return { owner, ageMs, stale: `its pid ${owner.pid} now belongs to another process`, alive: false };
     }
   }
-  if (ageMs > options.staleMs) return { owner, ageMs, stale: `no heartbeat for ${Math.round(ageMs / 1000)}s` };
-  return { owner, ageMs, stale: false };
+  if (ageMs > options.staleMs) return { owner, ageMs, stale: `no heartbeat for ${Math.round(ageMs / 1000)}s`, alive };
+  return { owner, ageMs, stale: false, alive };
 }
 
-async function readOwner(layout: Layout): Promise<LockOwner | undefined> {
+async function readOwner(file: string): Promise<LockOwner | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(layout.lockFile, 'utf8')) as LockOwner;
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as LockOwner;
     return typeof parsed.pid === 'number' ? parsed : undefined;
   } catch {
     // Missing, or torn by a crash between create and write: either way it names no live holder.
@@ -114,7 +126,7 @@ async function readOwner(layout: Layout): Promise<LockOwner | undefined> {
   }
 }
 
-function hostnameOf(env: Record<string, string | undefined>): string {
+export function hostnameOf(env: Record<string, string | undefined>): string {
   return env.HOSTNAME || osHostname();
 }
 

@@ -1,25 +1,93 @@
-// Runs a mutating command (deploy, rollback) under the deployment lock, released in a finally
-// whatever happened. A stale lock is reported and taken over.
+// Runs a mutating command (deploy, rollback) holding every lock it needs: the app's, then the
+// host's, then each shared resource's, always in that order so two deploys can never deadlock.
+// All are released together in a finally; with wait mode a held set is retried on an interval.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LockConfig } from './config.ts';
 import type { Context } from './context.ts';
-import { acquireLock } from './lock.ts';
+import { LockHeldError } from './errors.ts';
+import { acquireLock, type HeldLock, type LockSpec } from './lock.ts';
+import type { Layout } from './layout.ts';
 
-export const DEFAULT_LOCK_STALE_MS = 5 * 60_000;
+/** Where host-wide locks live: /run/lock is a tmpfs, so a reboot clears them, as it should. */
+export function hostLockDir(config: LockConfig): string {
+  if (config.dir) return config.dir;
+  return existsSync('/run/lock') ? '/run/lock/mfd' : '/var/lock/mfd';
+}
 
-export async function withDeployLock<T>(ctx: Context, command: string, ref: string | undefined, fn: () => Promise<T>): Promise<T> {
-  const lock = await acquireLock(ctx.layout, {
-    command,
-    ref,
-    staleMs: DEFAULT_LOCK_STALE_MS,
-    now: ctx.now,
-    env: process.env,
-    onStale: (owner, why) =>
-      ctx.reporter.warn(
-        `Found stale lock file, removing... (${owner ? `held by ${owner.user}@${owner.hostname} pid ${owner.pid}` : 'no holder'}: ${why})`,
-      ),
-  });
-  try {
-    return await fn();
-  } finally {
-    await lock.release();
+/** Every lock a deploy of this app takes, in the fixed order. Pure but for the default dir. */
+export function planLocks(layout: Layout, config: LockConfig): LockSpec[] {
+  const specs: LockSpec[] = [{ name: 'app', file: layout.lockFile }];
+  const dir = hostLockDir(config);
+  if (config.host) specs.push({ name: 'host', file: join(dir, 'host.lock') });
+  for (const r of config.resources) specs.push({ name: `resource:${r}`, file: join(dir, `resource-${r}.lock`) });
+  return specs;
+}
+
+export async function withDeployLock<T>(
+  ctx: Context,
+  command: string,
+  ref: string | undefined,
+  fn: () => Promise<T>,
+  opts: { wait?: boolean } = {},
+): Promise<T> {
+  const lockConfig = ctx.config.lock;
+  const specs = planLocks(ctx.layout, lockConfig);
+  if (specs.length > 1) {
+    // Sticky and world-writable like /tmp: apps of different users share it, none can remove another's lock file.
+    mkdirSync(hostLockDir(lockConfig), { recursive: true, mode: 0o1777 });
   }
+  const wait = opts.wait ?? lockConfig.wait;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const held = await acquireAll(ctx, specs, command, ref);
+      try {
+        return await fn();
+      } finally {
+        for (const lock of held.reverse()) await lock.release();
+      }
+    } catch (error) {
+      if (!(error instanceof LockHeldError) || !wait || attempt > lockConfig.retryAttempts) throw error;
+      ctx.reporter.info(
+        `waiting: ${error.message} (attempt ${attempt} of ${lockConfig.retryAttempts}, next try in ${Math.round(lockConfig.retryIntervalMs / 100) / 10}s)`,
+      );
+      await sleep(lockConfig.retryIntervalMs, ctx.signal);
+      if (ctx.signal.aborted) throw error;
+    }
+  }
+}
+
+async function acquireAll(ctx: Context, specs: LockSpec[], command: string, ref: string | undefined): Promise<HeldLock[]> {
+  const held: HeldLock[] = [];
+  try {
+    for (const spec of specs) {
+      held.push(
+        await acquireLock(spec, {
+          command,
+          ref,
+          staleMs: ctx.config.lock.staleMs,
+          now: ctx.now,
+          env: process.env,
+          onStale: (s, owner, why) =>
+            ctx.reporter.warn(
+              `Found stale lock file, removing... (${s.file}, ${owner ? `held by ${owner.user}@${owner.hostname} pid ${owner.pid}` : 'no holder'}: ${why})`,
+            ),
+        }),
+      );
+    }
+    return held;
+  } catch (error) {
+    for (const lock of held.reverse()) await lock.release();
+    throw error;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 }

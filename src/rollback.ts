@@ -16,7 +16,7 @@ export interface RollbackResult {
 }
 
 export async function rollback(ctx: Context, target: string | undefined): Promise<RollbackResult> {
-  return withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target));
+  return withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target), { wait: ctx.options.wait || ctx.config.lock.wait });
 }
 
 async function rollbackLocked(ctx: Context, target: string | undefined): Promise<RollbackResult> {

@@ -149,10 +149,21 @@ describe('config', () => {
     }
     // Uncomment every `# key = value` line (one credential style at a time is the rule).
     const text = (await readFile(new URL('../mfd.toml.example', import.meta.url), 'utf8'))
-      .replace(/^# (branch|token_file|timeout|unit|scope|keep) = /gm, '$1 = ');
+      .replace(/^# (branch|token_file|timeout|unit|scope|keep|wait|retry_interval|retry_attempts|stale|host|resources|dir) = /gm, '$1 = ');
     const c = parse(text);
     assert.equal(c.repo.branch, 'main');
     assert.equal(c.build.timeoutMs, 600_000);
     assert.deepEqual(c.systemd, { unit: 'app', scope: 'system' });
+    assert.deepEqual(c.lock, {
+      wait: false, retryIntervalMs: 30_000, retryAttempts: 60, staleMs: 300_000, host: false, resources: ['postgres'], dir: '/run/lock/mfd',
+    });
+  });
+
+  test('[lock] defaults, and its values are checked like every other key', () => {
+    const c = parse('[repo]\nurl = "u"\n[build]\ncommands = []\n');
+    assert.deepEqual(c.lock, { wait: false, retryIntervalMs: 30_000, retryAttempts: 60, staleMs: 300_000, host: false, resources: [] });
+    const err = problems('[repo]\nurl = "u"\n[build]\ncommands = []\n[lock]\nstale = "soon"\nresources = ["a b"]\nretry_attempts = 0\nwiat = true\n');
+    assert.deepEqual(err.issues.map((i) => i.path).sort(), ['lock.resources.0', 'lock.retry_attempts', 'lock.stale', 'lock.wiat']);
+    assert.equal(parse('[repo]\nurl = "u"\n[build]\ncommands = []\n[lock]\ndir = "locks"\n').lock.dir, '/srv/app/locks');
   });
 });

@@ -4,16 +4,17 @@ import { spawn } from 'node:child_process';
 import { readFile, utimes, writeFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { acquireLock, inspectLock } from '../src/lock.ts';
-import { layoutOf } from '../src/layout.ts';
+import { layoutOf, type Layout } from '../src/layout.ts';
 import { LockHeldError } from '../src/errors.ts';
 import { tmpRoot } from './helpers/repo.ts';
 
+const appLock = (layout: Layout) => ({ name: 'app', file: layout.lockFile });
 const base = { command: 'deploy', ref: 'main', staleMs: 60_000, now: () => Date.now(), env: { USER: 'alice', HOSTNAME: 'web1' } };
 
 describe('lock', () => {
   test('the lock file holds pid, user, timestamp, hostname, command and ref, and is removed on release', async (t) => {
     const layout = layoutOf(await tmpRoot(t));
-    const lock = await acquireLock(layout, base);
+    const lock = await acquireLock(appLock(layout), base);
     const owner = JSON.parse(await readFile(layout.lockFile, 'utf8'));
     assert.equal(owner.pid, process.pid);
     assert.equal(owner.user, 'alice');
@@ -22,14 +23,14 @@ describe('lock', () => {
     assert.equal(owner.command, 'deploy');
     assert.equal(owner.ref, 'main');
     await lock.release();
-    assert.equal(await inspectLock(layout, base), undefined);
+    assert.equal(await inspectLock(layout.lockFile, base), undefined);
   });
 
   test('a live holder makes a second acquire fail with who, when and what to do', async (t) => {
     const layout = layoutOf(await tmpRoot(t));
-    const lock = await acquireLock(layout, base);
+    const lock = await acquireLock(appLock(layout), base);
     t.after(() => lock.release());
-    const err = await acquireLock(layout, base).catch((e: unknown) => e);
+    const err = await acquireLock(appLock(layout), base).catch((e: unknown) => e);
     assert.ok(err instanceof LockHeldError);
     assert.equal(err.exitCode, 3);
     assert.match(err.message, new RegExp(`deploy lock held by alice@web1 \\(pid ${process.pid}, "mfd deploy main"\\) since .* \\(\\d+s ago\\)`));
@@ -43,7 +44,7 @@ describe('lock', () => {
     const dead = { pid: child.pid, user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
     await writeFile(layout.lockFile, JSON.stringify(dead));
     const stale: string[] = [];
-    const lock = await acquireLock(layout, { ...base, env: {}, onStale: (_o, why) => stale.push(why) });
+    const lock = await acquireLock(appLock(layout), { ...base, env: {}, onStale: (_s, _o, why) => stale.push(why) });
     t.after(() => lock.release());
     assert.match(stale[0]!, /process \d+ is gone/);
   });
@@ -52,10 +53,10 @@ describe('lock', () => {
     const layout = layoutOf(await tmpRoot(t));
     const foreign = { pid: 1, user: 'carol', hostname: 'elsewhere', timestamp: Date.now(), command: 'deploy', ref: null };
     await writeFile(layout.lockFile, JSON.stringify(foreign));
-    await assert.rejects(acquireLock(layout, base), LockHeldError);
+    await assert.rejects(acquireLock(appLock(layout), base), LockHeldError);
     const old = new Date(Date.now() - 120_000);
     await utimes(layout.lockFile, old, old);
-    const lock = await acquireLock(layout, base);
+    const lock = await acquireLock(appLock(layout), base);
     await lock.release();
   });
 
@@ -63,7 +64,7 @@ describe('lock', () => {
     const layout = layoutOf(await tmpRoot(t));
     const opts = { ...base, staleMs: 1000, env: { HOSTNAME: 'web1' } };
     const started = Date.now();
-    const lock = await acquireLock(layout, opts);
+    const lock = await acquireLock(appLock(layout), opts);
     t.after(() => lock.release());
     // Watch the heartbeat (the lock's age drops each time it is refreshed) until the lock has
     // lived for twice the stale limit; then, just after a beat, another host is still refused.
@@ -72,16 +73,16 @@ describe('lock', () => {
     while (beats < 3 || Date.now() - started < 2 * opts.staleMs) {
       if (Date.now() - started > 20_000) assert.fail(`only ${beats} heartbeats in 20 s`);
       await new Promise((r) => setTimeout(r, 20));
-      const age = (await inspectLock(layout, opts))!.ageMs;
+      const age = (await inspectLock(layout.lockFile, opts))!.ageMs;
       if (age < last) beats++;
       last = age;
     }
-    await assert.rejects(acquireLock(layout, { ...opts, env: { HOSTNAME: 'other' } }), LockHeldError);
+    await assert.rejects(acquireLock(appLock(layout), { ...opts, env: { HOSTNAME: 'other' } }), LockHeldError);
   });
 
   test('a lock deleted by hand mid-deploy does not break release', async (t) => {
     const layout = layoutOf(await tmpRoot(t));
-    const lock = await acquireLock(layout, base);
+    const lock = await acquireLock(appLock(layout), base);
     await rm(layout.lockFile);
     await lock.release();
   });

@@ -42,6 +42,7 @@ describe('crash safety (e2e)', () => {
 
       const r = await mfd(['deploy'], { cwd: app.root });
       assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Found stale lock file, removing\.\.\./, 'the dead deploy\'s lock is taken over at once');
       assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${next}$`));
       const names = await readdir(app.root);
       assert.ok(!names.some((n) => n.startsWith('.active.tmp')), `no temporary link left: ${names.join(' ')}`);

@@ -1,0 +1,62 @@
+// `mfd lock list` and `mfd unlock [NAME]`: the lock manager. Lists this app's lock and every
+// host-wide lock; clears one, refusing a holder that is alive on this host unless --force.
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Context } from '../context.ts';
+import { formatAge, UsageError, UnlockRefusedError } from '../errors.ts';
+import { inspectLock, type LockSpec } from '../lock.ts';
+import { hostLockDir } from '../locked.ts';
+
+async function allLocks(ctx: Context): Promise<LockSpec[]> {
+  const specs: LockSpec[] = [{ name: 'app', file: ctx.layout.lockFile }];
+  const dir = hostLockDir(ctx.config.lock);
+  const files = await readdir(dir).catch(() => [] as string[]);
+  for (const f of files.sort()) {
+    if (f === 'host.lock') specs.push({ name: 'host', file: join(dir, f) });
+    const m = /^resource-(.+)\.lock$/.exec(f);
+    if (m) specs.push({ name: `resource:${m[1]}`, file: join(dir, f) });
+  }
+  return specs;
+}
+
+export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
+  if (args[0] !== undefined && args[0] !== 'list') throw new UsageError(`unknown lock subcommand "${args[0]}"`, 'use "mfd lock list" or "mfd unlock [NAME]"');
+  const opts = { staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env };
+  const rows = [];
+  for (const spec of await allLocks(ctx)) {
+    const state = await inspectLock(spec.file, opts);
+    if (state) rows.push({ spec, state });
+  }
+  const human = rows.length === 0
+    ? ['no locks held']
+    : rows.map(({ spec, state }) => {
+        const o = state.owner;
+        const holder = o ? `${o.user}@${o.hostname} pid ${o.pid} "mfd ${o.command}${o.ref ? ` ${o.ref}` : ''}"` : 'unknown holder';
+        const status = state.stale ? `stale: ${state.stale}` : state.alive === undefined ? 'held (other host)' : 'held, alive';
+        const since = o ? `since ${new Date(o.timestamp).toLocaleString()} (${formatAge(ctx.now() - o.timestamp)} ago)` : '';
+        return `${spec.name.padEnd(12)} ${holder} ${since} [${status}] ${spec.file}`;
+      });
+  const json = rows.map(({ spec, state }) => ({
+    name: spec.name,
+    file: spec.file,
+    owner: state.owner ?? null,
+    heartbeatAgeMs: Math.round(state.ageMs),
+    alive: state.alive ?? null,
+    stale: state.stale === false ? null : state.stale,
+  }));
+  ctx.reporter.result(human, json);
+}
+
+export async function unlockCommand(ctx: Context, args: string[]): Promise<void> {
+  const wanted = args[0] ?? 'app';
+  const specs = await allLocks(ctx);
+  const spec = specs.find((s) => s.name === wanted || s.name === `resource:${wanted}`);
+  if (!spec) {
+    ctx.reporter.result([`no ${wanted} lock is held`], { ok: true, removed: null });
+    return;
+  }
+  const state = await inspectLock(spec.file, { staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env });
+  if (state?.owner && state.alive === true && !state.stale && !ctx.options.force) throw new UnlockRefusedError(spec.name, state.owner);
+  await rm(spec.file, { force: true });
+  ctx.reporter.result([`removed the ${spec.name} lock (${spec.file})`], { ok: true, removed: spec.name, file: spec.file, owner: state?.owner ?? null });
+}
