@@ -5,6 +5,7 @@ import { hostname as osHostname } from 'node:os';
 import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { LockHeldError, type LockOwner } from './errors.ts';
+import { isAlive, processStart } from './process.ts';
 
 export type { LockOwner };
 
@@ -128,24 +129,4 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
 
 export function hostnameOf(env: Record<string, string | undefined>): string {
   return env.HOSTNAME || osHostname();
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22): tells pid reuse apart. */
-async function processStart(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }

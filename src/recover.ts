@@ -3,6 +3,7 @@
 import { rm } from 'node:fs/promises';
 import { readActive, removeStaleActiveTmp } from './activate.ts';
 import type { Layout } from './layout.ts';
+import { isAlive } from './process.ts';
 import type { Reporter } from './output.ts';
 import { listDeployments, writeRecord } from './record.ts';
 
@@ -34,16 +35,6 @@ export async function recover(layout: Layout, now: () => number): Promise<Recove
   const recovery: Recovery = { removedLinks, failedBuilds };
   if (active && !deployments.some((d) => d.name === active)) recovery.danglingActive = active;
   return recovery;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the pid exists but belongs to someone else, so it is alive.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function reportRecovery(ctx: { reporter: Reporter; layout: Layout }, recovery: Recovery): void {

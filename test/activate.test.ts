@@ -1,20 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tmpRoot } from './helpers/repo.ts';
 import { activate, readActive, removeStaleActiveTmp } from '../src/activate.ts';
 import { layoutOf } from '../src/layout.ts';
 
-async function root(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mfd-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 describe('activate', () => {
   test('points active at the deployment with a relative target and leaves no temporary link', async (t) => {
-    const layout = layoutOf(await root(t));
+    const layout = layoutOf(await tmpRoot(t));
     await mkdir(layout.deployment('mfd_1_a'));
     await activate(layout, 'mfd_1_a');
     assert.equal(await readlink(layout.active), 'mfd_1_a');
@@ -23,7 +18,7 @@ describe('activate', () => {
   });
 
   test('replaces an existing active link by rename, so active exists at every moment', async (t) => {
-    const layout = layoutOf(await root(t));
+    const layout = layoutOf(await tmpRoot(t));
     await mkdir(layout.deployment('one'));
     await mkdir(layout.deployment('two'));
     await writeFile(join(layout.root, 'one', 'id'), 'one');
@@ -43,17 +38,17 @@ describe('activate', () => {
   });
 
   test('refuses to replace an active that is a real directory', async (t) => {
-    const layout = layoutOf(await root(t));
+    const layout = layoutOf(await tmpRoot(t));
     await mkdir(layout.active);
     await assert.rejects(activate(layout, 'mfd_1_a'), { code: 'ACTIVATE_FAILED', message: /not a symlink/ });
   });
 
   test('readActive is undefined when there is no active yet', async (t) => {
-    assert.equal(await readActive(layoutOf(await root(t))), undefined);
+    assert.equal(await readActive(layoutOf(await tmpRoot(t))), undefined);
   });
 
   test('temporary links left by a killed activation are removed', async (t) => {
-    const layout = layoutOf(await root(t));
+    const layout = layoutOf(await tmpRoot(t));
     await symlink('mfd_1_a', join(layout.root, '.active.tmp-999999'));
     assert.deepEqual(await removeStaleActiveTmp(layout), ['.active.tmp-999999']);
     assert.deepEqual(await readdir(layout.root), []);

@@ -1,22 +1,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tmpRoot } from './helpers/repo.ts';
 import { runBuild } from '../src/build.ts';
 import { BuildFailedError } from '../src/errors.ts';
 
 const node = process.execPath;
 
-async function dir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'mfd-'));
-  t.after(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
 
 describe('build', () => {
   test('runs each argv in the deployment dir with MFD_* variables and without the repo token', async (t) => {
-    const d = await dir(t);
+    const d = await tmpRoot(t);
     const out: string[] = [];
     process.env.MFD_REPO_TOKEN = 'tok-should-not-leak';
     t.after(() => delete process.env.MFD_REPO_TOKEN);
@@ -36,7 +31,7 @@ describe('build', () => {
   });
 
   test('a failing command stops the build with its argv, exit status and last lines', async (t) => {
-    const d = await dir(t);
+    const d = await tmpRoot(t);
     const ran: number[] = [];
     const err = await runBuild({
       dir: d,
@@ -54,13 +49,13 @@ describe('build', () => {
   });
 
   test('a command that does not exist fails the build, naming it', async (t) => {
-    const err = await runBuild({ dir: await dir(t), commands: [['mfd-no-such-program']], env: {}, logFile: 'l' }).catch((e: unknown) => e);
+    const err = await runBuild({ dir: await tmpRoot(t), commands: [['mfd-no-such-program']], env: {}, logFile: 'l' }).catch((e: unknown) => e);
     assert.ok(err instanceof BuildFailedError);
     assert.match(err.message, /mfd-no-such-program.*could not start/);
   });
 
   test('build.timeout kills the whole process tree', async (t) => {
-    const d = await dir(t);
+    const d = await tmpRoot(t);
     const pidFile = join(d, 'grandchild.pid');
     // The command starts a grandchild that would live for a minute, and records its pid at once
     // (spawn returns it synchronously), so the test does not race the grandchild's own start-up.
