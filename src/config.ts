@@ -8,6 +8,7 @@ import { describeValue, lineOf, suggestKey, valueAt } from './config-issue.ts';
 import { parseDuration } from './duration.ts';
 import { ConfigInvalidError, ConfigNotFoundError, type ConfigIssue } from './errors.ts';
 import { Secret } from './secret.ts';
+import type { HealthConfig } from './health.ts';
 
 export type RepoAuth =
   | { kind: 'none' }
@@ -22,6 +23,7 @@ export interface Config {
   systemd: { unit?: string; scope: 'system' | 'user' };
   deploy: { keep: number };
   lock: LockConfig;
+  health?: HealthConfig;
   warnings: string[];
 }
 
@@ -67,15 +69,28 @@ const Schema = z.strictObject({
       dir: text.optional(),
     })
     .optional(),
+  health: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      command: z.array(z.string()).min(1).optional(),
+      status: z.number().int().min(100).max(599).optional(),
+      body: z.string().optional(),
+      timeout: z.string().optional(),
+      interval: z.string().optional(),
+      retries: z.number().int().min(0).optional(),
+      delay: z.string().optional(),
+    })
+    .optional(),
 });
 type Parsed = z.infer<typeof Schema>;
 
 const ALLOWED: Record<string, readonly string[]> = {
-  '': ['repo', 'build', 'systemd', 'deploy', 'lock'],
+  '': ['repo', 'build', 'systemd', 'deploy', 'lock', 'health'],
   repo: ['url', 'branch', 'token', 'token_file', 'username', 'password'],
   build: ['commands', 'timeout'],
   systemd: ['unit', 'scope'],
   deploy: ['keep'],
+  health: ['url', 'command', 'status', 'body', 'timeout', 'interval', 'retries', 'delay'],
   lock: ['wait', 'retry_interval', 'retry_attempts', 'stale', 'host', 'resources', 'dir'],
 };
 const SECRET_PATHS = new Set(['repo.token', 'repo.password']);
@@ -144,6 +159,17 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   const retryIntervalMs = duration(['lock', 'retry_interval'], 30_000);
   const staleMs = duration(['lock', 'stale'], 5 * 60_000);
   const buildTimeoutMs = valueAt(data, ['build', 'timeout']) === undefined ? undefined : duration(['build', 'timeout'], 0);
+  const health = valueAt(data, ['health']) as Record<string, unknown> | undefined;
+  const healthTimeoutMs = duration(['health', 'timeout'], 30_000);
+  const healthIntervalMs = duration(['health', 'interval'], 1_000);
+  const healthDelayMs = duration(['health', 'delay'], 0);
+  if (health && typeof health === 'object') {
+    if (health.url !== undefined && health.command !== undefined) add(['health', 'command'], 'give either health.url or health.command, not both');
+    if (health.url === undefined && health.command === undefined) add(['health'], 'needs health.url or health.command');
+    if (health.command !== undefined && (health.status !== undefined || health.body !== undefined)) {
+      add(['health', health.status !== undefined ? 'status' : 'body'], 'only applies to health.url');
+    }
+  }
   if (issues.length > 0 || !parsed) throw new ConfigInvalidError(file, issues);
 
   const warnings: string[] = [];
@@ -174,6 +200,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
         resources: [...new Set(parsed.lock?.resources ?? [])].sort(),
         ...(parsed.lock?.dir ? { dir: resolve(dirname(file), parsed.lock.dir) } : {}),
       },
+      ...(parsed.health ? { health: healthOf(parsed.health, healthTimeoutMs, healthIntervalMs, healthDelayMs) } : {}),
       warnings,
     },
     ...(parsed.repo.token_file ? { tokenFile: resolve(root, parsed.repo.token_file) } : {}),
@@ -226,6 +253,14 @@ function expected(path: (string | number)[], issue: z.core.$ZodIssue): string {
   if (issue.code === 'too_small') return issue.origin === 'string' ? 'expected a non-empty string' : issue.origin === 'array' ? 'expected a non-empty array' : `expected at least ${String(issue.minimum)}`;
   if (issue.code === 'invalid_type') return `expected ${issue.expected === 'object' ? 'a table' : issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
   return issue.message;
+}
+
+function healthOf(h: NonNullable<Parsed['health']>, timeoutMs: number, intervalMs: number, delayMs: number): HealthConfig {
+  // Enough retries to fill the timeout unless the user set a number.
+  const retries = h.retries ?? Math.ceil(timeoutMs / Math.max(1, intervalMs));
+  const timing = { timeoutMs, intervalMs, retries, delayMs };
+  if (h.command) return { kind: 'command', command: h.command, ...timing };
+  return { kind: 'http', url: h.url!, ...(h.status !== undefined ? { status: h.status } : {}), ...(h.body !== undefined ? { body: h.body } : {}), ...timing };
 }
 
 function withLine(line: number | undefined): { line?: number } {

@@ -1,30 +1,9 @@
 // Every failure mfd reports is an MfdError: a stable code, an exit code per class, one line of
 // facts (the message) and the next thing to do (the hint). cli.ts is the only place that prints them.
+import { EXIT, MfdError } from './error-base.ts';
 
-export const EXIT = {
-  ok: 0,
-  internal: 1,
-  usage: 2,
-  config: 2,
-  lock: 3,
-  git: 4,
-  build: 5,
-  activate: 6,
-  health: 7,
-  rollback: 8,
-} as const;
-
-export abstract class MfdError extends Error {
-  abstract readonly code: string;
-  abstract readonly exitCode: number;
-  readonly hint: string | undefined;
-
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.name = new.target.name;
-    this.hint = options.hint;
-  }
-}
+export { EXIT, MfdError } from './error-base.ts';
+export * from './lock-errors.ts';
 
 export class UsageError extends MfdError {
   readonly code = 'USAGE';
@@ -228,59 +207,35 @@ export class CheckoutFailedError extends MfdError {
   }
 }
 
-export interface LockOwner {
-  pid: number;
-  /** Process start time on its host, to tell a reused pid apart. */
-  pidStart?: string | undefined;
-  user: string;
-  hostname: string;
-  /** When the lock was taken, ms since the epoch. */
-  timestamp: number;
-  command: string;
-  ref: string | null;
-}
-
-export class LockHeldError extends MfdError {
-  readonly code = 'LOCK_HELD';
-  readonly exitCode = EXIT.lock;
-  constructor(
-    readonly lockName: string,
-    readonly owner: LockOwner | undefined,
-    readonly ageMs: number,
-    readonly lockFile: string,
-    readonly staleMs: number,
-  ) {
-    const who = owner
-      ? `${owner.user}@${owner.hostname} (pid ${owner.pid}, "mfd ${owner.command}${owner.ref ? ` ${owner.ref}` : ''}")` +
-        ` since ${new Date(owner.timestamp).toLocaleString()} (${formatAge(ownerAge(owner, ageMs))} ago)`
-      : 'an unknown holder';
-    const expires = Math.max(0, staleMs - ageMs);
-    const what = lockName === 'app' ? 'deploy lock' : lockName === 'host' ? 'host deploy lock' : `${lockName.replace(':', ' ')} lock`;
-    super(`${what} held by ${who}`, {
-      hint:
-        `wait for it with --wait; if that process is gone the lock expires in ${formatAge(expires)} without a heartbeat, ` +
-        `or clear it with "mfd unlock ${lockName}" (or by hand: rm ${lockFile})`,
-    });
+/** The new deployment came up unhealthy; mfd put the previous one back (or had none to go to). */
+export class HealthCheckFailedError extends MfdError {
+  readonly code = 'HEALTH_CHECK_FAILED';
+  readonly exitCode = EXIT.health;
+  constructor(readonly deployment: string, readonly detail: string, readonly restored: string | undefined, logsCommand: string) {
+    super(
+      `${deployment} is unhealthy: ${detail}; ${restored ? `rolled back to ${restored}, which is healthy` : 'there was no previous deployment to go back to, so it stays active'}`,
+      { hint: `see why with: ${logsCommand}` },
+    );
   }
 }
 
-function ownerAge(owner: LockOwner, fallback: number): number {
-  return Number.isFinite(owner.timestamp) ? Math.max(0, Date.now() - owner.timestamp) : fallback;
+/** A failed deployment, and the way back failed too: the server is down or unhealthy. */
+export class ServerNeedsAttentionError extends MfdError {
+  readonly code = 'SERVER_NEEDS_ATTENTION';
+  readonly exitCode = EXIT.rollback;
+  constructor(readonly failed: string, readonly firstDetail: string, readonly restored: string, readonly secondDetail: string, logsCommand: string) {
+    super(
+      `the server needs attention: ${failed} failed (${firstDetail}), and ${restored}, put back as active, failed too (${secondDetail})`,
+      { hint: `see why with: ${logsCommand}; then "mfd ls" and "mfd rollback <sha>" or "mfd deploy <ref>"` },
+    );
+  }
 }
 
-export function formatAge(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
-  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
-}
-
-export class UnlockRefusedError extends MfdError {
-  readonly code = 'UNLOCK_REFUSED';
-  readonly exitCode = EXIT.lock;
-  constructor(readonly lockName: string, readonly owner: LockOwner) {
-    super(`the ${lockName} lock is held by a live process: ${owner.user}@${owner.hostname} pid ${owner.pid} ("mfd ${owner.command}")`, {
-      hint: `let it finish, or stop that process; to remove the lock anyway: mfd unlock ${lockName} --force`,
-    });
+/** Why a verification after a restart failed; carried as the cause of a rollback failure. */
+export class HealthFailure extends MfdError {
+  readonly code = 'HEALTH_CHECK_FAILED';
+  readonly exitCode = EXIT.health;
+  constructor(readonly detail: string, logsCommand: string) {
+    super(detail, { hint: `see why with: ${logsCommand}` });
   }
 }

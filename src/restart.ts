@@ -1,38 +1,85 @@
-// The restart step after an activation: restart the unit; if that fails, put the previous
-// deployment back, restart it, mark the new one failed and say exactly where the server stands.
-// The health-check issue (#5) hooks in here: same shape, one more check after the restart.
+// After an activation: restart the unit, check that it really restarted and is healthy; if not,
+// put the previous deployment back, bring that up and verify it, and say exactly where the server
+// stands: rolled back (exit 6 or 7), or nothing healthy left (exit 8).
 import { activate } from './activate.ts';
 import type { Context } from './context.ts';
 import { parseDeploymentName } from './deployment.ts';
-import { RestartFailedError, RestartRolledBackError } from './errors.ts';
+import { HealthCheckFailedError, RestartFailedError, RestartRolledBackError, ServerNeedsAttentionError } from './errors.ts';
+import { runHealthCheck } from './health.ts';
 import { appendActivation, readRecords, writeRecord } from './record.ts';
-import { restartUnit } from './service.ts';
+import { journalctlCommand, restartUnit, unitStatus } from './service.ts';
+import { pauseForTest } from './testhook.ts';
 
-export async function restartActive(
-  ctx: Context,
-  opts: { name: string; previous: string | undefined; sha: string },
-): Promise<void> {
+export type BringUpFailure = { kind: 'restart'; error: RestartFailedError } | { kind: 'health'; detail: string };
+
+/** Restarts the unit (if any) onto `name` and verifies it. Returns why it failed, or undefined. */
+export async function bringUp(ctx: Context, name: string): Promise<BringUpFailure | undefined> {
   const { unit, scope } = ctx.config.systemd;
-  if (!unit) {
+  if (unit) {
+    const target = { unit, scope, signal: ctx.signal };
+    const before = await unitStatus(target).catch(() => undefined);
+    try {
+      await ctx.reporter.step('restart', unit, () => restartUnit(target));
+    } catch (error) {
+      if (error instanceof RestartFailedError) return { kind: 'restart', error };
+      throw error;
+    }
+    await pauseForTest('restarted');
+    const after = await unitStatus(target).catch(() => undefined);
+    if (after && !['active', 'activating', 'reloading'].includes(after.activeState)) {
+      return { kind: 'health', detail: `unit ${unit} is ${after.activeState} after the restart` };
+    }
+    // A restart that silently did not happen leaves the old main process running old code.
+    if (before && after && before.startedMonotonicUs > 0 && after.startedMonotonicUs <= before.startedMonotonicUs) {
+      return { kind: 'health', detail: `unit ${unit} did not start a new main process (still pid ${after.mainPid})` };
+    }
+  } else {
     ctx.reporter.info('no [systemd] unit configured: nothing to restart');
-    return;
   }
-  try {
-    await ctx.reporter.step('restart', unit, () => restartUnit({ unit, scope, signal: ctx.signal }));
-  } catch (error) {
-    if (!(error instanceof RestartFailedError)) throw error;
-    await markFailed(ctx, opts.name, error.message);
-    const previous = opts.previous && opts.previous !== opts.name ? parseDeploymentName(opts.previous) : undefined;
-    if (!previous) throw new RestartRolledBackError(error, undefined, false);
-    await ctx.reporter.step('rollback', previous.name, () => activate(ctx.layout, previous.name));
-    await appendActivation(ctx.layout, {
-      name: previous.name, sha: previous.sha, at: new Date(ctx.now()).toISOString(), command: 'auto-rollback',
-    });
-    const ok = await ctx.reporter
-      .step('restart', unit, () => restartUnit({ unit, scope, signal: ctx.signal }))
-      .then(() => true, () => false);
-    throw new RestartRolledBackError(error, { name: previous.name, sha: previous.sha }, ok);
+  const health = ctx.config.health;
+  if (health) {
+    const result = await ctx.reporter
+      .step('health', health.kind === 'http' ? health.url : health.command.join(' '), () =>
+        runHealthCheck(health, { cwd: ctx.layout.deployment(name), signal: ctx.signal }).then((r) => {
+          if (!r.ok) throw Object.assign(new Error(r.detail), { result: r });
+          return r;
+        }),
+        (r) => `${r.detail} (attempt ${r.attempts})`,
+      )
+      .catch((error: { result?: { detail: string } }) => {
+        if (error.result) return error.result;
+        throw error;
+      });
+    await pauseForTest('health');
+    if (!('ok' in result) || !result.ok) return { kind: 'health', detail: result.detail };
   }
+  return undefined;
+}
+
+export async function restartActive(ctx: Context, opts: { name: string; previous: string | undefined; sha: string }): Promise<void> {
+  const failure = await bringUp(ctx, opts.name);
+  if (!failure) return;
+  const logs = logsHint(ctx);
+  const detail = failure.kind === 'restart' ? failure.error.message : failure.detail;
+  await markFailed(ctx, opts.name, detail);
+  const previous = opts.previous && opts.previous !== opts.name ? parseDeploymentName(opts.previous) : undefined;
+  if (!previous) {
+    if (failure.kind === 'restart') throw new RestartRolledBackError(failure.error, undefined, false);
+    throw new HealthCheckFailedError(opts.name, detail, undefined, logs);
+  }
+  await ctx.reporter.step('rollback', previous.name, () => activate(ctx.layout, previous.name));
+  await appendActivation(ctx.layout, { name: previous.name, sha: previous.sha, at: new Date(ctx.now()).toISOString(), command: 'auto-rollback' });
+  const again = await bringUp(ctx, previous.name);
+  if (again) {
+    throw new ServerNeedsAttentionError(opts.name, detail, previous.name, again.kind === 'restart' ? again.error.message : again.detail, logs);
+  }
+  if (failure.kind === 'restart') throw new RestartRolledBackError(failure.error, { name: previous.name, sha: previous.sha }, true);
+  throw new HealthCheckFailedError(opts.name, detail, previous.sha, logs);
+}
+
+export function logsHint(ctx: Context): string {
+  const { unit, scope } = ctx.config.systemd;
+  return unit ? journalctlCommand(scope, unit) : 'the health check output above';
 }
 
 async function markFailed(ctx: Context, name: string, reason: string): Promise<void> {

@@ -2,12 +2,12 @@
 // one, mark the deployment it leaves rolled-back so it is not picked again, and restart the unit.
 import { activate, readActive } from './activate.ts';
 import type { Context } from './context.ts';
-import { MfdError, RollbackFailedError } from './errors.ts';
+import { HealthFailure, RollbackFailedError } from './errors.ts';
 import { recover, reportRecovery } from './recover.ts';
 import { appendActivation, listDeployments, readActivations, writeRecord } from './record.ts';
 import { planRollback } from './rollback-plan.ts';
 import { withDeployLock } from './locked.ts';
-import { restartUnit } from './service.ts';
+import { bringUp, logsHint } from './restart.ts';
 
 export interface RollbackResult {
   from: string | undefined;
@@ -41,16 +41,10 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
     });
   }
 
-  const { unit, scope } = ctx.config.systemd;
-  if (unit) {
-    try {
-      await reporter.step('restart', unit, () => restartUnit({ unit, scope, signal: ctx.signal }));
-    } catch (error) {
-      if (error instanceof MfdError) throw new RollbackFailedError(chosen.sha, error);
-      throw error;
-    }
-  } else {
-    reporter.info('no [systemd] unit configured: nothing to restart');
+  const failure = await bringUp(ctx, chosen.name);
+  if (failure) {
+    const cause = failure.kind === 'restart' ? failure.error : new HealthFailure(failure.detail, logsHint(ctx));
+    throw new RollbackFailedError(chosen.sha, cause);
   }
   reporter.info(`rolled back to ${chosen.sha} (${chosen.name})`);
   return { from: active, to: chosen.name, sha: chosen.sha };

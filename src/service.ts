@@ -20,10 +20,13 @@ export function journalctlCommand(scope: ServiceScope, unit: string): string {
 }
 
 export async function restartUnit(target: ServiceTarget): Promise<void> {
+  // A unit that crashed several times in a row (a bad deployment) hits systemd's start limit,
+  // and would then refuse the restart onto the good one; an explicit deploy clears it first.
+  await run(systemctlArgv(target.scope, 'reset-failed', target.unit), { cwd: '/', signal: target.signal, timeoutMs: 30_000 });
   const argv = systemctlArgv(target.scope, 'restart', target.unit);
   const result = await run(argv, { cwd: '/', signal: target.signal, timeoutMs: 120_000 });
   if (!result.ok) {
-    const output = result.tail.trim().split('\n').at(-1) ?? '';
+    const output = result.tail.trim().split('\n')[0] ?? '';
     throw new RestartFailedError(
       target.unit,
       argv,

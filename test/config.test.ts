@@ -63,8 +63,8 @@ describe('config', () => {
   });
 
   test('unknown tables and top-level keys are errors, never ignored', () => {
-    const err = problems('title = "x"\n[repo]\nurl = "u"\n[build]\ncommands = []\n[health]\nurl = "x"\n');
-    assert.deepEqual(err.issues.map((i) => i.path).sort(), ['health', 'title']);
+    const err = problems('title = "x"\n[repo]\nurl = "u"\n[build]\ncommands = []\n[healht]\nurl = "x"\n');
+    assert.deepEqual(err.issues.map((i) => i.path).sort(), ['healht', 'title']);
   });
 
   test('a TOML syntax error names its line', () => {
@@ -147,15 +147,33 @@ describe('config', () => {
       const text = await readFile(new URL(rel, import.meta.url), 'utf8');
       parse(text);
     }
+    const withHealth = (await readFile(new URL('../mfd.toml.example', import.meta.url), 'utf8'))
+      .replace(/^# \[health\].*$/m, '[health]')
+      .replace(/^# (url|status|body|timeout|interval|retries|delay) = /gm, '$1 = ');
+    assert.deepEqual(parse(withHealth).health, {
+      kind: 'http', url: 'http://127.0.0.1:8080/health', status: 200, body: 'ok', timeoutMs: 30_000, intervalMs: 1000, retries: 30, delayMs: 0,
+    });
     // Uncomment every `# key = value` line (one credential style at a time is the rule).
     const text = (await readFile(new URL('../mfd.toml.example', import.meta.url), 'utf8'))
-      .replace(/^# (branch|token_file|timeout|unit|scope|keep|wait|retry_interval|retry_attempts|stale|host|resources|dir) = /gm, '$1 = ');
+      .replace(/^# (branch|token_file|unit|scope|keep|wait|retry_interval|retry_attempts|stale|host|resources|dir) = /gm, '$1 = ')
+      .replace(/^# timeout = "10m"/m, 'timeout = "10m"');
     const c = parse(text);
     assert.equal(c.repo.branch, 'main');
     assert.equal(c.build.timeoutMs, 600_000);
     assert.deepEqual(c.systemd, { unit: 'app', scope: 'system' });
     assert.deepEqual(c.lock, {
       wait: false, retryIntervalMs: 30_000, retryAttempts: 60, staleMs: 300_000, host: false, resources: ['postgres'], dir: '/run/lock/mfd',
+    });
+  });
+
+  test('[health] takes a url or a command, not both, and not neither', () => {
+    const base = '[repo]\nurl = "u"\n[build]\ncommands = []\n[health]\n';
+    assert.ok(problems(`${base}url = "http://x/"\ncommand = ["true"]\n`).issues.some((i) => i.path === 'health.command'));
+    assert.ok(problems(`${base}timeout = "1s"\n`).issues.some((i) => i.path === 'health'));
+    assert.ok(problems(`${base}command = ["true"]\nstatus = 200\n`).issues.some((i) => i.path === 'health.status'));
+    assert.ok(problems(`${base}url = "ftp://x/"\n`).issues.some((i) => i.path === 'health.url'));
+    assert.deepEqual(parse(`${base}command = ["true"]\ntimeout = "1s"\ninterval = "100ms"\n`).health, {
+      kind: 'command', command: ['true'], timeoutMs: 1000, intervalMs: 100, retries: 10, delayMs: 0,
     });
   });
 

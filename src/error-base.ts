@@ -1,0 +1,27 @@
+// The base of every error mfd reports and the exit code of each class (README: Exit codes).
+// errors.ts re-exports it with all the subclasses; it exists so those can span several files.
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  config: 2,
+  lock: 3,
+  git: 4,
+  build: 5,
+  activate: 6,
+  health: 7,
+  rollback: 8,
+} as const;
+
+export abstract class MfdError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: number;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
