@@ -18,6 +18,9 @@ commands:
   list, ls            list deployments, newest first; the active one is marked (active)
   rollback [SHA]      go back to the previous good deployment, or to the named one
   resolve [REF]       print the full sha REF resolves to, without deploying
+  status              the active deployment, since when, its state, the last run, the lock
+  history             every deploy and rollback, newest first, with outcome and step times
+  logs [RUN]          the full output of a run (default: the last one)
   lock list           show every lock (this app's, the host's, shared resources') and its holder
   unlock [NAME]       remove a lock: app (default), host, or a resource name
   help                show this help
@@ -47,6 +50,9 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   resolve: async () => (await import('./commands/resolve.ts')).resolveCommand,
   lock: async () => (await import('./commands/lock.ts')).lockCommand,
   unlock: async () => (await import('./commands/lock.ts')).unlockCommand,
+  history: async () => (await import('./commands/history.ts')).historyCommand,
+  logs: async () => (await import('./commands/history.ts')).logsCommand,
+  status: async () => (await import('./commands/status.ts')).statusCommand,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

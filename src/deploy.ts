@@ -18,7 +18,8 @@ import {
   type Deployment,
   type DeploymentRecord,
 } from './record.ts';
-import { openRunLog, type RunLog } from './runlog.ts';
+import type { RunLog } from './runlog.ts';
+import { recordRun } from './history.ts';
 import { withDeployLock } from './locked.ts';
 import { restartActive } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
@@ -35,14 +36,9 @@ export interface DeployResult {
 }
 
 export async function deploy(ctx: Context, ref: string | undefined): Promise<DeployResult> {
-  const { layout, config, reporter } = ctx;
-  const log = openRunLog(layout, ctx.now(), 'deploy');
-  reporter.setTee((line) => log.write(`${line}\n`));
-  try {
-    return await withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, log), { wait: ctx.options.wait || ctx.config.lock.wait });
-  } finally {
-    reporter.setTee(undefined);
-  }
+  return recordRun(ctx, 'deploy', ref, (log) =>
+    withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, log), { wait: ctx.options.wait || ctx.config.lock.wait }),
+  );
 }
 
 async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog): Promise<DeployResult> {
@@ -103,7 +99,7 @@ async function buildDeployment(
   const stamp = () => new Date(ctx.now()).toISOString();
   const record: DeploymentRecord = {
     name, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
-    createdAt: stamp(), updatedAt: stamp(), pid: process.pid,
+    createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
   };
   // The record exists before the directory, so a kill at any later point is found by recover().
   await writeRecord(layout, record);

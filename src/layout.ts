@@ -12,6 +12,7 @@ export interface Layout {
   records: string;
   logs: string;
   activations: string;
+  history: string;
   lockFile: string;
   deployment(name: string): string;
   record(name: string): string;
@@ -32,6 +33,7 @@ export function layoutOf(root: string): Layout {
     records: join(state, 'deployments'),
     logs: join(state, 'logs'),
     activations: join(state, 'activations.jsonl'),
+    history: join(state, 'history.jsonl'),
     lockFile: join(root, '.mfd-deploy.lock'),
     deployment: (name) => join(root, name),
     record: (name) => join(state, 'deployments', `${name}.json`),

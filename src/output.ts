@@ -24,6 +24,8 @@ export class Reporter {
   private readonly err: NodeJS.WritableStream;
   private tee: ((line: string) => void) | undefined;
   private spinner: { timer: NodeJS.Timeout; text: string; frame: number } | undefined;
+  /** Every step run so far, for the run's history entry. */
+  readonly timings: { step: string; ms: number; ok: boolean }[] = [];
 
   constructor(options: ReporterOptions) {
     this.mode = options.mode;
@@ -45,11 +47,13 @@ export class Reporter {
     try {
       const value = await fn();
       this.stopSpinner();
+      this.timings.push({ step: name, ms: Math.round(performance.now() - started), ok: true });
       const summary = done ? done(value) : detail;
       this.line(`${this.paint('32', '✓')} ${name.padEnd(9)} ${summary} ${this.paint('2', seconds(started))}`);
       return value;
     } catch (error) {
       this.stopSpinner();
+      this.timings.push({ step: name, ms: Math.round(performance.now() - started), ok: false });
       this.line(`${this.paint('31', '✗')} ${name.padEnd(9)} ${detail} ${this.paint('2', seconds(started))}`);
       throw error;
     }

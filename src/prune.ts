@@ -36,6 +36,7 @@ export async function applyPrune(layout: Layout, plan: PrunePlan): Promise<{ rem
     try {
       await rm(layout.deployment(d.name), { recursive: true, force: true });
       await removeRecord(layout, d.name);
+      if (d.record?.runId) await rm(layout.log(d.record.runId), { force: true });
       removed.push(d.name);
     } catch (error) {
       failures.push({ name: d.name, reason: (error as NodeJS.ErrnoException).code ?? String(error) });

@@ -19,6 +19,8 @@ export interface DeploymentRecord {
   updatedAt: string;
   /** The deploy process, while building: lets recovery tell a live build from a killed one. */
   pid?: number;
+  /** The run that built it: its log is .mfd/logs/<runId>.log, removed with the deployment. */
+  runId?: string;
   error?: string;
 }
 

@@ -7,16 +7,20 @@ import { recover, reportRecovery } from './recover.ts';
 import { appendActivation, listDeployments, readActivations, writeRecord } from './record.ts';
 import { planRollback } from './rollback-plan.ts';
 import { withDeployLock } from './locked.ts';
+import { recordRun } from './history.ts';
 import { bringUp, logsHint } from './restart.ts';
 
 export interface RollbackResult {
   from: string | undefined;
   to: string;
+  deployment: string;
   sha: string;
 }
 
 export async function rollback(ctx: Context, target: string | undefined): Promise<RollbackResult> {
-  return withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target), { wait: ctx.options.wait || ctx.config.lock.wait });
+  return recordRun(ctx, 'rollback', target, () =>
+    withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target), { wait: ctx.options.wait || ctx.config.lock.wait }),
+  );
 }
 
 async function rollbackLocked(ctx: Context, target: string | undefined): Promise<RollbackResult> {
@@ -47,5 +51,5 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
     throw new RollbackFailedError(chosen.sha, cause);
   }
   reporter.info(`rolled back to ${chosen.sha} (${chosen.name})`);
-  return { from: active, to: chosen.name, sha: chosen.sha };
+  return { from: active, to: chosen.name, deployment: chosen.name, sha: chosen.sha };
 }

@@ -1,0 +1,31 @@
+// `mfd history` (every deploy and rollback, newest first) and `mfd logs [RUN]` (one run's full
+// output; default the last run). Neither loads isomorphic-git.
+import { readFile } from 'node:fs/promises';
+import type { Context } from '../context.ts';
+import { DeploymentNotFoundError } from '../errors.ts';
+import { readHistory, type HistoryEntry } from '../history.ts';
+
+function describeRun(e: HistoryEntry): string {
+  const seconds = ((Date.parse(e.end) - Date.parse(e.start)) / 1000).toFixed(1);
+  const what = [e.command, e.ref ?? '', e.sha ? e.sha.slice(0, 12) : ''].filter(Boolean).join(' ');
+  return `${e.start}  ${e.runId}  ${what}  ${e.outcome} ${seconds}s${e.error ? `  ${e.error.code}: ${e.error.message}` : ''}`;
+}
+
+export async function historyCommand(ctx: Context): Promise<void> {
+  const entries = await readHistory(ctx.layout);
+  ctx.reporter.result(entries.length ? entries.map(describeRun) : ['no runs yet'], entries);
+}
+
+export async function logsCommand(ctx: Context, args: string[]): Promise<void> {
+  const entries = await readHistory(ctx.layout);
+  const wanted = args[0];
+  const entry = wanted === undefined ? entries[0] : entries.find((e) => e.runId === wanted || e.runId.startsWith(wanted));
+  if (!entry) throw new DeploymentNotFoundError(wanted ?? 'the last run', 'no run log found');
+  let text: string;
+  try {
+    text = await readFile(ctx.layout.log(entry.runId), 'utf8');
+  } catch {
+    throw new DeploymentNotFoundError(entry.runId, 'the log of this run was pruned with its deployment');
+  }
+  ctx.reporter.result([text.replace(/\n$/, '')], { runId: entry.runId, log: text });
+}

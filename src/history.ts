@@ -1,0 +1,86 @@
+// The run history: one JSON line per deploy or rollback in .mfd/history.jsonl (who, what, how long
+// each step took, how it ended), and the wrapper that writes it whatever the outcome.
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import type { Context } from './context.ts';
+import { MfdError } from './errors.ts';
+import type { Layout } from './layout.ts';
+import { isNotFound } from './record.ts';
+import { openRunLog, type RunLog } from './runlog.ts';
+
+export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention';
+
+export interface HistoryEntry {
+  runId: string;
+  command: 'deploy' | 'rollback';
+  user: string;
+  ref: string | null;
+  sha: string | null;
+  deployment: string | null;
+  start: string;
+  end: string;
+  steps: { step: string; ms: number; ok: boolean }[];
+  outcome: RunOutcome;
+  error: { code: string; message: string } | null;
+  log: string;
+}
+
+/** Runs `fn` as one recorded run: a log file for its output, and a history line when it ends. */
+export async function recordRun<T extends { sha: string; deployment: string }>(
+  ctx: Context,
+  command: HistoryEntry['command'],
+  ref: string | undefined,
+  fn: (log: RunLog) => Promise<T>,
+): Promise<T> {
+  const start = ctx.now();
+  const log = openRunLog(ctx.layout, start, command);
+  ctx.reporter.setTee((line) => log.write(`${line}\n`));
+  const base = { runId: log.runId, command, user: process.env.USER ?? process.env.LOGNAME ?? 'unknown', ref: ref ?? null, log: log.file };
+  const first = ctx.reporter.timings.length;
+  const finish = (rest: Pick<HistoryEntry, 'sha' | 'deployment' | 'outcome' | 'error'>) =>
+    appendHistory(ctx.layout, {
+      ...base, ...rest, start: new Date(start).toISOString(), end: new Date(ctx.now()).toISOString(),
+      steps: ctx.reporter.timings.slice(first),
+    });
+  try {
+    const result = await fn(log);
+    await finish({ sha: result.sha, deployment: result.deployment, outcome: 'success', error: null });
+    return result;
+  } catch (error) {
+    const code = error instanceof MfdError ? error.code : 'INTERNAL';
+    const outcome: RunOutcome =
+      code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back' : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention' : 'failed';
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    log.write(`error: ${message}\n`);
+    // The history is a report; failing to write it must not hide the error that ended the run.
+    await finish({ sha: null, deployment: null, outcome, error: { code, message } }).catch(() => undefined);
+    throw error;
+  } finally {
+    ctx.reporter.setTee(undefined);
+  }
+}
+
+export async function appendHistory(layout: Layout, entry: HistoryEntry): Promise<void> {
+  await mkdir(layout.state, { recursive: true });
+  await appendFile(layout.history, `${JSON.stringify(entry)}\n`);
+}
+
+/** Newest first. A line torn by a kill mid-append is skipped. */
+export async function readHistory(layout: Layout): Promise<HistoryEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(layout.history, 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+  const entries: HistoryEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      entries.push(JSON.parse(line) as HistoryEntry);
+    } catch {
+      // Only a line cut short by a crash can fail to parse; the others stand.
+    }
+  }
+  return entries.reverse();
+}
