@@ -38,7 +38,8 @@ options:
 
 REF: a branch, a tag, HEAD, a full or short (4+ hex) sha, or REF~N / REF^.
 Exit codes: 0 ok, 1 internal, 2 usage or config, 3 lock held, 4 git, 5 build,
-6 activate or restart, 7 health check failed (rolled back), 8 rollback failed.`;
+6 activate or restart, 7 unhealthy (rolled back), 8 rollback failed or server needs
+attention, 9 disk nearly full.`;
 
 type CommandFn = (ctx: Context, args: string[]) => Promise<void>;
 

@@ -6,6 +6,7 @@ import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { describeValue, lineOf, suggestKey, valueAt } from './config-issue.ts';
 import { parseDuration } from './duration.ts';
+import { parseSize } from './size.ts';
 import { ConfigInvalidError, ConfigNotFoundError, type ConfigIssue } from './errors.ts';
 import { Secret } from './secret.ts';
 import type { HealthConfig } from './health.ts';
@@ -21,7 +22,7 @@ export interface Config {
   repo: { url: string; branch?: string; auth: RepoAuth };
   build: { commands: string[][]; timeoutMs?: number };
   systemd: { unit?: string; scope: 'system' | 'user' };
-  deploy: { keep: number };
+  deploy: { keep: number; minFreeBytes: number };
   lock: LockConfig;
   health?: HealthConfig;
   warnings: string[];
@@ -57,7 +58,7 @@ const Schema = z.strictObject({
     timeout: z.string().optional(),
   }),
   systemd: z.strictObject({ unit: text.optional(), scope: z.enum(['system', 'user']).optional() }).optional(),
-  deploy: z.strictObject({ keep: z.number().int().min(1).optional() }).optional(),
+  deploy: z.strictObject({ keep: z.number().int().min(1).optional(), min_free: z.string().optional() }).optional(),
   lock: z
     .strictObject({
       wait: z.boolean().optional(),
@@ -89,7 +90,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   repo: ['url', 'branch', 'token', 'token_file', 'username', 'password'],
   build: ['commands', 'timeout'],
   systemd: ['unit', 'scope'],
-  deploy: ['keep'],
+  deploy: ['keep', 'min_free'],
   health: ['url', 'command', 'status', 'body', 'timeout', 'interval', 'retries', 'delay'],
   lock: ['wait', 'retry_interval', 'retry_attempts', 'stale', 'host', 'resources', 'dir'],
 };
@@ -156,6 +157,15 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       return fallback;
     }
   };
+  let minFreeBytes = 100 * 1024 ** 2;
+  const minFree = valueAt(data, ['deploy', 'min_free']);
+  if (typeof minFree === 'string') {
+    try {
+      minFreeBytes = parseSize(minFree);
+    } catch (error) {
+      add(['deploy', 'min_free'], (error as Error).message);
+    }
+  }
   const retryIntervalMs = duration(['lock', 'retry_interval'], 30_000);
   const staleMs = duration(['lock', 'stale'], 5 * 60_000);
   const buildTimeoutMs = valueAt(data, ['build', 'timeout']) === undefined ? undefined : duration(['build', 'timeout'], 0);
@@ -190,7 +200,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       repo: { url, ...(parsed.repo.branch ? { branch: parsed.repo.branch } : {}), auth },
       build: { commands: parsed.build.commands, ...(buildTimeoutMs !== undefined ? { timeoutMs: buildTimeoutMs } : {}) },
       systemd: { ...(parsed.systemd?.unit ? { unit: parsed.systemd.unit } : {}), scope: parsed.systemd?.scope ?? 'system' },
-      deploy: { keep: parsed.deploy?.keep ?? 3 },
+      deploy: { keep: parsed.deploy?.keep ?? 3, minFreeBytes },
       lock: {
         wait: parsed.lock?.wait ?? false,
         retryIntervalMs,

@@ -23,6 +23,7 @@ import { recordRun } from './history.ts';
 import { withDeployLock } from './locked.ts';
 import { restartActive } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
+import { checkFreeSpace } from './disk.ts';
 import { remoteOf, type Remote } from './remote.ts';
 
 export interface DeployResult {
@@ -71,6 +72,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
 
   await restartActive(ctx, { name, previous, sha: resolved.sha });
 
+  await pauseForTest('prune');
   const pruned = await prune(ctx, name, previous);
   reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${name}`);
   return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: name, reused: !!reusable, previous, pruned, logFile: log.file };
@@ -101,6 +103,7 @@ async function buildDeployment(
     name, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
     createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
   };
+  await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
   // The record exists before the directory, so a kill at any later point is found by recover().
   await writeRecord(layout, record);
   try {

@@ -12,6 +12,7 @@ export const EXIT = {
   activate: 6,
   health: 7,
   rollback: 8,
+  disk: 9,
 } as const;
 
 export abstract class MfdError extends Error {

@@ -109,6 +109,16 @@ export class BuildFailedError extends MfdError {
   }
 }
 
+export class DiskSpaceLowError extends MfdError {
+  readonly code = 'DISK_SPACE_LOW';
+  readonly exitCode = EXIT.disk;
+  constructor(readonly root: string, readonly free: string, readonly floor: string) {
+    super(`only ${free} free on the file system of ${root}, below the floor of ${floor}: not fetching or building`, {
+      hint: 'free some space (old deployments: "mfd ls"; other files: du -sh), or lower [deploy] min_free',
+    });
+  }
+}
+
 export class ActivateFailedError extends MfdError {
   readonly code = 'ACTIVATE_FAILED';
   readonly exitCode = EXIT.activate;

@@ -6,7 +6,8 @@ import { writeFileAtomic } from './atomicfile.ts';
 import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './deployment.ts';
 import type { Layout } from './layout.ts';
 
-export type RecordState = 'building' | 'built' | 'failed' | 'rolled-back';
+/** building → built → healthy (came up after a restart and passed its checks); or failed / rolled-back. */
+export type RecordState = 'building' | 'built' | 'healthy' | 'failed' | 'rolled-back';
 
 export interface DeploymentRecord {
   name: string;
@@ -41,7 +42,7 @@ export function fingerprintCommands(commands: readonly (readonly string[])[]): s
 }
 
 export function isGood(d: Deployment): boolean {
-  return d.state === 'built' || d.state === 'adopted';
+  return d.state === 'built' || d.state === 'healthy' || d.state === 'adopted';
 }
 
 export async function writeRecord(layout: Layout, record: DeploymentRecord): Promise<void> {

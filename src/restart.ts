@@ -58,7 +58,10 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
 
 export async function restartActive(ctx: Context, opts: { name: string; previous: string | undefined; sha: string }): Promise<void> {
   const failure = await bringUp(ctx, opts.name);
-  if (!failure) return;
+  if (!failure) {
+    if (ctx.config.systemd.unit || ctx.config.health) await markHealthy(ctx, opts.name);
+    return;
+  }
   const logs = logsHint(ctx);
   const detail = failure.kind === 'restart' ? failure.error.message : failure.detail;
   await markFailed(ctx, opts.name, detail);
@@ -80,6 +83,13 @@ export async function restartActive(ctx: Context, opts: { name: string; previous
 export function logsHint(ctx: Context): string {
   const { unit, scope } = ctx.config.systemd;
   return unit ? journalctlCommand(scope, unit) : 'the health check output above';
+}
+
+/** Recorded once a deployment came up and passed its checks; Go mfd's directories stay adopted. */
+export async function markHealthy(ctx: Context, name: string): Promise<void> {
+  const record = (await readRecords(ctx.layout)).get(name);
+  if (!record || record.state === 'healthy') return;
+  await writeRecord(ctx.layout, { ...record, state: 'healthy', updatedAt: new Date(ctx.now()).toISOString() });
 }
 
 async function markFailed(ctx: Context, name: string, reason: string): Promise<void> {

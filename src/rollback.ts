@@ -8,7 +8,7 @@ import { appendActivation, listDeployments, readActivations, writeRecord } from 
 import { planRollback } from './rollback-plan.ts';
 import { withDeployLock } from './locked.ts';
 import { recordRun } from './history.ts';
-import { bringUp, logsHint } from './restart.ts';
+import { bringUp, logsHint, markHealthy } from './restart.ts';
 
 export interface RollbackResult {
   from: string | undefined;
@@ -50,6 +50,7 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
     const cause = failure.kind === 'restart' ? failure.error : new HealthFailure(failure.detail, logsHint(ctx));
     throw new RollbackFailedError(chosen.sha, cause);
   }
+  if (ctx.config.systemd.unit || ctx.config.health) await markHealthy(ctx, chosen.name);
   reporter.info(`rolled back to ${chosen.sha} (${chosen.name})`);
   return { from: active, to: chosen.name, deployment: chosen.name, sha: chosen.sha };
 }

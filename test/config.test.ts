@@ -177,6 +177,14 @@ describe('config', () => {
     });
   });
 
+  test('[deploy] min_free is a size with a unit, 100MiB by default', () => {
+    const base = '[repo]\nurl = "u"\n[build]\ncommands = []\n';
+    assert.equal(parse(base).deploy.minFreeBytes, 100 * 1024 ** 2);
+    assert.equal(parse(`${base}[deploy]\nmin_free = "2GiB"\n`).deploy.minFreeBytes, 2 * 1024 ** 3);
+    assert.equal(parse(`${base}[deploy]\nmin_free = "500MB"\n`).deploy.minFreeBytes, 500e6);
+    assert.ok(problems(`${base}[deploy]\nmin_free = "lots"\n`).issues.some((i) => i.path === 'deploy.min_free'));
+  });
+
   test('[lock] defaults, and its values are checked like every other key', () => {
     const c = parse('[repo]\nurl = "u"\n[build]\ncommands = []\n');
     assert.deepEqual(c.lock, { wait: false, retryIntervalMs: 30_000, retryAttempts: 60, staleMs: 300_000, host: false, resources: [] });

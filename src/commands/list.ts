@@ -2,7 +2,7 @@
 // shown in the same parenthesised slot. Never loads isomorphic-git.
 import { readActive } from '../activate.ts';
 import type { Context } from '../context.ts';
-import { listDeployments } from '../record.ts';
+import { isGood, listDeployments } from '../record.ts';
 import { recover, reportRecovery } from '../recover.ts';
 
 export async function listCommand(ctx: Context): Promise<void> {
@@ -11,14 +11,14 @@ export async function listCommand(ctx: Context): Promise<void> {
   const [deployments, active] = await Promise.all([listDeployments(ctx.layout), readActive(ctx.layout)]);
   const human = deployments.map((d) => {
     if (d.name === active) return `${d.sha} (active)`;
-    return d.state === 'built' || d.state === 'adopted' ? d.sha : `${d.sha} (${d.state})`;
+    return isGood(d) ? d.sha : `${d.sha} (${d.state})`;
   });
   const json = deployments.map((d) => ({
     sha: d.sha,
     directory: d.name,
     createdAt: new Date(d.createdAt * 1000).toISOString(),
     active: d.name === active,
-    state: d.name === active ? 'active' : d.state === 'adopted' ? 'built' : d.state,
+    state: d.state === 'adopted' ? 'built' : d.state,
     adopted: d.state === 'adopted',
     ref: d.record?.ref ?? null,
   }));

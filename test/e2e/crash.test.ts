@@ -15,12 +15,19 @@ const STEPS = [
   { step: 'built', activeAfter: 'old' },
   { step: 'swap', activeAfter: 'old' },
   { step: 'activated', activeAfter: 'new' },
+  { step: 'health', activeAfter: 'new' },
+  { step: 'prune', activeAfter: 'new' },
 ] as const;
+
+const node = JSON.stringify(process.execPath);
 
 describe('crash safety (e2e)', () => {
   for (const { step, activeAfter } of STEPS) {
     test(`kill -9 at "${step}" leaves active on a complete deployment and the next deploy recovers`, async (t) => {
-      const app = await appFixture(t);
+      // A health check that passes, so there is a health step to be killed in.
+      const app = await appFixture(t, {
+        config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = [${node}, "-e", ""]\n`,
+      });
       const old = await app.commitVersion(1);
       assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
       const next = await app.commitVersion(2);

@@ -75,6 +75,16 @@ describe('mfd errors (e2e)', () => {
     assert.match(r.stderr, /error: cannot reach http:\/\/127\.0\.0\.1:\d+\/app\.git/);
   });
 
+  test('a deploy refuses to fetch or build below the free-space floor, exit 9, nothing touched', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = []\n[deploy]\nmin_free = "1000TiB"\n`);
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /error: only [\d.]+\w+ free on the file system of .*, below the floor of 1000\.0TiB: not fetching or building/);
+    assert.deepEqual((await readdir(app.root)).filter((n) => n.startsWith('mfd_') || n === 'active'), []);
+  });
+
   test('a token authenticates, a wrong one exits 4, and the token appears in no output or file', async (t) => {
     const app = await appFixture(t, {
       auth: { username: 'mfd', password: TOKEN },
