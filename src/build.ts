@@ -12,6 +12,7 @@ export interface BuildOptions {
   logFile: string;
   onCommand?: (argv: readonly string[], index: number) => void;
   onOutput?: (chunk: string) => void;
+  onSpawn?: (pid: number) => void;
 }
 
 export interface BuildStepTiming {
@@ -34,6 +35,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildStepTiming[]
       timeoutMs,
       signal: options.signal,
       onOutput: (chunk) => options.onOutput?.(chunk),
+      ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
     });
     if (!result.ok) {
       throw new BuildFailedError([...argv], describeOutcome(result.outcome), result.tail, options.logFile);

@@ -106,6 +106,7 @@ async function buildDeployment(
   await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
   // The record exists before the directory, so a kill at any later point is found by recover().
   await writeRecord(layout, record);
+  let pending: Promise<void> = Promise.resolve();
   try {
     await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha }),
       (r) => (r.fetched ? `${resolved.sha.slice(0, 12)} into .mfd/repo.git` : `${resolved.sha.slice(0, 12)} already cached`));
@@ -123,14 +124,20 @@ async function buildDeployment(
         signal: ctx.signal,
         logFile: log.file,
         onCommand: (argv) => reporter.info(`$ ${argv.join(' ')}`),
+        onSpawn: (pgid) => {
+          // Chained: two writes of one record must not race on its temp file.
+          pending = pending.then(() => writeRecord(layout, { ...record, buildPgid: pgid }));
+        },
         onOutput: (chunk) => {
           reporter.childOutput(chunk);
           log.write(chunk);
         },
       }),
     );
+    await pending;
     await pauseForTest('built');
   } catch (error) {
+    await pending.catch(() => undefined);
     // A failed directory must never be reused or activated: record why, then remove it.
     await writeRecord(layout, { ...record, state: 'failed', updatedAt: stamp(), pid: undefined, error: errorText(error) });
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);

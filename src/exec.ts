@@ -13,6 +13,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Receives output as it arrives, for live streaming and logs. */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Called with the child's pid (also its process group id) as soon as it is spawned. */
+  onSpawn?: (pid: number) => void;
   /** Keep this many trailing lines of combined output for error messages (default 20). */
   tailLines?: number;
 }
@@ -57,6 +59,7 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
     stripFinalNewline: false,
   });
 
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   const capture = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
     const text = data.toString('utf8');
     options.onOutput?.(text, stream);

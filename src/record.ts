@@ -22,6 +22,8 @@ export interface DeploymentRecord {
   pid?: number;
   /** The run that built it: its log is .mfd/logs/<runId>.log, removed with the deployment. */
   runId?: string;
+  /** Process group of the running build command, so recovery can stop a build its deploy left orphaned. */
+  buildPgid?: number;
   error?: string;
 }
 

@@ -23,6 +23,7 @@ export async function recover(layout: Layout, now: () => number): Promise<Recove
     const record = d.record;
     if (!record || record.state !== 'building' || d.name === active) continue;
     if (record.pid !== undefined && record.pid !== process.pid && isAlive(record.pid)) continue;
+    if (record.buildPgid !== undefined) stopOrphanedBuild(record.buildPgid);
     await writeRecord(layout, {
       ...record,
       state: 'failed',
@@ -35,6 +36,18 @@ export async function recover(layout: Layout, now: () => number): Promise<Recove
   const recovery: Recovery = { removedLinks, failedBuilds };
   if (active && !deployments.some((d) => d.name === active)) recovery.danglingActive = active;
   return recovery;
+}
+
+/**
+ * A deploy killed with -9 leaves its build command running in its own process group, still writing
+ * into the directory we are about to remove. Its deploy is gone, so the group is ours to stop.
+ */
+function stopOrphanedBuild(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: the build already ended; nothing to stop.
+  }
 }
 
 export function reportRecovery(ctx: { reporter: Reporter; layout: Layout }, recovery: Recovery): void {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
-import { mfd } from '../helpers/cli.ts';
+import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { freePort, getText } from '../helpers/http.ts';
 import { requireSystemd, type UserSystemd } from '../helpers/systemd.ts';
 
@@ -85,5 +85,24 @@ describe('mfd with a real systemd (e2e)', () => {
     const r = await mfd(['deploy'], { cwd: app.root, env: systemd.env });
     assert.equal(r.code, 6, r.stderr);
     assert.match(r.stderr, /no previous deployment to go back to/);
+  });
+
+  test('kill -9 right after the restart: the new deployment stays active and the next deploy verifies it', async (t) => {
+    const s = await setup(t);
+    if (!s) return;
+    const { app, systemd, port } = s;
+    const env = systemd.env;
+    await version(app, 1);
+    assert.equal((await mfd(['deploy'], { cwd: app.root, env })).code, 0);
+    const two = await version(app, 2);
+    const run = startMfd(['deploy'], { cwd: app.root, env: { ...env, MFD_TEST_PAUSE_AT: 'restarted' } });
+    await waitForOutput(run, 'mfd-test-paused-at:restarted');
+    run.child.kill('SIGKILL');
+    await run.done;
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${two}$`));
+    const r = await mfd(['deploy'], { cwd: app.root, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /reusing/);
+    assert.equal(await getText(port), two);
   });
 });
