@@ -49,6 +49,15 @@ describe('lock', () => {
     assert.match(stale[0]!, /process \d+ is gone/);
   });
 
+  test('a lock whose pid now belongs to another process (a reused pid) is stale', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    // Our own pid is alive, but the recorded start time is not ours: the pid was reused.
+    const reused = { pid: process.pid, pidStart: '1', user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(reused));
+    const state = await inspectLock(layout.lockFile, { ...base, env: {} });
+    assert.match(String(state?.stale), /now belongs to another process/);
+  });
+
   test('a foreign host lock is honoured while its heartbeat is fresh and taken over once it is old', async (t) => {
     const layout = layoutOf(await tmpRoot(t));
     const foreign = { pid: 1, user: 'carol', hostname: 'elsewhere', timestamp: Date.now(), command: 'deploy', ref: null };

@@ -14,6 +14,8 @@ export interface MfdResult {
 
 export interface MfdOptions {
   cwd?: string;
+  /** Run this executable (the packaged single binary) instead of `node dist/mfd.cjs`. */
+  bin?: string;
   env?: Record<string, string | undefined>;
 }
 
@@ -26,7 +28,8 @@ function childEnv(extra: MfdOptions['env']): NodeJS.ProcessEnv {
 }
 
 export function startMfd(args: string[], options: MfdOptions = {}): { child: ChildProcess; done: Promise<MfdResult>; output: () => string } {
-  const child = spawn(process.execPath, [MFD, ...args], {
+  const [file, argv] = options.bin ? [options.bin, args] : [process.execPath, [MFD, ...args]];
+  const child = spawn(file, argv, {
     cwd: options.cwd,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
