@@ -1,0 +1,132 @@
+// `npm run bench`: mfd against native git (and a Go-mfd-like path) doing the same work on the same
+// loopback repositories, side by side in one run; medians and ratios, never a pass/fail threshold.
+// Options: --reps N (default 5), --quick (small fixture only). Writes bench/results/latest.json.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startGitServer } from '../test/helpers/git-server.ts';
+import { buildFixture, LARGE, SMALL, type FixtureSpec } from './fixture.ts';
+
+const MFD = fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url));
+const GOMFD = fileURLToPath(new URL('./gomfd-like.mjs', import.meta.url));
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const args = process.argv.slice(2);
+const reps = Number(args[args.indexOf('--reps') + 1]) || 5;
+const quick = args.includes('--quick');
+
+interface Sample { ms: number; rssKiB: number | null }
+
+/** Runs argv once (cwd given), returning wall time and peak RSS; throws on a non-zero exit. */
+async function once(argv: string[], cwd: string): Promise<Sample> {
+  const rssFile = join(tmpdir(), `mfd-bench-rss-${process.pid}`);
+  const full = TIME ? [TIME, '-f', '%M', '-o', rssFile, ...argv] : argv;
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(full[0]!, full.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-500)}`))));
+  });
+  const ms = performance.now() - started;
+  const rss = TIME ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1)) : NaN;
+  return { ms, rssKiB: Number.isFinite(rss) ? rss : null };
+}
+
+/** A sequence of commands timed as one unit of work. */
+async function seq(steps: [string[], string][]): Promise<Sample> {
+  let ms = 0;
+  let rss: number | null = null;
+  for (const [argv, cwd] of steps) {
+    const s = await once(argv, cwd);
+    ms += s.ms;
+    rss = s.rssKiB === null ? rss : Math.max(rss ?? 0, s.rssKiB);
+  }
+  return { ms, rssKiB: rss };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: string[]) {
+  const base = shas.at(-11)!;
+  const ahead = shas.at(-1)!;
+  const mfd = (...a: string[]) => [process.execPath, MFD, '--ci', ...a];
+  const samples: Record<string, Sample[]> = {};
+  const add = (k: string, s: Sample) => (samples[k] ??= []).push(s);
+  const config = `[repo]\nurl = "${url}"\n[build]\ncommands = []\n`;
+  for (let r = 0; r < reps; r++) {
+    const dir = await mkdtemp(join(work, 'rep-'));
+    const app = join(dir, 'app');
+    await mkdir(app);
+    await writeFile(join(app, 'mfd.toml'), config);
+    add('mfd first deploy', await once(mfd('deploy', base), app));
+    add('mfd incremental deploy (+10 commits)', await once(mfd('deploy', ahead), app));
+    add('mfd redeploy (reuse)', await once(mfd('deploy', base), app));
+    add('mfd ls', await once(mfd('ls'), app));
+    add('mfd resolve', await once(mfd('resolve', 'main'), app));
+    add('node -e 0', await once([process.execPath, '-e', '0'], app));
+    add('git ls-remote', await once(['git', 'ls-remote', url, 'main'], dir));
+    const nat = join(dir, 'native');
+    await mkdir(nat);
+    add('git clone --depth 1 + checkout', await seq([
+      [['git', 'init', '-q'], nat],
+      [['git', 'fetch', '-q', '--depth', '1', url, base], nat],
+      [['git', '-c', 'advice.detachedHead=false', 'checkout', '-q', 'FETCH_HEAD'], nat],
+    ]));
+    const out = join(dir, 'native-archive');
+    await mkdir(out);
+    add('git fetch + archive | tar -x', await seq([
+      [['git', 'fetch', '-q', url, ahead], nat],
+      [['sh', '-c', `git archive ${ahead} | tar -x -C ${out}`], nat],
+    ]));
+    if (r < Math.min(reps, 3)) add('Go-mfd-like (2 full iso-git clones)', await once([process.execPath, GOMFD, url, join(dir, 'gomfd')], dir));
+    await rm(dir, { recursive: true, force: true });
+  }
+  const m = (k: string) => median(samples[k]!.map((s) => s.ms));
+  const rss = (k: string) => Math.max(...samples[k]!.map((s) => s.rssKiB ?? 0)) / 1024;
+  const pairs: [string, string][] = [
+    ['mfd ls', 'node -e 0'],
+    ['mfd resolve', 'node -e 0'],
+    ['mfd resolve', 'git ls-remote'],
+    ['mfd first deploy', 'git clone --depth 1 + checkout'],
+    ['mfd incremental deploy (+10 commits)', 'git fetch + archive | tar -x'],
+    ['mfd redeploy (reuse)', 'mfd ls'],
+    ['Go-mfd-like (2 full iso-git clones)', 'mfd first deploy'],
+  ];
+  return {
+    fixture: spec,
+    medianMs: Object.fromEntries(Object.keys(samples).map((k) => [k, m(k)])),
+    peakRssMiB: Object.fromEntries(Object.keys(samples).map((k) => [k, rss(k)])),
+    ratios: pairs.map(([a, b]) => ({ measured: a, baseline: b, ratio: m(a) / m(b) })),
+  };
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'mfd-bench-'));
+  const server = await startGitServer({ root: join(work, 'git') });
+  try {
+    const results = [];
+    for (const spec of quick ? [SMALL] : [SMALL, LARGE]) {
+      process.stderr.write(`building fixture ${spec.name} (${spec.commits} commits, ${spec.files} files)...\n`);
+      const { shas, packBytes } = await buildFixture(join(work, 'git'), spec);
+      const row = { ...(await fixtureRows(work, spec, server.url(spec.name), shas)), packMiB: packBytes / 1024 ** 2 };
+      results.push(row);
+      console.log(`\n${spec.name}: ${spec.commits} commits, ${spec.files} files, pack ${row.packMiB.toFixed(1)} MiB, ${reps} reps (medians)`);
+      for (const [k, v] of Object.entries(row.medianMs)) {
+        console.log(`  ${k.padEnd(40)} ${(v / 1000).toFixed(3)} s   peak RSS ${row.peakRssMiB[k]!.toFixed(0)} MiB`);
+      }
+      for (const r of row.ratios) console.log(`  ${`${r.measured} / ${r.baseline}`.padEnd(72)} ${r.ratio.toFixed(2)}x`);
+    }
+    const out = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+    await mkdir(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+    await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, results }, null, 2)}\n`);
+    console.log(`\nwrote bench/results/latest.json`);
+  } finally {
+    await server.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
