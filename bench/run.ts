@@ -12,6 +12,7 @@ import { buildFixture, LARGE, SMALL, type FixtureSpec } from './fixture.ts';
 
 const MFD = fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url));
 const GOMFD = fileURLToPath(new URL('./gomfd-like.mjs', import.meta.url));
+const PACKAGE = fileURLToPath(new URL('../scripts/package.mjs', import.meta.url));
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const args = process.argv.slice(2);
 const reps = Number(args[args.indexOf('--reps') + 1]) || 5;
@@ -49,7 +50,7 @@ async function seq(steps: [string[], string][]): Promise<Sample> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: string[]) {
+async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: string[], bin: string) {
   const base = shas.at(-11)!;
   const ahead = shas.at(-1)!;
   const mfd = (...a: string[]) => [process.execPath, MFD, '--ci', ...a];
@@ -65,6 +66,7 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
     add('mfd incremental deploy (+10 commits)', await once(mfd('deploy', ahead), app));
     add('mfd redeploy (reuse)', await once(mfd('deploy', base), app));
     add('mfd ls', await once(mfd('ls'), app));
+    add('mfd ls (single binary)', await once([bin, '--ci', 'ls'], app));
     add('mfd resolve', await once(mfd('resolve', 'main'), app));
     add('node -e 0', await once([process.execPath, '-e', '0'], app));
     add('git ls-remote', await once(['git', 'ls-remote', url, 'main'], dir));
@@ -88,6 +90,8 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
   const rss = (k: string) => Math.max(...samples[k]!.map((s) => s.rssKiB ?? 0)) / 1024;
   const pairs: [string, string][] = [
     ['mfd ls', 'node -e 0'],
+    ['mfd ls (single binary)', 'mfd ls'],
+    ['mfd ls (single binary)', 'node -e 0'],
     ['mfd resolve', 'node -e 0'],
     ['mfd resolve', 'git ls-remote'],
     ['mfd first deploy', 'git clone --depth 1 + checkout'],
@@ -107,11 +111,13 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'mfd-bench-'));
   const server = await startGitServer({ root: join(work, 'git') });
   try {
+    const bin = join(work, 'mfd-bin');
+    await once([process.execPath, PACKAGE, '--out', bin], work);
     const results = [];
     for (const spec of quick ? [SMALL] : [SMALL, LARGE]) {
       process.stderr.write(`building fixture ${spec.name} (${spec.commits} commits, ${spec.files} files)...\n`);
       const { shas, packBytes } = await buildFixture(join(work, 'git'), spec);
-      const row = { ...(await fixtureRows(work, spec, server.url(spec.name), shas)), packMiB: packBytes / 1024 ** 2 };
+      const row = { ...(await fixtureRows(work, spec, server.url(spec.name), shas, bin)), packMiB: packBytes / 1024 ** 2 };
       results.push(row);
       console.log(`\n${spec.name}: ${spec.commits} commits, ${spec.files} files, pack ${row.packMiB.toFixed(1)} MiB, ${reps} reps (medians)`);
       for (const [k, v] of Object.entries(row.medianMs)) {
