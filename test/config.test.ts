@@ -177,6 +177,19 @@ describe('config', () => {
     });
   });
 
+  test('every kind of bad value gets a message that says what was expected', () => {
+    const err = problems('[repo]\nurl = ""\n[build]\ncommands = []\n[deploy]\nkeep = 1.5\n[lock]\nresources = ["a b"]\nretry_attempts = 0\n[health]\nurl = "ftp://x/"\nstatus = 700\nretries = -1\n');
+    const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
+    assert.match(byPath.get('repo.url')!, /expected a non-empty string, got ""/);
+    assert.match(byPath.get('deploy.keep')!, /expected an integer, got 1\.5/);
+    assert.match(byPath.get('lock.resources.0')!, /expected letters, digits.*got "a b"/);
+    assert.match(byPath.get('lock.retry_attempts')!, /expected at least 1, got 0/);
+    assert.match(byPath.get('health.url')!, /expected an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x\/"/);
+    assert.match(byPath.get('health.status')!, /expected at most 599, got 700/);
+    assert.match(byPath.get('health.retries')!, /expected at least 0, got -1/);
+    for (const message of byPath.values()) assert.doesNotMatch(message, /Invalid input/);
+  });
+
   test('[deploy] min_free is a size with a unit, 100MiB by default', () => {
     const base = '[repo]\nurl = "u"\n[build]\ncommands = []\n';
     assert.equal(parse(base).deploy.minFreeBytes, 100 * 1024 ** 2);
