@@ -6,12 +6,13 @@ import { activate, readActive } from './activate.ts';
 import { runBuild } from './build.ts';
 import type { Context } from './context.ts';
 import { formatDeploymentName } from './deployment.ts';
+import { fingerprintCommands } from './fingerprint.ts';
+import { fullSha } from './revision.ts';
 import { MfdError } from './errors.ts';
 import { applyPrune, planPrune } from './prune.ts';
 import { recover, reportRecovery } from './recover.ts';
 import {
   appendActivation,
-  fingerprintCommands,
   isGood,
   listDeployments,
   writeRecord,
@@ -45,11 +46,13 @@ export async function deploy(ctx: Context, ref: string | undefined): Promise<Dep
 async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog): Promise<DeployResult> {
   const { layout, config, reporter } = ctx;
   reportRecovery(ctx, await recover(layout, ctx.now));
-  const git = await import('./git.ts');
   const remote = remoteOf(config);
 
-  const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', () =>
-    git.resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch }),
+  // A full sha needs no remote, and a redeploy of a built one needs no git at all: git.ts (and
+  // isomorphic-git with it) is loaded only when something has to be asked of the remote or fetched.
+  const sha = ref === undefined ? undefined : fullSha(ref);
+  const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', async () =>
+    sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch }),
     (r) => `${ref ?? r.ref} → ${r.sha}`,
   );
   await pauseForTest('resolve');
@@ -62,7 +65,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
     name = reusable.name;
     reporter.info(`reusing ${name}: already built from ${resolved.sha}, no fetch or build`);
   } else {
-    name = await buildDeployment(ctx, git, remote, resolved, fingerprint, log);
+    name = await buildDeployment(ctx, remote, resolved, fingerprint, log);
   }
 
   const previous = await readActive(layout);
@@ -85,17 +88,17 @@ function findReusable(deployments: readonly Deployment[], sha: string, fingerpri
   );
 }
 
-type Git = typeof import('./git.ts');
+const loadGit = () => import('./git.ts');
 
 async function buildDeployment(
   ctx: Context,
-  git: Git,
   remote: Remote,
   resolved: { sha: string; ref: string },
   fingerprint: string,
   log: RunLog,
 ): Promise<string> {
   const { layout, config, reporter } = ctx;
+  const git = await loadGit();
   const name = formatDeploymentName(ctx.now() / 1000, resolved.sha);
   const dir = layout.deployment(name);
   const stamp = () => new Date(ctx.now()).toISOString();

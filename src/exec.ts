@@ -1,6 +1,5 @@
 // The only importer of execa: runs an argv array (never a shell) and reports how it ended.
 // Children get their own process group so a timeout or abort kills the whole tree, not just the leader.
-import { execa } from 'execa';
 
 export interface RunOptions {
   cwd: string;
@@ -48,6 +47,9 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
 
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   for (const name of options.envRemove ?? []) delete env[name];
+  // Loaded on the first run, not with this module: a redeploy with nothing to build or restart
+  // never pays for it (see scripts/build.mjs).
+  const { execa } = await import('execa');
   const child = execa(file, args, {
     cwd: options.cwd,
     env,

@@ -25,7 +25,7 @@ import nodeHttp from 'isomorphic-git/http/node';
 import { writeTree, type ObjectReader } from './checkout.ts';
 import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
 import { listPackOids } from './pack.ts';
-import { generationsOf, parseRevision, type RevisionStep } from './revision.ts';
+import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
 import { authCallbacks, connect, requestThinPack, toGitError, type Connection, type RepoRemote } from './transport.ts';
 
 export { redactUrl, type RepoAuth, type RepoRemote } from './transport.ts';
@@ -39,7 +39,6 @@ export interface ResolvedRef {
 /** isomorphic-git's object cache, shared by the calls of one operation. */
 type Cache = object;
 
-const FULL_SHA = /^[0-9a-f]{40}$/i;
 const SHORT_SHA = /^[0-9a-f]{4,39}$/i;
 const REMOTE = 'origin';
 /** Local ref at the last fetched commit: iso-git sends "have" lines only for the ref it fetches into. */
@@ -81,12 +80,14 @@ export async function resolveRef(options: { remote: RepoRemote; gitdir: string; 
   const branch = options.branch && !options.branch.startsWith('refs/') ? `refs/heads/${options.branch}` : options.branch;
   const wanted = options.ref ?? branch ?? 'HEAD';
   return guard(conn, async () => {
-    if (FULL_SHA.test(wanted)) return { sha: wanted.toLowerCase(), ref: wanted };
+    const sha = fullSha(wanted);
+    if (sha) return { sha, ref: wanted };
     const parsed = parseRevision(wanted);
     if (!parsed.ok) throw new RefInvalidError(wanted, parsed.reason);
     const { base, steps } = parsed.revision;
     const cache: Cache = {};
-    const resolved = FULL_SHA.test(base) ? { sha: base.toLowerCase(), ref: base } : await resolveName(conn, options.gitdir, base, cache);
+    const baseSha = fullSha(base);
+    const resolved = baseSha ? { sha: baseSha, ref: base } : await resolveName(conn, options.gitdir, base, cache);
     if (steps.length === 0) return resolved;
     return { sha: await walkRevision(conn, options.gitdir, resolved.sha, steps, wanted, cache), ref: wanted };
   });

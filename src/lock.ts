@@ -3,7 +3,6 @@
 // (heartbeat), and a holder that is gone from this host is stale at once.
 import { hostname as osHostname } from 'node:os';
 import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
 import { LockHeldError, type LockOwner } from './errors.ts';
 import { isAlive, processStart } from './process.ts';
 
@@ -41,6 +40,8 @@ export interface LockState {
 }
 
 export async function acquireLock(spec: LockSpec, options: LockOptions): Promise<HeldLock> {
+  // Loaded here, not at the top: `mfd status` and `mfd lock list` only read locks (see scripts/build.mjs).
+  const { default: lockfile } = await import('proper-lockfile');
   const release = await lockfile.lock(spec.file, {
     lockfilePath: `${spec.file}.guard`,
     realpath: false,

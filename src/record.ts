@@ -1,7 +1,6 @@
 // Deployment records (.mfd/deployments/<name>.json) and the activation history
 // (.mfd/activations.jsonl). Records are written atomically; a dir without a record is Go mfd's: good.
 import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { writeFileAtomic } from './atomicfile.ts';
 import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './deployment.ts';
 import type { Layout } from './layout.ts';
@@ -37,10 +36,6 @@ export interface Activation {
   sha: string;
   at: string;
   command: 'deploy' | 'rollback' | 'auto-rollback';
-}
-
-export function fingerprintCommands(commands: readonly (readonly string[])[]): string {
-  return createHash('sha256').update(JSON.stringify(commands)).digest('hex').slice(0, 16);
 }
 
 export function isGood(d: Deployment): boolean {

@@ -15,6 +15,13 @@ export interface Revision {
 
 export type ParsedRevision = { ok: true; revision: Revision } | { ok: false; reason: string };
 
+const FULL_SHA = /^[0-9a-f]{40}$/i;
+
+/** A full 40-hex sha names itself: no remote needs asking. Returns it lowercased, or undefined. */
+export function fullSha(text: string): string | undefined {
+  return FULL_SHA.test(text) ? text.toLowerCase() : undefined;
+}
+
 export function parseRevision(text: string): ParsedRevision {
   const at = text.search(/[~^]/);
   if (at === -1) return { ok: true, revision: { base: text, steps: [] } };

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { generationsOf, parseRevision } from '../src/revision.ts';
+import { fullSha, generationsOf, parseRevision } from '../src/revision.ts';
 
 describe('revision', () => {
+  test('a full sha names itself, lowercased; anything shorter or longer needs the remote', () => {
+    assert.equal(fullSha('ABCDEF0123456789abcdef0123456789ABCDEF01'), 'abcdef0123456789abcdef0123456789abcdef01');
+    assert.equal(fullSha('abcdef0123456789abcdef0123456789abcdef0'), undefined);
+    assert.equal(fullSha('abcdef0123456789abcdef0123456789abcdef012'), undefined);
+    assert.equal(fullSha('main'), undefined);
+    assert.equal(fullSha('abcdef0123456789abcdef0123456789abcdef01~1'), undefined);
+  });
+
   test('a plain name or sha has no steps', () => {
     assert.deepEqual(parseRevision('main'), { ok: true, revision: { base: 'main', steps: [] } });
     assert.deepEqual(parseRevision('refs/tags/v1.0'), { ok: true, revision: { base: 'refs/tags/v1.0', steps: [] } });

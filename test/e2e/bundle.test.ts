@@ -1,23 +1,48 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { MFD } from '../helpers/cli.ts';
+import { fileURLToPath } from 'node:url';
+import { appFixture } from '../helpers/app.ts';
+import { MFD, mfd } from '../helpers/cli.ts';
 
-// `mfd ls` and `mfd help` must not pay for isomorphic-git. esbuild keeps a dynamically imported
-// module behind a lazy init function; this checks the built file keeps isomorphic-git there.
+const PROBE = fileURLToPath(new URL('../helpers/vendor-probe.cjs', import.meta.url));
+const probe = { NODE_OPTIONS: `--require ${PROBE}` };
+// The last report is mfd's own: build commands inherit NODE_OPTIONS and report first.
+const compiled = (stderr: string): string => [...stderr.matchAll(/mfd-vendor-compiled:\[(.*)\]/g)].at(-1)?.[1] ?? 'no report';
+
+// Start-up is mostly V8 reading and parsing the file, so isomorphic-git, execa and
+// proper-lockfile live in dist/mfd.cjs as compressed strings, each compiled on first use only.
 describe('bundle', () => {
-  test('dist/mfd.cjs is one self-contained file that evaluates isomorphic-git only when git is needed', async () => {
+  test('dist/mfd.cjs is one self-contained file with the heavy libraries out of the parsed code', async () => {
     const bundle = await readFile(MFD, 'utf8');
     assert.doesNotMatch(bundle, /require\("(isomorphic-git|execa|smol-toml|zod|proper-lockfile)[/"]/, 'dependencies are bundled');
-    const calls = [...bundle.matchAll(/require_isomorphic_git\(\)/g)].map((m) => m.index);
-    assert.equal(calls.length, 1, 'isomorphic-git is required in exactly one place');
-    const initGit = bundle.indexOf('var init_git = __esm({');
-    assert.ok(initGit >= 0 && calls[0]! > initGit && calls[0]! - initGit < 1000, 'that place is the lazy init of src/git.ts');
-    const gitInits = [...bundle.matchAll(/init_git\(\)/g)];
-    assert.ok(gitInits.length > 0);
-    for (const m of gitInits) {
-      const before = bundle.slice(m.index! - 30, m.index!);
-      assert.match(before, /Promise\.resolve\(\)\.then\(\(\) => \($/, 'src/git.ts is only reached through a dynamic import');
+    for (const lib of ['isomorphic-git', 'execa', 'proper-lockfile', 'pako']) {
+      assert.ok(!bundle.includes(`node_modules/${lib}/`), `${lib} is not in the code V8 parses at start-up`);
     }
+  });
+
+  test('each command compiles only the libraries it uses, each at most once', async (t) => {
+    const app = await appFixture(t);
+    const sha = await app.commitVersion(1);
+    for (const args of [['--help'], ['ls'], ['status'], ['history']]) {
+      const run = await mfd(args, { cwd: app.root, env: probe });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(compiled(run.stderr), '', `mfd ${args.join(' ')} compiled vendor code`);
+    }
+    const resolved = await mfd(['resolve'], { cwd: app.root, env: probe });
+    assert.equal(resolved.code, 0, resolved.stderr);
+    assert.equal(resolved.stdout.trim(), sha);
+    assert.equal(compiled(resolved.stderr), 'git');
+    const deployed = await mfd(['deploy'], { cwd: app.root, env: probe });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.equal(compiled(deployed.stderr), 'lock,git,exec');
+    const listed = await mfd(['ls'], { cwd: app.root, env: probe });
+    assert.match(listed.stdout, new RegExp(`^${sha} \\(active\\)$`, 'm'));
+    assert.equal(compiled(listed.stderr), '');
+    // A redeploy of a built commit by its sha: no remote to ask, nothing to fetch, build or restart.
+    const again = await mfd(['deploy', sha], { cwd: app.root, env: probe });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /reusing mfd_/);
+    assert.equal(compiled(again.stderr), 'lock');
   });
 });
