@@ -146,10 +146,11 @@ function parseCli(argv: string[]) {
 }
 
 function makeReporter(flags: { json: boolean; ci: boolean; verbose: boolean }, env: NodeJS.ProcessEnv): Reporter {
-  const isTTY = !!process.stderr.isTTY;
+  // Only asked when something is drawn on stderr: creating process.stderr costs start-up time.
+  const isTTY = () => !!process.stderr.isTTY;
   return new Reporter({
-    mode: chooseMode({ json: flags.json, ci: flags.ci, isTTY }),
-    color: chooseColor(env, isTTY),
+    mode: flags.json ? 'json' : () => chooseMode({ json: false, ci: flags.ci, isTTY: isTTY() }) as 'tty' | 'plain',
+    color: () => chooseColor(env, isTTY()),
     verbose: flags.verbose,
   });
 }

@@ -1,15 +1,18 @@
 // The Reporter: the only module that writes to stdout/stderr. Progress and logs go to stderr;
 // results go to stdout (human lines, or one JSON document with --json), so pipes stay clean.
 import { inspect } from 'node:util';
+import { fdSink, type TextSink } from './fdwrite.ts';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
 export interface ReporterOptions {
-  mode: OutputMode;
-  color: boolean;
+  /** Either a mode, or (when not JSON) how to tell tty from plain once it matters: asking the
+   *  terminal costs start-up time that `mfd ls` and `mfd status` never need to pay. */
+  mode: OutputMode | (() => Exclude<OutputMode, 'json'>);
+  color: boolean | (() => boolean);
   verbose: boolean;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
+  stdout?: TextSink;
+  stderr?: TextSink;
   /** Extra sink for every progress line (the run's log file). */
   tee?: (line: string) => void;
 }
@@ -17,23 +20,30 @@ export interface ReporterOptions {
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 export class Reporter {
-  readonly mode: OutputMode;
   readonly verbose: boolean;
-  private readonly color: boolean;
-  private readonly out: NodeJS.WritableStream;
-  private readonly err: NodeJS.WritableStream;
+  private readonly json: boolean;
+  private readonly modeOf: () => OutputMode;
+  private readonly colorOf: () => boolean;
+  private readonly out: TextSink;
+  private readonly err: TextSink;
   private tee: ((line: string) => void) | undefined;
   private spinner: { timer: NodeJS.Timeout; text: string; frame: number } | undefined;
   /** Every step run so far, for the run's history entry. */
   readonly timings: { step: string; ms: number; ok: boolean }[] = [];
 
   constructor(options: ReporterOptions) {
-    this.mode = options.mode;
-    this.color = options.color;
+    const { mode, color } = options;
+    this.json = mode === 'json';
+    this.modeOf = typeof mode === 'function' ? once(mode) : () => mode;
+    this.colorOf = typeof color === 'function' ? once(color) : () => color;
     this.verbose = options.verbose;
-    this.out = options.stdout ?? process.stdout;
-    this.err = options.stderr ?? process.stderr;
+    this.out = options.stdout ?? fdSink(1);
+    this.err = options.stderr ?? fdSink(2);
     this.tee = options.tee;
+  }
+
+  get mode(): OutputMode {
+    return this.modeOf();
   }
 
   setTee(tee: ((line: string) => void) | undefined): void {
@@ -79,13 +89,13 @@ export class Reporter {
   /** The command's result: human lines on stdout, or one JSON document with --json. */
   result(human: string[], json: unknown): void {
     this.stopSpinner();
-    if (this.mode === 'json') this.out.write(`${JSON.stringify(json)}\n`);
+    if (this.json) this.out.write(`${JSON.stringify(json)}\n`);
     else for (const l of human) this.out.write(`${l}\n`);
   }
 
   failure(error: { code: string; message: string; hint?: string | undefined; detail?: string }): void {
     this.stopSpinner();
-    if (this.mode === 'json') {
+    if (this.json) {
       this.out.write(`${JSON.stringify({ ok: false, code: error.code, message: error.message, hint: error.hint ?? null })}\n`);
     }
     this.line(`${this.paint('31', 'error:')} ${error.message}`);
@@ -96,7 +106,7 @@ export class Reporter {
   internalFailure(error: unknown): void {
     this.stopSpinner();
     const text = error instanceof Error ? (error.stack ?? error.message) : inspect(error);
-    if (this.mode === 'json') this.out.write(`${JSON.stringify({ ok: false, code: 'INTERNAL', message: String(error) })}\n`);
+    if (this.json) this.out.write(`${JSON.stringify({ ok: false, code: 'INTERNAL', message: String(error) })}\n`);
     this.line(`internal error: ${text}`);
     this.line('  hint: this is a bug in mfd; please report it with the output above');
   }
@@ -107,7 +117,7 @@ export class Reporter {
   }
 
   private paint(code: string, text: string): string {
-    return this.color ? `\u001b[${code}m${text}\u001b[0m` : text;
+    return this.colorOf() ? `\u001b[${code}m${text}\u001b[0m` : text;
   }
 
   private startSpinner(text: string): void {
@@ -131,6 +141,11 @@ export class Reporter {
     this.spinner = undefined;
     this.err.write('\r\u001b[2K');
   }
+}
+
+function once<T>(fn: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: fn() }).v;
 }
 
 export function chooseMode(opts: { json: boolean; ci: boolean; isTTY: boolean }): OutputMode {

@@ -1,0 +1,39 @@
+// Output straight to stdout/stderr's file descriptors. Creating process.stdout or process.stderr
+// builds a stream (loading the net or tty modules for a pipe or a terminal), several ms of every
+// command's start-up; mfd writes little, and on Linux those streams write synchronously anyway.
+import { writeSync } from 'node:fs';
+
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/**
+ * A sink for fd 1 or 2. When the descriptor is non-blocking and full (EAGAIN), the rest and all
+ * later output go through Node's stream, which waits for it; when the reader has gone (EPIPE),
+ * output is dropped, as there is no one left to read it.
+ */
+export function fdSink(fd: number, stream: () => NodeJS.WritableStream = () => (fd === 1 ? process.stdout : process.stderr)): TextSink {
+  let fallback: NodeJS.WritableStream | undefined;
+  let closed = false;
+  return {
+    write(text: string): void {
+      if (closed) return;
+      if (fallback) {
+        fallback.write(text);
+        return;
+      }
+      const bytes = Buffer.from(text);
+      let done = 0;
+      try {
+        while (done < bytes.length) done += writeSync(fd, bytes, done);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') closed = true;
+        else if (code === 'EAGAIN') {
+          fallback = stream();
+          fallback.write(bytes.subarray(done));
+        } else throw error;
+      }
+    },
+  };
+}
