@@ -99,6 +99,7 @@ async function buildDeployment(
 ): Promise<string> {
   const { layout, config, reporter } = ctx;
   const git = await loadGit();
+  const cache = git.newCache();
   const name = formatDeploymentName(ctx.now() / 1000, resolved.sha);
   const dir = layout.deployment(name);
   const stamp = () => new Date(ctx.now()).toISOString();
@@ -111,12 +112,12 @@ async function buildDeployment(
   await writeRecord(layout, record);
   let pending: Promise<void> = Promise.resolve();
   try {
-    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha }),
+    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha, cache }),
       (r) => (r.fetched ? `${resolved.sha.slice(0, 12)} into .mfd/repo.git` : `${resolved.sha.slice(0, 12)} already cached`));
     await pauseForTest('fetch');
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir);
-    await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir }));
+    await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache }));
     await pauseForTest('checkout');
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
       runBuild({

@@ -36,8 +36,15 @@ export interface ResolvedRef {
   ref: string;
 }
 
-/** isomorphic-git's object cache, shared by the calls of one operation. */
-type Cache = object;
+/**
+ * isomorphic-git's object cache: the pack indexes and packs it has loaded. Pass one to fetchCommit
+ * and then checkoutCommit so the packs are read and indexed once per deploy, not once per step.
+ */
+export type Cache = object;
+
+export function newCache(): Cache {
+  return {};
+}
 
 const SHORT_SHA = /^[0-9a-f]{4,39}$/i;
 const REMOTE = 'origin';
@@ -211,9 +218,9 @@ async function isShallow(gitdir: string): Promise<boolean> {
  * needed. No network call when the commit is already there; otherwise a depth-1 fetch that,
  * thanks to the LAST_FETCHED ref, transfers only objects the cache lacks.
  */
-export async function fetchCommit(options: { remote: RepoRemote; gitdir: string; sha: string }): Promise<{ fetched: boolean }> {
+export async function fetchCommit(options: { remote: RepoRemote; gitdir: string; sha: string; cache?: Cache }): Promise<{ fetched: boolean }> {
   const conn = connect(options.remote);
-  const cache: Cache = {};
+  const cache = options.cache ?? newCache();
   return guard(conn, async () => {
     if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false };
     await fetchInto(conn, options.gitdir, options.sha, 1, cache);
@@ -285,9 +292,9 @@ async function openCache(conn: Connection, gitdir: string, cache: Cache): Promis
  * symlinks kept, submodules skipped. Our own walk rather than iso-git's checkout, which would
  * write an index and HEAD into the shared cache and stat a work tree we know is empty.
  */
-export async function checkoutCommit(options: { gitdir: string; sha: string; dir: string }): Promise<void> {
+export async function checkoutCommit(options: { gitdir: string; sha: string; dir: string; cache?: Cache }): Promise<void> {
   const { gitdir, sha, dir } = options;
-  const cache: Cache = {};
+  const cache = options.cache ?? newCache();
   const reader: ObjectReader = {
     readTree: async (oid) => (await readTree({ fs, gitdir, oid, cache })).tree,
     readBlob: async (oid) => (await readBlob({ fs, gitdir, oid, cache })).blob,
