@@ -48,6 +48,10 @@ async function seq(steps: [string[], string][]): Promise<Sample> {
   return { ms, rssKiB: rss };
 }
 
+interface HistoryEntry { steps: { step: string; ms: number }[] }
+/** The deploys of one repetition, in the order they run (and appear in history.jsonl). */
+const DEPLOYS = ['mfd first deploy', 'mfd incremental deploy (+10 commits)', 'mfd redeploy (reuse)'];
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: string[], bin: string) {
@@ -55,6 +59,7 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
   const ahead = shas.at(-1)!;
   const mfd = (...a: string[]) => [process.execPath, MFD, '--ci', ...a];
   const samples: Record<string, Sample[]> = {};
+  const stepSamples: Record<string, Record<string, number[]>> = {};
   const add = (k: string, s: Sample) => (samples[k] ??= []).push(s);
   const config = `[repo]\nurl = "${url}"\n[build]\ncommands = []\n`;
   for (let r = 0; r < reps; r++) {
@@ -65,6 +70,11 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
     add('mfd first deploy', await once(mfd('deploy', base), app));
     add('mfd incremental deploy (+10 commits)', await once(mfd('deploy', ahead), app));
     add('mfd redeploy (reuse)', await once(mfd('deploy', base), app));
+    // Where each deploy's time went, by step, from mfd's own run history.
+    const runs = (await readFile(join(app, '.mfd', 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as HistoryEntry);
+    runs.forEach((run, i) => {
+      for (const st of run.steps) (stepSamples[DEPLOYS[i]!] ??= {})[st.step] = [...(stepSamples[DEPLOYS[i]!]?.[st.step] ?? []), st.ms];
+    });
     add('mfd ls', await once(mfd('ls'), app));
     add('mfd ls (single binary)', await once([bin, '--ci', 'ls'], app));
     add('mfd resolve', await once(mfd('resolve', 'main'), app));
@@ -104,6 +114,9 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
     medianMs: Object.fromEntries(Object.keys(samples).map((k) => [k, m(k)])),
     peakRssMiB: Object.fromEntries(Object.keys(samples).map((k) => [k, rss(k)])),
     ratios: pairs.map(([a, b]) => ({ measured: a, baseline: b, ratio: m(a) / m(b) })),
+    stepsMedianMs: Object.fromEntries(
+      Object.entries(stepSamples).map(([k, steps]) => [k, Object.fromEntries(Object.entries(steps).map(([st, xs]) => [st, median(xs)]))]),
+    ),
   };
 }
 
@@ -122,6 +135,12 @@ async function main(): Promise<void> {
       console.log(`\n${spec.name}: ${spec.commits} commits, ${spec.files} files, pack ${row.packMiB.toFixed(1)} MiB, ${reps} reps (medians)`);
       for (const [k, v] of Object.entries(row.medianMs)) {
         console.log(`  ${k.padEnd(40)} ${(v / 1000).toFixed(3)} s   peak RSS ${row.peakRssMiB[k]!.toFixed(0)} MiB`);
+      }
+      for (const [k, steps] of Object.entries(row.stepsMedianMs)) {
+        const total = row.medianMs[k]!;
+        const inSteps = Object.values(steps).reduce((a, b) => a + b, 0);
+        const parts = Object.entries(steps).map(([st, ms]) => `${st} ${ms}`).join(', ');
+        console.log(`  ${`${k}, by step (ms)`.padEnd(40)} ${parts}; start-up and the rest ${Math.round(total - inSteps)}`);
       }
       for (const r of row.ratios) console.log(`  ${`${r.measured} / ${r.baseline}`.padEnd(72)} ${r.ratio.toFixed(2)}x`);
     }
