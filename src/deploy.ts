@@ -117,7 +117,11 @@ async function buildDeployment(
     await pauseForTest('fetch');
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir);
-    await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache }));
+    // Unchanged files are taken from the active deployment, each verified by its blob id.
+    const active = await readActive(layout);
+    const reuseFrom = active !== undefined && active !== name ? layout.deployment(active) : undefined;
+    await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache, ...(reuseFrom ? { reuseFrom } : {}) }),
+      (st) => (st.reused > 0 ? `${name} (${st.reused} of ${st.files} files unchanged, taken from ${active})` : name));
     await pauseForTest('checkout');
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
       runBuild({

@@ -12,7 +12,6 @@ import {
   indexPack,
   init,
   listServerRefs,
-  packObjects,
   readBlob,
   readCommit,
   readObject,
@@ -22,9 +21,9 @@ import {
   type ServerRef,
 } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
-import { writeTree, type ObjectReader } from './checkout.ts';
+import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
 import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
-import { listPackOids } from './pack.ts';
+import { listPackOids, writePack, type PackObjectType } from './pack.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
 import { authCallbacks, connect, requestThinPack, toGitError, type Connection, type RepoRemote } from './transport.ts';
 
@@ -265,8 +264,14 @@ async function fattenNewPacks(gitdir: string, cache: Cache): Promise<void> {
     const idx = join(packDir, name.replace(/\.pack$/, '.idx'));
     // A pack without its index is invisible to iso-git: a fetch killed while writing it.
     if (!name.endsWith('.pack') || before.has(name) || !fs.existsSync(idx)) continue;
-    const oids = listPackOids(await readFile(idx));
-    const { filename } = await packObjects({ fs, gitdir, oids, write: true, cache });
+    const objects = [];
+    for (const oid of listPackOids(await readFile(idx))) {
+      const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
+      objects.push({ type: type as PackObjectType, content: object as Uint8Array });
+    }
+    const { name: filename, data } = writePack(objects);
+    // A kill before its index exists leaves it invisible; the next fetch rewrites it under the same name.
+    await writeFile(join(packDir, filename), data);
     await indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', filename), cache });
     if (filename !== name) await Promise.all([rm(join(packDir, name)), rm(idx)]);
   }
@@ -292,7 +297,14 @@ async function openCache(conn: Connection, gitdir: string, cache: Cache): Promis
  * symlinks kept, submodules skipped. Our own walk rather than iso-git's checkout, which would
  * write an index and HEAD into the shared cache and stat a work tree we know is empty.
  */
-export async function checkoutCommit(options: { gitdir: string; sha: string; dir: string; cache?: Cache }): Promise<void> {
+export async function checkoutCommit(options: {
+  gitdir: string;
+  sha: string;
+  dir: string;
+  cache?: Cache;
+  /** An earlier deployment to take unchanged files from (see writeTree). */
+  reuseFrom?: string;
+}): Promise<WriteTreeStats> {
   const { gitdir, sha, dir } = options;
   const cache = options.cache ?? newCache();
   const reader: ObjectReader = {
@@ -300,7 +312,8 @@ export async function checkoutCommit(options: { gitdir: string; sha: string; dir
     readBlob: async (oid) => (await readBlob({ fs, gitdir, oid, cache })).blob,
   };
   try {
-    await writeTree(reader, (await readCommit({ fs, gitdir, oid: sha, cache })).commit.tree, dir);
+    const tree = (await readCommit({ fs, gitdir, oid: sha, cache })).commit.tree;
+    return await writeTree(reader, tree, dir, options.reuseFrom === undefined ? {} : { reuseFrom: options.reuseFrom });
   } catch (error) {
     throw new CheckoutFailedError(sha, dir, (error as Error).message, error);
   }

@@ -62,6 +62,22 @@ describe('mfd deploy (e2e)', () => {
     assert.equal(named.code, 8, 'a rolled-back deployment is not a rollback target');
   });
 
+  test('unchanged files come from the active deployment, but only when their bytes are still what git has', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1, { extra: { 'static/a.txt': 'a\n', 'static/b.txt': 'b\n' } });
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    // The running app (or its build) rewrote a tracked file in its own directory.
+    await writeFile(join(app.root, 'active', 'static', 'a.txt'), 'A\n');
+    await app.commitVersion(2);
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 0, r.stderr);
+    // build.js and static/b.txt are unchanged and intact; version.txt changed; static/a.txt was edited.
+    assert.match(r.stderr, /checkout +mfd_\S+ \(2 of 4 files unchanged, taken from mfd_\d+_[0-9a-f]{40}\)/);
+    assert.equal(await readFile(join(app.root, 'active', 'static', 'a.txt'), 'utf8'), 'a\n');
+    assert.equal(await readFile(join(app.root, 'active', 'static', 'b.txt'), 'utf8'), 'b\n');
+    assert.equal(await readFile(join(app.root, 'active', 'version.txt'), 'utf8'), '2\n');
+  });
+
   test('redeploying a sha with a good deployment reuses it without any network traffic', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
