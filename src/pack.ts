@@ -1,5 +1,7 @@
-// Pure reader of git pack index files (.idx, version 2, the only version isomorphic-git writes):
-// which objects a pack holds, so git.ts can rewrite a thin pack without opening it object by object.
+// Pure helpers for git pack files: which objects a pack index (.idx, version 2, the only version
+// isomorphic-git writes) holds, and writing a pack of whole objects, so git.ts can rewrite a thin pack.
+import { createHash } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
 
 const IDX_MAGIC = 0xff744f63; // "\377tOc"
 const FANOUT_END = 8 + 255 * 4;
@@ -13,4 +15,38 @@ export function listPackOids(idx: Buffer): string[] {
   const count = idx.readUInt32BE(FANOUT_END);
   if (idx.length < NAMES_START + count * 20) throw new Error(`pack index truncated: ${count} objects announced`);
   return Array.from({ length: count }, (_, i) => idx.toString('hex', NAMES_START + i * 20, NAMES_START + (i + 1) * 20));
+}
+
+export type PackObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+const TYPE_CODE: Record<PackObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+
+/**
+ * A version 2 pack of whole (undeltified) objects, each deflated with node:zlib, and its name
+ * (`pack-<trailer sha1>.pack`, git's naming). git.ts writes one to make a thin pack self-contained:
+ * isomorphic-git's own packObjects deflates through web streams, object by object, several times slower.
+ */
+export function writePack(objects: readonly { type: PackObjectType; content: Uint8Array }[]): { name: string; data: Buffer } {
+  const header = Buffer.alloc(12);
+  header.write('PACK', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(objects.length, 8);
+  const parts: Buffer[] = [header];
+  for (const { type, content } of objects) {
+    parts.push(objectHeader(TYPE_CODE[type], content.length), deflateSync(content));
+  }
+  const body = Buffer.concat(parts);
+  const trailer = createHash('sha1').update(body).digest();
+  return { name: `pack-${trailer.toString('hex')}.pack`, data: Buffer.concat([body, trailer]) };
+}
+
+/** Type and size: 3 type bits and the size's low 4 bits, then 7 bits per byte, low bits first. */
+function objectHeader(type: number, size: number): Buffer {
+  const bytes = [(type << 4) | (size & 0x0f)];
+  let rest = Math.floor(size / 16);
+  while (rest > 0) {
+    bytes[bytes.length - 1]! |= 0x80;
+    bytes.push(rest & 0x7f);
+    rest = Math.floor(rest / 128);
+  }
+  return Buffer.from(bytes);
 }
