@@ -4,12 +4,14 @@
 // Start-up is mostly V8 reading and pre-parsing the file, so the heavy libraries (isomorphic-git,
 // execa, proper-lockfile: about 80% of the code) are bundled separately, compressed, and embedded
 // in dist/mfd.cjs as string literals, one per group. V8 only scans a string; a group is unpacked
-// and compiled the first time one of its packages is imported (see loaderOf). So `mfd ls`,
-// `mfd status` and `--help` load none of them, a redeploy of a built commit only the lock library,
-// and only a fetch or checkout pays for isomorphic-git. src/ imports those packages lazily
-// (`await import(...)`) where they are used, for the same reason.
+// and compiled, with a V8 code cache made at build time, the first time one of its packages is
+// imported (see loaderOf). So `mfd ls`, `mfd status` and `--help` load none of them, a redeploy
+// of a built commit only the lock library, and only resolve, fetch and checkout pay for
+// isomorphic-git. src/ imports those packages lazily (`await import(...)`) where they are used.
 import { build } from 'esbuild';
 import { chmod, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import vm from 'node:vm';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -45,26 +47,45 @@ async function bundleGroup(packages) {
   return result.outputFiles[0].text;
 }
 
+/** A group's code as the CommonJS wrapper V8 compiles: a function of the module's variables. */
+const wrap = (code) => `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+
 /**
- * The module standing in for a group: unpacks and compiles it as a CommonJS module, once, when
- * first required. Its `require` is the bundle's own, which only ever loads Node built-ins (also
- * inside a single executable).
+ * V8's code cache for a group, made after running it (requiring each package), so it also holds
+ * the functions that loading ran. It saves most of a group's compile time (git: ~13 ms of ~14).
+ * V8 checks its version, flags and the source, and compiles afresh when the cache does not fit
+ * (another Node than the one that built the bundle), so a stale cache costs only its bytes.
  */
-function loaderOf(group, code) {
-  const packed = brotliCompressSync(code, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
+function codeCacheOf(group, packages, code) {
+  const script = new vm.Script(wrap(code), { filename: `mfd.cjs (vendor ${group})` });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(import.meta.url), module, '', '');
+  for (const name of packages) void module.exports[name];
+  return script.createCachedData();
+}
+
+const pack = (data) => brotliCompressSync(data, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
+
+/**
+ * The module standing in for a group: unpacks and compiles it (with its code cache) as a CommonJS
+ * module, once, when first required. Its `require` is the bundle's own, which only ever loads Node
+ * built-ins (also inside a single executable).
+ */
+function loaderOf(group, packages, code) {
   return `
-const { compileFunction } = require('node:vm');
+const { Script } = require('node:vm');
 const { brotliDecompressSync } = require('node:zlib');
-const source = brotliDecompressSync(Buffer.from(${JSON.stringify(packed)}, 'base64')).toString('utf8');
+const unpack = (text) => brotliDecompressSync(Buffer.from(text, 'base64'));
+const source = unpack(${JSON.stringify(pack(wrap(code)))}).toString('utf8');
+const script = new Script(source, { filename: __filename + ' (vendor ${group})', cachedData: unpack(${JSON.stringify(pack(codeCacheOf(group, packages, code)))}) });
 const vendor = { exports: {} };
-compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: __filename + ' (vendor ${group})' })(
-  vendor.exports, require, vendor, __filename, __dirname);
+script.runInThisContext()(vendor.exports, require, vendor, __filename, __dirname);
 module.exports = vendor.exports;
 `;
 }
 
 const loaders = new Map();
-for (const [group, packages] of Object.entries(LAZY_GROUPS)) loaders.set(group, loaderOf(group, await bundleGroup(packages)));
+for (const [group, packages] of Object.entries(LAZY_GROUPS)) loaders.set(group, loaderOf(group, packages, await bundleGroup(packages)));
 const groupOf = new Map(Object.entries(LAZY_GROUPS).flatMap(([group, packages]) => packages.map((p) => [p, group])));
 
 const lazyVendor = {

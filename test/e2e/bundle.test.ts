@@ -8,7 +8,7 @@ import { MFD, mfd } from '../helpers/cli.ts';
 const PROBE = fileURLToPath(new URL('../helpers/vendor-probe.cjs', import.meta.url));
 const probe = { NODE_OPTIONS: `--require ${PROBE}` };
 // The last report is mfd's own: build commands inherit NODE_OPTIONS and report first.
-const compiled = (stderr: string): string => [...stderr.matchAll(/mfd-vendor-compiled:\[(.*)\]/g)].at(-1)?.[1] ?? 'no report';
+const compiled = (stderr: string): string => [...stderr.matchAll(/mfd-vendor-compiled:\[([^\]]*)\]/g)].at(-1)?.[1] ?? 'no report';
 
 // Start-up is mostly V8 reading and parsing the file, so isomorphic-git, execa and
 // proper-lockfile live in dist/mfd.cjs as compressed strings, each compiled on first use only.
@@ -44,5 +44,7 @@ describe('bundle', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /reusing mfd_/);
     assert.equal(compiled(again.stderr), 'lock');
+    // The bundle was built by this Node, so V8 must take every group's code cache.
+    for (const run of [resolved, deployed, again]) assert.match(run.stderr, /cache-rejected:\[\]\n$/);
   });
 });

@@ -1,11 +1,16 @@
 // Preloaded into the CLI (node --require) by test/e2e/bundle.test.ts: records which embedded
-// vendor groups (git, exec, lock; see scripts/build.mjs) get compiled, and says so on exit.
+// vendor groups (git, exec, lock; see scripts/build.mjs) get compiled, whether V8 accepted each
+// group's code cache, and says so on exit.
 const vm = require('node:vm');
-const compile = vm.compileFunction;
 const compiled = [];
-vm.compileFunction = function (code, params, options) {
-  const group = /\(vendor (\w+)\)$/.exec(String(options && options.filename));
-  if (group) compiled.push(group[1]);
-  return compile.call(this, code, params, options);
+const rejected = [];
+vm.Script = class extends vm.Script {
+  constructor(code, options) {
+    super(code, options);
+    const group = /\(vendor (\w+)\)$/.exec(String(options && options.filename));
+    if (!group) return;
+    compiled.push(group[1]);
+    if (!options.cachedData || this.cachedDataRejected) rejected.push(group[1]);
+  }
 };
-process.on('exit', () => process.stderr.write(`mfd-vendor-compiled:[${compiled.join(',')}]\n`));
+process.on('exit', () => process.stderr.write(`mfd-vendor-compiled:[${compiled.join(',')}] cache-rejected:[${rejected.join(',')}]\n`));
