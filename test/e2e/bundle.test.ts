@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
@@ -46,5 +48,14 @@ describe('bundle', () => {
     assert.equal(compiled(again.stderr), 'lock');
     // The bundle was built by this Node, so V8 must take every group's code cache.
     for (const run of [resolved, deployed, again]) assert.match(run.stderr, /cache-rejected:\[\]\n$/);
+  });
+
+  test('a code cache V8 will not take (another Node, other flags) is ignored: the command still works', async (t) => {
+    const app = await appFixture(t);
+    const sha = await app.commitVersion(1);
+    // --no-opt changes V8's flag hash, so every cache built by `npm run build` no longer fits.
+    const run = await promisify(execFile)(process.execPath, ['--no-opt', '--require', PROBE, MFD, 'resolve'], { cwd: app.root });
+    assert.equal(run.stdout.trim(), sha);
+    assert.match(run.stderr, /mfd-vendor-compiled:\[git\] cache-rejected:\[git\]/);
   });
 });
