@@ -1,11 +1,12 @@
 // `npm run bench`: mfd against native git (and a Go-mfd-like path) doing the same work on the same
 // loopback repositories, side by side in one run; medians and ratios, never a pass/fail threshold.
-// Options: --reps N (default 5), --quick (small fixture only). Writes bench/results/latest.json.
+// Options: --reps N (default 5), --quick (small fixture only), --out FILE (default
+// bench/results/latest.json).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGitServer } from '../test/helpers/git-server.ts';
 import { buildFixture, LARGE, SMALL, type FixtureSpec } from './fixture.ts';
@@ -13,10 +14,12 @@ import { buildFixture, LARGE, SMALL, type FixtureSpec } from './fixture.ts';
 const MFD = fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url));
 const GOMFD = fileURLToPath(new URL('./gomfd-like.mjs', import.meta.url));
 const PACKAGE = fileURLToPath(new URL('../scripts/package.mjs', import.meta.url));
+/** GNU time reports a child's peak RSS; without it (Debian package `time`) RSS is reported as null. */
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const args = process.argv.slice(2);
 const reps = Number(args[args.indexOf('--reps') + 1]) || 5;
 const quick = args.includes('--quick');
+const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 interface Sample { ms: number; rssKiB: number | null }
 
@@ -97,7 +100,10 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
     await rm(dir, { recursive: true, force: true });
   }
   const m = (k: string) => median(samples[k]!.map((s) => s.ms));
-  const rss = (k: string) => Math.max(...samples[k]!.map((s) => s.rssKiB ?? 0)) / 1024;
+  const rss = (k: string): number | null => {
+    const known = samples[k]!.flatMap((s) => (s.rssKiB === null ? [] : [s.rssKiB]));
+    return known.length === 0 ? null : Math.max(...known) / 1024;
+  };
   const pairs: [string, string][] = [
     ['mfd ls', 'node -e 0'],
     ['mfd ls (single binary)', 'mfd ls'],
@@ -134,7 +140,8 @@ async function main(): Promise<void> {
       results.push(row);
       console.log(`\n${spec.name}: ${spec.commits} commits, ${spec.files} files, pack ${row.packMiB.toFixed(1)} MiB, ${reps} reps (medians)`);
       for (const [k, v] of Object.entries(row.medianMs)) {
-        console.log(`  ${k.padEnd(40)} ${(v / 1000).toFixed(3)} s   peak RSS ${row.peakRssMiB[k]!.toFixed(0)} MiB`);
+        const rss = row.peakRssMiB[k];
+        console.log(`  ${k.padEnd(40)} ${(v / 1000).toFixed(3)} s   peak RSS ${rss == null ? 'n/a (no /usr/bin/time)' : `${rss.toFixed(0)} MiB`}`);
       }
       for (const [k, steps] of Object.entries(row.stepsMedianMs)) {
         const total = row.medianMs[k]!;
@@ -144,10 +151,9 @@ async function main(): Promise<void> {
       }
       for (const r of row.ratios) console.log(`  ${`${r.measured} / ${r.baseline}`.padEnd(72)} ${r.ratio.toFixed(2)}x`);
     }
-    const out = fileURLToPath(new URL('./results/latest.json', import.meta.url));
-    await mkdir(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
-    await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, results }, null, 2)}\n`);
-    console.log(`\nwrote bench/results/latest.json`);
+    await mkdir(dirname(outFile), { recursive: true });
+    await writeFile(outFile, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, results }, null, 2)}\n`);
+    console.log(`\nwrote ${relative(process.cwd(), outFile)}`);
   } finally {
     await server.close();
     await rm(work, { recursive: true, force: true });

@@ -1,0 +1,40 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { tmpRoot } from '../helpers/repo.ts';
+
+const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
+
+// Keeps `npm run bench` from rotting: one quick repetition, checked for every row and ratio.
+// It asserts no timing (these machines are noisy), only that every figure was measured.
+describe('bench (e2e)', () => {
+  test('npm run bench -- --quick measures every row and ratio of issue #6 and writes them as JSON', async (t) => {
+    const out = join(await tmpRoot(t), 'results.json');
+    const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', RUN, '--quick', '--reps', '1', '--out', out], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      maxBuffer: 1 << 24,
+    });
+    assert.match(run.stdout, /mfd ls \/ node -e 0 +\d+\.\d\dx/);
+    const results = JSON.parse(await readFile(out, 'utf8'));
+    const [small] = results.results;
+    assert.equal(small.fixture.name, 'small.git');
+    for (const row of [
+      'mfd first deploy', 'mfd incremental deploy (+10 commits)', 'mfd redeploy (reuse)', 'mfd ls', 'mfd ls (single binary)',
+      'mfd resolve', 'node -e 0', 'git ls-remote', 'git clone --depth 1 + checkout', 'git fetch + archive | tar -x',
+      'Go-mfd-like (2 full iso-git clones)',
+    ]) {
+      assert.ok(small.medianMs[row] > 0, `${row} was timed`);
+      // Peak RSS comes from GNU time; without it the bench says so rather than print a zero.
+      if (existsSync('/usr/bin/time')) assert.ok(small.peakRssMiB[row] > 0, `${row} has a peak RSS`);
+      else assert.equal(small.peakRssMiB[row], null);
+    }
+    assert.equal(small.ratios.length, 9);
+    for (const r of small.ratios) assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, `${r.measured} / ${r.baseline}`);
+    assert.deepEqual(Object.keys(small.stepsMedianMs['mfd first deploy']), ['resolve', 'fetch', 'checkout', 'build', 'activate']);
+  });
+});
