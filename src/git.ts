@@ -24,6 +24,7 @@ import nodeHttp from 'isomorphic-git/http/node';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
 import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
+import { writeFileAtomic } from './atomicfile.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
 import { authCallbacks, connect, requestThinPack, toGitError, type Connection, type RepoRemote } from './transport.ts';
 
@@ -261,6 +262,52 @@ async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: n
   // upload-pack answers a want it has not got with an ERR line that iso-git does not surface.
   if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
   await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
+  await compactCache(gitdir);
+}
+
+/** More packs than this and the cache is compacted (see compactCache). */
+export const MAX_PACKS = 32;
+
+/**
+ * Every fetch adds a pack, and isomorphic-git looks an object up pack by pack, so a cache fetched
+ * into a thousand times would slow every later run. Past MAX_PACKS, the cache is rewritten as a
+ * depth-1 clone of the last fetched commit: one pack with that commit and its tree, which is all
+ * a later fetch needs to stay incremental (its "have"). An older commit deployed again is simply
+ * fetched again. The new pack is complete before anything is removed, so a kill at any point
+ * leaves a usable cache; the next compaction removes what a killed one left.
+ */
+async function compactCache(gitdir: string): Promise<void> {
+  const packDir = join(gitdir, 'objects', 'pack');
+  const indexes = (await readdir(packDir)).filter((n) => n.endsWith('.idx'));
+  if (indexes.length <= MAX_PACKS) return;
+  const last = await readRef({ fs, gitdir, ref: LAST_FETCHED });
+  const cache = newCache();
+  const objects: { type: PackObjectType; content: Uint8Array }[] = [];
+  const seen = new Set<string>();
+  const add = async (oid: string): Promise<void> => {
+    if (seen.has(oid)) return;
+    seen.add(oid);
+    const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
+    objects.push({ type: type as PackObjectType, content: object as Uint8Array });
+    if (type === 'tree') {
+      // Submodule entries (type commit) live in another repository.
+      for (const entry of (await readTree({ fs, gitdir, oid, cache })).tree) if (entry.type !== 'commit') await add(entry.oid);
+    }
+  };
+  await add(last);
+  await add((await readCommit({ fs, gitdir, oid: last, cache })).commit.tree);
+  const { name, data } = writePack(objects);
+  await writeFile(join(packDir, name), data);
+  await indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', name), cache });
+  // Its parents are gone: the last commit is now the cache's only shallow boundary.
+  await writeFileAtomic(join(gitdir, 'shallow'), `${last}\n`);
+  // Refs a short-sha search fetched point at commits that are gone.
+  await Promise.all(['refs/tags', 'refs/remotes', 'packed-refs'].map((p) => rm(join(gitdir, p), { recursive: true, force: true })));
+  // Every other pack goes, with any a killed fetch or compaction left without its index.
+  const keep = new Set([name, name.replace(/\.pack$/, '.idx')]);
+  for (const file of await readdir(packDir)) {
+    if (!keep.has(file) && /\.(pack|idx)$/.test(file)) await rm(join(packDir, file), { force: true });
+  }
 }
 
 /**

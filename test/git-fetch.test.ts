@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { GitAuthError, GitFetchError, RefNotFoundError } from '../src/errors.ts';
-import { checkoutCommit, fetchCommit, hasCommit, redactUrl, resolveRef } from '../src/git.ts';
+import { checkoutCommit, fetchCommit, hasCommit, MAX_PACKS, redactUrl, resolveRef } from '../src/git.ts';
 import { gitFixture as fixture } from './helpers/git-fixture.ts';
 import { startGitServer } from './helpers/git-server.ts';
-import { createRepo, runGit, tmpRoot } from './helpers/repo.ts';
+import { createRepo, runGit, tmpRoot, type TestRepo } from './helpers/repo.ts';
 
 /** Everything under `dir` as path → content, `-> target` for symlinks, with `*` after executables. */
 async function snapshot(dir: string): Promise<Record<string, string>> {
@@ -31,6 +31,16 @@ function noise(seed: string, bytes: number): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i * 32 < bytes; i++) parts.push(createHash('sha256').update(`${seed}:${i}`).digest());
   return Buffer.concat(parts).subarray(0, bytes);
+}
+
+/** Pushes `repo` (created under root/srv) and serves it; the cache goes to root/repo.git. */
+async function serve(t: TestContext, root: string, repo: TestRepo) {
+  await repo.push();
+  const server = await startGitServer({ root: join(root, 'srv') });
+  t.after(() => server.close());
+  const remote = { url: server.url('app.git'), auth: { kind: 'none' } as const };
+  const gitdir = join(root, 'repo.git');
+  return { server, remote, gitdir, packDir: join(gitdir, 'objects', 'pack') };
 }
 
 describe('git: authentication and errors', () => {
@@ -182,12 +192,7 @@ describe('git: fetchCommit and checkoutCommit', () => {
     const v1 = await repo.commit({ 'big.txt': text(1) }, 'v1');
     const v2 = await repo.commit({ 'big.txt': text(2) }, 'v2');
     const v3 = await repo.commit({ 'big.txt': text(3) }, 'v3');
-    await repo.push();
-    const server = await startGitServer({ root: join(root, 'srv') });
-    t.after(() => server.close());
-    const remote = { url: server.url('app.git'), auth: { kind: 'none' } as const };
-    const gitdir = join(root, 'repo.git');
-    const packDir = join(gitdir, 'objects', 'pack');
+    const { server, remote, gitdir, packDir } = await serve(t, root, repo);
     await fetchCommit({ remote, gitdir, sha: v1 });
 
     // What a fetch killed between writing its pack and fattening it leaves: the marker, and a pack
@@ -205,6 +210,52 @@ describe('git: fetchCommit and checkoutCommit', () => {
     await mkdir(dir);
     await checkoutCommit({ gitdir, sha: v2, dir });
     assert.equal(await readFile(join(dir, 'big.txt'), 'utf8'), text(2));
+  });
+
+  test('past MAX_PACKS fetches the cache is compacted to the last commit and stays incremental', { timeout: 120_000 }, async (t) => {
+    const root = await tmpRoot(t);
+    const repo = await createRepo(join(root, 'srv'), 'app.git');
+    const shas = [await repo.commit({ 'big.bin': noise('big', 64 * 1024), 'n.txt': '0\n', 'sub/keep.txt': 'keep\n' }, 'c0')];
+    for (let i = 1; i <= MAX_PACKS + 2; i++) shas.push(await repo.commit({ 'n.txt': `${i}\n`, [`notes/${i}.txt`]: `note ${i}\n` }, `c${i}`));
+    await repo.tag('v0', shas[0]!);
+    const { server, remote, gitdir, packDir } = await serve(t, root, repo);
+    const packs = async () => (await readdir(packDir)).filter((n) => n.endsWith('.pack')).length;
+
+    await fetchCommit({ remote, gitdir, sha: shas[0]! });
+    const firstBytes = server.bytesSent;
+    // A short-sha search fetches branches and tags: refs that compaction must not leave dangling.
+    await resolveRef({ remote, gitdir, ref: shas[0]!.slice(0, 8) });
+    const before = await packs();
+    let i = 1;
+    for (; (await packs()) > 1 || i === 1; i++) {
+      await fetchCommit({ remote, gitdir, sha: shas[i]! });
+      assert.ok(i <= MAX_PACKS + 1, `still ${await packs()} packs after ${i + 1} fetches`);
+    }
+    const compactedAt = shas[i - 1]!;
+    t.diagnostic(`${before} packs after the first fetch and a search; compacted after fetching c${i - 1}`);
+    assert.equal(await packs(), 1);
+    assert.equal((await readFile(join(gitdir, 'shallow'), 'utf8')), `${compactedAt}\n`);
+    assert.equal(existsSync(join(gitdir, 'refs', 'tags')), false);
+    await runGit(['verify-pack', join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.idx'))!)], { cwd: root });
+    // Native git sees a sound depth-1 clone.
+    await runGit(['fsck', '--no-dangling', '--no-progress'], { cwd: gitdir });
+
+    const dir = join(root, 'compacted');
+    await mkdir(dir);
+    await checkoutCommit({ gitdir, sha: compactedAt, dir });
+    assert.equal(await readFile(join(dir, 'n.txt'), 'utf8'), `${i - 1}\n`);
+    assert.deepEqual(await readFile(join(dir, 'big.bin')), noise('big', 64 * 1024));
+
+    server.resetCounters();
+    await fetchCommit({ remote, gitdir, sha: shas[i]! });
+    assert.ok(server.bytesSent < firstBytes / 4, `the next fetch sent ${server.bytesSent} of ${firstBytes} bytes`);
+    // A commit the compaction dropped is fetched again when it is wanted again.
+    assert.equal(await hasCommit(gitdir, shas[1]!), false);
+    await fetchCommit({ remote, gitdir, sha: shas[1]! });
+    const old = join(root, 'old');
+    await mkdir(old);
+    await checkoutCommit({ gitdir, sha: shas[1]!, dir: old });
+    assert.equal(await readFile(join(old, 'n.txt'), 'utf8'), '1\n');
   });
 
   test('fetching a commit the cache already holds makes no request', async (t) => {
