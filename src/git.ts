@@ -238,6 +238,9 @@ export async function fetchCommit(options: { remote: RepoRemote; gitdir: string;
   return guard(conn, async () => {
     if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false };
     await fetchInto(conn, options.gitdir, options.sha, 1, cache);
+    // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
+    // the history it just fetched.
+    await compactCache(options.gitdir);
     return { fetched: true };
   });
 }
@@ -262,7 +265,6 @@ async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: n
   // upload-pack answers a want it has not got with an ERR line that iso-git does not surface.
   if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
   await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
-  await compactCache(gitdir);
 }
 
 /** More packs than this and the cache is compacted (see compactCache). */

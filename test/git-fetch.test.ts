@@ -7,6 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { GitAuthError, GitFetchError, RefNotFoundError } from '../src/errors.ts';
 import { checkoutCommit, fetchCommit, hasCommit, MAX_PACKS, redactUrl, resolveRef } from '../src/git.ts';
 import { gitFixture as fixture } from './helpers/git-fixture.ts';
+import { writePack } from '../src/pack.ts';
 import { startGitServer } from './helpers/git-server.ts';
 import { createRepo, runGit, tmpRoot, type TestRepo } from './helpers/repo.ts';
 
@@ -256,6 +257,26 @@ describe('git: fetchCommit and checkoutCommit', () => {
     await mkdir(old);
     await checkoutCommit({ gitdir, sha: shas[1]!, dir: old });
     assert.equal(await readFile(join(old, 'n.txt'), 'utf8'), '1\n');
+  });
+
+  test('a revision walk on a cache past MAX_PACKS keeps the history it deepened', { timeout: 60_000 }, async (t) => {
+    const root = await tmpRoot(t);
+    const repo = await createRepo(join(root, 'srv'), 'app.git');
+    const shas: string[] = [];
+    for (let i = 0; i < 5; i++) shas.push(await repo.commit({ 'n.txt': `${i}\n` }, `c${i}`));
+    const { server, remote, gitdir, packDir } = await serve(t, root, repo);
+    await fetchCommit({ remote, gitdir, sha: shas[4]! });
+    // As many packs as a long-lived cache gathers (one object each, indexed by git itself).
+    for (let n = 0; n <= MAX_PACKS; n++) {
+      const { name, data } = writePack([{ type: 'blob', content: Buffer.from(`filler ${n}\n`) }]);
+      await writeFile(join(packDir, name), data);
+      await runGit(['index-pack', join(packDir, name)], { cwd: root });
+    }
+    server.resetCounters();
+    assert.deepEqual(await resolveRef({ remote, gitdir, ref: 'main~3' }), { sha: shas[1], ref: 'main~3' });
+    // One deepening fetch, and no compaction throwing its history away half-way through the walk.
+    assert.equal(server.requests.filter((r) => r.command === 'fetch').length, 1);
+    assert.ok((await readdir(packDir)).filter((n) => n.endsWith('.pack')).length > MAX_PACKS);
   });
 
   test('fetching a commit the cache already holds makes no request', async (t) => {
