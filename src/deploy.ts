@@ -21,7 +21,8 @@ import {
 } from './record.ts';
 import type { RunLog } from './runlog.ts';
 import { recordRun } from './history.ts';
-import { withDeployLock } from './locked.ts';
+import { withCacheLock, withDeployLock } from './locked.ts';
+import type { CacheLock } from './git.ts';
 import { restartActive } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
 import { checkFreeSpace } from './disk.ts';
@@ -52,7 +53,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   // isomorphic-git with it) is loaded only when something has to be asked of the remote or fetched.
   const sha = ref === undefined ? undefined : fullSha(ref);
   const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', async () =>
-    sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch }),
+    sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch, lock: cacheLock(ctx, ref) }),
     (r) => `${ref ?? r.ref} → ${r.sha}`,
   );
   await pauseForTest('resolve');
@@ -89,6 +90,7 @@ function findReusable(deployments: readonly Deployment[], sha: string, fingerpri
 }
 
 const loadGit = () => import('./git.ts');
+const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx, 'deploy', ref, work);
 
 async function buildDeployment(
   ctx: Context,
@@ -112,7 +114,7 @@ async function buildDeployment(
   await writeRecord(layout, record);
   let pending: Promise<void> = Promise.resolve();
   try {
-    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha, cache }),
+    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
       (r) => (r.fetched ? `${resolved.sha.slice(0, 12)} into .mfd/repo.git` : `${resolved.sha.slice(0, 12)} already cached`));
     await pauseForTest('fetch');
     await rm(dir, { recursive: true, force: true });

@@ -30,6 +30,10 @@ import { authCallbacks, connect, requestThinPack, toGitError, type Connection, t
 
 export { redactUrl, type RepoAuth, type RepoRemote } from './transport.ts';
 
+/** Runs a write to the cache holding the cache lock (locked.ts withCacheLock); by default, unlocked. */
+export type CacheLock = <T>(work: () => Promise<T>) => Promise<T>;
+const unlocked: CacheLock = (work) => work();
+
 export interface ResolvedRef {
   sha: string;
   /** What was resolved: the full ref name (`refs/heads/main`) for names and HEAD, else the input. */
@@ -95,7 +99,15 @@ async function guard<T>(conn: Connection, work: () => Promise<T>): Promise<T> {
  * REF → commit sha. Names and HEAD cost one ref advertisement and no clone; a full sha costs
  * nothing; a short sha or a ~N / ^N suffix fetch into `gitdir` only as much history as they need.
  */
-export async function resolveRef(options: { remote: RepoRemote; gitdir: string; ref?: string; branch?: string }): Promise<ResolvedRef> {
+export async function resolveRef(options: {
+  remote: RepoRemote;
+  gitdir: string;
+  ref?: string;
+  branch?: string;
+  /** Held while a short sha or REF~N makes the resolve fetch history into the cache. */
+  lock?: CacheLock;
+}): Promise<ResolvedRef> {
+  const lock = options.lock ?? unlocked;
   const conn = connect(options.remote);
   // A configured branch is a branch, never a tag of the same name.
   const branch = options.branch && !options.branch.startsWith('refs/') ? `refs/heads/${options.branch}` : options.branch;
@@ -108,13 +120,13 @@ export async function resolveRef(options: { remote: RepoRemote; gitdir: string; 
     const { base, steps } = parsed.revision;
     const cache: Cache = {};
     const baseSha = fullSha(base);
-    const resolved = baseSha ? { sha: baseSha, ref: base } : await resolveName(conn, options.gitdir, base, cache);
+    const resolved = baseSha ? { sha: baseSha, ref: base } : await resolveName(conn, options.gitdir, base, cache, lock);
     if (steps.length === 0) return resolved;
-    return { sha: await walkRevision(conn, options.gitdir, resolved.sha, steps, wanted, cache), ref: wanted };
+    return { sha: await lock(() => walkRevision(conn, options.gitdir, resolved.sha, steps, wanted, cache)), ref: wanted };
   });
 }
 
-async function resolveName(conn: Connection, gitdir: string, name: string, cache: Cache): Promise<ResolvedRef> {
+async function resolveName(conn: Connection, gitdir: string, name: string, cache: Cache, lock: CacheLock): Promise<ResolvedRef> {
   // ls-refs takes one prefix; a bare name may be a tag or a branch, so those list everything.
   const prefix = name === 'HEAD' || name.startsWith('refs/') ? name : undefined;
   const refs = await listServerRefs({
@@ -126,7 +138,7 @@ async function resolveName(conn: Connection, gitdir: string, name: string, cache
     const hit = byName.get(rule.replace('%s', name));
     if (hit) return { sha: hit.peeled ?? hit.oid, ref: hit.target ?? hit.ref };
   }
-  if (SHORT_SHA.test(name)) return { sha: await resolveShortSha(conn, gitdir, name.toLowerCase(), refs, cache), ref: name };
+  if (SHORT_SHA.test(name)) return { sha: await lock(() => resolveShortSha(conn, gitdir, name.toLowerCase(), refs, cache)), ref: name };
   const detail = name === 'HEAD' ? 'the remote has no default branch' : '';
   throw new RefNotFoundError(name, conn.url, detail);
 }
@@ -232,16 +244,28 @@ async function isShallow(gitdir: string): Promise<boolean> {
  * needed. No network call when the commit is already there; otherwise a depth-1 fetch that,
  * thanks to the LAST_FETCHED ref, transfers only objects the cache lacks.
  */
-export async function fetchCommit(options: { remote: RepoRemote; gitdir: string; sha: string; cache?: Cache }): Promise<{ fetched: boolean }> {
+export async function fetchCommit(options: {
+  remote: RepoRemote;
+  gitdir: string;
+  sha: string;
+  cache?: Cache;
+  /** Held while the fetch and any compaction write the cache. */
+  lock?: CacheLock;
+}): Promise<{ fetched: boolean }> {
   const conn = connect(options.remote);
   const cache = options.cache ?? newCache();
+  const lock = options.lock ?? unlocked;
   return guard(conn, async () => {
     if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false };
-    await fetchInto(conn, options.gitdir, options.sha, 1, cache);
-    // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
-    // the history it just fetched.
-    await compactCache(options.gitdir);
-    return { fetched: true };
+    return lock(async () => {
+      // Whoever held the lock before may have fetched it.
+      if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false };
+      await fetchInto(conn, options.gitdir, options.sha, 1, cache);
+      // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
+      // the history it just fetched.
+      await compactCache(options.gitdir);
+      return { fetched: true };
+    });
   });
 }
 

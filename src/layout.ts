@@ -14,6 +14,8 @@ export interface Layout {
   activations: string;
   history: string;
   lockFile: string;
+  /** Held while the cached repository is written (fetch, deepen, compaction). */
+  cacheLockFile: string;
   deployment(name: string): string;
   record(name: string): string;
   log(runId: string): string;
@@ -35,6 +37,7 @@ export function layoutOf(root: string): Layout {
     activations: join(state, 'activations.jsonl'),
     history: join(state, 'history.jsonl'),
     lockFile: join(root, '.mfd-deploy.lock'),
+    cacheLockFile: join(state, 'repo.git.lock'),
     deployment: (name) => join(root, name),
     record: (name) => join(state, 'deployments', `${name}.json`),
     log: (runId) => join(state, 'logs', `${runId}.log`),

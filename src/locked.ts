@@ -1,7 +1,10 @@
 // Runs a mutating command (deploy, rollback) holding every lock it needs: the app's, then the
 // host's, then each shared resource's, always in that order so two deploys can never deadlock.
 // All are released together in a finally; with wait mode a held set is retried on an interval.
+// Also the cache lock, held only around writes to the cached repository.
 import { existsSync, mkdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import type { LockConfig } from './config.ts';
 import type { Context } from './context.ts';
@@ -90,4 +93,38 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }, { once: true });
   });
+}
+
+/** How often a command waiting for the cache lock looks again. */
+const CACHE_POLL_MS = 200;
+
+/**
+ * Runs `fn` holding the cache lock (.mfd/repo.git.lock). A deploy's fetch writes the cache (and
+ * compacts it), and so does `mfd resolve` when a short sha or REF~N needs more history; this
+ * keeps a resolve from reading packs a deploy is removing, and two resolves from deepening at
+ * once. The work is short, so a held lock is waited for, not an error: a holder that is gone is
+ * stale at once (lock.ts) and a live one is waited out for up to `[lock] stale`.
+ */
+export async function withCacheLock<T>(ctx: Context, command: string, ref: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const spec: LockSpec = { name: 'cache', file: ctx.layout.cacheLockFile };
+  await mkdir(dirname(spec.file), { recursive: true });
+  const started = ctx.now();
+  let held: HeldLock | undefined;
+  let told = false;
+  while (!held) {
+    try {
+      held = await acquireLock(spec, { command, ref, staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env });
+    } catch (error) {
+      if (!(error instanceof LockHeldError)) throw error;
+      if (ctx.now() - started > ctx.config.lock.staleMs || ctx.signal.aborted) throw error;
+      if (!told) ctx.reporter.info(`waiting for the repository cache: ${error.message}`);
+      told = true;
+      await sleep(CACHE_POLL_MS, ctx.signal);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await held.release();
+  }
 }

@@ -8,7 +8,7 @@ import { inspectLock, type LockSpec } from '../lock.ts';
 import { hostLockDir } from '../locked.ts';
 
 async function allLocks(ctx: Context): Promise<LockSpec[]> {
-  const specs: LockSpec[] = [{ name: 'app', file: ctx.layout.lockFile }];
+  const specs: LockSpec[] = [{ name: 'app', file: ctx.layout.lockFile }, { name: 'cache', file: ctx.layout.cacheLockFile }];
   const dir = hostLockDir(ctx.config.lock);
   const files = await readdir(dir).catch(() => [] as string[]);
   for (const f of files.sort()) {

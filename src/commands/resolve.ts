@@ -1,11 +1,18 @@
 // `mfd resolve [REF]`: print the full sha REF resolves to, without deploying.
 import type { Context } from '../context.ts';
+import { withCacheLock } from '../locked.ts';
 import { remoteOf } from '../remote.ts';
 
 export async function resolveCommand(ctx: Context, args: string[]): Promise<void> {
   const git = await import('../git.ts');
   const ref = args[0];
   const { config, layout } = ctx;
-  const resolved = await git.resolveRef({ remote: remoteOf(config), gitdir: layout.repo, ref, branch: config.repo.branch });
+  const resolved = await git.resolveRef({
+    remote: remoteOf(config),
+    gitdir: layout.repo,
+    ref,
+    branch: config.repo.branch,
+    lock: (work) => withCacheLock(ctx, 'resolve', ref, work),
+  });
   ctx.reporter.result([resolved.sha], { ok: true, command: 'resolve', ref: ref ?? resolved.ref, sha: resolved.sha });
 }

@@ -1,4 +1,6 @@
 import { describe, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import assert from 'node:assert/strict';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -195,5 +197,34 @@ describe('deployment locks (e2e)', () => {
     const done = await run.done;
     assert.equal(done.code, 0, 'a lock removed by hand does not break the running deploy');
     assert.deepEqual(JSON.parse((await mfd(['lock', 'list', '--json'], { cwd: app.root })).stdout), []);
+  });
+
+  test('mfd resolve that must fetch waits for the cache lock while its holder lives, then goes on', async (t) => {
+    const app = await appFixture(t);
+    const sha = await app.commitVersion(1);
+    await app.commitVersion(2);
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    // A live holder of the cache lock, as a deploy's fetch would be (same host, so liveness counts).
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    t.after(() => holder.kill('SIGKILL'));
+    const lock = join(app.root, '.mfd', 'repo.git.lock');
+    await writeFile(lock, JSON.stringify({ pid: holder.pid, user: 'erin', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: 'main' }));
+    const listed = JSON.parse((await mfd(['lock', 'list', '--json'], { cwd: app.root })).stdout);
+    assert.deepEqual(listed.map((l: { name: string; alive: boolean }) => [l.name, l.alive]), [['cache', true]]);
+
+    // A short sha of an older commit needs history the cache lacks: the resolve must fetch.
+    const run = startMfd(['resolve', sha.slice(0, 10)], { cwd: app.root });
+    await waitForOutput(run, `waiting for the repository cache: cache lock held by erin@`);
+    assert.equal(run.child.exitCode, null, 'it waits instead of failing');
+    holder.kill('SIGKILL');
+    const done = await run.done;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.stdout.trim(), sha);
+    assert.equal(await exists(lock), false, 'the lock is released after the fetch');
+    // A name needs no fetch and never waits.
+    await writeFile(lock, JSON.stringify({ pid: process.pid, user: 'erin', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null }));
+    const byName = await mfd(['resolve', 'main'], { cwd: app.root });
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.doesNotMatch(byName.stderr, /waiting/);
   });
 });
