@@ -20,7 +20,7 @@ import {
   type DeploymentRecord,
 } from './record.ts';
 import type { RunLog } from './runlog.ts';
-import { recordRun } from './history.ts';
+import { recordRun, trimHistory } from './history.ts';
 import { withCacheLock, withDeployLock } from './locked.ts';
 import type { CacheLock } from './git.ts';
 import { restartActive } from './restart.ts';
@@ -159,6 +159,8 @@ async function buildDeployment(
 
 async function prune(ctx: Context, active: string, previous: string | undefined): Promise<string[]> {
   const { layout, reporter, config } = ctx;
+  // Bounded history too: rare (see trimHistory), and like pruning never a reason to fail.
+  await trimHistory(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/history.jsonl: ${errorText(error)}`));
   try {
     const plan = planPrune(await listDeployments(layout), { active, previous, keep: config.deploy.keep });
     if (plan.remove.length === 0) return [];

@@ -1,10 +1,11 @@
 // The run history: one JSON line per deploy or rollback in .mfd/history.jsonl (who, what, how long
 // each step took, how it ended), and the wrapper that writes it whatever the outcome.
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from './atomicfile.ts';
 import type { Context } from './context.ts';
 import { MfdError } from './errors.ts';
 import type { Layout } from './layout.ts';
-import { isNotFound } from './record.ts';
+import { isNotFound, readRecords } from './record.ts';
 import { openRunLog, type RunLog } from './runlog.ts';
 
 export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention';
@@ -56,6 +57,50 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
     throw error;
   } finally {
     ctx.reporter.setTee(undefined);
+  }
+}
+
+/** Runs kept in history.jsonl once it is trimmed; it is trimmed at twice that, so rarely rewritten. */
+export const HISTORY_KEEP = 1000;
+
+/**
+ * Keeps history.jsonl and .mfd/logs from growing for ever: past 2 × HISTORY_KEEP lines the oldest
+ * are dropped (an atomic rewrite), and so are the logs of runs older than the oldest line kept,
+ * unless a deployment's record still names its run. Call it holding the deploy lock.
+ */
+export async function trimHistory(layout: Layout): Promise<{ dropped: number; logsRemoved: number }> {
+  let text: string;
+  try {
+    text = await readFile(layout.history, 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return { dropped: 0, logsRemoved: 0 };
+    throw error;
+  }
+  const lines = text.split('\n').filter((l) => l.trim());
+  if (lines.length <= 2 * HISTORY_KEEP) return { dropped: 0, logsRemoved: 0 };
+  const kept = lines.slice(-HISTORY_KEEP);
+  await writeFileAtomic(layout.history, `${kept.join('\n')}\n`);
+  // Run ids start with their UTC time (runlog.ts), so they sort in time order.
+  const oldest = kept.map(runIdOf).find((id) => id !== undefined);
+  let logsRemoved = 0;
+  if (oldest) {
+    const referenced = new Set([...(await readRecords(layout)).values()].map((r) => r.runId));
+    for (const file of await readdir(layout.logs).catch(() => [] as string[])) {
+      const id = file.replace(/\.log$/, '');
+      if (file.endsWith('.log') && id < oldest && !referenced.has(id)) {
+        await rm(layout.log(id), { force: true });
+        logsRemoved++;
+      }
+    }
+  }
+  return { dropped: lines.length - kept.length, logsRemoved };
+}
+
+function runIdOf(line: string): string | undefined {
+  try {
+    return (JSON.parse(line) as Partial<HistoryEntry>).runId;
+  } catch {
+    return undefined; // a line torn by a kill
   }
 }
 

@@ -1,0 +1,55 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { HISTORY_KEEP, readHistory, trimHistory, type HistoryEntry } from '../src/history.ts';
+import { layoutOf } from '../src/layout.ts';
+import { writeRecord } from '../src/record.ts';
+import { tmpRoot } from './helpers/repo.ts';
+
+/** The run id runlog.ts gives the n-th run: its UTC time first, so ids sort in time order. */
+const runId = (n: number) => `${new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-deploy-1`;
+
+function entry(n: number): HistoryEntry {
+  return {
+    runId: runId(n), command: 'deploy', user: 'u', ref: 'main', sha: 'a'.repeat(40), deployment: null,
+    start: '', end: '', steps: [], outcome: 'success', error: null, log: '',
+  };
+}
+
+async function history(t: Parameters<typeof tmpRoot>[0], runs: number) {
+  const layout = layoutOf(await tmpRoot(t));
+  await mkdir(layout.logs, { recursive: true });
+  // A line torn by a kill sits among the old ones.
+  const lines = Array.from({ length: runs }, (_, n) => (n === 5 ? '{"runId": "torn' : JSON.stringify(entry(n))));
+  await writeFile(layout.history, `${lines.join('\n')}\n`);
+  for (let n = 0; n < runs; n++) await writeFile(layout.log(runId(n)), `run ${n}\n`);
+  return layout;
+}
+
+describe('history', () => {
+  test('up to twice HISTORY_KEEP runs, nothing is trimmed', async (t) => {
+    const layout = await history(t, 2 * HISTORY_KEEP);
+    const before = await readFile(layout.history, 'utf8');
+    assert.deepEqual(await trimHistory(layout), { dropped: 0, logsRemoved: 0 });
+    assert.equal(await readFile(layout.history, 'utf8'), before);
+  });
+
+  test('past that, the newest HISTORY_KEEP runs stay, with their logs and any log a deployment still names', async (t) => {
+    const runs = 2 * HISTORY_KEEP + 1;
+    const layout = await history(t, runs);
+    // A deployment built long ago is still on disk: its build log must survive.
+    await writeRecord(layout, {
+      name: `mfd_1_${'b'.repeat(40)}`, sha: 'b'.repeat(40), ref: 'main', fingerprint: 'f', state: 'healthy',
+      createdAt: '', updatedAt: '', pid: 1, runId: runId(3),
+    });
+    assert.deepEqual(await trimHistory(layout), { dropped: runs - HISTORY_KEEP, logsRemoved: runs - HISTORY_KEEP - 1 });
+    const kept = await readHistory(layout);
+    assert.equal(kept.length, HISTORY_KEEP);
+    assert.equal(kept[0]!.runId, runId(runs - 1), 'newest first, the newest kept');
+    assert.equal(kept.at(-1)!.runId, runId(runs - HISTORY_KEEP));
+    assert.equal(existsSync(layout.log(runId(runs - HISTORY_KEEP))), true);
+    assert.equal(existsSync(layout.log(runId(runs - HISTORY_KEEP - 1))), false);
+    assert.equal(existsSync(layout.log(runId(3))), true, 'a log a record names is kept');
+  });
+});
