@@ -1,4 +1,6 @@
 import { describe, test } from 'node:test';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 const STEPS = [
   { step: 'resolve', activeAfter: 'old' },
   { step: 'fetch', activeAfter: 'old' },
+  { step: 'checkout-partial', activeAfter: 'old' },
   { step: 'checkout', activeAfter: 'old' },
   { step: 'built', activeAfter: 'old' },
   { step: 'swap', activeAfter: 'old' },
@@ -22,6 +25,40 @@ const STEPS = [
 const node = JSON.stringify(process.execPath);
 
 describe('crash safety (e2e)', () => {
+  test('kill -9 in the middle of receiving a pack leaves active alone, and the next deploy fetches it whole', async (t) => {
+    let holding = false;
+    let midFetch!: () => void;
+    const reached = new Promise<void>((resolve) => (midFetch = resolve));
+    const app = await appFixture(t, {
+      // The server stops half-way through the pack and holds the response until mfd is gone.
+      beforeChunk: async (entry, sent, res) => {
+        if (!holding || entry.command !== 'fetch' || sent < 64 * 1024) return;
+        midFetch();
+        await once(res, 'close');
+      },
+    });
+    const old = await app.commitVersion(1);
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    // Hex of a hash chain: 2 MB that compresses to no less than ~1 MB.
+    let big = '';
+    for (let i = 0; big.length < 2 * 1024 * 1024; i++) big += createHash('sha256').update(String(i)).digest('hex');
+    const next = await app.commitVersion(2, { extra: { 'big.txt': big } });
+
+    holding = true;
+    const run = startMfd(['deploy'], { cwd: app.root });
+    await reached;
+    run.child.kill('SIGKILL');
+    await run.done;
+    holding = false;
+
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${old}$`));
+    assert.equal(JSON.parse(await readFile(join(app.root, 'active', 'build-info.json'), 'utf8')).commit, old);
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${next}$`));
+    assert.equal(await readFile(join(app.root, 'active', 'big.txt'), 'utf8'), big);
+  });
+
   for (const { step, activeAfter } of STEPS) {
     test(`kill -9 at "${step}" leaves active on a complete deployment and the next deploy recovers`, async (t) => {
       // A health check that passes, so there is a health step to be killed in.

@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { startGitServer, type GitServer } from './git-server.ts';
+import { startGitServer, type GitServer, type GitServerOptions } from './git-server.ts';
 import { createRepo, tmpRoot, type TestRepo } from './repo.ts';
 
 export const BUILD_JS = `
@@ -25,10 +25,18 @@ export interface AppFixture {
 
 export async function appFixture(
   t: TestContext,
-  options: { auth?: { username: string; password: string }; config?: (url: string) => string } = {},
+  options: {
+    auth?: { username: string; password: string };
+    config?: (url: string) => string;
+    beforeChunk?: GitServerOptions['beforeChunk'];
+  } = {},
 ): Promise<AppFixture> {
   const tmp = await tmpRoot(t);
-  const server = await startGitServer({ root: join(tmp, 'git'), ...(options.auth ? { auth: options.auth } : {}) });
+  const server = await startGitServer({
+    root: join(tmp, 'git'),
+    ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.beforeChunk ? { beforeChunk: options.beforeChunk } : {}),
+  });
   t.after(() => server.close());
   const repo = await createRepo(join(tmp, 'git'), 'app.git');
   const root = join(tmp, 'app');

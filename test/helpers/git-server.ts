@@ -32,6 +32,11 @@ export interface GitServerOptions {
   /** Directory holding the bare repositories (GIT_PROJECT_ROOT). */
   root: string;
   auth?: { username: string; password: string };
+  /**
+   * Awaited before each chunk of a response body is sent, with the bytes sent so far: a test can
+   * hold a response half-way (e.g. to kill a client in the middle of receiving a pack).
+   */
+  beforeChunk?: (entry: GitServerRequest, sentSoFar: number, res: ServerResponse) => Promise<void> | void;
 }
 
 export async function startGitServer(options: GitServerOptions): Promise<GitServer> {
@@ -54,7 +59,7 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
       res.end('authentication required\n');
       return;
     }
-    serveCgi(req, res, url, user, options.root, entry, children).catch((error: unknown) => {
+    serveCgi(req, res, url, user, options, entry, children).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
       res.end(`git-server: ${String(error)}\n`);
     });
@@ -101,7 +106,7 @@ async function serveCgi(
   res: ServerResponse,
   url: URL,
   user: string,
-  root: string,
+  options: GitServerOptions,
   entry: GitServerRequest,
   children: Set<ReturnType<typeof spawn>>,
 ): Promise<void> {
@@ -110,7 +115,7 @@ async function serveCgi(
     // The machine's own git config must not change what the backend serves.
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_PROJECT_ROOT: root,
+    GIT_PROJECT_ROOT: options.root,
     GIT_HTTP_EXPORT_ALL: '1',
     PATH_INFO: decodeURIComponent(url.pathname),
     QUERY_STRING: url.search.slice(1),
@@ -159,6 +164,8 @@ async function serveCgi(
       body = head.subarray(split.end);
     }
     if (body.length === 0) continue;
+    await options.beforeChunk?.(entry, entry.bytes, res);
+    if (res.destroyed) break;
     entry.bytes += body.length;
     if (!res.write(body)) await drained(res);
     if (res.destroyed) break;
