@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import assert from 'node:assert/strict';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
@@ -226,5 +226,23 @@ describe('deployment locks (e2e)', () => {
     const byName = await mfd(['resolve', 'main'], { cwd: app.root });
     assert.equal(byName.code, 0, byName.stderr);
     assert.doesNotMatch(byName.stderr, /waiting/);
+  });
+
+  test('a cache lock whose live holder keeps its heartbeat past [lock] stale ends the wait with exit 3', async (t) => {
+    const app = await appFixture(t, {
+      config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[lock]\nstale = "1s"\n`,
+    });
+    const sha = await app.commitVersion(1);
+    await app.commitVersion(2);
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    const lock = join(app.root, '.mfd', 'repo.git.lock');
+    await writeFile(lock, JSON.stringify({ pid: process.pid, user: 'erin', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null }));
+    // The holder's heartbeat, as a live deploy keeps it.
+    const beat = setInterval(() => void utimes(lock, new Date(), new Date()).catch(() => undefined), 100);
+    t.after(() => clearInterval(beat));
+    const r = await mfd(['resolve', sha.slice(0, 10)], { cwd: app.root });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /waiting for the repository cache/);
+    assert.match(r.stderr, /^error: cache lock held by erin@.*\n  hint: .*mfd unlock cache/m);
   });
 });
