@@ -9,8 +9,8 @@ export interface TextSink {
 
 /**
  * A sink for fd 1 or 2. When the descriptor is non-blocking and full (EAGAIN), the rest and all
- * later output go through Node's stream, which waits for it; when the reader has gone (EPIPE),
- * output is dropped, as there is no one left to read it.
+ * later output go through Node's stream, which waits for it; when the reader has gone (EPIPE) or
+ * the descriptor is closed (EBADF), output is dropped, as there is no one left to read it.
  */
 export function fdSink(fd: number, stream: () => NodeJS.WritableStream = () => (fd === 1 ? process.stdout : process.stderr)): TextSink {
   let fallback: NodeJS.WritableStream | undefined;
@@ -28,7 +28,8 @@ export function fdSink(fd: number, stream: () => NodeJS.WritableStream = () => (
         while (done < bytes.length) done += writeSync(fd, bytes, done);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EPIPE') closed = true;
+        // The reader has gone, or the descriptor was closed before mfd started (`mfd ls >&-`).
+        if (code === 'EPIPE' || code === 'EBADF') closed = true;
         else if (code === 'EAGAIN') {
           fallback = stream();
           fallback.write(bytes.subarray(done));

@@ -81,10 +81,12 @@ export async function trimHistory(layout: Layout): Promise<{ dropped: number; lo
   const kept = lines.slice(-HISTORY_KEEP);
   await writeFileAtomic(layout.history, `${kept.join('\n')}\n`);
   // Run ids start with their UTC time (runlog.ts), so they sort in time order.
-  const oldest = kept.map(runIdOf).find((id) => id !== undefined);
+  const keptIds = kept.map(runIdOf).filter((id) => id !== undefined);
+  const oldest = keptIds[0];
   let logsRemoved = 0;
   if (oldest) {
-    const referenced = new Set([...(await readRecords(layout)).values()].map((r) => r.runId));
+    // Two runs in one second may sort either way, so the kept ones are named, not just compared.
+    const referenced = new Set([...keptIds, ...[...(await readRecords(layout)).values()].map((r) => r.runId)]);
     for (const file of await readdir(layout.logs).catch(() => [] as string[])) {
       const id = file.replace(/\.log$/, '');
       if (file.endsWith('.log') && id < oldest && !referenced.has(id)) {

@@ -55,4 +55,9 @@ describe('fdwrite', () => {
     sink.write('nor this\n');
     closeSync(writer);
   });
+
+  test('drops output to a descriptor that is not open, as with `mfd ls >&-`', () => {
+    const sink = fdSink(987_654, () => assert.fail('no fallback for a closed descriptor'));
+    sink.write('nowhere\n');
+  });
 });

@@ -52,4 +52,21 @@ describe('history', () => {
     assert.equal(existsSync(layout.log(runId(runs - HISTORY_KEEP - 1))), false);
     assert.equal(existsSync(layout.log(runId(3))), true, 'a log a record names is kept');
   });
+
+  test('a kept run that sorts before the oldest kept one (same second) keeps its log', async (t) => {
+    const runs = 2 * HISTORY_KEEP + 1;
+    const layout = await history(t, runs);
+    // The two oldest kept runs started in the same second: "…-rollback-9" sorts after "…-deploy-8".
+    const first = runs - HISTORY_KEEP;
+    const stamp = runId(first).split('-')[0];
+    const [a, b] = [`${stamp}-rollback-9`, `${stamp}-deploy-8`];
+    const lines = (await readFile(layout.history, 'utf8')).trim().split('\n');
+    lines[first] = JSON.stringify({ ...entry(first), runId: a });
+    lines[first + 1] = JSON.stringify({ ...entry(first + 1), runId: b });
+    await writeFile(layout.history, `${lines.join('\n')}\n`);
+    await Promise.all([writeFile(layout.log(a), 'a\n'), writeFile(layout.log(b), 'b\n')]);
+    await trimHistory(layout);
+    assert.equal(existsSync(layout.log(a)), true);
+    assert.equal(existsSync(layout.log(b)), true);
+  });
 });
