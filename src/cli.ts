@@ -21,8 +21,8 @@ commands:
   status              the active deployment, since when, its state, the last run, the lock
   history             every deploy and rollback, newest first, with outcome and step times
   logs [RUN]          the full output of a run (default: the last one)
-  lock list           show every lock (this app's, the host's, shared resources') and its holder
-  unlock [NAME]       remove a lock: app (default), host, or a resource name
+  lock list           show every lock (this app's, its cache's, the host's, shared resources')
+  unlock [NAME]       remove a lock: app (default), cache, host, or a resource name
   help                show this help
 
 options:
