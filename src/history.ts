@@ -5,7 +5,7 @@ import { writeFileAtomic } from './atomicfile.ts';
 import type { Context } from './context.ts';
 import { MfdError } from './errors.ts';
 import type { Layout } from './layout.ts';
-import { isNotFound, readRecords } from './record.ts';
+import { isNotFound, readRecords, removeRecord } from './record.ts';
 import { openRunLog, type RunLog } from './runlog.ts';
 
 export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention';
@@ -66,7 +66,8 @@ export const HISTORY_KEEP = 1000;
 /**
  * Keeps history.jsonl and .mfd/logs from growing for ever: past 2 × HISTORY_KEEP lines the oldest
  * are dropped (an atomic rewrite), and so are the logs of runs older than the oldest line kept,
- * unless a deployment's record still names its run. Call it holding the deploy lock.
+ * unless a deployment still on disk was built by that run, and the records of failed builds
+ * (whose directories are long gone) from those runs. Call it holding the deploy lock.
  */
 export async function trimHistory(layout: Layout): Promise<{ dropped: number; logsRemoved: number }> {
   let text: string;
@@ -86,7 +87,13 @@ export async function trimHistory(layout: Layout): Promise<{ dropped: number; lo
   let logsRemoved = 0;
   if (oldest) {
     // Two runs in one second may sort either way, so the kept ones are named, not just compared.
-    const referenced = new Set([...keptIds, ...[...(await readRecords(layout)).values()].map((r) => r.runId)]);
+    const referenced = new Set<string | undefined>(keptIds);
+    const onDisk = new Set(await readdir(layout.root));
+    for (const [name, record] of await readRecords(layout)) {
+      if (onDisk.has(name)) referenced.add(record.runId);
+      // A failed build's record outlives its directory; once its run has left the history, it goes too.
+      else if (record.runId !== undefined && record.runId < oldest && !referenced.has(record.runId)) await removeRecord(layout, name);
+    }
     for (const file of await readdir(layout.logs).catch(() => [] as string[])) {
       const id = file.replace(/\.log$/, '');
       if (file.endsWith('.log') && id < oldest && !referenced.has(id)) {

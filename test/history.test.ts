@@ -39,15 +39,26 @@ describe('history', () => {
     const runs = 2 * HISTORY_KEEP + 1;
     const layout = await history(t, runs);
     // A deployment built long ago is still on disk: its build log must survive.
+    const kept = `mfd_1_${'b'.repeat(40)}`;
+    await mkdir(layout.deployment(kept));
     await writeRecord(layout, {
-      name: `mfd_1_${'b'.repeat(40)}`, sha: 'b'.repeat(40), ref: 'main', fingerprint: 'f', state: 'healthy',
+      name: kept, sha: 'b'.repeat(40), ref: 'main', fingerprint: 'f', state: 'healthy',
       createdAt: '', updatedAt: '', pid: 1, runId: runId(3),
     });
+    // A build that failed long ago: its directory went at once, its record and log go now.
+    const failed = `mfd_2_${'c'.repeat(40)}`;
+    await writeRecord(layout, {
+      name: failed, sha: 'c'.repeat(40), ref: 'main', fingerprint: 'f', state: 'failed',
+      createdAt: '', updatedAt: '', runId: runId(4),
+    });
     assert.deepEqual(await trimHistory(layout), { dropped: runs - HISTORY_KEEP, logsRemoved: runs - HISTORY_KEEP - 1 });
-    const kept = await readHistory(layout);
-    assert.equal(kept.length, HISTORY_KEEP);
-    assert.equal(kept[0]!.runId, runId(runs - 1), 'newest first, the newest kept');
-    assert.equal(kept.at(-1)!.runId, runId(runs - HISTORY_KEEP));
+    const left = await readHistory(layout);
+    assert.equal(left.length, HISTORY_KEEP);
+    assert.equal(left[0]!.runId, runId(runs - 1), 'newest first, the newest kept');
+    assert.equal(left.at(-1)!.runId, runId(runs - HISTORY_KEEP));
+    assert.equal(existsSync(layout.record(kept)), true);
+    assert.equal(existsSync(layout.record(failed)), false);
+    assert.equal(existsSync(layout.log(runId(4))), false);
     assert.equal(existsSync(layout.log(runId(runs - HISTORY_KEEP))), true);
     assert.equal(existsSync(layout.log(runId(runs - HISTORY_KEEP - 1))), false);
     assert.equal(existsSync(layout.log(runId(3))), true, 'a log a record names is kept');
