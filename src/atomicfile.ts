@@ -1,6 +1,6 @@
 // Crash-safe small-file writes: write a temp file beside the target, fsync it, rename it over the
 // target, fsync the directory. A reader sees the old content or the new one, never a torn file.
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 export async function writeFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
@@ -28,4 +28,24 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Bounds an append-only JSON-lines file: once it holds more than twice `keep` lines, it is
+ * rewritten atomically with the newest `keep`. Returns the lines kept, or undefined when the file
+ * is missing or short enough (the common case: a read, no write).
+ */
+export async function keepNewestLines(path: string, keep: number): Promise<{ kept: string[]; dropped: number } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const lines = text.split('\n').filter((l) => l.trim());
+  if (lines.length <= 2 * keep) return undefined;
+  const kept = lines.slice(-keep);
+  await writeFileAtomic(path, `${kept.join('\n')}\n`);
+  return { kept, dropped: lines.length - kept.length };
 }

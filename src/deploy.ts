@@ -14,6 +14,7 @@ import { recover, reportRecovery } from './recover.ts';
 import {
   appendActivation,
   isGood,
+  trimActivations,
   listDeployments,
   writeRecord,
   type Deployment,
@@ -161,6 +162,7 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
   const { layout, reporter, config } = ctx;
   // Bounded history too: rare (see trimHistory), and like pruning never a reason to fail.
   await trimHistory(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/history.jsonl: ${errorText(error)}`));
+  await trimActivations(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/activations.jsonl: ${errorText(error)}`));
   try {
     const plan = planPrune(await listDeployments(layout), { active, previous, keep: config.deploy.keep });
     if (plan.remove.length === 0) return [];

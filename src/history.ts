@@ -1,7 +1,7 @@
 // The run history: one JSON line per deploy or rollback in .mfd/history.jsonl (who, what, how long
 // each step took, how it ended), and the wrapper that writes it whatever the outcome.
 import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { writeFileAtomic } from './atomicfile.ts';
+import { keepNewestLines } from './atomicfile.ts';
 import type { Context } from './context.ts';
 import { MfdError } from './errors.ts';
 import type { Layout } from './layout.ts';
@@ -70,17 +70,9 @@ export const HISTORY_KEEP = 1000;
  * (whose directories are long gone) from those runs. Call it holding the deploy lock.
  */
 export async function trimHistory(layout: Layout): Promise<{ dropped: number; logsRemoved: number }> {
-  let text: string;
-  try {
-    text = await readFile(layout.history, 'utf8');
-  } catch (error) {
-    if (isNotFound(error)) return { dropped: 0, logsRemoved: 0 };
-    throw error;
-  }
-  const lines = text.split('\n').filter((l) => l.trim());
-  if (lines.length <= 2 * HISTORY_KEEP) return { dropped: 0, logsRemoved: 0 };
-  const kept = lines.slice(-HISTORY_KEEP);
-  await writeFileAtomic(layout.history, `${kept.join('\n')}\n`);
+  const trimmed = await keepNewestLines(layout.history, HISTORY_KEEP);
+  if (!trimmed) return { dropped: 0, logsRemoved: 0 };
+  const { kept } = trimmed;
   // Run ids start with their UTC time (runlog.ts), so they sort in time order.
   const keptIds = kept.map(runIdOf).filter((id) => id !== undefined);
   const oldest = keptIds[0];
@@ -102,7 +94,7 @@ export async function trimHistory(layout: Layout): Promise<{ dropped: number; lo
       }
     }
   }
-  return { dropped: lines.length - kept.length, logsRemoved };
+  return { dropped: trimmed.dropped, logsRemoved };
 }
 
 function runIdOf(line: string): string | undefined {

@@ -1,7 +1,7 @@
 // Deployment records (.mfd/deployments/<name>.json) and the activation history
 // (.mfd/activations.jsonl). Records are written atomically; a dir without a record is Go mfd's: good.
 import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { writeFileAtomic } from './atomicfile.ts';
+import { keepNewestLines, writeFileAtomic } from './atomicfile.ts';
 import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './deployment.ts';
 import type { Layout } from './layout.ts';
 
@@ -91,6 +91,16 @@ export async function listDeployments(layout: Layout): Promise<Deployment[]> {
 export async function appendActivation(layout: Layout, activation: Activation): Promise<void> {
   await mkdir(layout.state, { recursive: true });
   await appendFile(layout.activations, `${JSON.stringify(activation)}\n`);
+}
+
+/**
+ * Activations kept once activations.jsonl is trimmed (at twice that). Rollback only needs the
+ * latest activation of each deployment still on disk, a handful of lines from the end.
+ */
+export const ACTIVATIONS_KEEP = 1000;
+
+export async function trimActivations(layout: Layout): Promise<number> {
+  return (await keepNewestLines(layout.activations, ACTIVATIONS_KEEP))?.dropped ?? 0;
 }
 
 /** Oldest first. A line torn by a crash mid-append is skipped. */

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { HISTORY_KEEP, readHistory, trimHistory, type HistoryEntry } from '../src/history.ts';
 import { layoutOf } from '../src/layout.ts';
-import { writeRecord } from '../src/record.ts';
+import { ACTIVATIONS_KEEP, readActivations, trimActivations, writeRecord } from '../src/record.ts';
 import { tmpRoot } from './helpers/repo.ts';
 
 /** The run id runlog.ts gives the n-th run: its UTC time first, so ids sort in time order. */
@@ -79,5 +79,20 @@ describe('history', () => {
     await trimHistory(layout);
     assert.equal(existsSync(layout.log(a)), true);
     assert.equal(existsSync(layout.log(b)), true);
+  });
+
+  test('activations.jsonl keeps its newest ACTIVATIONS_KEEP lines once it holds twice that', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    await mkdir(layout.state, { recursive: true });
+    const line = (n: number) => JSON.stringify({ name: `mfd_${n}_${'a'.repeat(40)}`, sha: 'a'.repeat(40), at: '', command: 'deploy' });
+    const write = (count: number) => writeFile(layout.activations, `${Array.from({ length: count }, (_, n) => line(n)).join('\n')}\n`);
+    await write(2 * ACTIVATIONS_KEEP);
+    assert.equal(await trimActivations(layout), 0);
+    assert.equal((await readActivations(layout)).length, 2 * ACTIVATIONS_KEEP);
+    await write(2 * ACTIVATIONS_KEEP + 1);
+    assert.equal(await trimActivations(layout), ACTIVATIONS_KEEP + 1);
+    const left = await readActivations(layout);
+    assert.equal(left.length, ACTIVATIONS_KEEP);
+    assert.equal(left.at(-1)!.name, `mfd_${2 * ACTIVATIONS_KEEP}_${'a'.repeat(40)}`, 'oldest first, the newest kept');
   });
 });
