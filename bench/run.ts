@@ -2,7 +2,7 @@
 // loopback repositories, side by side in one run; medians and ratios, never a pass/fail threshold.
 // Options: --reps N (default 5), --quick (small fixture only), --out FILE (default
 // bench/results/latest.json).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,8 +23,14 @@ const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : file
 
 interface Sample { ms: number; rssKiB: number | null }
 
-/** Runs argv once (cwd given), returning wall time and peak RSS; throws on a non-zero exit. */
-async function once(argv: string[], cwd: string): Promise<Sample> {
+/**
+ * Runs argv once (cwd given), returning wall time and peak RSS; throws on a non-zero exit. Unless
+ * `settle` is false, first waits for the disk to take what earlier commands wrote (`sync`), so no
+ * row pays for the previous row's writeback: on this kind of machine a deploy started while the
+ * kernel flushes a just-removed repetition took 0.4 s to check out instead of 0.05 s.
+ */
+async function once(argv: string[], cwd: string, settle = true): Promise<Sample> {
+  if (settle) spawnSync('sync');
   const rssFile = join(tmpdir(), `mfd-bench-rss-${process.pid}`);
   const full = TIME ? [TIME, '-f', '%M', '-o', rssFile, ...argv] : argv;
   const started = performance.now();
@@ -39,12 +45,12 @@ async function once(argv: string[], cwd: string): Promise<Sample> {
   return { ms, rssKiB: Number.isFinite(rss) ? rss : null };
 }
 
-/** A sequence of commands timed as one unit of work. */
+/** A sequence of commands timed as one unit of work (settled once, before the first). */
 async function seq(steps: [string[], string][]): Promise<Sample> {
   let ms = 0;
   let rss: number | null = null;
-  for (const [argv, cwd] of steps) {
-    const s = await once(argv, cwd);
+  for (const [i, [argv, cwd]] of steps.entries()) {
+    const s = await once(argv, cwd, i === 0);
     ms += s.ms;
     rss = s.rssKiB === null ? rss : Math.max(rss ?? 0, s.rssKiB);
   }
