@@ -8,10 +8,18 @@
 // imported (see loaderOf). So `mfd ls`, `mfd status` and `--help` load none of them, a redeploy
 // of a built commit only the lock library, and only resolve, fetch and checkout pay for
 // isomorphic-git. src/ imports those packages lazily (`await import(...)`) where they are used.
+//
+// What is left of start-up is then mostly V8 compiling mfd's own code, so that code travels with
+// a V8 code cache too, made at build time by running `mfd ls`: the file is a short loader
+// followed by one comment holding the code and its cache (withCodeCache, scripts/bundle-layout.mjs).
 import { build } from 'esbuild';
-import { chmod, readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
+import { MAIN_CACHE_MARK, MAIN_MARK, mainCodeOf } from './bundle-layout.mjs';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -103,12 +111,71 @@ const lazyVendor = {
 };
 
 // The CLI itself, with the lazy packages replaced by stubs that load their group.
-await build({
+const main = await build({
   ...common,
   entryPoints: [new URL('../src/cli.ts', import.meta.url).pathname],
-  outfile,
-  banner: { js: '#!/usr/bin/env node' },
+  write: false,
   define: { MFD_VERSION: JSON.stringify(pkg.version) },
   plugins: [lazyVendor],
 });
+await mkdir(dirname(outfile), { recursive: true });
+await writeFile(outfile, await withCodeCache(main.outputFiles[0].text), { mode: 0o755 });
 await chmod(outfile, 0o755);
+
+/**
+ * dist/mfd.cjs: a few lines that compile mfd's code with a V8 code cache, then the code and the
+ * cache inside one comment. Node 20 keeps no code cache for a CommonJS file, and compiling the
+ * code afresh was most of what `mfd ls` adds to `node -e 0`; V8 only skims a comment. The code
+ * is the loader's slice of its own file, so stack traces still point at the right lines. When
+ * the cache does not fit (another Node, other V8 flags) V8 compiles as it would have anyway.
+ */
+async function withCodeCache(code) {
+  const source = wrap(code);
+  // Read back as latin1 (one byte, one character): fine only for ASCII, which esbuild writes.
+  if (!/^[\x01-\x7f]*$/.test(source)) throw new Error('the main bundle is not plain ASCII (without NUL)');
+  // The code sits in a /* */ comment, so a "*/" in it (a regex, a /* @__PURE__ */ note) is
+  // stored with a NUL between the two characters and restored by the loader before compiling.
+  const escaped = source.replaceAll('*/', '*\0/');
+  const loaderFor = (start, end, lines) => `#!/usr/bin/env node
+// mfd ${pkg.version}. Its code is in the comment below, compiled with the V8 code cache after it
+// (scripts/build.mjs explains why).
+"use strict";
+const { Script } = require("node:vm");
+const file = require("node:fs").readFileSync(__filename, "latin1");
+const script = new Script(file.slice(${start}, ${end}).replaceAll("*\\0/", "*/"), {
+  filename: __filename,
+  lineOffset: ${lines},
+  cachedData: Buffer.from(file.slice(${end + MAIN_CACHE_MARK.length}, file.lastIndexOf("\\n*/")), "base64"),
+});
+script.runInThisContext()(exports, require, module, __filename, __dirname);${MAIN_MARK}`;
+  const lineOffset = loaderFor(0, 0, 0).split('\n').length - 1;
+  // The offsets are the loader's own length, which depends on their digits: settle in a few rounds.
+  let loader = '';
+  for (let round = 0; round < 4; round++) loader = loaderFor(loader.length, loader.length + escaped.length, lineOffset);
+  if (loaderFor(loader.length, loader.length + escaped.length, lineOffset) !== loader) throw new Error('loader offsets did not settle');
+  const cache = (await codeCacheOfMain(source, lineOffset)).toString('base64');
+  const bundle = `${loader}${escaped}${MAIN_CACHE_MARK}${cache}\n*/\n`;
+  if (mainCodeOf(bundle) !== source) throw new Error('the main code does not read back from dist/mfd.cjs as written');
+  return bundle;
+}
+
+/**
+ * V8's code cache for the wrapped main code, made by running `mfd ls` (scripts/main-cache.cjs).
+ * V8 (Node 20) keeps the file name and line offset of the compile that made a cache, so it is made
+ * as `mfd.cjs` at the lines the code has in dist/mfd.cjs: stack traces name those wherever it is installed.
+ */
+async function codeCacheOfMain(source, lineOffset) {
+  const work = await mkdtemp(join(tmpdir(), 'mfd-build-'));
+  try {
+    const sourceFile = join(work, 'main.js');
+    const cacheFile = join(work, 'main.cache');
+    await writeFile(sourceFile, source, 'latin1');
+    const { NODE_OPTIONS: _, ...env } = process.env;
+    const cacheScript = new URL('./main-cache.cjs', import.meta.url).pathname;
+    const run = spawnSync(process.execPath, [cacheScript, sourceFile, String(lineOffset), cacheFile], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`making the main code cache failed (exit ${run.status}): ${run.stderr}`);
+    return await readFile(cacheFile);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

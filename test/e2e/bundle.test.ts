@@ -1,10 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
+import { EXIT } from '../../src/error-base.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
 
 const PROBE = fileURLToPath(new URL('../helpers/vendor-probe.cjs', import.meta.url));
@@ -46,8 +48,24 @@ describe('bundle', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /reusing mfd_/);
     assert.equal(compiled(again.stderr), 'lock');
-    // The bundle was built by this Node, so V8 must take every group's code cache.
-    for (const run of [resolved, deployed, again]) assert.match(run.stderr, /cache-rejected:\[\]\n$/);
+    // The bundle was built by this Node, so V8 must take every group's code cache, and the main
+    // code's whatever the command (the cache was made by running `ls`).
+    for (const run of [resolved, deployed, again]) assert.match(run.stderr, /mfd-main:\[cache accepted\] .* cache-rejected:\[\]\n$/);
+    assert.match(listed.stderr, /mfd-main:\[cache accepted\]/);
+  });
+
+  test('the main code, read back from its comment, is the code esbuild wrote: stack traces point at its lines', async (t) => {
+    const app = await appFixture(t);
+    await writeFile(join(app.root, 'mfd.toml'), 'this is not TOML');
+    const run = await mfd(['ls', '--verbose'], { cwd: app.root });
+    assert.equal(run.code, EXIT.config, run.stderr);
+    // Frames of mfd's own code name mfd.cjs with a line and column: the first line of dist/mfd.cjs
+    // named throws the error, and each next one calls the function of the frame before it.
+    const bundle = (await readFile(MFD, 'latin1')).split('\n');
+    const frames = [...run.stderr.matchAll(/at (?:async )?(\w+) \(mfd\.cjs:(\d+):\d+\)/g)].map(([, fn, line]) => ({ fn: fn!, text: bundle[Number(line) - 1]! }));
+    assert.ok(frames.length >= 2, run.stderr);
+    assert.match(frames[0]!.text, /throw new ConfigInvalidError\(/);
+    frames.slice(1).forEach((frame, i) => assert.ok(frame.text.includes(`${frames[i]!.fn}(`), `${frame.fn} calls ${frames[i]!.fn}: ${frame.text}`));
   });
 
   test('a code cache V8 will not take (another Node, other flags) is ignored: the command still works', async (t) => {
@@ -56,6 +74,6 @@ describe('bundle', () => {
     // --no-opt changes V8's flag hash, so every cache built by `npm run build` no longer fits.
     const run = await promisify(execFile)(process.execPath, ['--no-opt', '--require', PROBE, MFD, 'resolve'], { cwd: app.root });
     assert.equal(run.stdout.trim(), sha);
-    assert.match(run.stderr, /mfd-vendor-compiled:\[git\] cache-rejected:\[git\]/);
+    assert.match(run.stderr, /mfd-main:\[cache rejected\] mfd-vendor-compiled:\[git\] cache-rejected:\[git\]/);
   });
 });
