@@ -14,8 +14,13 @@ import { buildFixture, LARGE, SMALL, type FixtureSpec } from './fixture.ts';
 const MFD = fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url));
 const GOMFD = fileURLToPath(new URL('./gomfd-like.mjs', import.meta.url));
 const PACKAGE = fileURLToPath(new URL('../scripts/package.mjs', import.meta.url));
-/** GNU time reports a child's peak RSS; without it (Debian package `time`) RSS is reported as null. */
+/**
+ * GNU time reports a child's peak RSS. Without it (Debian package `time`) the node commands (mfd,
+ * `node -e 0`, the Go-mfd-like script) report their own through bench/rss-probe.cjs, and the
+ * others (git, the single binary) as null.
+ */
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const RSS_PROBE = fileURLToPath(new URL('./rss-probe.cjs', import.meta.url));
 const args = process.argv.slice(2);
 const reps = Number(args[args.indexOf('--reps') + 1]) || 5;
 const quick = args.includes('--quick');
@@ -32,16 +37,18 @@ interface Sample { ms: number; rssKiB: number | null }
 async function once(argv: string[], cwd: string, settle = true): Promise<Sample> {
   if (settle) spawnSync('sync');
   const rssFile = join(tmpdir(), `mfd-bench-rss-${process.pid}`);
-  const full = TIME ? [TIME, '-f', '%M', '-o', rssFile, ...argv] : argv;
+  await rm(rssFile, { force: true });
+  const probed = !TIME && argv[0] === process.execPath;
+  const full = TIME ? [TIME, '-f', '%M', '-o', rssFile, ...argv] : probed ? [argv[0]!, '--require', RSS_PROBE, ...argv.slice(1)] : argv;
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(full[0]!, full.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(full[0]!, full.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1', MFD_BENCH_RSS_FILE: rssFile } });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-500)}`))));
   });
   const ms = performance.now() - started;
-  const rss = TIME ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1)) : NaN;
+  const rss = TIME || probed ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1)) : NaN;
   return { ms, rssKiB: Number.isFinite(rss) ? rss : null };
 }
 

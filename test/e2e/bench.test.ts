@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { tmpRoot } from '../helpers/repo.ts';
 
 const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('../../bench/rss-probe.cjs', import.meta.url));
 
 // Keeps `npm run bench` from rotting: one quick repetition, checked for every row and ratio.
 // It asserts no timing (these machines are noisy), only that every figure was measured.
@@ -29,12 +30,21 @@ describe('bench (e2e)', () => {
       'Go-mfd-like (2 full iso-git clones)',
     ]) {
       assert.ok(small.medianMs[row] > 0, `${row} was timed`);
-      // Peak RSS comes from GNU time; without it the bench says so rather than print a zero.
-      if (existsSync('/usr/bin/time')) assert.ok(small.peakRssMiB[row] > 0, `${row} has a peak RSS`);
+      // Peak RSS comes from GNU time; without it node's own figure for the node commands, and
+      // the bench says n/a for the rest rather than print a zero.
+      if (existsSync('/usr/bin/time') || !/^git |single binary/.test(row)) assert.ok(small.peakRssMiB[row] > 0, `${row} has a peak RSS`);
       else assert.equal(small.peakRssMiB[row], null);
     }
     assert.equal(small.ratios.length, 9);
     for (const r of small.ratios) assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, `${r.measured} / ${r.baseline}`);
     assert.deepEqual(Object.keys(small.stepsMedianMs['mfd first deploy']), ['resolve', 'fetch', 'checkout', 'build', 'activate']);
+  });
+
+  test('without GNU time, a node command reports its own peak RSS through bench/rss-probe.cjs', async (t) => {
+    const file = join(await tmpRoot(t), 'rss');
+    const grow = 'globalThis.keep = Buffer.alloc(64 * 1024 * 1024, 1)';
+    await promisify(execFile)(process.execPath, ['--require', PROBE, '-e', grow], { env: { ...process.env, MFD_BENCH_RSS_FILE: file } });
+    const kib = Number((await readFile(file, 'utf8')).trim());
+    assert.ok(kib > 64 * 1024, `${kib} KiB covers the 64 MiB the process touched`);
   });
 });
