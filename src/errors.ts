@@ -91,6 +91,18 @@ export class GitFetchError extends MfdError {
   }
 }
 
+/** A git step failed on this machine's side: the cache could not be read or written. */
+export class GitCacheError extends MfdError {
+  readonly code = 'GIT_CACHE';
+  readonly exitCode = EXIT.git;
+  constructor(readonly reason: string, cause?: unknown) {
+    super(`cannot use the git cache .mfd/repo.git: ${reason}`, {
+      cause,
+      hint: 'check its permissions and free space; if it is damaged, remove .mfd/repo.git (the next deploy fetches again)',
+    });
+  }
+}
+
 export class BuildFailedError extends MfdError {
   readonly code = 'BUILD_FAILED';
   readonly exitCode = EXIT.build;

@@ -1,6 +1,6 @@
 // How mfd talks to a git server, minus isomorphic-git itself (git.ts plugs these in): credentials for
-// onAuth and a URL that never holds them, the thin-pack request, and transport failures as mfd errors.
-import { GitAuthError, GitFetchError, MfdError } from './errors.ts';
+// onAuth and a URL that never holds them, the thin-pack request, and git failures as mfd errors.
+import { GitAuthError, GitCacheError, GitFetchError, MfdError } from './errors.ts';
 
 export type RepoAuth =
   | { kind: 'none' }
@@ -70,7 +70,17 @@ export function toGitError(error: unknown, url: string): Error {
   }
   if (code === 'SmartHttpError') return new GitFetchError(url, 'the server did not answer as a git smart-HTTP server', error);
   const network = NETWORK_REASONS[code ?? ''];
-  return new GitFetchError(url, network ? `${network} (${code})` : (message ?? String(error)), error);
+  if (network) return new GitFetchError(url, `${network} (${code})`, error);
+  // Not the remote: a file of the cache (fs errors name their path), or isomorphic-git tripping
+  // over one it cannot parse (a JavaScript error of its own, with no code).
+  if (typeof (error as { path?: unknown }).path === 'string' || (code === undefined && isJsError(error))) {
+    return new GitCacheError(message ?? String(error), error);
+  }
+  return new GitFetchError(url, message ?? String(error), error);
+}
+
+function isJsError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError;
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GitAuthError, GitFetchError } from '../src/errors.ts';
+import { EXIT, GitAuthError, GitCacheError, GitFetchError } from '../src/errors.ts';
 import { authCallbacks, connect, redactUrl, requestThinPack, toGitError } from '../src/transport.ts';
 
 const pkt = (line: string) => `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
@@ -34,6 +34,21 @@ describe('transport', () => {
     assert.equal(notFound.message, 'cannot reach https://h/r: HTTP 404 Nope');
     const refused = toGitError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'https://h/r');
     assert.equal(refused.message, 'cannot reach https://h/r: connection refused (ECONNREFUSED)');
+  });
+
+  test('failures on this side (a file of the cache, iso-git tripping over one) are cache errors, not the remote\'s', () => {
+    const denied = Object.assign(new Error("EACCES: permission denied, open '/srv/app/.mfd/repo.git/HEAD'"), {
+      code: 'EACCES', syscall: 'open', path: '/srv/app/.mfd/repo.git/HEAD',
+    });
+    for (const error of [denied, new TypeError("Cannot read properties of undefined (reading 'error')")]) {
+      const mapped = toGitError(error, 'https://h/r');
+      assert.ok(mapped instanceof GitCacheError, String(error));
+      assert.equal(mapped.message, `cannot use the git cache .mfd/repo.git: ${error.message}`);
+      assert.equal(mapped.exitCode, EXIT.git);
+      assert.match(mapped.hint ?? '', /remove \.mfd\/repo\.git/);
+    }
+    // An error of iso-git's own about what the server sent stays the remote's.
+    assert.ok(toGitError(Object.assign(new Error('bad packet'), { code: 'ParseError' }), 'https://h/r') instanceof GitFetchError);
   });
 
   test('requestThinPack adds thin-pack to the first want line and fixes its length', () => {
