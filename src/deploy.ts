@@ -116,7 +116,7 @@ async function buildDeployment(
   let pending: Promise<void> = Promise.resolve();
   try {
     await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
-      (r) => (r.fetched ? `${resolved.sha.slice(0, 12)} into .mfd/repo.git` : `${resolved.sha.slice(0, 12)} already cached`));
+      (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}`);
     await pauseForTest('fetch');
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir);

@@ -24,6 +24,7 @@ import nodeHttp from 'isomorphic-git/http/node';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
 import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
+import { damagedPacks } from './packcheck.ts';
 import { writeFileAtomic } from './atomicfile.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
 import { authCallbacks, connect, requestThinPack, toGitError, type Connection, type RepoRemote } from './transport.ts';
@@ -147,6 +148,7 @@ async function resolveName(conn: Connection, gitdir: string, name: string, cache
 async function resolveShortSha(conn: Connection, gitdir: string, prefix: string, refs: ServerRef[], cache: Cache): Promise<string> {
   const anyTip = refs.find((r) => r.ref.startsWith('refs/heads/') || r.ref.startsWith('refs/tags/'));
   if (!anyTip) throw new RefNotFoundError(prefix, conn.url, 'the remote has no branches or tags');
+  await removeDamagedPacks(join(gitdir, 'objects', 'pack'));
   await openCache(conn, gitdir, cache);
   for (const depth of DEEPEN_STEPS) {
     await fetchPack({
@@ -185,6 +187,7 @@ async function walkRevision(conn: Connection, gitdir: string, base: string, step
   let depth = generationsOf(steps) + 1;
   let lastMissing: string | undefined;
   let stalled = 0;
+  await removeDamagedPacks(join(gitdir, 'objects', 'pack'));
   for (;;) {
     const outcome = await walkLocal(gitdir, base, steps, cache);
     if ('sha' in outcome) return outcome.sha;
@@ -251,22 +254,45 @@ export async function fetchCommit(options: {
   cache?: Cache;
   /** Held while the fetch and any compaction write the cache. */
   lock?: CacheLock;
-}): Promise<{ fetched: boolean }> {
+}): Promise<{ fetched: boolean; /** Damaged packs removed first (see repairPacks). */ repaired: number }> {
   const conn = connect(options.remote);
   const cache = options.cache ?? newCache();
   const lock = options.lock ?? unlocked;
   return guard(conn, async () => {
-    if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false };
+    const repaired = await repairPacks(options.gitdir, lock);
+    if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired };
     return lock(async () => {
       // Whoever held the lock before may have fetched it.
-      if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false };
+      if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired };
       await fetchInto(conn, options.gitdir, options.sha, 1, cache);
       // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
       // the history it just fetched.
       await compactCache(options.gitdir);
-      return { fetched: true };
+      return { fetched: true, repaired };
     });
   });
+}
+
+/**
+ * Removes the packs a crash left damaged (packcheck.ts), so the cache reads again; what they held
+ * is fetched again when needed. Looking is read-only; the removal waits for the cache lock, and
+ * looks again under it, as a pack another run is still writing looks damaged too. Returns how many
+ * packs went.
+ */
+async function repairPacks(gitdir: string, lock: CacheLock): Promise<number> {
+  const packDir = join(gitdir, 'objects', 'pack');
+  if ((await damagedPacks(packDir)).length === 0) return 0;
+  return lock(() => removeDamagedPacks(packDir));
+}
+
+/** The removal of repairPacks, for callers that already hold the cache lock. */
+async function removeDamagedPacks(packDir: string): Promise<number> {
+  const damaged = await damagedPacks(packDir);
+  for (const pack of damaged) {
+    await rm(join(packDir, pack.replace(/\.pack$/, '.idx')), { force: true });
+    await rm(join(packDir, pack), { force: true });
+  }
+  return damaged.length;
 }
 
 /** Marker of a thin fetch under way: the packs that existed before it, all self-contained. */

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, readlink, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { GitAuthError, GitFetchError, RefNotFoundError } from '../src/errors.ts';
 import { checkoutCommit, fetchCommit, hasCommit, MAX_PACKS, redactUrl, resolveRef } from '../src/git.ts';
 import { gitFixture as fixture } from './helpers/git-fixture.ts';
 import { writePack } from '../src/pack.ts';
+import { damagedPacks } from '../src/packcheck.ts';
 import { startGitServer } from './helpers/git-server.ts';
 import { createRepo, runGit, tmpRoot, type TestRepo } from './helpers/repo.ts';
 
@@ -48,14 +49,14 @@ describe('git: authentication and errors', () => {
   test('a token is sent as basic auth and works for resolve and fetch', async (t) => {
     const f = await fixture(t, { auth: { username: 'mfd', password: 'tok-123' }, remoteAuth: { kind: 'token', token: 'tok-123' } });
     assert.equal((await resolveRef({ remote: f.remote, gitdir: f.gitdir, ref: 'main' })).sha, f.c[3]);
-    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] }), { fetched: true });
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] }), { fetched: true, repaired: 0 });
   });
 
   test('a username and password work for resolve and fetch', async (t) => {
     const auth = { username: 'deploy', password: 'pa:ss@word' };
     const f = await fixture(t, { auth, remoteAuth: { kind: 'basic', ...auth } });
     assert.equal((await resolveRef({ remote: f.remote, gitdir: f.gitdir })).sha, f.c[3]);
-    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[1] }), { fetched: true });
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[1] }), { fetched: true, repaired: 0 });
   });
 
   test('a wrong token is a GitAuthError that does not retry and never shows the token', async (t) => {
@@ -158,10 +159,10 @@ describe('git: fetchCommit and checkoutCommit', () => {
     const remote = { url: server.url('big.git'), auth: { kind: 'none' } as const };
     const gitdir = join(root, 'repo.git');
 
-    assert.deepEqual(await fetchCommit({ remote, gitdir, sha: first }), { fetched: true });
+    assert.deepEqual(await fetchCommit({ remote, gitdir, sha: first }), { fetched: true, repaired: 0 });
     const firstBytes = server.bytesSent;
     server.resetCounters();
-    assert.deepEqual(await fetchCommit({ remote, gitdir, sha: head }), { fetched: true });
+    assert.deepEqual(await fetchCommit({ remote, gitdir, sha: head }), { fetched: true, repaired: 0 });
     const laterBytes = server.bytesSent;
     t.diagnostic(`first fetch ${firstBytes} B, incremental fetch ${laterBytes} B, ratio ${(laterBytes / firstBytes).toFixed(4)}`);
     assert.ok(firstBytes > 4 * 128 * 1024, `first fetch sent only ${firstBytes} bytes`);
@@ -279,13 +280,59 @@ describe('git: fetchCommit and checkoutCommit', () => {
     assert.ok((await readdir(packDir)).filter((n) => n.endsWith('.pack')).length > MAX_PACKS);
   });
 
+  // What a kill -9 between creating a file and filling it, or a power cut before the disk had it,
+  // leaves of a pack that isomorphic-git wrote without a temp file or fsync: each once broke every
+  // later read of the cache (a TypeError inside iso-git, reported as "cannot reach" the remote).
+  for (const [damage, harm] of [
+    ['an empty index', async (idx: string) => writeFile(idx, '')],
+    ['a truncated index', async (idx: string) => truncate(idx, (await stat(idx)).size - 7)],
+    ['an index without its pack', async (idx: string) => rm(idx.replace(/\.idx$/, '.pack'))],
+    ['a truncated pack', async (idx: string) => truncate(idx.replace(/\.idx$/, '.pack'), (await stat(idx.replace(/\.idx$/, '.pack'))).size - 100)],
+    ['a pack whose tail never reached the disk', async (idx: string) => {
+      const pack = idx.replace(/\.idx$/, '.pack');
+      const bytes = await readFile(pack);
+      bytes.fill(0, bytes.length - 4096 > 0 ? bytes.length - 4096 : 0);
+      await writeFile(pack, bytes);
+    }],
+  ] as const) {
+    test(`${damage} left in the cache is removed by the next fetch, which then works`, async (t) => {
+      const f = await fixture(t);
+      await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[1] });
+      const packDir = join(f.gitdir, 'objects', 'pack');
+      const [idx, ...others] = (await readdir(packDir)).filter((n) => n.endsWith('.idx'));
+      assert.ok(idx && others.length === 0);
+      await harm(join(packDir, idx));
+      assert.deepEqual(await damagedPacks(packDir), [idx.replace(/\.idx$/, '.pack')]);
+
+      assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] }), { fetched: true, repaired: 1 });
+      assert.ok(!(await readdir(packDir)).includes(idx), 'the damaged pack is gone');
+      assert.deepEqual(await damagedPacks(packDir), []);
+      const dir = join(await tmpRoot(t), 'out');
+      await mkdir(dir);
+      await checkoutCommit({ gitdir: f.gitdir, sha: f.c[3], dir });
+      // What the damaged pack held comes back by a fetch of its own.
+      assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[1] }), { fetched: true, repaired: 0 });
+      for (const n of (await readdir(packDir)).filter((n) => n.endsWith('.idx'))) await runGit(['verify-pack', join(packDir, n)], { cwd: f.gitdir });
+    });
+  }
+
+  test('intact packs are left alone, and a pack without an index is not damage', async (t) => {
+    const f = await fixture(t);
+    await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] });
+    const packDir = join(f.gitdir, 'objects', 'pack');
+    assert.deepEqual(await damagedPacks(packDir), []);
+    await writeFile(join(packDir, `pack-${'1'.repeat(40)}.pack`), 'half a pack');
+    assert.deepEqual(await damagedPacks(packDir), []);
+    assert.deepEqual(await damagedPacks(join(f.gitdir, 'nothing-here')), []);
+  });
+
   test('fetching a commit the cache already holds makes no request', async (t) => {
     const f = await fixture(t);
     assert.equal(await hasCommit(f.gitdir, f.c[3]), false);
-    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] }), { fetched: true });
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] }), { fetched: true, repaired: 0 });
     assert.equal(await hasCommit(f.gitdir, f.c[3]), true);
     f.server.resetCounters();
-    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] }), { fetched: false });
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] }), { fetched: false, repaired: 0 });
     assert.equal(f.server.requests.length, 0);
   });
 

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
@@ -57,6 +57,25 @@ describe('crash safety (e2e)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${next}$`));
     assert.equal(await readFile(join(app.root, 'active', 'big.txt'), 'utf8'), big);
+  });
+
+  // isomorphic-git writes a pack's index with a plain write: a kill between creating it and
+  // filling it (or a power cut before the disk had it) leaves it empty, which once failed every
+  // later deploy with "cannot reach" the remote until someone removed .mfd/repo.git.
+  test('a pack index left empty in the cache is removed by the next deploy, which succeeds and says so', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    const packDir = join(app.root, '.mfd', 'repo.git', 'objects', 'pack');
+    const indexes = (await readdir(packDir)).filter((n) => n.endsWith('.idx'));
+    assert.equal(indexes.length, 1);
+    await writeFile(join(packDir, indexes[0]!), '');
+    const next = await app.commitVersion(2);
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /removed 1 damaged pack\(s\) an interrupted run left/);
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${next}$`));
+    assert.ok(!(await readdir(packDir)).includes(indexes[0]!));
   });
 
   for (const { step, activeAfter } of STEPS) {
