@@ -25,6 +25,7 @@ import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts
 import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
 import { damagedPacks } from './packcheck.ts';
+import { pauseForTest } from './testhook.ts';
 import { writeFileAtomic } from './atomicfile.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
 import { authCallbacks, connect, requestThinPack, toGitError, type Connection, type RepoRemote } from './transport.ts';
@@ -355,10 +356,17 @@ async function compactCache(gitdir: string): Promise<void> {
   await writeFileAtomic(join(gitdir, 'shallow'), `${last}\n`);
   // Refs a short-sha search fetched point at commits that are gone.
   await Promise.all(['refs/tags', 'refs/remotes', 'packed-refs'].map((p) => rm(join(gitdir, p), { recursive: true, force: true })));
-  // Every other pack goes, with any a killed fetch or compaction left without its index.
+  // Crash tests kill mfd here, with the new pack complete and every old one still there...
+  await pauseForTest('compact-written');
+  // Every other pack goes, with any a killed fetch or compaction left without its index. Indexes
+  // first: a pack without its index is invisible, an index without its pack would break reads.
   const keep = new Set([name, name.replace(/\.pack$/, '.idx')]);
-  for (const file of await readdir(packDir)) {
-    if (!keep.has(file) && /\.(pack|idx)$/.test(file)) await rm(join(packDir, file), { force: true });
+  const old = (await readdir(packDir)).filter((file) => !keep.has(file));
+  const remove = [...old.filter((f) => f.endsWith('.idx')), ...old.filter((f) => f.endsWith('.pack'))];
+  for (const [i, file] of remove.entries()) {
+    // ...and here, with half of them gone.
+    if (i === Math.floor(remove.length / 2)) await pauseForTest('compact-removing');
+    await rm(join(packDir, file), { force: true });
   }
 }
 

@@ -6,6 +6,9 @@ import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
+import { runGit } from '../helpers/repo.ts';
+import { MAX_PACKS } from '../../src/git.ts';
+import { writePack } from '../../src/pack.ts';
 
 // mfd pauses at a named step when MFD_TEST_PAUSE_AT is set (src/testhook.ts), so each kill lands
 // exactly there. After the kill, active must resolve to a complete deployment, and the next
@@ -77,6 +80,39 @@ describe('crash safety (e2e)', () => {
     assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${next}$`));
     assert.ok(!(await readdir(packDir)).includes(indexes[0]!));
   });
+
+  // Past MAX_PACKS a deploy's fetch compacts the cache: writes one new pack, then removes the rest.
+  for (const step of ['compact-written', 'compact-removing']) {
+    test(`kill -9 while compacting the cache ("${step}"): active untouched, the next deploy recovers`, async (t) => {
+      const app = await appFixture(t);
+      const old = await app.commitVersion(1);
+      assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+      const packDir = join(app.root, '.mfd', 'repo.git', 'objects', 'pack');
+      // Filler packs (one blob each) so that the next fetch's pack takes the cache past MAX_PACKS.
+      for (let i = 0; i < MAX_PACKS; i++) {
+        const { name, data } = writePack([{ type: 'blob', content: Buffer.from(`filler ${i}\n`) }]);
+        await writeFile(join(packDir, name), data);
+        await runGit(['index-pack', join(packDir, name)], { cwd: packDir });
+      }
+      const next = await app.commitVersion(2);
+      const run = startMfd(['deploy'], { cwd: app.root, env: { MFD_TEST_PAUSE_AT: step } });
+      await waitForOutput(run, `mfd-test-paused-at:${step}`);
+      run.child.kill('SIGKILL');
+      await run.done;
+      assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${old}$`));
+
+      const again = await mfd(['deploy'], { cwd: app.root });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${next}$`));
+      const third = await app.commitVersion(3);
+      const last = await mfd(['deploy'], { cwd: app.root });
+      assert.equal(last.code, 0, last.stderr);
+      assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${third}$`));
+      const indexes = (await readdir(packDir)).filter((n) => n.endsWith('.idx'));
+      assert.ok(indexes.length <= 3, `compacted: ${indexes.join(', ')}`);
+      for (const idx of indexes) await runGit(['verify-pack', join(packDir, idx)], { cwd: packDir });
+    });
+  }
 
   for (const { step, activeAfter } of STEPS) {
     test(`kill -9 at "${step}" leaves active on a complete deployment and the next deploy recovers`, async (t) => {
