@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
-import { MAIN_CACHE_MARK, MAIN_MARK, mainCodeOf } from './bundle-layout.mjs';
+import { HIDDEN_CLOSE, MAIN_CACHE_MARK, MAIN_MARK, hideInComment, mainCodeOf } from './bundle-layout.mjs';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -119,7 +119,7 @@ const main = await build({
   plugins: [lazyVendor],
 });
 await mkdir(dirname(outfile), { recursive: true });
-await writeFile(outfile, await withCodeCache(main.outputFiles[0].text), { mode: 0o755 });
+await writeFile(outfile, await withCodeCache(main.outputFiles[0].text));
 await chmod(outfile, 0o755);
 
 /**
@@ -133,16 +133,15 @@ async function withCodeCache(code) {
   const source = wrap(code);
   // Read back as latin1 (one byte, one character): fine only for ASCII, which esbuild writes.
   if (!/^[\x01-\x7f]*$/.test(source)) throw new Error('the main bundle is not plain ASCII (without NUL)');
-  // The code sits in a /* */ comment, so a "*/" in it (a regex, a /* @__PURE__ */ note) is
-  // stored with a NUL between the two characters and restored by the loader before compiling.
-  const escaped = source.replaceAll('*/', '*\0/');
+  // The code sits in a /* */ comment: each "*/" in it is stored as HIDDEN_CLOSE, undone below.
+  const escaped = hideInComment(source);
   const loaderFor = (start, end, lines) => `#!/usr/bin/env node
 // mfd ${pkg.version}. Its code is in the comment below, compiled with the V8 code cache after it
 // (scripts/build.mjs explains why).
 "use strict";
 const { Script } = require("node:vm");
 const file = require("node:fs").readFileSync(__filename, "latin1");
-const script = new Script(file.slice(${start}, ${end}).replaceAll("*\\0/", "*/"), {
+const script = new Script(file.slice(${start}, ${end}).replaceAll(${JSON.stringify(HIDDEN_CLOSE)}, "*/"), {
   filename: __filename,
   lineOffset: ${lines},
   cachedData: Buffer.from(file.slice(${end + MAIN_CACHE_MARK.length}, file.lastIndexOf("\\n*/")), "base64"),

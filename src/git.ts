@@ -149,7 +149,7 @@ async function resolveName(conn: Connection, gitdir: string, name: string, cache
 async function resolveShortSha(conn: Connection, gitdir: string, prefix: string, refs: ServerRef[], cache: Cache): Promise<string> {
   const anyTip = refs.find((r) => r.ref.startsWith('refs/heads/') || r.ref.startsWith('refs/tags/'));
   if (!anyTip) throw new RefNotFoundError(prefix, conn.url, 'the remote has no branches or tags');
-  await removeDamagedPacks(join(gitdir, 'objects', 'pack'));
+  await removeDamagedPacks(gitdir);
   await openCache(conn, gitdir, cache);
   for (const depth of DEEPEN_STEPS) {
     await fetchPack({
@@ -188,7 +188,7 @@ async function walkRevision(conn: Connection, gitdir: string, base: string, step
   let depth = generationsOf(steps) + 1;
   let lastMissing: string | undefined;
   let stalled = 0;
-  await removeDamagedPacks(join(gitdir, 'objects', 'pack'));
+  await removeDamagedPacks(gitdir);
   for (;;) {
     const outcome = await walkLocal(gitdir, base, steps, cache);
     if ('sha' in outcome) return outcome.sha;
@@ -281,13 +281,13 @@ export async function fetchCommit(options: {
  * packs went.
  */
 async function repairPacks(gitdir: string, lock: CacheLock): Promise<number> {
-  const packDir = join(gitdir, 'objects', 'pack');
-  if ((await damagedPacks(packDir)).length === 0) return 0;
-  return lock(() => removeDamagedPacks(packDir));
+  if ((await damagedPacks(join(gitdir, 'objects', 'pack'))).length === 0) return 0;
+  return lock(() => removeDamagedPacks(gitdir));
 }
 
 /** The removal of repairPacks, for callers that already hold the cache lock. */
-async function removeDamagedPacks(packDir: string): Promise<number> {
+async function removeDamagedPacks(gitdir: string): Promise<number> {
+  const packDir = join(gitdir, 'objects', 'pack');
   const damaged = await damagedPacks(packDir);
   for (const pack of damaged) {
     await rm(join(packDir, pack.replace(/\.pack$/, '.idx')), { force: true });
