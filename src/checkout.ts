@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { toFsError } from './fs-errors.ts';
 import { pauseForTest } from './testhook.ts';
 
 export interface TreeEntry {
@@ -67,7 +68,13 @@ export async function writeTree(reader: ObjectReader, treeOid: string, dir: stri
     }
     const earlier = options.reuseFrom === undefined ? undefined : readIfBlob(join(options.reuseFrom, rel), entry.oid);
     if (earlier) reused++;
-    writeFileSync(path, earlier ?? (await reader.readBlob(entry.oid)), { mode: entry.mode === '100755' ? 0o755 : 0o644 });
+    const content = earlier ?? (await reader.readBlob(entry.oid));
+    try {
+      writeFileSync(path, content, { mode: entry.mode === '100755' ? 0o755 : 0o644 });
+    } catch (error) {
+      // The write(2) half of writeFileSync names no path; a full disk must say which file it refused.
+      throw toFsError(error, { path, op: 'write' }) ?? error;
+    }
   });
   return { files: files.length, reused };
 }

@@ -8,11 +8,11 @@ import type { Context } from './context.ts';
 import { formatDeploymentName } from './deployment.ts';
 import { fingerprintCommands } from './fingerprint.ts';
 import { fullSha } from './revision.ts';
-import { MfdError } from './errors.ts';
+import { isDiskFull, toFsError } from './errors.ts';
+import { bestEffort, describeFailure } from './best-effort.ts';
 import { applyPrune, planPrune } from './prune.ts';
 import { recover, reportRecovery } from './recover.ts';
 import {
-  appendActivation,
   isGood,
   trimActivations,
   listDeployments,
@@ -24,7 +24,7 @@ import type { RunLog } from './runlog.ts';
 import { recordRun, trimHistory } from './history.ts';
 import { withCacheLock, withDeployLock } from './locked.ts';
 import type { CacheLock } from './git.ts';
-import { restartActive } from './restart.ts';
+import { recordActivation, restartActive } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
 import { checkFreeSpace } from './disk.ts';
 import { remoteOf, type Remote } from './remote.ts';
@@ -72,7 +72,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
 
   const previous = await readActive(layout);
   await reporter.step('activate', name, () => activate(layout, name));
-  await appendActivation(layout, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
+  await recordActivation(ctx, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
   await pauseForTest('activated');
 
   await restartActive(ctx, { name, previous, sha: resolved.sha });
@@ -146,15 +146,22 @@ async function buildDeployment(
       }),
     );
     await pending;
+    // A build that ran while mfd could not write for lack of space may be cut short too.
+    if (isDiskFull(log.failure)) throw toFsError(log.failure, { path: log.file, op: 'write', root: layout.root });
     await pauseForTest('built');
-  } catch (error) {
-    await pending.catch(() => undefined);
-    // A failed directory must never be reused or activated: record why, then remove it.
-    await writeRecord(layout, { ...record, state: 'failed', updatedAt: stamp(), pid: undefined, error: errorText(error) });
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(), pid: undefined });
+  } catch (thrown) {
+    await pending.catch(() => undefined); // its failure is a record write; the one below supersedes it
+    // Out of space, the build's own failure is a symptom: the full disk is what to report (exit 9).
+    const error = !isDiskFull(thrown) && isDiskFull(log.failure) ? toFsError(log.failure, { path: log.file, op: 'write', root: layout.root })! : thrown;
+    // A failed directory must never be reused or activated. It goes first (on a full disk that
+    // frees the space the record needs); should the record still fail, no directory is left marked
+    // building, and recover() settles the record.
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined); // a leftover is marked failed below, and pruned
+    await bestEffort(reporter, `could not mark ${name} failed`, 'its directory is removed; the next mfd command settles the record', () =>
+      writeRecord(layout, { ...record, state: 'failed', updatedAt: stamp(), pid: undefined, error: errorText(error) }));
     throw error;
   }
-  await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(), pid: undefined });
   return name;
 }
 
@@ -177,6 +184,6 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
 }
 
 function errorText(error: unknown): string {
-  return error instanceof MfdError || error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  return describeFailure(error).message;
 }
 

@@ -22,7 +22,7 @@ import {
 } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
-import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
+import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError, worldFsError } from './errors.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
 import { damagedPacks } from './packcheck.ts';
 import { pauseForTest } from './testhook.ts';
@@ -436,6 +436,6 @@ export async function checkoutCommit(options: {
     const tree = (await readCommit({ fs, gitdir, oid: sha, cache })).commit.tree;
     return await writeTree(reader, tree, dir, options.reuseFrom === undefined ? {} : { reuseFrom: options.reuseFrom });
   } catch (error) {
-    throw new CheckoutFailedError(sha, dir, (error as Error).message, error);
+    throw worldFsError(error) ?? new CheckoutFailedError(sha, dir, (error as Error).message, error);
   }
 }
