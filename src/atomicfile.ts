@@ -10,7 +10,7 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
   try {
     try {
       // A write on a handle names no path: say which file a full disk refused.
-      await onPath(tmp, 'write', async () => {
+      await onPath(path, 'write', async () => {
         await handle.writeFile(data);
         await handle.sync();
       });

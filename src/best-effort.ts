@@ -19,7 +19,7 @@ export async function bestEffort<T>(
 }
 
 /** One line and a hint for any failure: an FsError's own, else the first line of the message. */
-export function describeFailure(error: unknown, context: { path?: string; op?: string } = {}): { message: string; hint: string | undefined } {
+export function describeFailure(error: unknown, context: { path?: string; op?: string; root?: string } = {}): { message: string; hint: string | undefined } {
   const known = toFsError(error, context) ?? error;
   if (known instanceof MfdError) return { message: known.message.split('\n')[0]!, hint: known.hint };
   return { message: known instanceof Error ? known.message.split('\n')[0]! : String(known), hint: undefined };

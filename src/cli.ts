@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
 import type { Context } from './context.ts';
-import { EXIT, MfdError, toFsError, UsageError } from './errors.ts';
+import { EXIT, MfdError, rooted, toFsError, UsageError } from './errors.ts';
 import { layoutOf } from './layout.ts';
 import { chooseColor, chooseMode, Reporter } from './output.ts';
 
@@ -108,7 +108,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   } catch (thrown) {
     // The safety net: a file-system failure the code did not name itself is still the world's
     // fault (a full disk, a root-owned .mfd), never "internal error".
-    const error = toFsError(thrown, { root }) ?? thrown;
+    const fsError = toFsError(thrown, { root });
+    const error = fsError ? rooted(fsError, root) : thrown;
     if (error instanceof MfdError) {
       reporter.failure({
         code: error.code,

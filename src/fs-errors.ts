@@ -30,6 +30,8 @@ export interface FsErrorInfo {
   dest?: string | undefined;
   /** The app root, when known: hints name it (`df -h <root>`, `chown -R … <root>/.mfd`). */
   root?: string | undefined;
+  /** A hint that knows more than the errno (the host lock dir's mode, say). */
+  hint?: string | undefined;
 }
 
 /** A file-system failure on a path mfd needed; the subclasses decide the exit code and hint. */
@@ -39,6 +41,7 @@ export class FsError extends MfdError {
   readonly errno: string;
   readonly path: string;
   readonly op: string;
+  readonly info: FsErrorInfo;
   constructor(info: FsErrorInfo, options: { reason?: string; hint?: string; cause?: unknown } = {}) {
     const target = info.dest ? `${info.path} to ${info.dest}` : info.path;
     super(`cannot ${info.op} ${target}: ${options.reason ?? meaningOf(info.code)} (${info.code})`, {
@@ -48,6 +51,7 @@ export class FsError extends MfdError {
     this.errno = info.code;
     this.path = info.path;
     this.op = info.op;
+    this.info = info;
   }
 }
 
@@ -59,7 +63,7 @@ export class DiskFullError extends FsError {
     const where = info.root ?? dirname(info.path);
     super(info, {
       cause,
-      hint: `free space on that file system (see: df -h ${where}; old deployments: "mfd ls"); "mfd rollback" and "mfd deploy <sha of a built deployment>" still work on a full disk`,
+      hint: `free space on that file system (df -h ${where}; "mfd ls" shows old deployments); a rollback or a redeploy of a built sha still works on a full disk`,
     });
   }
 }
@@ -67,12 +71,12 @@ export class DiskFullError extends FsError {
 /** EACCES / EPERM / EROFS: typically a `.mfd/` left owned by root by a `sudo mfd …` run. */
 export class FsPermissionError extends FsError {
   override readonly code = 'FS_PERMISSION';
-  constructor(info: FsErrorInfo, cause?: unknown, hint?: string) {
+  constructor(info: FsErrorInfo, cause?: unknown) {
     const user = currentUser();
     const top = topUnder(info.root, info.path);
     super(info, {
       cause,
-      hint: hint ??
+      hint: info.hint ??
         (info.code === 'EROFS'
           ? `the file system is mounted read-only; remount it read-write (see: findmnt -T ${info.path})`
           : `see who owns it: ls -ld ${info.path}; run mfd as the user that owns the app root (this is ${user}), or give it back: sudo chown -R ${user} ${top}`),
@@ -96,6 +100,15 @@ export class FsLayoutError extends FsError {
       hint: `something of the wrong type is in mfd's place: see ls -ld ${what}; move it aside (mv ${what} ${what}.bak) and run mfd again`,
     });
   }
+}
+
+/** The same error with hints that name the app root (known only once the config is loaded). */
+export function rooted(error: FsError, root: string | undefined): FsError {
+  if (root === undefined || error.info.root !== undefined || error.constructor === FsError) return error;
+  const info = { ...error.info, root };
+  if (error instanceof DiskFullError) return new DiskFullError(info, error.cause);
+  if (error instanceof FsPermissionError) return new FsPermissionError(info, error.cause);
+  return new FsLayoutError(info, error.cause);
 }
 
 /** The errno code of a Node file-system error (also of ERR_FS_* SystemErrors), or undefined. */

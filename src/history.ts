@@ -35,10 +35,10 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
 ): Promise<T> {
   const start = ctx.now();
   const log = openRunLog(ctx.layout, start, command, (error) => {
-    const { message, hint } = describeFailure(error, { path: logFile, op: 'write' });
-    ctx.reporter.warn(`cannot keep this run's log: ${message}`, `the run goes on without it${hint ? `; ${hint}` : ''}`);
+    const { message, hint } = describeFailure(error, { path: ctx.layout.log(log.runId), op: 'write', root: ctx.layout.root });
+    // Later, not inside the write: the line that failed may be the first of a warning and its hint.
+    queueMicrotask(() => ctx.reporter.warn(`cannot keep this run's log: ${message}`, `the run goes on without it${hint ? `; ${hint}` : ''}`));
   });
-  const logFile = log.file;
   ctx.reporter.setTee((line) => log.write(`${line}\n`));
   const base = { runId: log.runId, command, user: process.env.USER ?? process.env.LOGNAME ?? 'unknown', ref: ref ?? null, log: log.file };
   const first = ctx.reporter.timings.length;

@@ -156,8 +156,8 @@ async function createLockFile(file: string, owner: LockOwner, options: LockOptio
     } catch (error) {
       if (!isDiskFull(error)) throw toFsError(error, { path: file, op: 'write' }) ?? error;
       options.onWarn?.(
-        `no space left to write the holder into ${file}: it is held, but shows no holder (ENOSPC)`,
-        'free space on that file system; a lock left empty expires after two heartbeats',
+        `no space left to write the holder into ${file} (ENOSPC): the lock is held all the same, showing no holder`,
+        'free space on that file system soon',
       );
       await handle.truncate(0).catch(() => undefined); // best effort: a torn half-line reads as no holder anyway
     }

@@ -106,11 +106,10 @@ function hostLockError(error: unknown, dir: string): unknown {
   if (!(fsError instanceof FsPermissionError)) return error;
   const info = statSync(dir, { throwIfNoEntry: false });
   const mode = info ? (info.mode & 0o7777).toString(8).padStart(4, '0') : 'unknown';
-  return new FsPermissionError(
-    { code: fsError.errno, op: fsError.op, path: fsError.path },
-    error,
-    `the host lock directory ${dir} has mode ${mode} (owner uid ${info?.uid ?? '?'}), not 1777: every user of host-wide locks needs to create files in it; fix it with: sudo chmod 1777 ${dir}`,
-  );
+  return new FsPermissionError({
+    ...fsError.info,
+    hint: `the host lock directory ${dir} has mode ${mode} (owner uid ${info?.uid ?? '?'}), not 1777: every user of host-wide locks needs to create files in it; fix it with: sudo chmod 1777 ${dir}`,
+  }, error);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
