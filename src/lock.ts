@@ -45,12 +45,7 @@ export interface LockState {
 export async function acquireLock(spec: LockSpec, options: LockOptions): Promise<HeldLock> {
   // Loaded here, not at the top: `mfd status` and `mfd lock list` only read locks (see scripts/build.mjs).
   const { default: lockfile } = await import('proper-lockfile');
-  const release = await lockfile.lock(spec.file, {
-    lockfilePath: `${spec.file}.guard`,
-    realpath: false,
-    stale: 10_000,
-    retries: { retries: 200, minTimeout: 5, maxTimeout: 50, randomize: true },
-  });
+  const release = await takeGuard(lockfile, spec.file);
   let owner: LockOwner;
   let ino: number;
   try {
@@ -137,6 +132,22 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
   } catch {
     // Missing, or torn by a crash between create and write: either way it names no live holder.
     return undefined;
+  }
+}
+
+/**
+ * The short guard around check-and-take. Retried only while another process holds it: proper-
+ * lockfile's own retries would also retry an EACCES or ENOSPC 200 times, ten seconds of waiting
+ * for a failure that cannot pass.
+ */
+async function takeGuard(lockfile: typeof import('proper-lockfile'), file: string): Promise<() => Promise<void>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lockfile.lock(file, { lockfilePath: `${file}.guard`, realpath: false, stale: 10_000, retries: 0 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || attempt >= 200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * Math.min(45, 5 * attempt)));
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, type MfdResult } from '../helpers/cli.ts';
@@ -39,12 +39,22 @@ describe('a full disk (e2e, a real tmpfs in a private mount namespace)', () => {
     assert.equal(second.code, 0, second.stderr);
     const sha3 = await app.commitVersion(3);
 
+    // What a deploy killed mid-build leaves: its directory, still marked building (pid long gone).
+    const killed = `mfd_1700000000_${sha3}`;
+    mkdirSync(inNs(killed));
+    writeFileSync(inNs(`${killed}/half.bin`), Buffer.alloc(1024 ** 2));
+    const at = new Date().toISOString();
+    writeFileSync(inNs(`.mfd/deployments/${killed}.json`), JSON.stringify({ name: killed, sha: sha3, ref: sha3, fingerprint: '', state: 'building', createdAt: at, updatedAt: at, pid: 99_999_999 }));
     fs.fill(join(root, 'filler'));
     assert.equal(statfsSync(inNs('.')).bavail, 0, 'the file system is full');
 
+    // Recovery removes the directory first, which frees the space its failed record needs.
     const ls = await run(['ls']);
     assert.equal(ls.code, 0, ls.stderr);
     assert.equal(ls.stdout, `${sha2} (active)\n${sha1}\n`);
+    assert.ok(!existsSync(inNs(killed)));
+    assert.equal(JSON.parse(readFileSync(inNs(`.mfd/deployments/${killed}.json`), 'utf8')).state, 'failed');
+    fs.fill(join(root, 'filler'));
     const status = await run(['status']);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`active: +${sha2}`));
@@ -64,7 +74,7 @@ describe('a full disk (e2e, a real tmpfs in a private mount namespace)', () => {
     assert.equal(full.code, 9, full.stderr);
     assertClean(full);
     assert.match(full.stderr, /^error: cannot write \S+: no space left on device \(ENOSPC\)\n  hint: free space on that file system \(df -h \S+; \"mfd ls\" shows old deployments\); a rollback or a redeploy of a built sha still works/m);
-    const leftovers = () => readdirSync(inNs('.')).filter((n) => n.endsWith(sha3) || n === '.mfd-deploy.lock');
+    const leftovers = () => readdirSync(inNs('.')).filter((n) => (n.endsWith(sha3) && n !== killed) || n === '.mfd-deploy.lock');
     assert.deepEqual(leftovers(), []);
     assert.deepEqual(readdirSync(inNs('.mfd/deployments')).filter((n) => n.includes('.tmp-')), [], 'no temp file left');
 
