@@ -1,7 +1,7 @@
 // Errors of the file system under mfd's own files: a full disk (exit 9), and everything else the
 // world can do to a path (permissions, a read-only mount, a file where a directory belongs: exit 10).
 // toFsError turns a Node errno error into one of them, naming the path, the errno's meaning and a hint.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, relative, sep } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
@@ -73,13 +73,15 @@ export class FsPermissionError extends FsError {
   override readonly code = 'FS_PERMISSION';
   constructor(info: FsErrorInfo, cause?: unknown) {
     const user = currentUser();
-    const top = topUnder(info.root, info.path);
+    // Creating a file needs the directory's permission: point at what exists.
+    const subject = existsSync(info.path) ? info.path : dirname(info.path);
+    const top = topUnder(info.root, subject);
     super(info, {
       cause,
       hint: info.hint ??
         (info.code === 'EROFS'
           ? `the file system is mounted read-only; remount it read-write (see: findmnt -T ${info.path})`
-          : `see who owns it: ls -ld ${info.path}; run mfd as the user that owns the app root (this is ${user}), or give it back: sudo chown -R ${user} ${top}`),
+          : `see who owns it: ls -ld ${subject}; run mfd as the user that owns the app root (this is ${user}), or give it back: sudo chown -R ${user} ${top}`),
     });
   }
 }
@@ -190,6 +192,7 @@ function topUnder(root: string | undefined, path: string): string {
   if (!root) return path;
   const rel = relative(root, path);
   if (rel === '' || rel.startsWith('..')) return path;
+  // A path under root: the entry directly in it (`.mfd`), which the chown must cover whole.
   return `${root}${sep}${rel.split(sep)[0]}`;
 }
 
