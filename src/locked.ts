@@ -106,10 +106,11 @@ function hostLockError(error: unknown, dir: string): unknown {
   if (!(fsError instanceof FsPermissionError)) return error;
   const info = statSync(dir, { throwIfNoEntry: false });
   const mode = info ? (info.mode & 0o7777).toString(8).padStart(4, '0') : 'unknown';
-  return new FsPermissionError({
-    ...fsError.info,
-    hint: `the host lock directory ${dir} has mode ${mode} (owner uid ${info?.uid ?? '?'}), not 1777: every user of host-wide locks needs to create files in it; fix it with: sudo chmod 1777 ${dir}`,
-  }, error);
+  // With 1777 the refusal is the sticky bit's: a stale lock another user left is theirs to remove.
+  const hint = mode === '1777'
+    ? `a lock file there belongs to another user, and the sticky directory lets only them (or root) remove it: sudo mfd unlock host (or the resource's name)`
+    : `the host lock directory ${dir} has mode ${mode} (owner uid ${info?.uid ?? '?'}), not 1777: every user of host-wide locks needs to create files in it; fix it with: sudo chmod 1777 ${dir}`;
+  return new FsPermissionError({ ...fsError.info, hint }, error);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
