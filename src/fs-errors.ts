@@ -156,8 +156,8 @@ export function toFsError(error: unknown, context: { path?: string; op?: string;
 }
 
 /**
- * A full disk or a permission problem is not the cache's or the commit's fault, whatever git step
- * hit it: reported as itself (exit 9, exit 10) rather than as a git failure.
+ * A full disk or a permission problem while writing a checkout is not the commit's fault:
+ * reported as itself (exit 9, exit 10) rather than as a failed checkout.
  */
 export function worldFsError(error: unknown): FsError | undefined {
   const fsError = toFsError(error);
