@@ -2,6 +2,7 @@
 // host's, then each shared resource's, always in that order so two deploys can never deadlock.
 // All are released together in a finally; with wait mode a held set is retried on an interval.
 // Also the cache lock, held only around writes to the cached repository.
+import { setTimeout as delay } from 'node:timers/promises';
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -85,13 +86,11 @@ async function acquireAll(ctx: Context, specs: LockSpec[], command: string, ref:
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+/** Waits `ms`, or less if `signal` aborts (the caller looks at the signal). Adds no listener that outlives it. */
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  await delay(ms, undefined, { signal }).catch((error: unknown) => {
+    if ((error as Error).name !== 'AbortError') throw error;
   });
 }
 
