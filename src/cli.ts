@@ -56,6 +56,12 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   status: async () => (await import('./commands/status.ts')).statusCommand,
 };
 
+/** The arguments each command takes (as in USAGE): `[X]` is one optional argument. */
+const ARGS: Record<string, string> = {
+  deploy: '[REF]', list: '', ls: '', rollback: '[SHA]', resolve: '[REF]', lock: 'list', unlock: '[NAME]',
+  history: '', logs: '[RUN]', status: '',
+};
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let flags: { json: boolean; ci: boolean; verbose: boolean } = {
     json: argv.includes('--json'),
@@ -82,7 +88,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     const load = COMMANDS[name];
     if (!load) throw new UsageError(`unknown command "${name}"`);
-    if (args.length > 1) throw new UsageError(`mfd ${name} takes at most one argument, got ${args.length}`);
+    const synopsis = ARGS[name] ?? '';
+    // Each word of the synopsis is one argument it may take: a stray one is a typo, never ignored.
+    if (args.length > (synopsis ? synopsis.split(' ').length : 0)) {
+      throw new UsageError(`too many arguments for "mfd ${name}": ${JSON.stringify(args.at(-1))}`, `usage: mfd ${`${name} ${synopsis}`.trim()}`);
+    }
 
     const configFile = values.config
       ? resolve(values.config)
