@@ -1,11 +1,11 @@
 // `mfd deploy`, as a list of steps: recover → resolve → (reuse | fetch → checkout → build) →
 // activate → restart → prune. `active` changes only once a build is complete, and a restart that
 // fails puts the previous deployment back.
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { activate, readActive } from './activate.ts';
 import { runBuild } from './build.ts';
 import type { Context } from './context.ts';
-import { formatDeploymentName } from './deployment.ts';
+import { claimDeployment } from './claim.ts';
 import { fingerprintCommands } from './fingerprint.ts';
 import { fullSha } from './revision.ts';
 import { MfdError } from './errors.ts';
@@ -103,23 +103,23 @@ async function buildDeployment(
   const { layout, config, reporter } = ctx;
   const git = await loadGit();
   const cache = git.newCache();
-  const name = formatDeploymentName(ctx.now() / 1000, resolved.sha);
-  const dir = layout.deployment(name);
   const stamp = () => new Date(ctx.now()).toISOString();
-  const record: DeploymentRecord = {
-    name, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
-    createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
-  };
   await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
-  // The record exists before the directory, so a kill at any later point is found by recover().
-  await writeRecord(layout, record);
+  // A fresh name and directory, never an existing one (the active deployment may share the second).
+  let record!: DeploymentRecord;
+  const name = await claimDeployment(layout, ctx.now() / 1000, resolved.sha, (candidate) => {
+    record = {
+      name: candidate, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
+      createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
+    };
+    return writeRecord(layout, record);
+  });
+  const dir = layout.deployment(name);
   let pending: Promise<void> = Promise.resolve();
   try {
     await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
       (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}`);
     await pauseForTest('fetch');
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir);
     // Unchanged files are taken from the active deployment, each verified by its blob id.
     const active = await readActive(layout);
     const reuseFrom = active !== undefined && active !== name ? layout.deployment(active) : undefined;
