@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { join } from 'node:path';
 import type { LockConfig } from './config.ts';
 import type { Context } from './context.ts';
-import { LockHeldError } from './errors.ts';
+import { LockHeldError, throwIfInterrupted } from './errors.ts';
 import { acquireLock, type HeldLock, type LockSpec } from './lock.ts';
 import type { Layout } from './layout.ts';
 
@@ -56,6 +56,7 @@ export async function withDeployLock<T>(
         `waiting: ${error.message} (attempt ${attempt} of ${lockConfig.retryAttempts}, next try in ${Math.round(lockConfig.retryIntervalMs / 100) / 10}s)`,
       );
       await sleep(lockConfig.retryIntervalMs, ctx.signal);
+      throwIfInterrupted(ctx.signal, 'while waiting for a lock; nothing was changed');
       if (ctx.signal.aborted) throw error;
     }
   }
@@ -115,6 +116,7 @@ export async function withCacheLock<T>(ctx: Context, command: string, ref: strin
       held = await acquireLock(spec, { command, ref, staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env });
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
+      throwIfInterrupted(ctx.signal, 'while waiting for the repository cache; nothing was changed');
       if (ctx.now() - started > ctx.config.lock.staleMs || ctx.signal.aborted) throw error;
       if (!told) ctx.reporter.info(`waiting for the repository cache: ${error.message}`);
       told = true;
