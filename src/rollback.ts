@@ -9,6 +9,7 @@ import { planRollback } from './rollback-plan.ts';
 import { withDeployLock } from './locked.ts';
 import { recordRun } from './history.ts';
 import { bringUp, logsHint, markHealthy } from './restart.ts';
+import { pauseForTest } from './testhook.ts';
 
 export interface RollbackResult {
   from: string | undefined;
@@ -33,6 +34,7 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
   ]);
   const chosen = planRollback(deployments, activations, active, target);
 
+  await pauseForTest('rollback-planned', ctx.signal);
   throwIfInterrupted(ctx.signal, 'before activation; active is untouched');
   await reporter.step('activate', chosen.name, () => activate(layout, chosen.name));
   const at = new Date(ctx.now()).toISOString();

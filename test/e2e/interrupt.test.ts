@@ -192,4 +192,26 @@ describe('SIGINT and SIGTERM (e2e)', () => {
     assert.deepEqual(history.slice(-2).map((h) => h.outcome), ['interrupted', 'interrupted']);
     await assertInterruptedBeforeActivation(app, { ...r, results: { mfd: r.results.holder! } }, { code: 130, signal: 'SIGINT', old, next });
   });
+  test('Ctrl-C before a rollback activates: exit 130, active unchanged, lock released, history says interrupted', async (t) => {
+    if (await skipUnlessPidNamespace(t)) return;
+    const app = await appFixture(t, { config: HEALTHY });
+    await app.commitVersion(1);
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    const two = await app.commitVersion(2);
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    const r = await runInPidNamespace([
+      deploy(app, { MFD_TEST_PAUSE_AT: 'rollback-planned' }, 'mfd', ['rollback']),
+      { op: 'waitOutput', id: 'mfd', text: 'mfd-test-paused-at:rollback-planned' },
+      { op: 'signal', id: 'mfd', signal: 'SIGINT' },
+      { op: 'exit', id: 'mfd' },
+    ]);
+    assert.equal(r.results.mfd!.code, 130, r.results.mfd!.stderr);
+    assert.match(r.results.mfd!.stderr, /^error: interrupted by SIGINT before activation; active is untouched$/m);
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${two}$`));
+    assert.equal(await exists(join(app.root, '.mfd-deploy.lock')), false);
+    const h = await lastHistory(app);
+    assert.deepEqual([h.command, h.outcome], ['rollback', 'interrupted']);
+    assert.equal((await mfd(['ls'], { cwd: app.root })).stdout.split('\n')[0], `${two} (active)`, 'nothing was marked rolled-back');
+    assert.equal((await mfd(['rollback'], { cwd: app.root })).code, 0);
+  });
 });
