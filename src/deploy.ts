@@ -1,14 +1,14 @@
 // `mfd deploy`, as a list of steps: recover → resolve → (reuse | fetch → checkout → build) →
 // activate → restart → prune. `active` changes only once a build is complete, and a restart that
 // fails puts the previous deployment back.
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { activate, readActive } from './activate.ts';
 import { runBuild } from './build.ts';
 import type { Context } from './context.ts';
-import { formatDeploymentName } from './deployment.ts';
+import { claimDeployment } from './claim.ts';
 import { fingerprintCommands } from './fingerprint.ts';
 import { fullSha } from './revision.ts';
-import { MfdError } from './errors.ts';
+import { InterruptedError, interruptionOf, MfdError, throwIfInterrupted } from './errors.ts';
 import { applyPrune, planPrune } from './prune.ts';
 import { recover, reportRecovery } from './recover.ts';
 import {
@@ -57,7 +57,8 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
     sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch, lock: cacheLock(ctx, ref) }),
     (r) => `${ref ?? r.ref} → ${r.sha}`,
   );
-  await pauseForTest('resolve');
+  await pauseForTest('resolve', ctx.signal);
+  throwIfInterrupted(ctx.signal, UNTOUCHED);
 
   const fingerprint = fingerprintCommands(config.build.commands);
   const deployments = await listDeployments(layout);
@@ -71,14 +72,24 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   }
 
   const previous = await readActive(layout);
+  throwIfInterrupted(ctx.signal, UNTOUCHED);
   await reporter.step('activate', name, () => activate(layout, name));
   await appendActivation(layout, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
-  await pauseForTest('activated');
+  await pauseForTest('activated', ctx.signal);
 
-  await restartActive(ctx, { name, previous, sha: resolved.sha });
+  // Once active has moved, an interruption no longer cuts anything short: the restart and its
+  // checks (and the way back, should they fail) run to the end, so the app is never left on a
+  // deployment nobody restarted or verified. Only pruning is skipped.
+  await restartActive(steady(ctx), { name, previous, sha: resolved.sha });
+  const stopped = (where: string) => {
+    const interruption = interruptionOf(ctx.signal);
+    if (interruption) throw new InterruptedError(interruption.signal, `${where}: ${name} (${resolved.sha}) is active and came up`, { sha: resolved.sha, deployment: name }, `to go back to the previous deployment: mfd rollback`);
+  };
+  stopped('after activation; old deployments were not pruned');
 
   await pauseForTest('prune');
   const pruned = await prune(ctx, name, previous);
+  stopped('at the end of the deploy');
   reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${name}`);
   return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: name, reused: !!reusable, previous, pruned, logFile: log.file };
 }
@@ -91,6 +102,9 @@ function findReusable(deployments: readonly Deployment[], sha: string, fingerpri
 }
 
 const loadGit = () => import('./git.ts');
+const UNTOUCHED = 'before activation; active is untouched';
+/** The context with a signal that never aborts: for steps that must finish once begun. */
+const steady = (ctx: Context): Context => ({ ...ctx, signal: new AbortController().signal });
 const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx, 'deploy', ref, work);
 
 async function buildDeployment(
@@ -103,29 +117,31 @@ async function buildDeployment(
   const { layout, config, reporter } = ctx;
   const git = await loadGit();
   const cache = git.newCache();
-  const name = formatDeploymentName(ctx.now() / 1000, resolved.sha);
-  const dir = layout.deployment(name);
   const stamp = () => new Date(ctx.now()).toISOString();
-  const record: DeploymentRecord = {
-    name, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
-    createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
-  };
   await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
-  // The record exists before the directory, so a kill at any later point is found by recover().
-  await writeRecord(layout, record);
+  // A fresh name and directory, never an existing one (the active deployment may share the second).
+  let record!: DeploymentRecord;
+  const name = await claimDeployment(layout, ctx.now() / 1000, resolved.sha, (candidate) => {
+    record = {
+      name: candidate, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
+      createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
+    };
+    return writeRecord(layout, record);
+  });
+  const dir = layout.deployment(name);
   let pending: Promise<void> = Promise.resolve();
   try {
     await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
       (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}`);
-    await pauseForTest('fetch');
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir);
+    await pauseForTest('fetch', ctx.signal);
+    throwIfInterrupted(ctx.signal, UNTOUCHED);
     // Unchanged files are taken from the active deployment, each verified by its blob id.
     const active = await readActive(layout);
     const reuseFrom = active !== undefined && active !== name ? layout.deployment(active) : undefined;
     await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache, ...(reuseFrom ? { reuseFrom } : {}) }),
       (st) => (st.reused > 0 ? `${name} (${st.reused} of ${st.files} files unchanged, taken from ${active})` : name));
-    await pauseForTest('checkout');
+    await pauseForTest('checkout', ctx.signal);
+    throwIfInterrupted(ctx.signal, UNTOUCHED);
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
       runBuild({
         dir,
@@ -146,9 +162,13 @@ async function buildDeployment(
       }),
     );
     await pending;
-    await pauseForTest('built');
-  } catch (error) {
+    await pauseForTest('built', ctx.signal);
+    throwIfInterrupted(ctx.signal, UNTOUCHED);
+  } catch (caught) {
     await pending.catch(() => undefined);
+    // Interrupted (the build was stopped, or a step ended since): that is the outcome, whatever failed.
+    const interruption = interruptionOf(ctx.signal);
+    const error = interruption ? new InterruptedError(interruption.signal, `while building ${name}, which is recorded failed and removed; active is untouched`) : caught;
     // A failed directory must never be reused or activated: record why, then remove it.
     await writeRecord(layout, { ...record, state: 'failed', updatedAt: stamp(), pid: undefined, error: errorText(error) });
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);

@@ -1,5 +1,6 @@
 // The health check after every restart: an HTTP GET (expected status, optional body substring) or
 // an argv command, retried every `interval` after an initial `delay` until it passes or `timeout`.
+import { setTimeout as delay } from 'node:timers/promises';
 import { describeOutcome, run } from './exec.ts';
 
 export type HealthConfig =
@@ -59,13 +60,10 @@ async function checkCommand(
   return { ok: result.ok, detail: `${JSON.stringify(config.command)} ${result.ok ? 'passed' : `failed with ${describeOutcome(result.outcome)}`}${tail ? `: ${tail}` : ''}` };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+/** Waits `ms`, or less if `signal` aborts (the caller looks at the signal). Adds no listener that outlives it. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  await delay(ms, undefined, signal ? { signal } : {}).catch((error: unknown) => {
+    if ((error as Error).name !== 'AbortError') throw error;
   });
 }

@@ -3,12 +3,12 @@
 import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { keepNewestLines } from './atomicfile.ts';
 import type { Context } from './context.ts';
-import { MfdError } from './errors.ts';
+import { InterruptedError, MfdError } from './errors.ts';
 import type { Layout } from './layout.ts';
 import { isNotFound, readRecords, removeRecord } from './record.ts';
 import { openRunLog, type RunLog } from './runlog.ts';
 
-export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention';
+export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention' | 'interrupted';
 
 export interface HistoryEntry {
   runId: string;
@@ -48,12 +48,15 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
     return result;
   } catch (error) {
     const code = error instanceof MfdError ? error.code : 'INTERNAL';
-    const outcome: RunOutcome =
-      code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back' : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention' : 'failed';
+    const outcome: RunOutcome = error instanceof InterruptedError
+      ? 'interrupted'
+      : code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back' : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention' : 'failed';
+    // An interruption after activation still says what it left active.
+    const active = error instanceof InterruptedError ? error.active : undefined;
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     log.write(`error: ${message}\n`);
     // The history is a report; failing to write it must not hide the error that ended the run.
-    await finish({ sha: null, deployment: null, outcome, error: { code, message } }).catch(() => undefined);
+    await finish({ sha: active?.sha ?? null, deployment: active?.deployment ?? null, outcome, error: { code, message } }).catch(() => undefined);
     throw error;
   } finally {
     ctx.reporter.setTee(undefined);
