@@ -29,7 +29,7 @@ export interface Connection {
 
 const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
 
-/** The URL with any `user:password@` removed, for messages, logs and files. */
+/** The URL with any `user:password@` removed: what iso-git connects to and the cache's config holds (messages also go through redact.ts). */
 export function redactUrl(url: string): string {
   return url.replace(USERINFO, '$1');
 }
