@@ -61,7 +61,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   throwIfInterrupted(ctx.signal, UNTOUCHED);
 
   const fingerprint = fingerprintCommands(config.build.commands);
-  const deployments = await listDeployments(layout);
+  const deployments = await listDeployments(layout, ctx.now());
   const reusable = findReusable(deployments, resolved.sha, fingerprint);
   let name: string;
   if (reusable) {
@@ -184,7 +184,7 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
   await trimHistory(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/history.jsonl: ${errorText(error)}`));
   await trimActivations(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/activations.jsonl: ${errorText(error)}`));
   try {
-    const plan = planPrune(await listDeployments(layout), { active, previous, keep: config.deploy.keep });
+    const plan = planPrune(await listDeployments(layout, ctx.now()), { active, previous, keep: config.deploy.keep, now: ctx.now() });
     if (plan.remove.length === 0) return [];
     const outcome = await reporter.step('prune', `${plan.remove.length} old deployment(s)`, () => applyPrune(layout, plan),
       (r) => `removed ${r.removed.length}, kept the newest ${config.deploy.keep}`);

@@ -20,7 +20,6 @@ import {
   writeRef,
   type ServerRef,
 } from 'isomorphic-git';
-import nodeHttp from 'isomorphic-git/http/node';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
 import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
@@ -28,7 +27,7 @@ import { damagedPacks } from './packcheck.ts';
 import { pauseForTest } from './testhook.ts';
 import { writeFileAtomic } from './atomicfile.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
-import { authCallbacks, connect, requestThinPack, toGitError, type Connection, type RepoRemote } from './transport.ts';
+import { authCallbacks, connect, toGitError, type Connection, type RepoRemote } from './transport.ts';
 
 export { redactUrl, type RepoAuth, type RepoRemote } from './transport.ts';
 
@@ -72,19 +71,6 @@ const fs = {
     ...fsp,
     readFile: ((...args: unknown[]) =>
       args.length === 0 ? Promise.resolve() : (fsp.readFile as (...a: unknown[]) => Promise<unknown>)(...args)) as typeof fsp.readFile,
-  },
-};
-
-const http = nodeHttp;
-/** iso-git's node client, asking upload-pack for a thin pack (see requestThinPack). */
-const thinHttp: typeof nodeHttp = {
-  async request(req) {
-    if (req.method !== 'POST' || !req.body || !req.url.endsWith('/git-upload-pack')) return http.request(req);
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of req.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
-    // An array body is sent as one buffer with a Content-Length, as iso-git itself does.
-    const body = [requestThinPack(Buffer.concat(chunks))] as unknown as AsyncIterableIterator<Uint8Array>;
-    return http.request({ ...req, body });
   },
 };
 
@@ -132,7 +118,7 @@ async function resolveName(conn: Connection, gitdir: string, name: string, cache
   // ls-refs takes one prefix; a bare name may be a tag or a branch, so those list everything.
   const prefix = name === 'HEAD' || name.startsWith('refs/') ? name : undefined;
   const refs = await listServerRefs({
-    http, url: conn.url, ...authCallbacks(conn),
+    http: conn.http, url: conn.url, ...authCallbacks(conn),
     protocolVersion: 2, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}),
   });
   const byName = new Map(refs.map((r) => [r.ref, r]));
@@ -153,7 +139,7 @@ async function resolveShortSha(conn: Connection, gitdir: string, prefix: string,
   await openCache(conn, gitdir, cache);
   for (const depth of DEEPEN_STEPS) {
     await fetchPack({
-      fs, http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      fs, http: conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
       // remoteRef only has to exist on the server; every branch and tag is wanted.
       ref: LAST_FETCHED, remoteRef: anyTip.oid, singleBranch: false, tags: true, depth,
     });
@@ -307,7 +293,7 @@ async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: n
   if (thin) await writeFile(join(gitdir, THIN_MARKER), JSON.stringify(await readdir(join(gitdir, 'objects', 'pack'))));
   try {
     await fetchPack({
-      fs, http: thin ? thinHttp : http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      fs, http: thin ? conn.thinHttp : conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
       ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
     });
   } finally {

@@ -17,7 +17,7 @@ export interface Recovery {
 export async function recover(layout: Layout, now: () => number): Promise<Recovery> {
   const removedLinks = await removeStaleActiveTmp(layout);
   const failedBuilds: string[] = [];
-  const deployments = await listDeployments(layout);
+  const deployments = await listDeployments(layout, now());
   const active = await readActive(layout);
   for (const d of deployments) {
     const record = d.record;

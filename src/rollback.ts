@@ -28,7 +28,7 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
   const { layout, reporter } = ctx;
   reportRecovery(ctx, await recover(layout, ctx.now));
   const [deployments, activations, active] = await Promise.all([
-    listDeployments(layout),
+    listDeployments(layout, ctx.now()),
     readActivations(layout),
     readActive(layout),
   ]);
