@@ -1,5 +1,5 @@
 // Writes a git tree into a new, empty directory: files with their exec bit, symlinks as symlinks,
-// submodules skipped. Every tree is checked against git fsck's rules (treecheck.ts) before the first
+// submodules as empty directories. Every tree is checked against git fsck's rules (treecheck.ts) before the first
 // write, and every write creates a new path and never follows a link, so no tree can redirect one.
 // A file whose bytes already sit at the same path of an earlier checkout (the active deployment),
 // verified by its git blob id, is taken from there: hashing a file costs a fraction of inflating
@@ -30,7 +30,7 @@ export interface WriteTreeStats {
   files: number;
   /** Files taken from `reuseFrom` instead of the object store. */
   reused: number;
-  /** Paths of submodules, which are not deployed (their contents live in another repository). */
+  /** Paths of submodules, deployed as empty directories (their contents live in another repository). */
   submodules: string[];
   /** Paths of files that are Git LFS pointers: deployed as the pointer, not the large file. */
   lfsPointers: string[];
@@ -101,7 +101,11 @@ async function planTree(reader: ObjectReader, treeOid: string, commit: string) {
         plan.dirs.push(path);
         await visit(entry.oid, path);
       } else if (entry.kind === 'symlink') plan.links.push({ rel: path, entry });
-      else if (entry.kind === 'submodule') plan.submodules.push(path.toString('utf8'));
+      else if (entry.kind === 'submodule') {
+        // An empty directory, as git's checkout and `git archive` leave for a submodule.
+        plan.dirs.push(path);
+        plan.submodules.push(path.toString('utf8'));
+      }
       else plan.files.push({ rel: path, entry });
     }
   };

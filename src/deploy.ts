@@ -177,11 +177,11 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
   }
 }
 
-/** Submodules and LFS pointers are checked out as `git archive` would: say so, they are easy to miss. */
+/** Submodules and LFS pointers are checked out as `git archive` does them: say so, they are easy to miss. */
 function warnUndeployed(ctx: Context, st: { submodules: string[]; lfsPointers: string[] }): void {
   const some = (paths: string[]) => `${paths.slice(0, 3).join(', ')}${paths.length > 3 ? `, and ${paths.length - 3} more` : ''}`;
   if (st.submodules.length > 0) {
-    ctx.reporter.warn(`${st.submodules.length} submodule(s) not deployed: ${some(st.submodules)}`,
+    ctx.reporter.warn(`${st.submodules.length} submodule(s) not deployed (left empty): ${some(st.submodules)}`,
       'mfd deploys only this repository; vendor the code into it, or fetch it in a build command');
   }
   if (st.lfsPointers.length > 0) {

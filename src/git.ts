@@ -426,8 +426,9 @@ async function openCache(conn: Connection, gitdir: string, cache: Cache): Promis
 
 /**
  * Writes the tree of commit `sha` into `dir` (which must exist and be empty): exec bits and
- * symlinks kept, submodules skipped; TreeInvalidError for a tree git's fsck refuses. Our own walk rather than iso-git's checkout, which would
- * write an index and HEAD into the shared cache and stat a work tree we know is empty.
+ * symlinks kept, submodules as empty directories; TreeInvalidError for a tree git's fsck refuses.
+ * Our own walk rather than iso-git's checkout, which would write an index and HEAD into the
+ * shared cache and stat a work tree we know is empty.
  */
 export async function checkoutCommit(options: {
   gitdir: string;

@@ -1,7 +1,9 @@
 // Raw git tree objects built byte by byte, so tests can make trees git itself would never write,
 // and an in-memory object store serving them as the cache would.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { ObjectReader } from '../../src/checkout.ts';
+import { runGit } from './repo.ts';
 
 /** One entry: mode as stored, name (a Buffer for bytes that are not UTF-8), 40-hex object id. */
 export type RawEntry = [mode: string, name: string | Buffer, oid: string];
@@ -38,6 +40,33 @@ export function memoryStore(): MemoryStore {
       const object = objects.get(oid);
       if (!object) throw new Error(`no object ${oid}`);
       return object;
+    },
+  };
+}
+
+/** Git plumbing on a (bare) repository, writing whatever bytes it is given, as a hostile pusher could. */
+export interface Plumbing {
+  blob(content: string | Buffer): Promise<string>;
+  /** A tree object of exactly these entries (or this content), unchecked (`hash-object --literally`). */
+  tree(entries: readonly RawEntry[] | Buffer): Promise<string>;
+  /** The raw content of tree `oid`. */
+  readTree(oid: string): Promise<Buffer>;
+  commit(tree: string, parent?: string): Promise<string>;
+  setRef(ref: string, sha: string): Promise<void>;
+}
+
+export function plumbing(gitdir: string): Plumbing {
+  const git = (args: string[], input?: string | Buffer) => runGit(args, { cwd: gitdir, ...(input === undefined ? {} : { input }) });
+  return {
+    blob: (content) => git(['hash-object', '-w', '--stdin'], content),
+    tree: (entries) => git(['hash-object', '-w', '--literally', '-t', 'tree', '--stdin'], Buffer.isBuffer(entries) ? entries : rawTree(entries)),
+    readTree: (oid) =>
+      new Promise((resolve, reject) =>
+        execFile('git', ['cat-file', 'tree', oid], { cwd: gitdir, encoding: 'buffer' }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      ),
+    commit: (tree, parent) => git(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', 'crafted']),
+    setRef: async (ref, sha) => {
+      await git(['update-ref', ref, sha]);
     },
   };
 }
