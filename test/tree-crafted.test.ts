@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MfdError, TreeInvalidError } from '../src/errors.ts';
-import { checkoutCommit, fetchCommit } from '../src/git.ts';
+import { checkoutCommit, fetchCommit, MAX_PACKS } from '../src/git.ts';
 import type { TreeRule } from '../src/treecheck.ts';
 import { startGitServer } from './helpers/git-server.ts';
 import { createRepo, tmpRoot } from './helpers/repo.ts';
@@ -102,5 +102,41 @@ describe('checkout of crafted trees from the real git server', () => {
     assert.equal((await checkoutCommit({ gitdir, sha, dir })).files, 2);
     assert.equal((await stat(join(dir, 'shared.txt'))).mode & 0o111, 0);
     assert.equal((await stat(join(dir, 'tool'))).mode & 0o100, 0o100);
+  });
+
+  test('the cache is compacted past a commit with mode 100664, and waits out a hostile last commit', async (t) => {
+    const root = await tmpRoot(t);
+    const repo = await createRepo(join(root, 'srv'), 'app.git');
+    const server = await startGitServer({ root: join(root, 'srv') });
+    t.after(() => server.close());
+    const remote = { url: server.url('app.git'), auth: { kind: 'none' as const } };
+    const gitdir = join(root, 'cache');
+    const p = plumbing(repo.bare);
+    const shared = await p.blob('shared\n');
+    let parent: string | undefined;
+    const next = async (i: number, extra: RawEntry[] = []) => {
+      const tree = await p.tree([...extra, ['100644', 'counter', await p.blob(`${i}\n`)], ['100664', 'shared.txt', shared]]);
+      parent = await p.commit(tree, parent);
+      await p.setRef('refs/heads/main', parent);
+      await fetchCommit({ remote, gitdir, sha: parent });
+      return parent;
+    };
+    const packs = async () => (await readdir(join(gitdir, 'objects', 'pack'))).filter((n) => n.endsWith('.pack')).length;
+    for (let i = 0; i < MAX_PACKS; i++) await next(i);
+    assert.equal(await packs(), MAX_PACKS);
+    // One more pack would compact; a tree git refuses is not copied, nor does it fail the fetch.
+    const link = await p.blob('/etc/passwd');
+    const hostile = await next(MAX_PACKS, [['120000', 'a', link], ['100644', 'a', shared]]);
+    assert.equal(await packs(), MAX_PACKS + 1);
+    const refused = join(root, 'refused');
+    await mkdir(refused);
+    await assert.rejects(checkoutCommit({ gitdir, sha: hostile, dir: refused }), TreeInvalidError);
+    // The next good commit compacts the cache, 100664 and all.
+    const good = await next(MAX_PACKS + 1);
+    assert.equal(await packs(), 1);
+    const dir = join(root, 'good');
+    await mkdir(dir);
+    await checkoutCommit({ gitdir, sha: good, dir });
+    assert.equal(await readFile(join(dir, 'shared.txt'), 'utf8'), 'shared\n');
   });
 });
