@@ -37,7 +37,8 @@ const CASES: Case[] = [
 /** Writes case `c` with plumbing: ok.txt and lib/ at the root, lib/ crafted. Same objects, same ids, in any repository. */
 async function craft(p: Plumbing, c: Case, canary: string): Promise<string> {
   const payload = await p.blob('pwned\n');
-  const repo = await p.tree([['100644', 'config', payload], ['100644', 'HEAD', await p.blob('ref: refs/heads/main\n')]].sort() as RawEntry[]);
+  // What would pass for a repository, if a .git directory were ever written.
+  const repo = await p.tree([['100644', 'HEAD', await p.blob('ref: refs/heads/main\n')], ['100644', 'config', payload]]);
   const lib = await p.tree(c.lib({ payload, link: await p.blob(canary), repo }));
   return p.commit(await p.tree([['40000', 'lib', lib], ['100644', 'ok.txt', await p.blob('ok\n')]]));
 }
