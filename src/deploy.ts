@@ -138,8 +138,9 @@ async function buildDeployment(
     // Unchanged files are taken from the active deployment, each verified by its blob id.
     const active = await readActive(layout);
     const reuseFrom = active !== undefined && active !== name ? layout.deployment(active) : undefined;
-    await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache, ...(reuseFrom ? { reuseFrom } : {}) }),
+    const checkedOut = await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache, ...(reuseFrom ? { reuseFrom } : {}) }),
       (st) => (st.reused > 0 ? `${name} (${st.reused} of ${st.files} files unchanged, taken from ${active})` : name));
+    warnUndeployed(ctx, checkedOut);
     await pauseForTest('checkout', ctx.signal);
     throwIfInterrupted(ctx.signal, UNTOUCHED);
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
@@ -193,6 +194,19 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
   } catch (error) {
     reporter.warn(`prune failed: ${errorText(error)}`, 'the deploy succeeded; old deployments are removed on the next one');
     return [];
+  }
+}
+
+/** Submodules and LFS pointers are checked out as `git archive` does them: say so, they are easy to miss. */
+function warnUndeployed(ctx: Context, st: { submodules: string[]; lfsPointers: string[] }): void {
+  const some = (paths: string[]) => `${paths.slice(0, 3).join(', ')}${paths.length > 3 ? `, and ${paths.length - 3} more` : ''}`;
+  if (st.submodules.length > 0) {
+    ctx.reporter.warn(`${st.submodules.length} submodule(s) not deployed (left empty): ${some(st.submodules)}`,
+      'mfd deploys only this repository; vendor the code into it, or fetch it in a build command');
+  }
+  if (st.lfsPointers.length > 0) {
+    ctx.reporter.warn(`${st.lfsPointers.length} Git LFS file(s) deployed as pointer files: ${some(st.lfsPointers)}`,
+      'mfd does not fetch LFS objects: commit those files without LFS, or download them in a build command');
   }
 }
 

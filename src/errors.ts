@@ -6,6 +6,7 @@ import { EXIT, MfdError } from './error-base.ts';
 export { EXIT, MfdError } from './error-base.ts';
 export * from './lock-errors.ts';
 export * from './run-errors.ts';
+export * from './tree-errors.ts';
 
 export class UsageError extends MfdError {
   readonly code = 'USAGE';

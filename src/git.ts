@@ -12,18 +12,17 @@ import {
   indexPack,
   init,
   listServerRefs,
-  readBlob,
   readCommit,
   readObject,
-  readTree,
   resolveRef as readRef,
   writeRef,
   type ServerRef,
 } from 'isomorphic-git';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
-import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
+import { CheckoutFailedError, GitFetchError, MfdError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
 import { damagedPacks } from './packcheck.ts';
+import { parseTree } from './treecheck.ts';
 import { pauseForTest } from './testhook.ts';
 import { writeFileAtomic } from './atomicfile.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
@@ -304,6 +303,9 @@ async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: n
   await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
 }
 
+/** A tree of the last fetched commit that treecheck.ts refuses: compaction waits for another commit. */
+class TreeUnusable extends Error {}
+
 /** More packs than this and the cache is compacted (see compactCache). */
 export const MAX_PACKS = 32;
 
@@ -329,12 +331,21 @@ async function compactCache(gitdir: string): Promise<void> {
     const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
     objects.push({ type: type as PackObjectType, content: object as Uint8Array });
     if (type === 'tree') {
-      // Submodule entries (type commit) live in another repository.
-      for (const entry of (await readTree({ fs, gitdir, oid, cache })).tree) if (entry.type !== 'commit') await add(entry.oid);
+      // Our parser, not iso-git's, which throws on modes such as 100664. A tree git refuses is
+      // never checked out (treecheck.ts), so the cache keeps its packs until a good commit is last.
+      const parsed = parseTree(object as Uint8Array);
+      if (!parsed.ok) throw new TreeUnusable();
+      // Submodule entries live in another repository.
+      for (const entry of parsed.entries) if (entry.kind !== 'submodule') await add(entry.oid);
     }
   };
-  await add(last);
-  await add((await readCommit({ fs, gitdir, oid: last, cache })).commit.tree);
+  try {
+    await add(last);
+    await add((await readCommit({ fs, gitdir, oid: last, cache })).commit.tree);
+  } catch (error) {
+    if (error instanceof TreeUnusable) return;
+    throw error;
+  }
   const { name, data } = writePack(objects);
   await writeFile(join(packDir, name), data);
   await indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', name), cache });
@@ -401,8 +412,9 @@ async function openCache(conn: Connection, gitdir: string, cache: Cache): Promis
 
 /**
  * Writes the tree of commit `sha` into `dir` (which must exist and be empty): exec bits and
- * symlinks kept, submodules skipped. Our own walk rather than iso-git's checkout, which would
- * write an index and HEAD into the shared cache and stat a work tree we know is empty.
+ * symlinks kept, submodules as empty directories; TreeInvalidError for a tree git's fsck refuses.
+ * Our own walk rather than iso-git's checkout, which would write an index and HEAD into the
+ * shared cache and stat a work tree we know is empty.
  */
 export async function checkoutCommit(options: {
   gitdir: string;
@@ -414,14 +426,19 @@ export async function checkoutCommit(options: {
 }): Promise<WriteTreeStats> {
   const { gitdir, sha, dir } = options;
   const cache = options.cache ?? newCache();
+  // Raw objects: iso-git's readTree sorts entries, decodes names lossily and throws on odd modes,
+  // which would hide what treecheck.ts must see.
   const reader: ObjectReader = {
-    readTree: async (oid) => (await readTree({ fs, gitdir, oid, cache })).tree,
-    readBlob: async (oid) => (await readBlob({ fs, gitdir, oid, cache })).blob,
+    readObject: async (oid) => {
+      const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
+      return { type, content: object as Uint8Array };
+    },
   };
   try {
     const tree = (await readCommit({ fs, gitdir, oid: sha, cache })).commit.tree;
-    return await writeTree(reader, tree, dir, options.reuseFrom === undefined ? {} : { reuseFrom: options.reuseFrom });
+    return await writeTree(reader, tree, dir, { commit: sha, ...(options.reuseFrom === undefined ? {} : { reuseFrom: options.reuseFrom }) });
   } catch (error) {
+    if (error instanceof MfdError) throw error;
     throw new CheckoutFailedError(sha, dir, (error as Error).message, error);
   }
 }
