@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
 import type { Context } from './context.ts';
-import { EXIT, MfdError, rooted, toFsError, UsageError } from './errors.ts';
+import { EXIT, MfdError, rooted, toFsError, UsageError, type Interruption, type InterruptSignal } from './errors.ts';
 import { layoutOf } from './layout.ts';
 import { chooseColor, chooseMode, Reporter } from './output.ts';
 
@@ -39,7 +39,8 @@ options:
 REF: a branch, a tag, HEAD, a full or short (4+ hex) sha, or REF~N / REF^.
 Exit codes: 0 ok, 1 internal, 2 usage or config, 3 lock held, 4 git, 5 build,
 6 activate or restart, 7 unhealthy (rolled back), 8 rollback failed or server needs
-attention, 9 disk full or nearly full, 10 file system (permissions, a file in mfd's place).`;
+attention, 9 disk full or nearly full, 10 file system (permissions, a file in mfd's place),
+130 / 143 interrupted by SIGINT / SIGTERM.`;
 
 type CommandFn = (ctx: Context, args: string[]) => Promise<void>;
 
@@ -56,6 +57,12 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   status: async () => (await import('./commands/status.ts')).statusCommand,
 };
 
+/** The arguments each command takes (as in USAGE): `[X]` is one optional argument. */
+const ARGS: Record<string, string> = {
+  deploy: '[REF]', list: '', ls: '', rollback: '[SHA]', resolve: '[REF]', lock: 'list', unlock: '[NAME]',
+  history: '', logs: '[RUN]', status: '',
+};
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let flags: { json: boolean; ci: boolean; verbose: boolean } = {
     json: argv.includes('--json'),
@@ -64,15 +71,31 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   };
   let reporter = makeReporter(flags, env);
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const hurry = new AbortController();
+  // The first SIGINT/SIGTERM asks the run to stop cleanly (it aborts ctx.signal with the
+  // Interruption, and the command ends with an InterruptedError: exit 130 / 143); a second one
+  // only makes it kill its child processes at once. Persistent listeners, not `once`: with none
+  // left, signal-exit (proper-lockfile's) re-raises the signal and mfd would die mid-step.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!controller.signal.aborted) {
+      reporter.warn(`${signal}: stopping cleanly after the current step (again: kill running commands now)`);
+      controller.abort({ signal: signal as InterruptSignal, hurry: hurry.signal } satisfies Interruption);
+    } else if (!hurry.signal.aborted) {
+      reporter.warn(`${signal} again: killing running commands now; the clean-up still runs`);
+      hurry.abort();
+    }
+  };
   let root: string | undefined;
   try {
     const { values, positionals } = parseCli(argv);
     flags = { json: !!values.json, ci: !!values.ci || env.CI === 'true', verbose: !!values.verbose };
     reporter = makeReporter(flags, env);
     const [name, ...args] = positionals;
+    // Only the commands that change the app root clean up; the others end at once, as by default.
+    if (name === 'deploy' || name === 'rollback') {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
     if (values.version) {
       reporter.result([`mfd ${VERSION}`], { version: VERSION });
       return EXIT.ok;
@@ -83,7 +106,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     const load = COMMANDS[name];
     if (!load) throw new UsageError(`unknown command "${name}"`);
-    if (args.length > 1) throw new UsageError(`mfd ${name} takes at most one argument, got ${args.length}`);
+    const synopsis = ARGS[name] ?? '';
+    // Each word of the synopsis is one argument it may take: a stray one is a typo, never ignored.
+    if (args.length > (synopsis ? synopsis.split(' ').length : 0)) {
+      throw new UsageError(`too many arguments for "mfd ${name}": ${JSON.stringify(args.at(-1))}`, `usage: mfd ${`${name} ${synopsis}`.trim()}`);
+    }
 
     const configFile = values.config
       ? resolve(values.config)

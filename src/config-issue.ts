@@ -2,6 +2,8 @@
 // (best effort, by scanning headers and keys) and a short description of a value. Nothing here
 // echoes a value the caller marks secret.
 
+import { redact } from './redact.ts';
+
 type Path = readonly (string | number)[];
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -54,11 +56,11 @@ export function valueAt(root: unknown, path: Path): unknown {
   return v;
 }
 
-/** `"npm ci"`, `5`, `["npm",1]`, `a table`; for a secret only its type, never its value. */
+/** `"npm ci"`, `5`, `["npm",1]`, `a table`; for a secret only its type, never its value; credentials in a URL masked. */
 export function describeValue(value: unknown, secret = false): string {
   if (isTable(value)) return 'a table';
   if (secret) return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) ?? String(value);
+  const text = redact(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

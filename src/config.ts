@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import * as z from 'zod/mini';
 import { describeValue, lineOf, suggestKey, valueAt } from './config-issue.ts';
-import { parseDuration } from './duration.ts';
+import { checkPrograms, checkRepoUrl, readDurations } from './config-rules.ts';
 import { parseSize } from './size.ts';
 import { ConfigInvalidError, ConfigNotFoundError, type ConfigIssue } from './errors.ts';
 import { Secret } from './secret.ts';
@@ -19,7 +19,7 @@ export type RepoAuth =
 export interface Config {
   file: string;
   root: string;
-  repo: { url: string; branch?: string; auth: RepoAuth };
+  repo: { url: string; branch?: string; auth: RepoAuth; /** [repo] timeout (see http-client.ts). */ timeoutMs: number };
   build: { commands: string[][]; timeoutMs?: number };
   systemd: { unit?: string; scope: 'system' | 'user' };
   deploy: { keep: number; minFreeBytes: number };
@@ -56,6 +56,7 @@ const Schema = z.strictObject({
     token_file: opt(text),
     username: opt(text),
     password: opt(text),
+    timeout: opt(z.string()),
   }),
   build: z.strictObject({
     commands: z.array(z.array(z.string()).check(z.minLength(1))),
@@ -91,7 +92,7 @@ type Parsed = z.infer<typeof Schema>;
 
 const ALLOWED: Record<string, readonly string[]> = {
   '': ['repo', 'build', 'systemd', 'deploy', 'lock', 'health'],
-  repo: ['url', 'branch', 'token', 'token_file', 'username', 'password'],
+  repo: ['url', 'branch', 'token', 'token_file', 'username', 'password', 'timeout'],
   build: ['commands', 'timeout'],
   systemd: ['unit', 'scope'],
   deploy: ['keep', 'min_free'],
@@ -150,17 +151,13 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   if (repo.token && repo.token_file) add(['repo', 'token_file'], 'give either repo.token or repo.token_file, not both');
   if (repo.password && !repo.username) add(['repo', 'username'], 'is required when repo.password is set');
   if (repo.username && !repo.password && !repo.token) add(['repo', 'password'], 'is required when repo.username is set');
-  // Checked on the raw value, so a bad duration is reported even when other keys are wrong too.
-  const duration = (path: [string, string], fallback: number): number => {
-    const value = valueAt(data, path);
-    if (typeof value !== 'string') return fallback;
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      add(path, (error as Error).message);
-      return fallback;
-    }
-  };
+  // Checked on the raw values, so a bad duration or URL is reported even when other keys are wrong too.
+  const ms = readDurations(data, add);
+  checkPrograms(data, add);
+  if (typeof repo.url === 'string' && repo.url !== '') {
+    const problem = checkRepoUrl(repo.url);
+    if (problem) add(['repo', 'url'], problem);
+  }
   let minFreeBytes = 100 * 1024 ** 2;
   const minFree = valueAt(data, ['deploy', 'min_free']);
   if (typeof minFree === 'string') {
@@ -170,13 +167,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       add(['deploy', 'min_free'], (error as Error).message);
     }
   }
-  const retryIntervalMs = duration(['lock', 'retry_interval'], 30_000);
-  const staleMs = duration(['lock', 'stale'], 5 * 60_000);
-  const buildTimeoutMs = valueAt(data, ['build', 'timeout']) === undefined ? undefined : duration(['build', 'timeout'], 0);
   const health = valueAt(data, ['health']) as Record<string, unknown> | undefined;
-  const healthTimeoutMs = duration(['health', 'timeout'], 30_000);
-  const healthIntervalMs = duration(['health', 'interval'], 1_000);
-  const healthDelayMs = duration(['health', 'delay'], 0);
   if (health && typeof health === 'object') {
     if (health.url !== undefined && health.command !== undefined) add(['health', 'command'], 'give either health.url or health.command, not both');
     if (health.url === undefined && health.command === undefined) add(['health'], 'needs health.url or health.command');
@@ -201,20 +192,20 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
     config: {
       file,
       root,
-      repo: { url, ...(parsed.repo.branch ? { branch: parsed.repo.branch } : {}), auth },
-      build: { commands: parsed.build.commands, ...(buildTimeoutMs !== undefined ? { timeoutMs: buildTimeoutMs } : {}) },
+      repo: { url, ...(parsed.repo.branch ? { branch: parsed.repo.branch } : {}), auth, timeoutMs: ms['repo.timeout'] },
+      build: { commands: parsed.build.commands, ...(ms['build.timeout'] !== undefined ? { timeoutMs: ms['build.timeout'] } : {}) },
       systemd: { ...(parsed.systemd?.unit ? { unit: parsed.systemd.unit } : {}), scope: parsed.systemd?.scope ?? 'system' },
       deploy: { keep: parsed.deploy?.keep ?? 3, minFreeBytes },
       lock: {
         wait: parsed.lock?.wait ?? false,
-        retryIntervalMs,
+        retryIntervalMs: ms['lock.retry_interval'],
         retryAttempts: parsed.lock?.retry_attempts ?? 60,
-        staleMs,
+        staleMs: ms['lock.stale'],
         host: parsed.lock?.host ?? false,
         resources: [...new Set(parsed.lock?.resources ?? [])].sort(),
         ...(parsed.lock?.dir ? { dir: resolve(dirname(file), parsed.lock.dir) } : {}),
       },
-      ...(parsed.health ? { health: healthOf(parsed.health, healthTimeoutMs, healthIntervalMs, healthDelayMs) } : {}),
+      ...(parsed.health ? { health: healthOf(parsed.health, ms['health.timeout'], ms['health.interval'], ms['health.delay']) } : {}),
       warnings,
     },
     ...(parsed.repo.token_file ? { tokenFile: resolve(root, parsed.repo.token_file) } : {}),

@@ -1,14 +1,14 @@
 // `mfd deploy`, as a list of steps: recover → resolve → (reuse | fetch → checkout → build) →
 // activate → restart → prune. `active` changes only once a build is complete, and a restart that
 // fails puts the previous deployment back.
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { activate, readActive } from './activate.ts';
 import { runBuild } from './build.ts';
 import type { Context } from './context.ts';
-import { formatDeploymentName } from './deployment.ts';
+import { claimDeployment } from './claim.ts';
 import { fingerprintCommands } from './fingerprint.ts';
 import { fullSha } from './revision.ts';
-import { isDiskFull, toFsError } from './errors.ts';
+import { InterruptedError, interruptionOf, isDiskFull, throwIfInterrupted, toFsError } from './errors.ts';
 import { bestEffort, describeFailure } from './best-effort.ts';
 import { applyPrune, planPrune } from './prune.ts';
 import { recover, reportRecovery } from './recover.ts';
@@ -57,10 +57,11 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
     sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch, lock: cacheLock(ctx, ref) }),
     (r) => `${ref ?? r.ref} → ${r.sha}`,
   );
-  await pauseForTest('resolve');
+  await pauseForTest('resolve', ctx.signal);
+  throwIfInterrupted(ctx.signal, UNTOUCHED);
 
   const fingerprint = fingerprintCommands(config.build.commands);
-  const deployments = await listDeployments(layout);
+  const deployments = await listDeployments(layout, ctx.now());
   const reusable = findReusable(deployments, resolved.sha, fingerprint);
   let name: string;
   if (reusable) {
@@ -71,14 +72,24 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   }
 
   const previous = await readActive(layout);
+  throwIfInterrupted(ctx.signal, UNTOUCHED);
   await reporter.step('activate', name, () => activate(layout, name));
   await recordActivation(ctx, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
-  await pauseForTest('activated');
+  await pauseForTest('activated', ctx.signal);
 
-  await restartActive(ctx, { name, previous, sha: resolved.sha });
+  // Once active has moved, an interruption no longer cuts anything short: the restart and its
+  // checks (and the way back, should they fail) run to the end, so the app is never left on a
+  // deployment nobody restarted or verified. Only pruning is skipped.
+  await restartActive(steady(ctx), { name, previous, sha: resolved.sha });
+  const stopped = (where: string) => {
+    const interruption = interruptionOf(ctx.signal);
+    if (interruption) throw new InterruptedError(interruption.signal, `${where}: ${name} (${resolved.sha}) is active and came up`, { sha: resolved.sha, deployment: name }, `to go back to the previous deployment: mfd rollback`);
+  };
+  stopped('after activation; old deployments were not pruned');
 
   await pauseForTest('prune');
   const pruned = await prune(ctx, name, previous);
+  stopped('at the end of the deploy');
   reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${name}`);
   return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: name, reused: !!reusable, previous, pruned, logFile: log.file };
 }
@@ -91,6 +102,9 @@ function findReusable(deployments: readonly Deployment[], sha: string, fingerpri
 }
 
 const loadGit = () => import('./git.ts');
+const UNTOUCHED = 'before activation; active is untouched';
+/** The context with a signal that never aborts: for steps that must finish once begun. */
+const steady = (ctx: Context): Context => ({ ...ctx, signal: new AbortController().signal });
 const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx, 'deploy', ref, work);
 
 async function buildDeployment(
@@ -103,29 +117,32 @@ async function buildDeployment(
   const { layout, config, reporter } = ctx;
   const git = await loadGit();
   const cache = git.newCache();
-  const name = formatDeploymentName(ctx.now() / 1000, resolved.sha);
-  const dir = layout.deployment(name);
   const stamp = () => new Date(ctx.now()).toISOString();
-  const record: DeploymentRecord = {
-    name, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
-    createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
-  };
   await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
-  // The record exists before the directory, so a kill at any later point is found by recover().
-  await writeRecord(layout, record);
+  // A fresh name and directory, never an existing one (the active deployment may share the second).
+  let record!: DeploymentRecord;
+  const name = await claimDeployment(layout, ctx.now() / 1000, resolved.sha, (candidate) => {
+    record = {
+      name: candidate, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
+      createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
+    };
+    return writeRecord(layout, record);
+  });
+  const dir = layout.deployment(name);
   let pending: Promise<void> = Promise.resolve();
   try {
     await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
       (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}`);
-    await pauseForTest('fetch');
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir);
+    await pauseForTest('fetch', ctx.signal);
+    throwIfInterrupted(ctx.signal, UNTOUCHED);
     // Unchanged files are taken from the active deployment, each verified by its blob id.
     const active = await readActive(layout);
     const reuseFrom = active !== undefined && active !== name ? layout.deployment(active) : undefined;
-    await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache, ...(reuseFrom ? { reuseFrom } : {}) }),
+    const checkedOut = await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache, ...(reuseFrom ? { reuseFrom } : {}) }),
       (st) => (st.reused > 0 ? `${name} (${st.reused} of ${st.files} files unchanged, taken from ${active})` : name));
-    await pauseForTest('checkout');
+    warnUndeployed(ctx, checkedOut);
+    await pauseForTest('checkout', ctx.signal);
+    throwIfInterrupted(ctx.signal, UNTOUCHED);
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
       runBuild({
         dir,
@@ -148,12 +165,17 @@ async function buildDeployment(
     await pending;
     // A build that ran while mfd could not write for lack of space may be cut short too.
     if (isDiskFull(log.failure)) throw toFsError(log.failure, { path: log.file, op: 'write', root: layout.root });
-    await pauseForTest('built');
+    await pauseForTest('built', ctx.signal);
+    throwIfInterrupted(ctx.signal, UNTOUCHED);
     await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(), pid: undefined });
-  } catch (thrown) {
+  } catch (caught) {
     await pending.catch(() => undefined); // its failure is a record write; the one below supersedes it
-    // Out of space, the build's own failure is a symptom: the full disk is what to report (exit 9).
-    const error = !isDiskFull(thrown) && isDiskFull(log.failure) ? toFsError(log.failure, { path: log.file, op: 'write', root: layout.root })! : thrown;
+    // Interrupted (the build was stopped, or a step ended since): that is the outcome, whatever
+    // failed. Out of space, the build's own failure is a symptom: the full disk is (exit 9).
+    const interruption = interruptionOf(ctx.signal);
+    const error = interruption
+      ? new InterruptedError(interruption.signal, `while building ${name}, which is recorded failed and removed; active is untouched`)
+      : !isDiskFull(caught) && isDiskFull(log.failure) ? toFsError(log.failure, { path: log.file, op: 'write', root: layout.root })! : caught;
     // A failed directory must never be reused or activated. It goes first (on a full disk that
     // frees the space the record needs); should the record still fail, no directory is left marked
     // building, and recover() settles the record.
@@ -171,7 +193,7 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
   await trimHistory(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/history.jsonl: ${errorText(error)}`));
   await trimActivations(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/activations.jsonl: ${errorText(error)}`));
   try {
-    const plan = planPrune(await listDeployments(layout), { active, previous, keep: config.deploy.keep });
+    const plan = planPrune(await listDeployments(layout, ctx.now()), { active, previous, keep: config.deploy.keep, now: ctx.now() });
     if (plan.remove.length === 0) return [];
     const outcome = await reporter.step('prune', `${plan.remove.length} old deployment(s)`, () => applyPrune(layout, plan),
       (r) => `removed ${r.removed.length}, kept the newest ${config.deploy.keep}`);
@@ -180,6 +202,19 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
   } catch (error) {
     reporter.warn(`prune failed: ${errorText(error)}`, 'the deploy succeeded; old deployments are removed on the next one');
     return [];
+  }
+}
+
+/** Submodules and LFS pointers are checked out as `git archive` does them: say so, they are easy to miss. */
+function warnUndeployed(ctx: Context, st: { submodules: string[]; lfsPointers: string[] }): void {
+  const some = (paths: string[]) => `${paths.slice(0, 3).join(', ')}${paths.length > 3 ? `, and ${paths.length - 3} more` : ''}`;
+  if (st.submodules.length > 0) {
+    ctx.reporter.warn(`${st.submodules.length} submodule(s) not deployed (left empty): ${some(st.submodules)}`,
+      'mfd deploys only this repository; vendor the code into it, or fetch it in a build command');
+  }
+  if (st.lfsPointers.length > 0) {
+    ctx.reporter.warn(`${st.lfsPointers.length} Git LFS file(s) deployed as pointer files: ${some(st.lfsPointers)}`,
+      'mfd does not fetch LFS objects: commit those files without LFS, or download them in a build command');
   }
 }
 

@@ -1,5 +1,6 @@
 // The base of every error mfd reports and the exit code of each class (README: Exit codes).
 // errors.ts re-exports it with all the subclasses; it exists so those can span several files.
+import { redact } from './redact.ts';
 
 export const EXIT = {
   ok: 0,
@@ -23,8 +24,9 @@ export abstract class MfdError extends Error {
   readonly hint: string | undefined;
 
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
+    // Messages and hints quote URLs, and reach the terminal, the history and the logs.
+    super(redact(message), { cause: options.cause });
     this.name = new.target.name;
-    this.hint = options.hint;
+    this.hint = options.hint === undefined ? undefined : redact(options.hint);
   }
 }

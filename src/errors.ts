@@ -1,10 +1,13 @@
 // Every failure mfd reports is an MfdError: a stable code, an exit code per class, one line of
 // facts (the message) and the next thing to do (the hint). cli.ts is the only place that prints them.
+import { formatDuration } from './duration.ts';
 import { EXIT, MfdError } from './error-base.ts';
 
 export { EXIT, MfdError } from './error-base.ts';
 export * from './lock-errors.ts';
 export * from './fs-errors.ts';
+export * from './run-errors.ts';
+export * from './tree-errors.ts';
 
 export class UsageError extends MfdError {
   readonly code = 'USAGE';
@@ -88,6 +91,18 @@ export class GitFetchError extends MfdError {
     super(`cannot reach ${url}: ${reason}`, {
       cause,
       hint: 'check repo.url and that this server can reach it, e.g. git ls-remote <url>',
+    });
+  }
+}
+
+/** A transfer from the git server got no answer, or crawled, for `[repo] timeout` (http-client.ts). */
+export class GitTimeoutError extends MfdError {
+  readonly code = 'GIT_TIMEOUT';
+  readonly exitCode = EXIT.git;
+  constructor(readonly url: string, readonly kind: 'stalled' | 'no-answer', readonly timeoutMs: number) {
+    const span = formatDuration(timeoutMs);
+    super(kind === 'stalled' ? `transfer from ${url} stalled: less than 1 KiB/s for ${span}` : `no answer from ${url} for ${span}`, {
+      hint: `check that this server can reach it (git ls-remote <url>); on a slow link or a slow server raise [repo] timeout in mfd.toml (now ${span})`,
     });
   }
 }

@@ -1,5 +1,7 @@
 // The only importer of execa: runs an argv array (never a shell) and reports how it ended.
 // Children get their own process group so a timeout or abort kills the whole tree, not just the leader.
+import { interruptionOf } from './run-errors.ts';
+import { stopGroup } from './termination.ts';
 
 export interface RunOptions {
   cwd: string;
@@ -88,9 +90,16 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
           timedOut = true;
           killTree('SIGKILL');
         }, options.timeoutMs);
+  // Interrupted: SIGTERM to the group, SIGKILL after a grace period (at once on a second signal),
+  // and the run waits until the whole group is gone, so nothing it started outlives mfd.
+  let stopping: Promise<void> | undefined;
   const onAbort = () => {
     aborted = true;
-    killTree('SIGTERM');
+    if (child.pid === undefined) return;
+    const hurry = interruptionOf(options.signal)?.hurry;
+    stopping = stopGroup(child.pid, hurry ? { hurry } : {}).catch(() => {
+      // EPERM: the group now runs as another user (a setuid build step); mfd cannot stop it.
+    });
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
@@ -98,6 +107,7 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
   const result = await child;
   if (timer) clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
+  await stopping;
 
   let outcome: RunOutcome;
   if (timedOut) outcome = { kind: 'timed-out', timeoutMs: options.timeoutMs! };

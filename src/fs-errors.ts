@@ -136,12 +136,12 @@ export function toFsError(error: unknown, context: { path?: string; op?: string;
   const code = errnoCode(error);
   const e = error as { syscall?: unknown; path?: unknown; dest?: unknown; info?: { path?: unknown; dest?: unknown; syscall?: unknown } };
   const syscall = typeof e.syscall === 'string' ? e.syscall : typeof e.info?.syscall === 'string' ? e.info.syscall : undefined;
-  const own = typeof e.path === 'string' ? e.path : typeof e.info?.path === 'string' ? e.info.path : undefined;
+  const own = pathOf(e.path) ?? pathOf(e.info?.path);
   const path = own ?? context.path;
   // Sockets carry a syscall too (connect, getaddrinfo) but never a path: those are not ours.
   const op = own !== undefined && syscall !== undefined ? (OPS[syscall] ?? syscall) : (context.op ?? (syscall && OPS[syscall]));
   if (!code || path === undefined || !op) return undefined;
-  const dest = typeof e.dest === 'string' ? e.dest : typeof e.info?.dest === 'string' ? e.info.dest : undefined;
+  const dest = pathOf(e.dest) ?? pathOf(e.info?.dest);
   const info: FsErrorInfo = { code, path, dest, root: context.root, op };
   switch (KIND[code]) {
     case 'space':
@@ -171,6 +171,11 @@ export async function onPath<T>(path: string, op: string, fn: () => Promise<T>):
   } catch (error) {
     throw toFsError(error, { path, op }) ?? error;
   }
+}
+
+/** Calls given a Buffer path (checkout.ts writes names as git stores them) report it as one. */
+function pathOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
 }
 
 function meaningOf(code: string): string {

@@ -12,23 +12,21 @@ import {
   indexPack,
   init,
   listServerRefs,
-  readBlob,
   readCommit,
   readObject,
-  readTree,
   resolveRef as readRef,
   writeRef,
   type ServerRef,
 } from 'isomorphic-git';
-import nodeHttp from 'isomorphic-git/http/node';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
-import { CheckoutFailedError, GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError, worldFsError } from './errors.ts';
+import { CheckoutFailedError, GitFetchError, MfdError, RefAmbiguousError, RefInvalidError, RefNotFoundError, worldFsError } from './errors.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
 import { damagedPacks } from './packcheck.ts';
+import { parseTree } from './treecheck.ts';
 import { pauseForTest } from './testhook.ts';
 import { writeFileAtomic } from './atomicfile.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
-import { authCallbacks, connect, requestThinPack, toGitError, type Connection, type RepoRemote } from './transport.ts';
+import { authCallbacks, connect, toGitError, type Connection, type RepoRemote } from './transport.ts';
 
 export { redactUrl, type RepoAuth, type RepoRemote } from './transport.ts';
 
@@ -72,19 +70,6 @@ const fs = {
     ...fsp,
     readFile: ((...args: unknown[]) =>
       args.length === 0 ? Promise.resolve() : (fsp.readFile as (...a: unknown[]) => Promise<unknown>)(...args)) as typeof fsp.readFile,
-  },
-};
-
-const http = nodeHttp;
-/** iso-git's node client, asking upload-pack for a thin pack (see requestThinPack). */
-const thinHttp: typeof nodeHttp = {
-  async request(req) {
-    if (req.method !== 'POST' || !req.body || !req.url.endsWith('/git-upload-pack')) return http.request(req);
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of req.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
-    // An array body is sent as one buffer with a Content-Length, as iso-git itself does.
-    const body = [requestThinPack(Buffer.concat(chunks))] as unknown as AsyncIterableIterator<Uint8Array>;
-    return http.request({ ...req, body });
   },
 };
 
@@ -132,7 +117,7 @@ async function resolveName(conn: Connection, gitdir: string, name: string, cache
   // ls-refs takes one prefix; a bare name may be a tag or a branch, so those list everything.
   const prefix = name === 'HEAD' || name.startsWith('refs/') ? name : undefined;
   const refs = await listServerRefs({
-    http, url: conn.url, ...authCallbacks(conn),
+    http: conn.http, url: conn.url, ...authCallbacks(conn),
     protocolVersion: 2, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}),
   });
   const byName = new Map(refs.map((r) => [r.ref, r]));
@@ -153,7 +138,7 @@ async function resolveShortSha(conn: Connection, gitdir: string, prefix: string,
   await openCache(conn, gitdir, cache);
   for (const depth of DEEPEN_STEPS) {
     await fetchPack({
-      fs, http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      fs, http: conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
       // remoteRef only has to exist on the server; every branch and tag is wanted.
       ref: LAST_FETCHED, remoteRef: anyTip.oid, singleBranch: false, tags: true, depth,
     });
@@ -307,7 +292,7 @@ async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: n
   if (thin) await writeFile(join(gitdir, THIN_MARKER), JSON.stringify(await readdir(join(gitdir, 'objects', 'pack'))));
   try {
     await fetchPack({
-      fs, http: thin ? thinHttp : http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      fs, http: thin ? conn.thinHttp : conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
       ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
     });
   } finally {
@@ -317,6 +302,9 @@ async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: n
   if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
   await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
 }
+
+/** A tree of the last fetched commit that treecheck.ts refuses: compaction waits for another commit. */
+class TreeUnusable extends Error {}
 
 /** More packs than this and the cache is compacted (see compactCache). */
 export const MAX_PACKS = 32;
@@ -343,12 +331,21 @@ async function compactCache(gitdir: string): Promise<void> {
     const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
     objects.push({ type: type as PackObjectType, content: object as Uint8Array });
     if (type === 'tree') {
-      // Submodule entries (type commit) live in another repository.
-      for (const entry of (await readTree({ fs, gitdir, oid, cache })).tree) if (entry.type !== 'commit') await add(entry.oid);
+      // Our parser, not iso-git's, which throws on modes such as 100664. A tree git refuses is
+      // never checked out (treecheck.ts), so the cache keeps its packs until a good commit is last.
+      const parsed = parseTree(object as Uint8Array);
+      if (!parsed.ok) throw new TreeUnusable();
+      // Submodule entries live in another repository.
+      for (const entry of parsed.entries) if (entry.kind !== 'submodule') await add(entry.oid);
     }
   };
-  await add(last);
-  await add((await readCommit({ fs, gitdir, oid: last, cache })).commit.tree);
+  try {
+    await add(last);
+    await add((await readCommit({ fs, gitdir, oid: last, cache })).commit.tree);
+  } catch (error) {
+    if (error instanceof TreeUnusable) return;
+    throw error;
+  }
   const { name, data } = writePack(objects);
   await writeFile(join(packDir, name), data);
   await indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', name), cache });
@@ -415,8 +412,9 @@ async function openCache(conn: Connection, gitdir: string, cache: Cache): Promis
 
 /**
  * Writes the tree of commit `sha` into `dir` (which must exist and be empty): exec bits and
- * symlinks kept, submodules skipped. Our own walk rather than iso-git's checkout, which would
- * write an index and HEAD into the shared cache and stat a work tree we know is empty.
+ * symlinks kept, submodules as empty directories; TreeInvalidError for a tree git's fsck refuses.
+ * Our own walk rather than iso-git's checkout, which would write an index and HEAD into the
+ * shared cache and stat a work tree we know is empty.
  */
 export async function checkoutCommit(options: {
   gitdir: string;
@@ -428,14 +426,19 @@ export async function checkoutCommit(options: {
 }): Promise<WriteTreeStats> {
   const { gitdir, sha, dir } = options;
   const cache = options.cache ?? newCache();
+  // Raw objects: iso-git's readTree sorts entries, decodes names lossily and throws on odd modes,
+  // which would hide what treecheck.ts must see.
   const reader: ObjectReader = {
-    readTree: async (oid) => (await readTree({ fs, gitdir, oid, cache })).tree,
-    readBlob: async (oid) => (await readBlob({ fs, gitdir, oid, cache })).blob,
+    readObject: async (oid) => {
+      const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
+      return { type, content: object as Uint8Array };
+    },
   };
   try {
     const tree = (await readCommit({ fs, gitdir, oid: sha, cache })).commit.tree;
-    return await writeTree(reader, tree, dir, options.reuseFrom === undefined ? {} : { reuseFrom: options.reuseFrom });
+    return await writeTree(reader, tree, dir, { commit: sha, ...(options.reuseFrom === undefined ? {} : { reuseFrom: options.reuseFrom }) });
   } catch (error) {
+    if (error instanceof MfdError) throw error;
     throw worldFsError(error) ?? new CheckoutFailedError(sha, dir, (error as Error).message, error);
   }
 }

@@ -1,6 +1,8 @@
 // The health check after every restart: an HTTP GET (expected status, optional body substring) or
 // an argv command, retried every `interval` after an initial `delay` until it passes or `timeout`.
+import { setTimeout as delay } from 'node:timers/promises';
 import { describeOutcome, run } from './exec.ts';
+import { redact } from './redact.ts';
 
 export type HealthConfig =
   | { kind: 'http'; url: string; status?: number; body?: string; timeoutMs: number; intervalMs: number; retries: number; delayMs: number }
@@ -33,19 +35,21 @@ export async function runHealthCheck(config: HealthConfig, options: { cwd: strin
 }
 
 async function checkHttp(config: Extract<HealthConfig, { kind: 'http' }>, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+  // Details reach the terminal, the history and the logs.
+  const shown = redact(config.url);
   try {
     const res = await fetch(config.url, { signal: AbortSignal.timeout(Math.min(timeoutMs, 10_000)), redirect: 'manual' });
     const body = await res.text();
     const statusOk = config.status === undefined ? res.status >= 200 && res.status < 300 : res.status === config.status;
     const bodyOk = config.body === undefined || body.includes(config.body);
     const snippet = body.trim().replace(/\s+/g, ' ').slice(0, 200);
-    if (!statusOk) return { ok: false, detail: `GET ${config.url} answered HTTP ${res.status}${snippet ? `: ${snippet}` : ''}` };
-    if (!bodyOk) return { ok: false, detail: `GET ${config.url} answered HTTP ${res.status} without "${config.body}" in its body` };
-    return { ok: true, detail: `GET ${config.url} answered HTTP ${res.status}` };
+    if (!statusOk) return { ok: false, detail: `GET ${shown} answered HTTP ${res.status}${snippet ? `: ${snippet}` : ''}` };
+    if (!bodyOk) return { ok: false, detail: `GET ${shown} answered HTTP ${res.status} without "${config.body}" in its body` };
+    return { ok: true, detail: `GET ${shown} answered HTTP ${res.status}` };
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
     const reason = cause === 'ECONNREFUSED' ? 'connection refused' : cause === 'TimeoutError' ? 'no answer in time' : cause;
-    return { ok: false, detail: `GET ${config.url}: ${reason}` };
+    return { ok: false, detail: `GET ${shown}: ${reason}` };
   }
 }
 
@@ -59,13 +63,10 @@ async function checkCommand(
   return { ok: result.ok, detail: `${JSON.stringify(config.command)} ${result.ok ? 'passed' : `failed with ${describeOutcome(result.outcome)}`}${tail ? `: ${tail}` : ''}` };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+/** Waits `ms`, or less if `signal` aborts (the caller looks at the signal). Adds no listener that outlives it. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  await delay(ms, undefined, signal ? { signal } : {}).catch((error: unknown) => {
+    if ((error as Error).name !== 'AbortError') throw error;
   });
 }

@@ -4,12 +4,12 @@ import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { keepNewestLines } from './atomicfile.ts';
 import type { Context } from './context.ts';
 import { bestEffort, describeFailure } from './best-effort.ts';
-import { MfdError, toFsError } from './errors.ts';
+import { InterruptedError, MfdError, toFsError } from './errors.ts';
 import type { Layout } from './layout.ts';
 import { isNotFound, readRecords, removeRecord } from './record.ts';
 import { openRunLog, type RunLog } from './runlog.ts';
 
-export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention';
+export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention' | 'interrupted';
 
 export interface HistoryEntry {
   runId: string;
@@ -57,11 +57,14 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   } catch (error) {
     const known = toFsError(error) ?? error;
     const code = known instanceof MfdError ? known.code : 'INTERNAL';
-    const outcome: RunOutcome =
-      code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back' : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention' : 'failed';
+    const outcome: RunOutcome = error instanceof InterruptedError
+      ? 'interrupted'
+      : code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back' : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention' : 'failed';
+    // An interruption after activation still says what it left active.
+    const active = error instanceof InterruptedError ? error.active : undefined;
     const message = known instanceof Error ? known.message.split('\n')[0]! : String(known);
     log.write(`error: ${message}\n`);
-    await finish({ sha: null, deployment: null, outcome, error: { code, message } });
+    await finish({ sha: active?.sha ?? null, deployment: active?.deployment ?? null, outcome, error: { code, message } });
     throw error;
   } finally {
     ctx.reporter.setTee(undefined);

@@ -2,12 +2,13 @@
 // host's, then each shared resource's, always in that order so two deploys can never deadlock.
 // All are released together in a finally; with wait mode a held set is retried on an interval.
 // Also the cache lock, held only around writes to the cached repository.
+import { setTimeout as delay } from 'node:timers/promises';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { LockConfig } from './config.ts';
 import type { Context } from './context.ts';
-import { FsPermissionError, LockHeldError, toFsError } from './errors.ts';
+import { FsPermissionError, LockHeldError, throwIfInterrupted, toFsError } from './errors.ts';
 import { acquireLock, type HeldLock, type LockSpec } from './lock.ts';
 import type { Layout } from './layout.ts';
 
@@ -51,6 +52,7 @@ export async function withDeployLock<T>(
         `waiting: ${error.message} (attempt ${attempt} of ${lockConfig.retryAttempts}, next try in ${Math.round(lockConfig.retryIntervalMs / 100) / 10}s)`,
       );
       await sleep(lockConfig.retryIntervalMs, ctx.signal);
+      throwIfInterrupted(ctx.signal, 'while waiting for a lock; nothing was changed');
       if (ctx.signal.aborted) throw error;
     }
   }
@@ -113,13 +115,11 @@ function hostLockError(error: unknown, dir: string): unknown {
   return new FsPermissionError({ ...fsError.info, hint }, error);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+/** Waits `ms`, or less if `signal` aborts (the caller looks at the signal). Adds no listener that outlives it. */
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  await delay(ms, undefined, { signal }).catch((error: unknown) => {
+    if ((error as Error).name !== 'AbortError') throw error;
   });
 }
 
@@ -147,6 +147,7 @@ export async function withCacheLock<T>(ctx: Context, command: string, ref: strin
       });
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
+      throwIfInterrupted(ctx.signal, 'while waiting for the repository cache; nothing was changed');
       if (ctx.now() - started > ctx.config.lock.staleMs || ctx.signal.aborted) throw error;
       if (!told) ctx.reporter.info(`waiting for the repository cache: ${error.message}`);
       told = true;

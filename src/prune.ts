@@ -2,23 +2,26 @@
 // (applyPrune, best effort). Never the active one, never the previous good one; failed ones first.
 import { rm } from 'node:fs/promises';
 import type { Layout } from './layout.ts';
-import { isGood, removeRecord, type Deployment } from './record.ts';
+import { isGood, orderNewestFirst, removeRecord, type Deployment } from './record.ts';
 
 export interface PrunePlan {
   remove: Deployment[];
 }
 
 /**
- * @param deployments newest first
+ * @param deployments in any order: they are ordered here (orderNewestFirst), so one named with a
+ *   future time is pruned first instead of counting toward `keep` for ever
  * @param keep how many good deployments to keep, counting the active one
+ * @param now ms since the epoch
  */
 export function planPrune(
   deployments: readonly Deployment[],
-  opts: { active: string | undefined; previous: string | undefined; keep: number },
+  opts: { active: string | undefined; previous: string | undefined; keep: number; now: number },
 ): PrunePlan {
   const protectedNames = new Set([opts.active, opts.previous].filter((n): n is string => n !== undefined));
-  const failed = deployments.filter((d) => !isGood(d) && d.state !== 'building' && !protectedNames.has(d.name));
-  const good = deployments.filter((d) => isGood(d));
+  const ordered = orderNewestFirst(deployments, opts.now);
+  const failed = ordered.filter((d) => !isGood(d) && d.state !== 'building' && !protectedNames.has(d.name));
+  const good = ordered.filter((d) => isGood(d));
   const keepNames = new Set(good.slice(0, opts.keep).map((d) => d.name));
   const extra = good.filter((d) => !keepNames.has(d.name) && !protectedNames.has(d.name));
   return { remove: [...failed, ...extra] };

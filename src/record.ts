@@ -72,8 +72,8 @@ export async function readRecords(layout: Layout): Promise<Map<string, Deploymen
   return records;
 }
 
-/** Every deployment directory in the root, newest first, joined with its record. */
-export async function listDeployments(layout: Layout): Promise<Deployment[]> {
+/** Every deployment directory in the root, newest first (see orderNewestFirst), joined with its record. */
+export async function listDeployments(layout: Layout, now = Date.now()): Promise<Deployment[]> {
   const [entries, records] = await Promise.all([readdir(layout.root, { withFileTypes: true }), readRecords(layout)]);
   const found: Deployment[] = [];
   for (const entry of entries) {
@@ -83,9 +83,27 @@ export async function listDeployments(layout: Layout): Promise<Deployment[]> {
     const record = records.get(entry.name);
     found.push(record ? { ...parsed, state: record.state, record } : { ...parsed, state: 'adopted' });
   }
+  return orderNewestFirst(found, now);
+}
+
+/** A time this far past `now` is another host's clock skew, not yet a wrong clock. */
+const SKEW_MS = 5 * 60_000;
+
+/**
+ * Newest first by creation time: the record's, else the name's. A time in the future (a name made
+ * by hand, or under a clock that was later set back) says nothing about age, so those come last,
+ * as the oldest: otherwise they would count toward `keep` for ever and never be pruned.
+ */
+export function orderNewestFirst<T extends Deployment>(list: readonly T[], now: number): T[] {
   // Two deploys within one second share the name's timestamp: the record's milliseconds decide.
-  const ms = (d: Deployment) => (d.record ? Date.parse(d.record.createdAt) : d.createdAt * 1000);
-  return sortNewestFirst(found).sort((a, b) => Math.floor(ms(b) / 1000) - Math.floor(ms(a) / 1000) || ms(b) - ms(a));
+  const ms = (d: Deployment) => {
+    const recorded = d.record ? Date.parse(d.record.createdAt) : Number.NaN;
+    return Number.isFinite(recorded) ? recorded : d.createdAt * 1000;
+  };
+  const future = (d: Deployment) => ms(d) > now + SKEW_MS;
+  return sortNewestFirst(list).sort(
+    (a, b) => Number(future(a)) - Number(future(b)) || Math.floor(ms(b) / 1000) - Math.floor(ms(a) / 1000) || ms(b) - ms(a),
+  );
 }
 
 export async function appendActivation(layout: Layout, activation: Activation): Promise<void> {

@@ -21,7 +21,7 @@ export async function recover(layout: Layout, now: () => number): Promise<Recove
   const removedLinks = await removeStaleActiveTmp(layout);
   const failedBuilds: string[] = [];
   const unrecorded: { name: string; error: unknown }[] = [];
-  const deployments = await listDeployments(layout);
+  const deployments = await listDeployments(layout, now());
   const active = await readActive(layout);
   for (const d of deployments) {
     const record = d.record;

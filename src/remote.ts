@@ -6,13 +6,13 @@ import type { RepoRemote } from './git.ts';
 export type Remote = RepoRemote;
 
 export function remoteOf(config: Config): Remote {
-  const { auth, url } = config.repo;
+  const { auth, url, timeoutMs } = config.repo;
   switch (auth.kind) {
     case 'none':
-      return { url, auth };
+      return { url, auth, timeoutMs };
     case 'token':
-      return { url, auth: { kind: 'token', token: auth.token.reveal() } };
+      return { url, auth: { kind: 'token', token: auth.token.reveal() }, timeoutMs };
     case 'basic':
-      return { url, auth: { kind: 'basic', username: auth.username, password: auth.password.reveal() } };
+      return { url, auth: { kind: 'basic', username: auth.username, password: auth.password.reveal() }, timeoutMs };
   }
 }

@@ -10,6 +10,7 @@ import { appendActivation, readRecords, writeRecord, type Activation } from './r
 import { bestEffort } from './best-effort.ts';
 import { journalctlCommand, restartUnit, unitStatus } from './service.ts';
 import { pauseForTest } from './testhook.ts';
+import { redact } from './redact.ts';
 
 export type BringUpFailure = { kind: 'restart'; error: RestartFailedError } | { kind: 'health'; detail: string };
 
@@ -40,7 +41,7 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
   const health = ctx.config.health;
   if (health) {
     const result = await ctx.reporter
-      .step('health', health.kind === 'http' ? health.url : health.command.join(' '), () =>
+      .step('health', health.kind === 'http' ? redact(health.url) : health.command.join(' '), () =>
         runHealthCheck(health, { cwd: ctx.layout.deployment(name), signal: ctx.signal }).then((r) => {
           if (!r.ok) throw Object.assign(new Error(r.detail), { result: r });
           return r;

@@ -2,7 +2,7 @@
 // one, mark the deployment it leaves rolled-back so it is not picked again, and restart the unit.
 import { activate, readActive } from './activate.ts';
 import type { Context } from './context.ts';
-import { HealthFailure, RollbackFailedError } from './errors.ts';
+import { HealthFailure, InterruptedError, interruptionOf, RollbackFailedError, throwIfInterrupted } from './errors.ts';
 import { recover, reportRecovery } from './recover.ts';
 import { listDeployments, readActivations, writeRecord } from './record.ts';
 import { bestEffort } from './best-effort.ts';
@@ -10,6 +10,7 @@ import { planRollback } from './rollback-plan.ts';
 import { withDeployLock } from './locked.ts';
 import { recordRun } from './history.ts';
 import { bringUp, logsHint, markHealthy, recordActivation } from './restart.ts';
+import { pauseForTest } from './testhook.ts';
 
 export interface RollbackResult {
   from: string | undefined;
@@ -28,12 +29,14 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
   const { layout, reporter } = ctx;
   reportRecovery(ctx, await recover(layout, ctx.now));
   const [deployments, activations, active] = await Promise.all([
-    listDeployments(layout),
+    listDeployments(layout, ctx.now()),
     readActivations(layout),
     readActive(layout),
   ]);
   const chosen = planRollback(deployments, activations, active, target);
 
+  await pauseForTest('rollback-planned', ctx.signal);
+  throwIfInterrupted(ctx.signal, 'before activation; active is untouched');
   await reporter.step('activate', chosen.name, () => activate(layout, chosen.name));
   const at = new Date(ctx.now()).toISOString();
   await recordActivation(ctx, { name: chosen.name, sha: chosen.sha, at, command: 'rollback' });
@@ -48,12 +51,17 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
       }));
   }
 
-  const failure = await bringUp(ctx, chosen.name);
+  // As in deploy: once active has moved, the restart and its checks run to the end whatever signal comes.
+  const failure = await bringUp({ ...ctx, signal: new AbortController().signal }, chosen.name);
   if (failure) {
     const cause = failure.kind === 'restart' ? failure.error : new HealthFailure(failure.detail, logsHint(ctx));
     throw new RollbackFailedError(chosen.sha, cause);
   }
   if (ctx.config.systemd.unit || ctx.config.health) await markHealthy(ctx, chosen.name);
   reporter.info(`rolled back to ${chosen.sha} (${chosen.name})`);
+  const interruption = interruptionOf(ctx.signal);
+  if (interruption) {
+    throw new InterruptedError(interruption.signal, `after activation: the rollback finished, ${chosen.name} (${chosen.sha}) is active and came up`, { sha: chosen.sha, deployment: chosen.name });
+  }
   return { from: active, to: chosen.name, deployment: chosen.name, sha: chosen.sha };
 }

@@ -1,6 +1,8 @@
 // How mfd talks to a git server, minus isomorphic-git itself (git.ts plugs these in): credentials for
-// onAuth and a URL that never holds them, the thin-pack request, and git failures as mfd errors.
+// onAuth and a URL that never holds them, the HTTP client with its timeout (http-client.ts) and the
+// thin-pack request, and git failures as mfd errors.
 import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from './errors.ts';
+import { createGitHttp, type GitHttpClient } from './http-client.ts';
 
 export type RepoAuth =
   | { kind: 'none' }
@@ -10,33 +12,56 @@ export type RepoAuth =
 export interface RepoRemote {
   url: string;
   auth: RepoAuth;
+  /** [repo] timeout: no answer, or less than 1 KiB/s, for this long fails a transfer (default 2m). */
+  timeoutMs?: number;
 }
+
+export const DEFAULT_TIMEOUT_MS = 120_000;
 
 export interface Connection {
   /** The URL without userinfo: what iso-git gets, what the cache's config holds, what messages show. */
   url: string;
   credentials: { username: string; password: string } | undefined;
+  /** The client iso-git gets, and the same asking for a thin pack (see requestThinPack). */
+  http: GitHttpClient;
+  thinHttp: GitHttpClient;
 }
 
 const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
 
-/** The URL with any `user:password@` removed, for messages, logs and files. */
+/** The URL with any `user:password@` removed: what iso-git connects to and the cache's config holds (messages also go through redact.ts). */
 export function redactUrl(url: string): string {
   return url.replace(USERINFO, '$1');
 }
 
 /** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
 export function connect(remote: RepoRemote): Connection {
-  const url = redactUrl(remote.url);
+  const http = createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  return { url: redactUrl(remote.url), credentials: credentialsOf(remote), http, thinHttp: withThinPack(http) };
+}
+
+function credentialsOf(remote: RepoRemote): Connection['credentials'] {
   const { auth } = remote;
   // Go mfd sends a token as basic auth with the user name "mfd"; GitHub, Gitea and GitLab accept that.
-  if (auth.kind === 'token') return { url, credentials: { username: 'mfd', password: auth.token } };
-  if (auth.kind === 'basic') return { url, credentials: { username: auth.username, password: auth.password } };
+  if (auth.kind === 'token') return { username: 'mfd', password: auth.token };
+  if (auth.kind === 'basic') return { username: auth.username, password: auth.password };
   const userinfo = USERINFO.exec(remote.url)?.[2];
-  if (userinfo === undefined) return { url, credentials: undefined };
+  if (userinfo === undefined) return undefined;
   const colon = userinfo.indexOf(':');
   const [user, pass] = colon === -1 ? [userinfo, ''] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)];
-  return { url, credentials: { username: decodeURIComponent(user), password: decodeURIComponent(pass) } };
+  return { username: decodeURIComponent(user), password: decodeURIComponent(pass) };
+}
+
+/** `http`, with requestThinPack applied to every upload-pack request. */
+function withThinPack(http: GitHttpClient): GitHttpClient {
+  return {
+    async request(req) {
+      if (req.method !== 'POST' || !req.body || !req.url.endsWith('/git-upload-pack')) return http.request(req);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of req.body) chunks.push(chunk);
+      return http.request({ ...req, body: [requestThinPack(Buffer.concat(chunks))] });
+    },
+  };
 }
 
 /** isomorphic-git's onAuth / onAuthFailure pair: the credentials once, then cancel instead of retrying forever. */

@@ -63,7 +63,7 @@ describe('config', () => {
   });
 
   test('unknown tables and top-level keys are errors, never ignored', () => {
-    const err = problems('title = "x"\n[repo]\nurl = "u"\n[build]\ncommands = []\n[healht]\nurl = "x"\n');
+    const err = problems('title = "x"\n[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n[healht]\nurl = "x"\n');
     assert.deepEqual(err.issues.map((i) => i.path).sort(), ['healht', 'title']);
   });
 
@@ -139,7 +139,7 @@ describe('config', () => {
     assert.equal(parseDuration('5m'), 300_000);
     assert.equal(parseDuration('1h30m'), 5_400_000);
     for (const bad of ['30', 'soon', '', '5 m']) assert.throws(() => parseDuration(bad), RangeError);
-    assert.ok(problems('[repo]\nurl = "u"\n[build]\ncommands = []\ntimeout = "forever"\n').issues.some((i) => i.path === 'build.timeout'));
+    assert.ok(problems('[repo]\nurl = "https://h/r"\n[build]\ncommands = []\ntimeout = "forever"\n').issues.some((i) => i.path === 'build.timeout'));
   });
 
   test('the shipped examples are valid configs, also with every commented key switched on', async () => {
@@ -167,7 +167,7 @@ describe('config', () => {
   });
 
   test('[health] takes a url or a command, not both, and not neither', () => {
-    const base = '[repo]\nurl = "u"\n[build]\ncommands = []\n[health]\n';
+    const base = '[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n[health]\n';
     assert.ok(problems(`${base}url = "http://x/"\ncommand = ["true"]\n`).issues.some((i) => i.path === 'health.command'));
     assert.ok(problems(`${base}timeout = "1s"\n`).issues.some((i) => i.path === 'health'));
     assert.ok(problems(`${base}command = ["true"]\nstatus = 200\n`).issues.some((i) => i.path === 'health.status'));
@@ -191,7 +191,7 @@ describe('config', () => {
   });
 
   test('[deploy] min_free is a size with a unit, 100MiB by default', () => {
-    const base = '[repo]\nurl = "u"\n[build]\ncommands = []\n';
+    const base = '[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n';
     assert.equal(parse(base).deploy.minFreeBytes, 100 * 1024 ** 2);
     assert.equal(parse(`${base}[deploy]\nmin_free = "2GiB"\n`).deploy.minFreeBytes, 2 * 1024 ** 3);
     assert.equal(parse(`${base}[deploy]\nmin_free = "500MB"\n`).deploy.minFreeBytes, 500e6);
@@ -199,10 +199,10 @@ describe('config', () => {
   });
 
   test('[lock] defaults, and its values are checked like every other key', () => {
-    const c = parse('[repo]\nurl = "u"\n[build]\ncommands = []\n');
+    const c = parse('[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n');
     assert.deepEqual(c.lock, { wait: false, retryIntervalMs: 30_000, retryAttempts: 60, staleMs: 300_000, host: false, resources: [] });
-    const err = problems('[repo]\nurl = "u"\n[build]\ncommands = []\n[lock]\nstale = "soon"\nresources = ["a b"]\nretry_attempts = 0\nwiat = true\n');
+    const err = problems('[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n[lock]\nstale = "soon"\nresources = ["a b"]\nretry_attempts = 0\nwiat = true\n');
     assert.deepEqual(err.issues.map((i) => i.path).sort(), ['lock.resources.0', 'lock.retry_attempts', 'lock.stale', 'lock.wiat']);
-    assert.equal(parse('[repo]\nurl = "u"\n[build]\ncommands = []\n[lock]\ndir = "locks"\n').lock.dir, '/srv/app/locks');
+    assert.equal(parse('[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n[lock]\ndir = "locks"\n').lock.dir, '/srv/app/locks');
   });
 });

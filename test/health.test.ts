@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runHealthCheck, type HealthConfig } from '../src/health.ts';
@@ -55,5 +56,18 @@ describe('health', () => {
     const r = await runHealthCheck(bad, { cwd: '/' });
     assert.equal(r.ok, false);
     assert.match(r.detail, /failed with exit status 2: not ready/);
+  });
+  test('many attempts with one abort signal leave no abort listener behind', async (t) => {
+    const url = await serve(t, (n) => (n < 15 ? [503, 'starting'] : [200, 'ok']));
+    const controller = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    const r = await runHealthCheck({ kind: 'http', url, ...timing, intervalMs: 1, delayMs: 1 }, { cwd: '/', signal: controller.signal });
+    assert.deepEqual([r.ok, r.attempts], [true, 15]);
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
   });
 });

@@ -8,7 +8,7 @@ import { recover, reportRecovery } from '../recover.ts';
 export async function listCommand(ctx: Context): Promise<void> {
   // ls must be truthful: a build killed earlier is shown as what it is after reconciling, not as in progress.
   reportRecovery(ctx, await recover(ctx.layout, ctx.now));
-  const [deployments, active] = await Promise.all([listDeployments(ctx.layout), readActive(ctx.layout)]);
+  const [deployments, active] = await Promise.all([listDeployments(ctx.layout, ctx.now()), readActive(ctx.layout)]);
   const human = deployments.map((d) => {
     if (d.name === active) return `${d.sha} (active)`;
     return isGood(d) ? d.sha : `${d.sha} (${d.state})`;

@@ -11,7 +11,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
   const { layout } = ctx;
   const [active, deployments, activations, history, lock] = await Promise.all([
     readActive(layout),
-    listDeployments(layout),
+    listDeployments(layout, ctx.now()),
     readActivations(layout),
     readHistory(layout),
     inspectLock(layout.lockFile, { staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env }),

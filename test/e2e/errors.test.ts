@@ -36,6 +36,20 @@ describe('mfd errors (e2e)', () => {
     assert.equal((await mfd(['deploy', '--frobnicate'], { cwd: dir })).code, 2);
   });
 
+  test('a command given more arguments than it takes is a usage error, exit 2, naming its usage', async (t) => {
+    const dir = await tmpRoot(t);
+    const cases: [string[], string][] = [
+      [['ls', 'extra'], 'mfd ls'], [['list', 'extra'], 'mfd list'], [['status', 'x'], 'mfd status'],
+      [['history', 'x'], 'mfd history'], [['lock', 'list', 'x'], 'mfd lock list'],
+      [['deploy', 'main', 'x'], 'mfd deploy \\[REF\\]'], [['rollback', 'a', 'b'], 'mfd rollback \\[SHA\\]'],
+    ];
+    for (const [args, usage] of cases) {
+      const r = await mfd(args, { cwd: dir });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: too many arguments for "mfd ${args[0]}": "${args.at(-1)}"\\n  hint: usage: ${usage}$`, 'm'));
+    }
+  });
+
   test('a missing config names the path and exits 2 without a stack trace', async (t) => {
     const dir = await tmpRoot(t);
     const r = await mfd(['ls'], { cwd: dir });

@@ -90,7 +90,7 @@ describe('deployment locks (e2e)', () => {
   });
 
   test('a build longer than the stale limit keeps its lock through the heartbeat', async (t) => {
-    const app = await appFixture(t, { config: (url) => config(url, 'stale = "500ms"') });
+    const app = await appFixture(t, { config: (url) => config(url, 'stale = "1s"') });
     await commit(app, 1);
     const gate = join(app.root, '..', 'gate');
     const started = join(app.root, '..', 'started');
@@ -98,7 +98,7 @@ describe('deployment locks (e2e)', () => {
     await until(() => exists(started), 'the build to start');
     const takenAt = JSON.parse(await readFile(join(app.root, '.mfd-deploy.lock'), 'utf8')).timestamp as number;
     // Let three stale periods pass while the build runs.
-    await until(async () => Date.now() - takenAt > 1500, 'three stale periods');
+    await until(async () => Date.now() - takenAt > 3000, 'three stale periods');
     const second = await mfd(['deploy'], { cwd: app.root });
     assert.equal(second.code, 3, second.stderr);
     await writeFile(gate, 'go');

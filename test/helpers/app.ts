@@ -29,6 +29,7 @@ export async function appFixture(
     auth?: { username: string; password: string };
     config?: (url: string) => string;
     beforeChunk?: GitServerOptions['beforeChunk'];
+    maxChunk?: GitServerOptions['maxChunk'];
   } = {},
 ): Promise<AppFixture> {
   const tmp = await tmpRoot(t);
@@ -36,6 +37,7 @@ export async function appFixture(
     root: join(tmp, 'git'),
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.beforeChunk ? { beforeChunk: options.beforeChunk } : {}),
+    ...(options.maxChunk ? { maxChunk: options.maxChunk } : {}),
   });
   t.after(() => server.close());
   const repo = await createRepo(join(tmp, 'git'), 'app.git');

@@ -37,6 +37,8 @@ export interface GitServerOptions {
    * hold a response half-way (e.g. to kill a client in the middle of receiving a pack).
    */
   beforeChunk?: (entry: GitServerRequest, sentSoFar: number, res: ServerResponse) => Promise<void> | void;
+  /** Splits a response body into writes of at most this many bytes (beforeChunk runs before each): a trickle. */
+  maxChunk?: (entry: GitServerRequest) => number | undefined;
 }
 
 export async function startGitServer(options: GitServerOptions): Promise<GitServer> {
@@ -163,11 +165,14 @@ async function serveCgi(
       headersDone = true;
       body = head.subarray(split.end);
     }
-    if (body.length === 0) continue;
-    await options.beforeChunk?.(entry, entry.bytes, res);
-    if (res.destroyed) break;
-    entry.bytes += body.length;
-    if (!res.write(body)) await drained(res);
+    const size = options.maxChunk?.(entry) ?? body.length;
+    for (let at = 0; at < body.length && !res.destroyed; at += size) {
+      const piece = body.subarray(at, at + size);
+      await options.beforeChunk?.(entry, entry.bytes, res);
+      if (res.destroyed) break;
+      entry.bytes += piece.length;
+      if (!res.write(piece)) await drained(res);
+    }
     if (res.destroyed) break;
   }
   await exited;

@@ -35,7 +35,7 @@ export async function tmpRoot(t: TestContext): Promise<string> {
 }
 
 /** Runs git with a clean environment: no user or system config, fixed identity and `date`. */
-export async function runGit(args: string[], options: { cwd: string; date?: number; input?: string }): Promise<string> {
+export async function runGit(args: string[], options: { cwd: string; date?: number; input?: string | Buffer }): Promise<string> {
   const date = `@${options.date ?? EPOCH} +0000`;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

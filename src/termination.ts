@@ -1,0 +1,42 @@
+// Stopping a child's process group when the run is interrupted: SIGTERM first, so a build can
+// clean up after itself, then SIGKILL once the grace period is over (or at once, on `hurry`).
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** How long an interrupted child's group gets between SIGTERM and SIGKILL. */
+export const STOP_GRACE_MS = 5000;
+const POLL_MS = 20;
+const KILL_WAIT_MS = 2000;
+
+/**
+ * Resolves once no process of group `pgid` is left. `pgid` must be a group this process created
+ * (a detached child's pid) and not yet known to be gone: while any member lives the kernel does
+ * not hand the id to another process, and each signal is sent right after seeing the group alive.
+ */
+export async function stopGroup(pgid: number, options: { hurry?: AbortSignal; graceMs?: number } = {}): Promise<void> {
+  if (pgid <= 1) return;
+  if (!signalGroup(pgid, 'SIGTERM')) return;
+  const deadline = performance.now() + (options.graceMs ?? STOP_GRACE_MS);
+  let killedAt: number | undefined;
+  for (;;) {
+    await delay(POLL_MS);
+    if (!signalGroup(pgid, 0)) return;
+    // Still "there" this long after SIGKILL means zombies nobody reaps yet, or a process stuck in
+    // the kernel: neither runs any more code, so waiting longer would only hang the clean-up.
+    if (killedAt !== undefined && performance.now() - killedAt > KILL_WAIT_MS) return;
+    if (options.hurry?.aborted || performance.now() >= deadline) {
+      signalGroup(pgid, 'SIGKILL');
+      killedAt ??= performance.now();
+    }
+  }
+}
+
+/** Sends `sig` to the group; false when the group is gone (ESRCH). */
+function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, sig);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}

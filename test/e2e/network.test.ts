@@ -1,0 +1,116 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { appFixture } from '../helpers/app.ts';
+import { mfd } from '../helpers/cli.ts';
+import { freePort } from '../helpers/http.ts';
+import { tmpRoot } from '../helpers/repo.ts';
+
+const node = JSON.stringify(process.execPath);
+const config = (url: string, repo = '') => `[repo]\nurl = "${url}"\n${repo}\n[build]\ncommands = [[${node}, "build.js"]]\n`;
+
+/** The slow server's pause: `ms`, or until the client is gone. */
+async function pause(res: ServerResponse, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), once(res, 'close')]);
+  clearTimeout(timer);
+}
+
+async function allText(dir: string): Promise<string> {
+  let text = '';
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) text += await readFile(join(entry.parentPath, entry.name), 'latin1');
+  }
+  return text;
+}
+
+describe('network timeouts (e2e)', () => {
+  test('a pack trickling at 1 byte/s fails the deploy with exit 4 after [repo] timeout, and frees the lock', { timeout: 60_000 }, async (t) => {
+    let trickle = false;
+    const app = await appFixture(t, {
+      config: (url) => config(url, 'timeout = "2s"'),
+      maxChunk: (entry) => (trickle && entry.command === 'fetch' ? 1 : undefined),
+      beforeChunk: async (entry, _sent, res) => {
+        if (trickle && entry.command === 'fetch') await pause(res, 1000);
+      },
+    });
+    const old = await app.commitVersion(1);
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await app.commitVersion(2);
+
+    trickle = true;
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: transfer from ${app.url}/git-upload-pack stalled: less than 1 KiB/s for 2s\n  hint: .*raise \\[repo\\] timeout`, 'm'));
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${old}$`));
+    assert.ok(!existsSync(join(app.root, '.mfd-deploy.lock')), 'the deploy lock is released');
+    assert.ok(!existsSync(join(app.root, '.mfd', 'repo.git.lock')), 'the cache lock is released');
+
+    trickle = false;
+    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+  });
+
+  test('a server silent for 6 s before sending the pack (longer than Node\'s 5 s socket timeout) is waited for', { timeout: 60_000 }, async (t) => {
+    let silent = 0;
+    const app = await appFixture(t, {
+      beforeChunk: async (entry, sent, res) => {
+        if (entry.command !== 'fetch' || sent !== 0) return;
+        silent++;
+        // Headers out, then nothing: upload-pack compressing a large file.
+        res.flushHeaders();
+        await pause(res, 6000);
+      },
+    });
+    const sha = await app.commitVersion(1);
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(silent, 1);
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${sha}$`));
+  });
+
+  test('a server that accepts the connection and never answers fails after [repo] timeout with "no answer"', { timeout: 60_000 }, async (t) => {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/app.git`;
+    const root = await tmpRoot(t);
+    await writeFile(join(root, 'mfd.toml'), config(url, 'timeout = "2s"'), { mode: 0o600 });
+    const r = await mfd(['deploy'], { cwd: root });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: no answer from ${url}/info/refs for 2s\n  hint: `, 'm'));
+    assert.ok(!existsSync(join(root, '.mfd-deploy.lock')));
+    const history = await readFile(join(root, '.mfd', 'history.jsonl'), 'utf8');
+    assert.match(history, /"code":"GIT_TIMEOUT"/);
+  });
+
+  test('credentials in repo.url reach no output, file or history, whatever form the URL has', async (t) => {
+    const root = await tmpRoot(t);
+    const port = await freePort();
+    // The malformed one is a config error (exit 2); the other one is refused by the port (exit 4).
+    for (const [url, code] of [[`http:/user:s3cretPASS@127.0.0.1:${port}/x`, 2], [`http://user:s3cretPASS@127.0.0.1:${port}/x`, 4]] as const) {
+      await writeFile(join(root, 'mfd.toml'), config(url, 'timeout = "2s"'), { mode: 0o600 });
+      assert.equal((await mfd(['deploy'], { cwd: root })).code, code, url);
+      for (const args of [['deploy', '--verbose'], ['deploy', '--json'], ['resolve', '--verbose'], ['history', '--json'], ['logs'], ['status']]) {
+        const r = await mfd(args, { cwd: root });
+        assert.doesNotMatch(r.stdout + r.stderr, /s3cretPASS/, `${url} ${args.join(' ')}`);
+      }
+    }
+    // The well-formed URL got as far as a run (connection refused), so there is a history to check.
+    assert.match(await readFile(join(root, '.mfd', 'history.jsonl'), 'utf8'), /"code":"GIT_FETCH"/);
+    assert.doesNotMatch(await allText(join(root, '.mfd')), /s3cretPASS/);
+  });
+});
