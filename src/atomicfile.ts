@@ -2,19 +2,24 @@
 // target, fsync the directory. A reader sees the old content or the new one, never a torn file.
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import { onPath } from './fs-errors.ts';
 
 export async function writeFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
   const handle = await open(tmp, 'w', mode);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      // A write on a handle names no path: say which file a full disk refused.
+      await onPath(path, 'write', async () => {
+        await handle.writeFile(data);
+        await handle.sync();
+      });
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, path);
   } catch (error) {
+    // A temp file a full disk left half-written must not stay behind, taking what space is left.
     await rm(tmp, { force: true });
     throw error;
   }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeSync } from 'node:fs';
 import { TreeInvalidError } from './tree-errors.ts';
 import { parseTree, type TreeEntry } from './treecheck.ts';
+import { toFsError } from './fs-errors.ts';
 import { pauseForTest } from './testhook.ts';
 
 export interface ObjectReader {
@@ -124,6 +125,9 @@ function writeNew(path: Buffer, content: Uint8Array, mode: number): void {
   try {
     let done = 0;
     while (done < content.length) done += writeSync(fd, content, done);
+  } catch (error) {
+    // write(2) names no path; a full disk must say which file it refused.
+    throw toFsError(error, { path: path.toString('utf8'), op: 'write' }) ?? error;
   } finally {
     closeSync(fd);
   }

@@ -2,7 +2,7 @@
 // file or record), so mfd never removes or reuses an existing directory as a new deployment.
 import { lstat, mkdir } from 'node:fs/promises';
 import { formatDeploymentName } from './deployment.ts';
-import { CheckoutFailedError } from './errors.ts';
+import { CheckoutFailedError, worldFsError } from './errors.ts';
 import type { Layout } from './layout.ts';
 import { isNotFound, removeRecord } from './record.ts';
 
@@ -31,7 +31,8 @@ export async function claimDeployment(
       // The record is ours (the name had none); the directory, if there is one, is not.
       await removeRecord(layout, name);
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new CheckoutFailedError(sha, layout.deployment(name), (error as NodeJS.ErrnoException).code ?? String(error), error);
+      // A full disk or a root-owned app root is the world's, said as such (exit 9, 10).
+      throw worldFsError(error) ?? new CheckoutFailedError(sha, layout.deployment(name), (error as NodeJS.ErrnoException).code ?? String(error), error);
     }
   }
 }

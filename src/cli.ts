@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
 import type { Context } from './context.ts';
-import { EXIT, MfdError, UsageError, type Interruption, type InterruptSignal } from './errors.ts';
+import { EXIT, MfdError, rooted, toFsError, UsageError, type Interruption, type InterruptSignal } from './errors.ts';
 import { layoutOf } from './layout.ts';
 import { chooseColor, chooseMode, Reporter } from './output.ts';
 
@@ -39,7 +39,8 @@ options:
 REF: a branch, a tag, HEAD, a full or short (4+ hex) sha, or REF~N / REF^.
 Exit codes: 0 ok, 1 internal, 2 usage or config, 3 lock held, 4 git, 5 build,
 6 activate or restart, 7 unhealthy (rolled back), 8 rollback failed or server needs
-attention, 9 disk nearly full, 130 / 143 interrupted by SIGINT / SIGTERM.`;
+attention, 9 disk full or nearly full, 10 file system (permissions, a file in mfd's place),
+130 / 143 interrupted by SIGINT / SIGTERM.`;
 
 type CommandFn = (ctx: Context, args: string[]) => Promise<void>;
 
@@ -84,6 +85,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       hurry.abort();
     }
   };
+  let root: string | undefined;
   try {
     const { values, positionals } = parseCli(argv);
     flags = { json: !!values.json, ci: !!values.ci || env.CI === 'true', verbose: !!values.verbose };
@@ -115,7 +117,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       : resolve(values.C ?? process.cwd(), 'mfd.toml');
     const config = await loadConfig(configFile, env);
     for (const w of config.warnings) reporter.warn(w);
-    const root = dirname(configFile);
+    root = dirname(configFile);
     const command = await load();
     await command(
       {
@@ -130,7 +132,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       args,
     );
     return EXIT.ok;
-  } catch (error) {
+  } catch (thrown) {
+    // The safety net: a file-system failure the code did not name itself is still the world's
+    // fault (a full disk, a root-owned .mfd), never "internal error".
+    const fsError = toFsError(thrown, { root });
+    const error = fsError ? rooted(fsError, root) : thrown;
     if (error instanceof MfdError) {
       reporter.failure({
         code: error.code,

@@ -8,11 +8,11 @@ import type { Context } from './context.ts';
 import { claimDeployment } from './claim.ts';
 import { fingerprintCommands } from './fingerprint.ts';
 import { fullSha } from './revision.ts';
-import { InterruptedError, interruptionOf, MfdError, throwIfInterrupted } from './errors.ts';
+import { InterruptedError, interruptionOf, isDiskFull, throwIfInterrupted, toFsError } from './errors.ts';
+import { bestEffort, describeFailure } from './best-effort.ts';
 import { applyPrune, planPrune } from './prune.ts';
 import { recover, reportRecovery } from './recover.ts';
 import {
-  appendActivation,
   isGood,
   trimActivations,
   listDeployments,
@@ -24,7 +24,7 @@ import type { RunLog } from './runlog.ts';
 import { recordRun, trimHistory } from './history.ts';
 import { withCacheLock, withDeployLock } from './locked.ts';
 import type { CacheLock } from './git.ts';
-import { restartActive } from './restart.ts';
+import { recordActivation, restartActive } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
 import { checkFreeSpace } from './disk.ts';
 import { remoteOf, type Remote } from './remote.ts';
@@ -74,7 +74,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   const previous = await readActive(layout);
   throwIfInterrupted(ctx.signal, UNTOUCHED);
   await reporter.step('activate', name, () => activate(layout, name));
-  await appendActivation(layout, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
+  await recordActivation(ctx, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
   await pauseForTest('activated', ctx.signal);
 
   // Once active has moved, an interruption no longer cuts anything short: the restart and its
@@ -163,19 +163,27 @@ async function buildDeployment(
       }),
     );
     await pending;
+    // A build that ran while mfd could not write for lack of space may be cut short too.
+    if (isDiskFull(log.failure)) throw toFsError(log.failure, { path: log.file, op: 'write', root: layout.root });
     await pauseForTest('built', ctx.signal);
     throwIfInterrupted(ctx.signal, UNTOUCHED);
+    await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(), pid: undefined });
   } catch (caught) {
-    await pending.catch(() => undefined);
-    // Interrupted (the build was stopped, or a step ended since): that is the outcome, whatever failed.
+    await pending.catch(() => undefined); // its failure is a record write; the one below supersedes it
+    // Interrupted (the build was stopped, or a step ended since): that is the outcome, whatever
+    // failed. Out of space, the build's own failure is a symptom: the full disk is (exit 9).
     const interruption = interruptionOf(ctx.signal);
-    const error = interruption ? new InterruptedError(interruption.signal, `while building ${name}, which is recorded failed and removed; active is untouched`) : caught;
-    // A failed directory must never be reused or activated: record why, then remove it.
-    await writeRecord(layout, { ...record, state: 'failed', updatedAt: stamp(), pid: undefined, error: errorText(error) });
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    const error = interruption
+      ? new InterruptedError(interruption.signal, `while building ${name}, which is recorded failed and removed; active is untouched`)
+      : !isDiskFull(caught) && isDiskFull(log.failure) ? toFsError(log.failure, { path: log.file, op: 'write', root: layout.root })! : caught;
+    // A failed directory must never be reused or activated. It goes first (on a full disk that
+    // frees the space the record needs); should the record still fail, no directory is left marked
+    // building, and recover() settles the record.
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined); // a leftover is marked failed below, and pruned
+    await bestEffort(reporter, `could not mark ${name} failed`, 'its directory is removed; the next mfd command settles the record', () =>
+      writeRecord(layout, { ...record, state: 'failed', updatedAt: stamp(), pid: undefined, error: errorText(error) }));
     throw error;
   }
-  await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(), pid: undefined });
   return name;
 }
 
@@ -211,6 +219,6 @@ function warnUndeployed(ctx: Context, st: { submodules: string[]; lfsPointers: s
 }
 
 function errorText(error: unknown): string {
-  return error instanceof MfdError || error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  return describeFailure(error).message;
 }
 

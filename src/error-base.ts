@@ -14,6 +14,8 @@ export const EXIT = {
   health: 7,
   rollback: 8,
   disk: 9,
+  /** mfd's own files: permission denied, a read-only mount, a file where a directory belongs. */
+  fs: 10,
 } as const;
 
 export abstract class MfdError extends Error {

@@ -5,6 +5,7 @@ import { EXIT, MfdError } from './error-base.ts';
 
 export { EXIT, MfdError } from './error-base.ts';
 export * from './lock-errors.ts';
+export * from './fs-errors.ts';
 export * from './run-errors.ts';
 export * from './tree-errors.ts';
 

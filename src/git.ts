@@ -19,7 +19,7 @@ import {
   type ServerRef,
 } from 'isomorphic-git';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
-import { CheckoutFailedError, GitFetchError, MfdError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from './errors.ts';
+import { CheckoutFailedError, GitFetchError, MfdError, RefAmbiguousError, RefInvalidError, RefNotFoundError, worldFsError } from './errors.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
 import { damagedPacks } from './packcheck.ts';
 import { parseTree } from './treecheck.ts';
@@ -439,6 +439,6 @@ export async function checkoutCommit(options: {
     return await writeTree(reader, tree, dir, { commit: sha, ...(options.reuseFrom === undefined ? {} : { reuseFrom: options.reuseFrom }) });
   } catch (error) {
     if (error instanceof MfdError) throw error;
-    throw new CheckoutFailedError(sha, dir, (error as Error).message, error);
+    throw worldFsError(error) ?? new CheckoutFailedError(sha, dir, (error as Error).message, error);
   }
 }

@@ -3,7 +3,8 @@
 import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { keepNewestLines } from './atomicfile.ts';
 import type { Context } from './context.ts';
-import { InterruptedError, MfdError } from './errors.ts';
+import { bestEffort, describeFailure } from './best-effort.ts';
+import { InterruptedError, MfdError, toFsError } from './errors.ts';
 import type { Layout } from './layout.ts';
 import { isNotFound, readRecords, removeRecord } from './record.ts';
 import { openRunLog, type RunLog } from './runlog.ts';
@@ -33,30 +34,37 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   fn: (log: RunLog) => Promise<T>,
 ): Promise<T> {
   const start = ctx.now();
-  const log = openRunLog(ctx.layout, start, command);
+  const log = openRunLog(ctx.layout, start, command, (error) => {
+    const { message, hint } = describeFailure(error, { path: ctx.layout.log(log.runId), op: 'write', root: ctx.layout.root });
+    // Later, not inside the write: the line that failed may be the first of a warning and its hint.
+    queueMicrotask(() => ctx.reporter.warn(`cannot keep this run's log: ${message}`, `the run goes on without it${hint ? `; ${hint}` : ''}`));
+  });
   ctx.reporter.setTee((line) => log.write(`${line}\n`));
   const base = { runId: log.runId, command, user: process.env.USER ?? process.env.LOGNAME ?? 'unknown', ref: ref ?? null, log: log.file };
   const first = ctx.reporter.timings.length;
+  // The history is a report: failing to write it must neither fail a run that did its work nor
+  // hide the error that ended one.
   const finish = (rest: Pick<HistoryEntry, 'sha' | 'deployment' | 'outcome' | 'error'>) =>
-    appendHistory(ctx.layout, {
-      ...base, ...rest, start: new Date(start).toISOString(), end: new Date(ctx.now()).toISOString(),
-      steps: ctx.reporter.timings.slice(first),
-    });
+    bestEffort(ctx.reporter, 'cannot add this run to .mfd/history.jsonl', '"mfd history" and "mfd status" will not show it', () =>
+      appendHistory(ctx.layout, {
+        ...base, ...rest, start: new Date(start).toISOString(), end: new Date(ctx.now()).toISOString(),
+        steps: ctx.reporter.timings.slice(first),
+      }));
   try {
     const result = await fn(log);
     await finish({ sha: result.sha, deployment: result.deployment, outcome: 'success', error: null });
     return result;
   } catch (error) {
-    const code = error instanceof MfdError ? error.code : 'INTERNAL';
+    const known = toFsError(error) ?? error;
+    const code = known instanceof MfdError ? known.code : 'INTERNAL';
     const outcome: RunOutcome = error instanceof InterruptedError
       ? 'interrupted'
       : code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back' : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention' : 'failed';
     // An interruption after activation still says what it left active.
     const active = error instanceof InterruptedError ? error.active : undefined;
-    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    const message = known instanceof Error ? known.message.split('\n')[0]! : String(known);
     log.write(`error: ${message}\n`);
-    // The history is a report; failing to write it must not hide the error that ended the run.
-    await finish({ sha: active?.sha ?? null, deployment: active?.deployment ?? null, outcome, error: { code, message } }).catch(() => undefined);
+    await finish({ sha: active?.sha ?? null, deployment: active?.deployment ?? null, outcome, error: { code, message } });
     throw error;
   } finally {
     ctx.reporter.setTee(undefined);

@@ -2,8 +2,9 @@
 // proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its mtime
 // (heartbeat), and a holder that is gone from this host is stale at once.
 import { hostname as osHostname } from 'node:os';
-import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { LockHeldError, type LockOwner } from './errors.ts';
+import type { Stats } from 'node:fs';
+import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { FsLayoutError, isDiskFull, LockHeldError, toFsError, type LockOwner } from './errors.ts';
 import { isAlive, processStart } from './process.ts';
 
 export type { LockOwner };
@@ -22,6 +23,8 @@ export interface LockOptions {
   now: () => number;
   env: Record<string, string | undefined>;
   onStale?: (spec: LockSpec, owner: LockOwner | undefined, why: string) => void;
+  /** A warning with a hint, e.g. that a full disk left the lock without its holder's name. */
+  onWarn?: (message: string, hint: string) => void;
 }
 
 export interface HeldLock {
@@ -42,13 +45,9 @@ export interface LockState {
 export async function acquireLock(spec: LockSpec, options: LockOptions): Promise<HeldLock> {
   // Loaded here, not at the top: `mfd status` and `mfd lock list` only read locks (see scripts/build.mjs).
   const { default: lockfile } = await import('proper-lockfile');
-  const release = await lockfile.lock(spec.file, {
-    lockfilePath: `${spec.file}.guard`,
-    realpath: false,
-    stale: 10_000,
-    retries: { retries: 200, minTimeout: 5, maxTimeout: 50, randomize: true },
-  });
+  const release = await takeGuard(lockfile, spec.file);
   let owner: LockOwner;
+  let ino: number;
   try {
     const state = await inspectLock(spec.file, options);
     if (state) {
@@ -65,8 +64,7 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
       command: options.command,
       ref: options.ref ?? null,
     };
-    // 'wx' = O_EXCL: even a process that ignores the guard cannot overwrite a lock it did not see.
-    await writeFile(spec.file, `${JSON.stringify(owner)}\n`, { flag: 'wx', mode: 0o644 });
+    ino = await createLockFile(spec.file, owner, options);
   } finally {
     await release();
   }
@@ -74,7 +72,7 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
     const t = new Date(options.now());
     // Deleted by hand: keep going (the deploy must finish cleanly); there is nothing to refresh.
     utimes(spec.file, t, t).catch(() => undefined);
-  }, Math.max(20, Math.floor(options.staleMs / 5)));
+  }, heartbeatMs(options.staleMs));
   beat.unref();
   return {
     spec,
@@ -82,10 +80,12 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
     async release() {
       clearInterval(beat);
       const current = await readOwner(spec.file);
-      // Only remove our own lock: after a takeover it belongs to someone else.
-      if (current && current.pid === owner.pid && current.timestamp === owner.timestamp) {
-        await rm(spec.file, { force: true });
-      }
+      // Only remove our own lock: after a takeover it belongs to someone else. One a full disk
+      // left empty is ours while it is still the file we created.
+      const ours = current
+        ? current.pid === owner.pid && current.timestamp === owner.timestamp
+        : (await stat(spec.file).catch(() => undefined))?.ino === ino;
+      if (ours) await rm(spec.file, { force: true });
     },
   };
 }
@@ -95,16 +95,23 @@ export async function inspectLock(
   file: string,
   options: Pick<LockOptions, 'staleMs' | 'now' | 'env'>,
 ): Promise<LockState | undefined> {
-  let mtimeMs: number;
+  let info: Stats;
   try {
-    mtimeMs = (await stat(file)).mtimeMs;
+    info = await stat(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  // A directory (or fifo) in the lock's place can neither be read nor taken over: say so.
+  if (!info.isFile()) throw new FsLayoutError({ code: info.isDirectory() ? 'EISDIR' : 'EEXIST', op: 'use lock file', path: file });
   const owner = await readOwner(file);
-  const ageMs = Math.max(0, options.now() - mtimeMs);
-  if (!owner) return { owner, ageMs, stale: 'the lock file is unreadable', alive: undefined };
+  const ageMs = Math.max(0, options.now() - info.mtimeMs);
+  if (!owner) {
+    // Empty: taken on a full disk (the holder keeps its mtime fresh) or torn by a kill between
+    // create and write; without a heartbeat for two beats it is the latter.
+    if (info.size === 0 && ageMs <= 2 * heartbeatMs(options.staleMs)) return { owner, ageMs, stale: false, alive: undefined };
+    return { owner, ageMs, stale: info.size === 0 ? 'the lock file is empty and has no heartbeat' : 'the lock file is unreadable', alive: undefined };
+  }
   let alive: boolean | undefined;
   if (owner.hostname === hostnameOf(options.env)) {
     alive = isAlive(owner.pid);
@@ -125,6 +132,53 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
   } catch {
     // Missing, or torn by a crash between create and write: either way it names no live holder.
     return undefined;
+  }
+}
+
+/**
+ * The short guard around check-and-take. Retried only while another process holds it: proper-
+ * lockfile's own retries would also retry an EACCES or ENOSPC 200 times, ten seconds of waiting
+ * for a failure that cannot pass.
+ */
+async function takeGuard(lockfile: typeof import('proper-lockfile'), file: string): Promise<() => Promise<void>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lockfile.lock(file, { lockfilePath: `${file}.guard`, realpath: false, stale: 10_000, retries: 0 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || attempt >= 200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * Math.min(45, 5 * attempt)));
+    }
+  }
+}
+
+const heartbeatMs = (staleMs: number) => Math.max(20, Math.floor(staleMs / 5));
+
+/**
+ * Creates the lock file (O_EXCL: even a process that ignores the guard cannot overwrite a lock it
+ * did not see) and writes its holder; returns its inode. On a full disk an empty file can still be
+ * created but not written: it is kept as the lock, held but nameless, so a rollback still works.
+ * Any other failure removes the file again, so no empty lock is left behind.
+ */
+async function createLockFile(file: string, owner: LockOwner, options: LockOptions): Promise<number> {
+  const handle = await open(file, 'wx', 0o644);
+  try {
+    try {
+      await handle.writeFile(`${JSON.stringify(owner)}\n`);
+    } catch (error) {
+      if (!isDiskFull(error)) throw toFsError(error, { path: file, op: 'write' }) ?? error;
+      options.onWarn?.(
+        `no space left to write the holder into ${file} (ENOSPC): the lock is held all the same, showing no holder`,
+        'free space on that file system soon',
+      );
+      await handle.truncate(0).catch(() => undefined); // best effort: a torn half-line reads as no holder anyway
+    }
+    return (await handle.stat()).ino;
+  } catch (error) {
+    await handle.close().catch(() => undefined); // closing first, so the rm below really frees the inode
+    await rm(file, { force: true });
+    throw error;
+  } finally {
+    await handle.close().catch(() => undefined); // already closed on the error path
   }
 }
 

@@ -3,13 +3,12 @@
 // All are released together in a finally; with wait mode a held set is retried on an interval.
 // Also the cache lock, held only around writes to the cached repository.
 import { setTimeout as delay } from 'node:timers/promises';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { LockConfig } from './config.ts';
 import type { Context } from './context.ts';
-import { LockHeldError, throwIfInterrupted } from './errors.ts';
+import { FsPermissionError, LockHeldError, throwIfInterrupted, toFsError } from './errors.ts';
 import { acquireLock, type HeldLock, type LockSpec } from './lock.ts';
 import type { Layout } from './layout.ts';
 
@@ -37,10 +36,7 @@ export async function withDeployLock<T>(
 ): Promise<T> {
   const lockConfig = ctx.config.lock;
   const specs = planLocks(ctx.layout, lockConfig);
-  if (specs.length > 1) {
-    // Sticky and world-writable like /tmp: apps of different users share it, none can remove another's lock file.
-    mkdirSync(hostLockDir(lockConfig), { recursive: true, mode: 0o1777 });
-  }
+  if (specs.length > 1) ensureHostLockDir(hostLockDir(lockConfig));
   const wait = opts.wait ?? lockConfig.wait;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -77,6 +73,9 @@ async function acquireAll(ctx: Context, specs: LockSpec[], command: string, ref:
             ctx.reporter.warn(
               `Found stale lock file, removing... (${s.file}, ${owner ? `held by ${owner.user}@${owner.hostname} pid ${owner.pid}` : 'no holder'}: ${why})`,
             ),
+          onWarn: (message, hint) => ctx.reporter.warn(message, hint),
+        }).catch((error: unknown) => {
+          throw spec.name === 'app' ? error : hostLockError(error, dirname(spec.file));
         }),
       );
     }
@@ -85,6 +84,35 @@ async function acquireAll(ctx: Context, specs: LockSpec[], command: string, ref:
     for (const lock of held.reverse()) await lock.release();
     throw error;
   }
+}
+
+/**
+ * Sticky and world-writable like /tmp (mode 1777): apps of different users share it, and none can
+ * remove another's lock file. mkdir's mode is cut by the umask, so a directory this run creates
+ * is chmod-ed explicitly; one that exists is left as its owner made it (hostLockError explains).
+ */
+function ensureHostLockDir(dir: string): void {
+  mkdirSync(dirname(dir), { recursive: true });
+  try {
+    mkdirSync(dir, { mode: 0o1777 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  chmodSync(dir, 0o1777);
+}
+
+/** EACCES in the host lock dir, usually another user's dir without mode 1777: the mode and the fix. */
+function hostLockError(error: unknown, dir: string): unknown {
+  const fsError = toFsError(error);
+  if (!(fsError instanceof FsPermissionError)) return error;
+  const info = statSync(dir, { throwIfNoEntry: false });
+  const mode = info ? (info.mode & 0o7777).toString(8).padStart(4, '0') : 'unknown';
+  // With 1777 the refusal is the sticky bit's: a stale lock another user left is theirs to remove.
+  const hint = mode === '1777'
+    ? `a lock file there belongs to another user, and the sticky directory lets only them (or root) remove it: sudo mfd unlock host (or the resource's name)`
+    : `the host lock directory ${dir} has mode ${mode} (owner uid ${info?.uid ?? '?'}), not 1777: every user of host-wide locks needs to create files in it; fix it with: sudo chmod 1777 ${dir}`;
+  return new FsPermissionError({ ...fsError.info, hint }, error);
 }
 
 /** Waits `ms`, or less if `signal` aborts (the caller looks at the signal). Adds no listener that outlives it. */
@@ -113,7 +141,10 @@ export async function withCacheLock<T>(ctx: Context, command: string, ref: strin
   let told = false;
   while (!held) {
     try {
-      held = await acquireLock(spec, { command, ref, staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env });
+      held = await acquireLock(spec, {
+        command, ref, staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env,
+        onWarn: (message, hint) => ctx.reporter.warn(message, hint),
+      });
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
       throwIfInterrupted(ctx.signal, 'while waiting for the repository cache; nothing was changed');

@@ -6,7 +6,8 @@ import type { Context } from './context.ts';
 import { parseDeploymentName } from './deployment.ts';
 import { HealthCheckFailedError, RestartFailedError, RestartRolledBackError, ServerNeedsAttentionError } from './errors.ts';
 import { runHealthCheck } from './health.ts';
-import { appendActivation, readRecords, writeRecord } from './record.ts';
+import { appendActivation, readRecords, writeRecord, type Activation } from './record.ts';
+import { bestEffort } from './best-effort.ts';
 import { journalctlCommand, restartUnit, unitStatus } from './service.ts';
 import { pauseForTest } from './testhook.ts';
 import { redact } from './redact.ts';
@@ -72,7 +73,7 @@ export async function restartActive(ctx: Context, opts: { name: string; previous
     throw new HealthCheckFailedError(opts.name, detail, undefined, logs);
   }
   await ctx.reporter.step('rollback', previous.name, () => activate(ctx.layout, previous.name));
-  await appendActivation(ctx.layout, { name: previous.name, sha: previous.sha, at: new Date(ctx.now()).toISOString(), command: 'auto-rollback' });
+  await recordActivation(ctx, { name: previous.name, sha: previous.sha, at: new Date(ctx.now()).toISOString(), command: 'auto-rollback' });
   const again = await bringUp(ctx, previous.name);
   if (again) {
     throw new ServerNeedsAttentionError(opts.name, detail, previous.name, again.kind === 'restart' ? again.error.message : again.detail, logs);
@@ -86,19 +87,34 @@ export function logsHint(ctx: Context): string {
   return unit ? journalctlCommand(scope, unit) : 'the health check output above';
 }
 
-/** Recorded once a deployment came up and passed its checks; Go mfd's directories stay adopted. */
-export async function markHealthy(ctx: Context, name: string): Promise<void> {
-  const record = (await readRecords(ctx.layout)).get(name);
-  if (!record || record.state === 'healthy') return;
-  await writeRecord(ctx.layout, { ...record, state: 'healthy', updatedAt: new Date(ctx.now()).toISOString() });
+/**
+ * Appends to activations.jsonl after a swap. Best effort: the swap is the real change and has
+ * happened, so a full disk must not turn it into a failed run; what is lost is the order a later
+ * plain `mfd rollback` follows, and the warning says to name the target instead.
+ */
+export async function recordActivation(ctx: Context, activation: Activation): Promise<void> {
+  await bestEffort(ctx.reporter, `active points at ${activation.name}, but the activation is not recorded`,
+    'a later plain "mfd rollback" may not know it: name the target (mfd rollback <sha>)', () => appendActivation(ctx.layout, activation));
 }
 
+/** Recorded once a deployment came up and passed its checks; Go mfd's directories stay adopted. A label: best effort. */
+export async function markHealthy(ctx: Context, name: string): Promise<void> {
+  await bestEffort(ctx.reporter, `could not mark ${name} healthy`, 'it is running all the same; "mfd ls" shows it as built', async () => {
+    const record = (await readRecords(ctx.layout)).get(name);
+    if (!record || record.state === 'healthy') return;
+    await writeRecord(ctx.layout, { ...record, state: 'healthy', updatedAt: new Date(ctx.now()).toISOString() });
+  });
+}
+
+/** Best effort too: a full disk must not keep the previous deployment from being put back. */
 async function markFailed(ctx: Context, name: string, reason: string): Promise<void> {
-  const record = (await readRecords(ctx.layout)).get(name);
-  const parsed = parseDeploymentName(name)!;
-  const now = new Date(ctx.now()).toISOString();
-  await writeRecord(ctx.layout, {
-    name, sha: parsed.sha, ref: record?.ref ?? parsed.sha, fingerprint: record?.fingerprint ?? '',
-    createdAt: record?.createdAt ?? now, updatedAt: now, state: 'failed', error: reason,
+  await bestEffort(ctx.reporter, `could not mark ${name} failed`, 'a rollback could pick it again: name the target (mfd rollback <sha>)', async () => {
+    const record = (await readRecords(ctx.layout)).get(name);
+    const parsed = parseDeploymentName(name)!;
+    const now = new Date(ctx.now()).toISOString();
+    await writeRecord(ctx.layout, {
+      name, sha: parsed.sha, ref: record?.ref ?? parsed.sha, fingerprint: record?.fingerprint ?? '',
+      createdAt: record?.createdAt ?? now, updatedAt: now, state: 'failed', error: reason,
+    });
   });
 }

@@ -4,11 +4,12 @@ import { activate, readActive } from './activate.ts';
 import type { Context } from './context.ts';
 import { HealthFailure, InterruptedError, interruptionOf, RollbackFailedError, throwIfInterrupted } from './errors.ts';
 import { recover, reportRecovery } from './recover.ts';
-import { appendActivation, listDeployments, readActivations, writeRecord } from './record.ts';
+import { listDeployments, readActivations, writeRecord } from './record.ts';
+import { bestEffort } from './best-effort.ts';
 import { planRollback } from './rollback-plan.ts';
 import { withDeployLock } from './locked.ts';
 import { recordRun } from './history.ts';
-import { bringUp, logsHint, markHealthy } from './restart.ts';
+import { bringUp, logsHint, markHealthy, recordActivation } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
 
 export interface RollbackResult {
@@ -38,14 +39,16 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
   throwIfInterrupted(ctx.signal, 'before activation; active is untouched');
   await reporter.step('activate', chosen.name, () => activate(layout, chosen.name));
   const at = new Date(ctx.now()).toISOString();
-  await appendActivation(layout, { name: chosen.name, sha: chosen.sha, at, command: 'rollback' });
+  await recordActivation(ctx, { name: chosen.name, sha: chosen.sha, at, command: 'rollback' });
   const left = deployments.find((d) => d.name === active);
   if (left) {
-    await writeRecord(layout, {
-      name: left.name, sha: left.sha, ref: left.record?.ref ?? left.sha, fingerprint: left.record?.fingerprint ?? '',
-      createdAt: left.record?.createdAt ?? new Date(left.createdAt * 1000).toISOString(), updatedAt: at,
-      state: 'rolled-back', error: `rolled back to ${chosen.sha}`,
-    });
+    // A label only (keeps a plain rollback from picking it again): no reason to fail a rollback that is done.
+    await bestEffort(reporter, `could not mark ${left.name} rolled back`, 'a later plain "mfd rollback" could pick it: name the target (mfd rollback <sha>)', () =>
+      writeRecord(layout, {
+        name: left.name, sha: left.sha, ref: left.record?.ref ?? left.sha, fingerprint: left.record?.fingerprint ?? '',
+        createdAt: left.record?.createdAt ?? new Date(left.createdAt * 1000).toISOString(), updatedAt: at,
+        state: 'rolled-back', error: `rolled back to ${chosen.sha}`,
+      }));
   }
 
   // As in deploy: once active has moved, the restart and its checks run to the end whatever signal comes.

@@ -1,7 +1,7 @@
 // How mfd talks to a git server, minus isomorphic-git itself (git.ts plugs these in): credentials for
 // onAuth and a URL that never holds them, the HTTP client with its timeout (http-client.ts) and the
 // thin-pack request, and git failures as mfd errors.
-import { GitAuthError, GitCacheError, GitFetchError, MfdError } from './errors.ts';
+import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from './errors.ts';
 import { createGitHttp, type GitHttpClient } from './http-client.ts';
 
 export type RepoAuth =
@@ -98,6 +98,9 @@ export function toGitError(error: unknown, url: string): Error {
   if (network) return new GitFetchError(url, `${network} (${code})`, error);
   // Not the remote: a file of the cache (fs errors name their path), or isomorphic-git tripping
   // over one it cannot parse (a JavaScript error of its own, with no code).
+  // A full disk is not the cache's fault: exit 9 with the df hint. Other errors of its files
+  // (permissions) stay cache errors, whose hint covers them.
+  if (isDiskFull(error)) return toFsError(error) ?? new GitCacheError(message ?? String(error), error);
   if (typeof (error as { path?: unknown }).path === 'string' || (code === undefined && isJsError(error))) {
     return new GitCacheError(message ?? String(error), error);
   }

@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, utimes, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { acquireLock, inspectLock } from '../src/lock.ts';
 import { layoutOf, type Layout } from '../src/layout.ts';
-import { LockHeldError } from '../src/errors.ts';
+import { FsLayoutError, LockHeldError } from '../src/errors.ts';
 import { tmpRoot } from './helpers/repo.ts';
 
 const appLock = (layout: Layout) => ({ name: 'app', file: layout.lockFile });
@@ -94,5 +94,29 @@ describe('lock', () => {
     const lock = await acquireLock(appLock(layout), base);
     await rm(layout.lockFile);
     await lock.release();
+  });
+  test('an empty lock file is held while its heartbeat is fresh (a full disk) and stale once it stops (a torn create)', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    await writeFile(layout.lockFile, '');
+    const fresh = await inspectLock(layout.lockFile, base);
+    assert.equal(fresh?.stale, false);
+    await assert.rejects(acquireLock(appLock(layout), base), LockHeldError);
+    // Two heartbeats (staleMs / 5 each) without a touch: nobody holds it.
+    const old = new Date(Date.now() - 30_000);
+    await utimes(layout.lockFile, old, old);
+    assert.match(String((await inspectLock(layout.lockFile, base))?.stale), /empty and has no heartbeat/);
+    const lock = await acquireLock(appLock(layout), base);
+    await lock.release();
+    assert.equal(await inspectLock(layout.lockFile, base), undefined);
+  });
+
+  test('a directory in the place of the lock file is a layout error naming it, and is not removed', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    await mkdir(layout.lockFile);
+    const err = await acquireLock(appLock(layout), base).catch((e: unknown) => e);
+    assert.ok(err instanceof FsLayoutError, String(err));
+    assert.equal(err.exitCode, 10);
+    assert.equal(err.message, `cannot use lock file ${layout.lockFile}: it is a directory, where mfd keeps a file (EISDIR)`);
+    assert.ok((await stat(layout.lockFile)).isDirectory());
   });
 });

@@ -23,7 +23,7 @@ describe('locked', () => {
   test('waiting for a held lock through many retries leaves no abort listener behind', async (t) => {
     const root = await tmpRoot(t);
     const controller = new AbortController();
-    const ctx = contextFor(root, 'retry_interval = "1ms"\nretry_attempts = 15', controller.signal);
+    const ctx = contextFor(root, 'retry_interval = "10ms"\nretry_attempts = 15', controller.signal);
     const holder = await acquireLock({ name: 'app', file: ctx.layout.lockFile }, { command: 'deploy', ref: undefined, staleMs: 60_000, now: Date.now, env: {} });
     t.after(() => holder.release());
     const warnings: string[] = [];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EXIT, GitAuthError, GitCacheError, GitFetchError } from '../src/errors.ts';
+import { DiskFullError, EXIT, GitAuthError, GitCacheError, GitFetchError } from '../src/errors.ts';
 import { authCallbacks, connect, redactUrl, requestThinPack, toGitError } from '../src/transport.ts';
 
 const pkt = (line: string) => `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
@@ -50,6 +50,16 @@ describe('transport', () => {
     }
     // An error of iso-git's own about what the server sent stays the remote's.
     assert.ok(toGitError(Object.assign(new Error('bad packet'), { code: 'ParseError' }), 'https://h/r') instanceof GitFetchError);
+  });
+
+  test('a full disk while writing the cache is DISK_FULL, exit 9, not a cache error', () => {
+    const full = Object.assign(new Error("ENOSPC: no space left on device, open '/srv/app/.mfd/repo.git/objects/pack/p.pack'"), {
+      code: 'ENOSPC', syscall: 'open', path: '/srv/app/.mfd/repo.git/objects/pack/p.pack',
+    });
+    const mapped = toGitError(full, 'https://h/r');
+    assert.ok(mapped instanceof DiskFullError, String(mapped));
+    assert.equal(mapped.exitCode, 9);
+    assert.equal(mapped.message, 'cannot open /srv/app/.mfd/repo.git/objects/pack/p.pack: no space left on device (ENOSPC)');
   });
 
   test('requestThinPack adds thin-pack to the first want line and fixes its length', () => {

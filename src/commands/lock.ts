@@ -32,7 +32,7 @@ export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
     : rows.map(({ spec, state }) => {
         const o = state.owner;
         const holder = o ? `${o.user}@${o.hostname} pid ${o.pid} "mfd ${o.command}${o.ref ? ` ${o.ref}` : ''}"` : 'unknown holder';
-        const status = state.stale ? `stale: ${state.stale}` : state.alive === undefined ? 'held (other host)' : 'held, alive';
+        const status = state.stale ? `stale: ${state.stale}` : !o ? 'held, holder not recorded (a full disk)' : state.alive === undefined ? 'held (other host)' : 'held, alive';
         const since = o ? `since ${new Date(o.timestamp).toLocaleString()} (${formatAge(ctx.now() - o.timestamp)} ago)` : '';
         return `${spec.name.padEnd(12)} ${holder} ${since} [${status}] ${spec.file}`;
       });

@@ -1,0 +1,99 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, chown, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { appFixture } from '../helpers/app.ts';
+import { mfd, type MfdResult } from '../helpers/cli.ts';
+import { asNobody } from '../helpers/tmpfs.ts';
+
+const NOBODY = 65534;
+
+function assertOneLine(r: MfdResult, code: number, message: RegExp, hint: RegExp): void {
+  assert.equal(r.code, code, r.stderr);
+  assert.doesNotMatch(r.stderr, /internal error|this is a bug|    at /, r.stderr);
+  assert.match(r.stderr, new RegExp(`^error: ${message.source}\\n  hint: ${hint.source}`, 'm'));
+}
+
+const asRoot = process.getuid?.() === 0;
+
+describe('file-system errors (e2e)', () => {
+  test('.mfd being a file is one line naming it, exit 10, for ls and deploy', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    await writeFile(join(app.root, '.mfd'), 'not a directory\n');
+    const mfdPath = join(app.root, '.mfd').replace(/[.]/g, '\\.');
+    for (const args of [['ls'], ['deploy'], ['status']]) {
+      const r = await mfd(args, { cwd: app.root });
+      assertOneLine(r, 10, new RegExp(`cannot [a-z ]+ \\S+: ${mfdPath} is not a directory \\(ENOTDIR\\)`), new RegExp(`something of the wrong type .*mv ${mfdPath} `));
+    }
+  });
+
+  test('a directory where the deploy lock belongs is one line, exit 10, and is left alone', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    const lock = join(app.root, '.mfd-deploy.lock');
+    await mkdir(lock);
+    await writeFile(join(lock, 'keep'), 'x');
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assertOneLine(r, 10, /cannot use lock file \S+\.mfd-deploy\.lock: it is a directory, where mfd keeps a file \(EISDIR\)/, /.*mv \S+\.mfd-deploy\.lock /);
+    assert.deepEqual(await readdir(lock), ['keep']);
+    assert.deepEqual((await readdir(app.root)).filter((n) => n.startsWith('mfd_')), []);
+    assert.equal((await mfd(['status'], { cwd: app.root })).code, 10);
+  });
+
+  test('a .mfd left owned by root by a sudo run: a redeploy works, a new build is one line with the chown, exit 10', { skip: !asRoot && 'needs root to make files another user cannot write' }, async (t) => {
+    const app = await appFixture(t);
+    const sha1 = await app.commitVersion(1);
+    const sha2 = await app.commitVersion(2);
+    // The "sudo mfd deploy": everything under the app root is root's.
+    assert.equal((await mfd(['deploy', sha1], { cwd: app.root })).code, 0);
+    // The user owns the app root and its config, but not what the sudo run created.
+    await chmod(dirname(app.root), 0o755);
+    await chown(app.root, NOBODY, NOBODY);
+    await chown(join(app.root, 'mfd.toml'), NOBODY, NOBODY);
+    const run = (args: string[]) => {
+      const { bin, args: argv } = asNobody(['-C', app.root, ...args]);
+      return mfd(argv, { bin, env: { USER: 'nobody' } });
+    };
+    const ls = await run(['ls']);
+    assert.equal(ls.code, 0, ls.stderr);
+    const redeploy = await run(['deploy', sha1]);
+    assert.equal(redeploy.code, 0, redeploy.stderr);
+    assert.match(redeploy.stderr, /warning: cannot keep this run's log: cannot (open|create directory) \S+: permission denied \(EACCES\)/);
+    const build = await run(['deploy', sha2]);
+    assertOneLine(build, 10, /cannot open \S+\.mfd\/deployments\/\S+: permission denied \(EACCES\)/,
+      new RegExp(`see who owns it: ls -ld \\S+; run mfd as the user that owns the app root \\(this is nobody\\), or give it back: sudo chown -R nobody ${join(app.root, '.mfd')}`));
+    assert.deepEqual((await readdir(app.root)).filter((n) => n.endsWith(sha2) || n === '.mfd-deploy.lock'), []);
+  });
+
+  test('the host lock dir is created 1777 despite the umask, so a second user can take the host lock', { skip: !asRoot && 'needs root to run as a second user' }, async (t) => {
+    const before = process.umask(0o022);
+    t.after(() => process.umask(before));
+    const config = (lockDir: string) => (url: string) =>
+      `[repo]\nurl = "${url}"\n\n[build]\ncommands = []\n\n[lock]\nhost = true\ndir = "${lockDir}"\n`;
+    const a = await appFixture(t);
+    const lockDir = join(dirname(a.root), 'locks', 'mfd');
+    await a.writeConfig(config(lockDir)(a.url));
+    await a.commitVersion(1);
+    assert.equal((await mfd(['deploy'], { cwd: a.root })).code, 0);
+    assert.equal((await stat(lockDir)).mode & 0o7777, 0o1777);
+
+    const b = await appFixture(t);
+    await b.writeConfig(config(lockDir)(b.url));
+    await b.commitVersion(1);
+    await chmod(dirname(b.root), 0o755);
+    await chmod(dirname(a.root), 0o755);
+    await chown(b.root, NOBODY, NOBODY);
+    await chown(join(b.root, 'mfd.toml'), NOBODY, NOBODY);
+    const { bin, args } = asNobody(['-C', b.root, 'deploy']);
+    const second = await mfd(args, { bin, env: { USER: 'nobody' } });
+    assert.equal(second.code, 0, second.stderr);
+
+    // A dir made before this fix (or by hand) without 1777: nobody's deploy says what to chmod.
+    await chmod(lockDir, 0o1755);
+    const refused = await mfd(args, { bin, env: { USER: 'nobody' } });
+    assertOneLine(refused, 10, /cannot \S+( \S+)? \S+: permission denied \(EACCES\)/,
+      new RegExp(`the host lock directory ${lockDir} has mode 1755 \\(owner uid 0\\), not 1777: .*sudo chmod 1777 ${lockDir}`));
+    assert.equal((await stat(lockDir)).mode & 0o7777, 0o1755, 'an existing dir is left as its owner made it');
+  });
+});
