@@ -12,19 +12,23 @@
 // What is left of start-up is then mostly V8 compiling mfd's own code, so that code travels with
 // a V8 code cache too, made at build time by running `mfd ls`: the file is a short loader
 // followed by one comment holding the code and its cache (withCodeCache, scripts/bundle-layout.mjs).
+//
+// Two builds of one checkout with one Node give the same bytes (test/e2e/bundle.test.ts): esbuild
+// and brotli are deterministic, and each code cache is made apart under a fixed seed (CACHE_FLAGS).
+// Usage: node scripts/build.mjs [--outdir DIR]   (default dist/)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
-import vm from 'node:vm';
+import { join, resolve } from 'node:path';
 import { HIDDEN_CLOSE, MAIN_CACHE_MARK, MAIN_MARK, hideInComment, mainCodeOf } from './bundle-layout.mjs';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
-const outfile = new URL('../dist/mfd.cjs', import.meta.url).pathname;
+const outIndex = process.argv.indexOf('--outdir');
+const outdir = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : join(root, 'dist');
+const outfile = join(outdir, 'mfd.cjs');
 
 /** The lazily loaded packages, by group: each group is one embedded bundle. */
 export const LAZY_GROUPS = {
@@ -59,18 +63,37 @@ async function bundleGroup(packages) {
 const wrap = (code) => `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 
 /**
- * V8's code cache for a group, made after running it (requiring each package), so it also holds
- * the functions that loading ran. It saves most of a group's compile time (git: ~13 ms of ~14).
- * V8 checks its version, flags and the source, and compiles afresh when the cache does not fit
- * (another Node than the one that built the bundle), so a stale cache costs only its bytes.
+ * The node flags each code cache is made under, in a fresh process of its own (scripts/code-cache.cjs).
+ * A cache holds the hash of every string it names, and V8 seeds those hashes from its random
+ * seed: left random, two builds differ in a few bytes of every hundred. V8 leaves --random-seed
+ * out of the flags a cache must match (--hash-seed it does not), so a plain `node` still takes it.
+ * No NODE_OPTIONS and an empty environment: V8 takes a cache only under the flags that made it,
+ * and the run that makes it must not depend on who builds.
  */
-function codeCacheOf(group, packages, code) {
-  const script = new vm.Script(wrap(code), { filename: `mfd.cjs (vendor ${group})` });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(import.meta.url), module, '', '');
-  for (const name of packages) void module.exports[name];
-  return script.createCachedData();
+const CACHE_FLAGS = ['--random-seed=1'];
+
+/**
+ * V8's code cache for `code` made by scripts/code-cache.cjs in `mode` (group or main). V8 checks
+ * its version, flags and the source, and compiles afresh when the cache does not fit (another
+ * Node than the one that built the bundle), so a stale cache costs only its bytes.
+ */
+async function codeCacheIn(mode, code, encoding, args) {
+  const work = await mkdtemp(join(tmpdir(), 'mfd-build-'));
+  try {
+    const sourceFile = join(work, 'code.js');
+    const cacheFile = join(work, 'code.cache');
+    await writeFile(sourceFile, code, encoding);
+    const script = new URL('./code-cache.cjs', import.meta.url).pathname;
+    const run = spawnSync(process.execPath, [...CACHE_FLAGS, script, mode, sourceFile, cacheFile, ...args], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`making the ${mode} code cache failed (exit ${run.status}): ${run.stderr}`);
+    return await readFile(cacheFile);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
+
+/** A group's code cache, made after requiring each package. It saves most of the group's compile time. */
+const codeCacheOf = (group, packages, code) => codeCacheIn('group', wrap(code), 'utf8', [group, ...packages]);
 
 const pack = (data) => brotliCompressSync(data, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
 
@@ -79,13 +102,13 @@ const pack = (data) => brotliCompressSync(data, { params: { [zlibConstants.BROTL
  * module, once, when first required. Its `require` is the bundle's own, which only ever loads Node
  * built-ins (also inside a single executable).
  */
-function loaderOf(group, packages, code) {
+async function loaderOf(group, packages, code) {
   return `
 const { Script } = require('node:vm');
 const { brotliDecompressSync } = require('node:zlib');
 const unpack = (text) => brotliDecompressSync(Buffer.from(text, 'base64'));
 const source = unpack(${JSON.stringify(pack(wrap(code)))}).toString('utf8');
-const script = new Script(source, { filename: __filename + ' (vendor ${group})', cachedData: unpack(${JSON.stringify(pack(codeCacheOf(group, packages, code)))}) });
+const script = new Script(source, { filename: __filename + ' (vendor ${group})', cachedData: unpack(${JSON.stringify(pack(await codeCacheOf(group, packages, code)))}) });
 const vendor = { exports: {} };
 script.runInThisContext()(vendor.exports, require, vendor, __filename, __dirname);
 module.exports = vendor.exports;
@@ -93,7 +116,7 @@ module.exports = vendor.exports;
 }
 
 const loaders = new Map();
-for (const [group, packages] of Object.entries(LAZY_GROUPS)) loaders.set(group, loaderOf(group, packages, await bundleGroup(packages)));
+for (const [group, packages] of Object.entries(LAZY_GROUPS)) loaders.set(group, await loaderOf(group, packages, await bundleGroup(packages)));
 const groupOf = new Map(Object.entries(LAZY_GROUPS).flatMap(([group, packages]) => packages.map((p) => [p, group])));
 
 const lazyVendor = {
@@ -118,9 +141,12 @@ const main = await build({
   define: { MFD_VERSION: JSON.stringify(pkg.version) },
   plugins: [lazyVendor],
 });
-await mkdir(dirname(outfile), { recursive: true });
-await writeFile(outfile, await withCodeCache(main.outputFiles[0].text));
-await chmod(outfile, 0o755);
+await mkdir(outdir, { recursive: true });
+// Written beside and renamed over: a running `mfd` or test never reads a half-written file.
+const partial = `${outfile}.partial`;
+await writeFile(partial, await withCodeCache(main.outputFiles[0].text));
+await chmod(partial, 0o755);
+await rename(partial, outfile);
 
 /**
  * dist/mfd.cjs: a few lines that compile mfd's code with a V8 code cache, then the code and the
@@ -159,22 +185,10 @@ script.runInThisContext()(exports, require, module, __filename, __dirname);${MAI
 }
 
 /**
- * V8's code cache for the wrapped main code, made by running `mfd ls` (scripts/main-cache.cjs).
- * V8 (Node 20) keeps the file name and line offset of the compile that made a cache, so it is made
- * as `mfd.cjs` at the lines the code has in dist/mfd.cjs: stack traces name those wherever it is installed.
+ * V8's code cache for the wrapped main code, made by running `mfd ls`. V8 (Node 20) keeps the file
+ * name and line offset of the compile that made a cache, so it is made as `mfd.cjs` at the lines
+ * the code has in dist/mfd.cjs: stack traces name those wherever it is installed.
  */
-async function codeCacheOfMain(source, lineOffset) {
-  const work = await mkdtemp(join(tmpdir(), 'mfd-build-'));
-  try {
-    const sourceFile = join(work, 'main.js');
-    const cacheFile = join(work, 'main.cache');
-    await writeFile(sourceFile, source, 'latin1');
-    const { NODE_OPTIONS: _, ...env } = process.env;
-    const cacheScript = new URL('./main-cache.cjs', import.meta.url).pathname;
-    const run = spawnSync(process.execPath, [cacheScript, sourceFile, String(lineOffset), cacheFile], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`making the main code cache failed (exit ${run.status}): ${run.stderr}`);
-    return await readFile(cacheFile);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+function codeCacheOfMain(source, lineOffset) {
+  return codeCacheIn('main', source, 'latin1', [String(lineOffset)]);
 }

@@ -1,14 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
 import { EXIT } from '../../src/error-base.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
+import { tmpRoot } from '../helpers/repo.ts';
 
+const BUILD = fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url));
 const PROBE = fileURLToPath(new URL('../helpers/vendor-probe.cjs', import.meta.url));
 const probe = { NODE_OPTIONS: `--require ${PROBE}` };
 // The last report is mfd's own: build commands inherit NODE_OPTIONS and report first.
@@ -75,5 +77,16 @@ describe('bundle', () => {
     const run = await promisify(execFile)(process.execPath, ['--no-opt', '--require', PROBE, MFD, 'resolve'], { cwd: app.root });
     assert.equal(run.stdout.trim(), sha);
     assert.match(run.stderr, /mfd-main:\[cache rejected\] mfd-vendor-compiled:\[git\] cache-rejected:\[git\]/);
+  });
+
+  test('two builds of one checkout are byte-identical, code caches included', async (t) => {
+    const dir = await tmpRoot(t);
+    const outs = [join(dir, 'one'), join(dir, 'two')];
+    // At once, as a loaded machine would: what the caches hold must not depend on timing.
+    await Promise.all(outs.map((out) => promisify(execFile)(process.execPath, [BUILD, '--outdir', out])));
+    for (const out of outs) assert.deepEqual(await readdir(out), ['mfd.cjs']);
+    const [one, two] = await Promise.all(outs.map((out) => readFile(join(out, 'mfd.cjs'))));
+    const first = one!.findIndex((byte, i) => byte !== two![i]);
+    assert.ok(one!.equals(two!), `the builds differ from byte ${first < 0 ? Math.min(one!.length, two!.length) : first} (sizes ${one!.length}, ${two!.length})`);
   });
 });
