@@ -26,6 +26,7 @@ import { withCacheLock, withDeployLock } from './locked.ts';
 import type { CacheLock } from './git.ts';
 import { restartActive } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
+import { processStart } from './process.ts';
 import { checkFreeSpace } from './disk.ts';
 import { remoteOf, type Remote } from './remote.ts';
 
@@ -47,7 +48,7 @@ export async function deploy(ctx: Context, ref: string | undefined): Promise<Dep
 
 async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog): Promise<DeployResult> {
   const { layout, config, reporter } = ctx;
-  reportRecovery(ctx, await recover(layout, ctx.now));
+  reportRecovery(ctx, await recover(layout, ctx.now, (m, h) => reporter.warn(m, h)));
   const remote = remoteOf(config);
 
   // A full sha needs no remote, and a redeploy of a built one needs no git at all: git.ts (and
@@ -108,7 +109,7 @@ async function buildDeployment(
   const stamp = () => new Date(ctx.now()).toISOString();
   const record: DeploymentRecord = {
     name, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
-    createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
+    createdAt: stamp(), updatedAt: stamp(), pid: process.pid, pidStart: await processStart(process.pid), runId: log.runId,
   };
   await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
   // The record exists before the directory, so a kill at any later point is found by recover().
@@ -135,9 +136,10 @@ async function buildDeployment(
         signal: ctx.signal,
         logFile: log.file,
         onCommand: (argv) => reporter.info(`$ ${argv.join(' ')}`),
-        onSpawn: (pgid) => {
-          // Chained: two writes of one record must not race on its temp file.
-          pending = pending.then(() => writeRecord(layout, { ...record, buildPgid: pgid }));
+        onSpawn: (pgid, start) => {
+          // Chained: two writes of one record must not race on its temp file. Without a start
+          // time (no /proc) the group is never signalled by recovery: its identity is unprovable.
+          pending = pending.then(() => writeRecord(layout, { ...record, buildPgid: pgid, buildPgidStart: start }));
         },
         onOutput: (chunk) => {
           reporter.childOutput(chunk);

@@ -17,7 +17,8 @@ export function planPrune(
   opts: { active: string | undefined; previous: string | undefined; keep: number },
 ): PrunePlan {
   const protectedNames = new Set([opts.active, opts.previous].filter((n): n is string => n !== undefined));
-  const failed = deployments.filter((d) => !isGood(d) && d.state !== 'building' && !protectedNames.has(d.name));
+  // A build in progress is its deploy's, and a directory with an untrusted record is nobody's to remove.
+  const failed = deployments.filter((d) => !isGood(d) && d.state !== 'building' && d.state !== 'invalid' && !protectedNames.has(d.name));
   const good = deployments.filter((d) => isGood(d));
   const keepNames = new Set(good.slice(0, opts.keep).map((d) => d.name));
   const extra = good.filter((d) => !keepNames.has(d.name) && !protectedNames.has(d.name));

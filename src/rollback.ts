@@ -25,7 +25,7 @@ export async function rollback(ctx: Context, target: string | undefined): Promis
 
 async function rollbackLocked(ctx: Context, target: string | undefined): Promise<RollbackResult> {
   const { layout, reporter } = ctx;
-  reportRecovery(ctx, await recover(layout, ctx.now));
+  reportRecovery(ctx, await recover(layout, ctx.now, (m, h) => reporter.warn(m, h)));
   const [deployments, activations, active] = await Promise.all([
     listDeployments(layout),
     readActivations(layout),
