@@ -1,14 +1,17 @@
 // The run history: one JSON line per deploy or rollback in .mfd/history.jsonl (who, what, how long
 // each step took, how it ended), and the wrapper that writes it whatever the outcome.
-import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { keepNewestLines } from './atomicfile.ts';
 import type { Context } from './context.ts';
 import { MfdError } from './errors.ts';
 import type { Layout } from './layout.ts';
-import { isNotFound, readRecords, removeRecord } from './record.ts';
+import { readRecords, removeRecord } from './record.ts';
 import { openRunLog, type RunLog } from './runlog.ts';
+import { HistoryEntrySchema } from './history-schema.ts';
+import { readJsonLines, type OnWarning } from './stored.ts';
 
-export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention';
+/** `refused`: the deploy lock was held, so this run changed nothing (the holder's run is the real one). */
+export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention' | 'refused';
 
 export interface HistoryEntry {
   runId: string;
@@ -49,7 +52,10 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   } catch (error) {
     const code = error instanceof MfdError ? error.code : 'INTERNAL';
     const outcome: RunOutcome =
-      code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back' : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention' : 'failed';
+      code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back'
+        : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention'
+          : code === 'LOCK_HELD' ? 'refused'
+            : 'failed';
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     log.write(`error: ${message}\n`);
     // The history is a report; failing to write it must not hide the error that ended the run.
@@ -110,23 +116,7 @@ export async function appendHistory(layout: Layout, entry: HistoryEntry): Promis
   await appendFile(layout.history, `${JSON.stringify(entry)}\n`);
 }
 
-/** Newest first. A line torn by a kill mid-append is skipped. */
-export async function readHistory(layout: Layout): Promise<HistoryEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(layout.history, 'utf8');
-  } catch (error) {
-    if (isNotFound(error)) return [];
-    throw error;
-  }
-  const entries: HistoryEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      entries.push(JSON.parse(line) as HistoryEntry);
-    } catch {
-      // Only a line cut short by a crash can fail to parse; the others stand.
-    }
-  }
-  return entries.reverse();
+/** Newest first. A line torn by a kill mid-append, or one that is not a run, is skipped with a warning. */
+export async function readHistory(layout: Layout, onWarning?: OnWarning): Promise<HistoryEntry[]> {
+  return (await readJsonLines(layout.history, HistoryEntrySchema, onWarning)).reverse();
 }
