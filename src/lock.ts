@@ -4,6 +4,7 @@
 import { hostname as osHostname } from 'node:os';
 import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { LockHeldError, type LockOwner } from './errors.ts';
+import * as z from 'zod/mini';
 import { isAlive, processStart } from './process.ts';
 
 export type { LockOwner };
@@ -104,7 +105,8 @@ export async function inspectLock(
   }
   const owner = await readOwner(file);
   const ageMs = Math.max(0, options.now() - mtimeMs);
-  if (!owner) return { owner, ageMs, stale: 'the lock file is unreadable', alive: undefined };
+  // It names no holder that could be alive: nothing to wait for, so stale (never "held, alive").
+  if (!owner) return { owner, ageMs, stale: 'the lock file is unreadable or names no valid holder', alive: undefined };
   let alive: boolean | undefined;
   if (owner.hostname === hostnameOf(options.env)) {
     alive = isAlive(owner.pid);
@@ -118,14 +120,27 @@ export async function inspectLock(
   return { owner, ageMs, stale: false, alive };
 }
 
+// A lock file is input: a pid ≤ 0 would make kill(pid, 0) ask about a whole group (or every process).
+const OwnerSchema = z.object({
+  pid: z.int().check(z.gt(0)),
+  pidStart: z.optional(z.string().check(z.regex(/^\d{1,20}$/))),
+  user: z.string(),
+  hostname: z.string(),
+  timestamp: z.number().check(z.refine(Number.isFinite)),
+  command: z.string(),
+  ref: z.nullable(z.string()),
+});
+
 async function readOwner(file: string): Promise<LockOwner | undefined> {
+  let value: unknown;
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as LockOwner;
-    return typeof parsed.pid === 'number' ? parsed : undefined;
+    value = JSON.parse(await readFile(file, 'utf8'));
   } catch {
     // Missing, or torn by a crash between create and write: either way it names no live holder.
     return undefined;
   }
+  const parsed = OwnerSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export function hostnameOf(env: Record<string, string | undefined>): string {
