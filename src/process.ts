@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 /** Linux's PID_MAX_LIMIT: no pid is larger. */
 const PID_MAX = 4_194_304;
 
-/** A pid or pgid mfd may ever name in a signal: kill(0 | -1 | -1 · pgid 1) would reach every process. */
+/** A pid or pgid mfd may ever signal: kill(0) hits our own group, kill(-1) every process, and pid 1 is init. */
 export function isSignalable(pid: unknown): pid is number {
   return typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 1 && pid <= PID_MAX;
 }
