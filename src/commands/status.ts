@@ -33,7 +33,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
     `since:    ${since ? `${since} (${age(Date.parse(since))})` : 'unknown'}`,
     `state:    ${describeState(ctx, active, current)}`,
     ...builds.map((b) => `build:    ${b.directory} ${b.state === 'interrupted' ? 'interrupted (its deploy is gone; the next deploy or rollback removes it)' : 'in progress'}`),
-    ...(holder ? [`running:  ${holder.command} ${holder.ref ?? ''} by ${holder.user}@${holder.hostname} pid ${holder.pid} since ${new Date(holder.timestamp).toISOString()} (${age(holder.timestamp)})`.replace('  ', ' ')] : []),
+    ...(holder ? [`running:  ${[holder.command, holder.ref].filter(Boolean).join(' ')} by ${holder.user}@${holder.hostname} pid ${holder.pid} since ${new Date(holder.timestamp).toISOString()} (${age(holder.timestamp)})`] : []),
     `last run: ${last ? `${last.command} ${last.ref ?? ''} → ${last.outcome}${last.error ? ` (${last.error.code}: ${last.error.message})` : ''} at ${last.end}`.replace('  ', ' ') : 'none'}`,
     `lock:     ${!lock ? 'free' : `${lock.stale ? 'stale' : 'held'} by ${lock.owner ? `${lock.owner.user}@${lock.owner.hostname} pid ${lock.owner.pid} "mfd ${lock.owner.command}"` : 'unknown'}`}`,
   ];

@@ -22,6 +22,7 @@ if (!IN_PID_NAMESPACE) {
       return;
     }
     const r = await runInPidNamespace(fileURLToPath(import.meta.url));
+    for (const line of r.output.split('\n').filter((l) => /^\s*[✔✖]/.test(l))) t.diagnostic(line.trim());
     assert.equal(r.code, 0, r.output);
   });
 } else {
@@ -73,6 +74,11 @@ if (!IN_PID_NAMESPACE) {
       // Unrelated long-lived processes: one leading its own group (as a build would), one not.
       const unrelated = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
       const member = spawn('sleep', ['1000'], { stdio: 'ignore' });
+      // Whatever happens, they must not keep this file's process (and so the namespace) alive.
+      t.after(() => {
+        unrelated.kill('SIGKILL');
+        member.kill('SIGKILL');
+      });
       await until(async () => (await processStart(unrelated.pid!)) !== undefined && (await processStart(member.pid!)) !== undefined, 'sleep to start');
       const start = (await processStart(unrelated.pid!))!;
       const gone = await deadPid();
@@ -138,8 +144,6 @@ if (!IN_PID_NAMESPACE) {
       }
       assert.ok(names.includes(victim));
       assert.match(r.stderr, new RegExp(`ignored .*${victim}\\.json: it names ${misnamed.name}, not ${victim}`));
-      unrelated.kill('SIGKILL');
-      member.kill('SIGKILL');
     });
 
     test('a build left running by a killed deploy: read-only commands show it interrupted and change nothing; the next deploy stops it', async (t) => {
@@ -149,6 +153,7 @@ if (!IN_PID_NAMESPACE) {
       const next = await app.commitVersion(2, { extra: { 'hold.js': HOLD } });
       const started = join(app.root, '..', 'build-started');
       const run = startMfd(['deploy'], { cwd: app.root, env: { T_STARTED: started } });
+      t.after(() => run.child.kill('SIGKILL'));
       await until(async () => (await readFile(started, 'utf8').catch(() => '')) !== '', `the build to start:\n${run.output()}`);
       const buildPid = Number(await readFile(started, 'utf8'));
       await until(async () => /"buildPgidStart"/.test(await readRecordText(app.root, next)), 'the build pgid to be recorded');

@@ -8,6 +8,8 @@ export const IN_PID_NAMESPACE = process.env.MFD_TEST_PID_NAMESPACE === '1';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const ARGS = ['--fork', '--pid', '--mount-proc'];
+/** The inner run is killed after this long, and with it (--kill-child) everything in its namespace. */
+const LIMIT_MS = 240_000;
 
 /** Why a private pid namespace cannot be made here, or undefined when it can. */
 export function pidNamespaceUnavailable(): string | undefined {
@@ -19,11 +21,13 @@ export function pidNamespaceUnavailable(): string | undefined {
 
 /** Runs `file` with node --test inside a new pid namespace; resolves with its exit code and output. */
 export function runInPidNamespace(file: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn('unshare', [...ARGS, process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', file], {
+  const child = spawn('unshare', [...ARGS, '--kill-child', process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', file], {
     cwd: REPO,
     // Without NODE_TEST_CONTEXT: inherited from our own runner, it would make the inner one report to us and run nothing.
     env: { ...process.env, MFD_TEST_PID_NAMESPACE: '1', NODE_TEST_CONTEXT: undefined },
     stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: LIMIT_MS,
+    killSignal: 'SIGKILL',
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
