@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
-import { IN_PID_NAMESPACE, pidNamespaceUnavailable, runInPidNamespace } from '../helpers/pidns.ts';
+import { IN_PID_NAMESPACE, pidNamespaceUnavailable, runInPidNamespace } from '../helpers/pidns-file.ts';
 import { isRunning, processStart } from '../../src/process.ts';
 
 // Everything here may signal process groups (mfd's recovery does), so it runs only inside a
