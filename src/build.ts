@@ -12,7 +12,7 @@ export interface BuildOptions {
   logFile: string;
   onCommand?: (argv: readonly string[], index: number) => void;
   onOutput?: (chunk: string) => void;
-  onSpawn?: (pid: number) => void;
+  onSpawn?: (pid: number, start: string | undefined) => void;
 }
 
 export interface BuildStepTiming {

@@ -26,6 +26,7 @@ import { withCacheLock, withDeployLock } from './locked.ts';
 import type { CacheLock } from './git.ts';
 import { recordActivation, restartActive } from './restart.ts';
 import { pauseForTest } from './testhook.ts';
+import { processStart } from './process.ts';
 import { checkFreeSpace } from './disk.ts';
 import { remoteOf, type Remote } from './remote.ts';
 
@@ -47,7 +48,7 @@ export async function deploy(ctx: Context, ref: string | undefined): Promise<Dep
 
 async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog): Promise<DeployResult> {
   const { layout, config, reporter } = ctx;
-  reportRecovery(ctx, await recover(layout, ctx.now));
+  reportRecovery(ctx, await recover(layout, ctx.now, (m, h) => reporter.warn(m, h)));
   const remote = remoteOf(config);
 
   // A full sha needs no remote, and a redeploy of a built one needs no git at all: git.ts (and
@@ -61,7 +62,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   throwIfInterrupted(ctx.signal, UNTOUCHED);
 
   const fingerprint = fingerprintCommands(config.build.commands);
-  const deployments = await listDeployments(layout, ctx.now());
+  const deployments = await listDeployments(layout, { now: ctx.now() });
   const reusable = findReusable(deployments, resolved.sha, fingerprint);
   let name: string;
   if (reusable) {
@@ -118,13 +119,14 @@ async function buildDeployment(
   const git = await loadGit();
   const cache = git.newCache();
   const stamp = () => new Date(ctx.now()).toISOString();
+  const pidStart = await processStart(process.pid);
   await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
   // A fresh name and directory, never an existing one (the active deployment may share the second).
   let record!: DeploymentRecord;
   const name = await claimDeployment(layout, ctx.now() / 1000, resolved.sha, (candidate) => {
     record = {
       name: candidate, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
-      createdAt: stamp(), updatedAt: stamp(), pid: process.pid, runId: log.runId,
+      createdAt: stamp(), updatedAt: stamp(), pid: process.pid, pidStart, runId: log.runId,
     };
     return writeRecord(layout, record);
   });
@@ -152,9 +154,10 @@ async function buildDeployment(
         signal: ctx.signal,
         logFile: log.file,
         onCommand: (argv) => reporter.info(`$ ${argv.join(' ')}`),
-        onSpawn: (pgid) => {
-          // Chained: two writes of one record must not race on its temp file.
-          pending = pending.then(() => writeRecord(layout, { ...record, buildPgid: pgid }));
+        onSpawn: (pgid, start) => {
+          // Chained: two writes of one record must not race on its temp file. Without a start
+          // time (no /proc) the group is never signalled by recovery: its identity is unprovable.
+          pending = pending.then(() => writeRecord(layout, { ...record, buildPgid: pgid, buildPgidStart: start }));
         },
         onOutput: (chunk) => {
           reporter.childOutput(chunk);
@@ -193,7 +196,7 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
   await trimHistory(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/history.jsonl: ${errorText(error)}`));
   await trimActivations(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/activations.jsonl: ${errorText(error)}`));
   try {
-    const plan = planPrune(await listDeployments(layout, ctx.now()), { active, previous, keep: config.deploy.keep, now: ctx.now() });
+    const plan = planPrune(await listDeployments(layout, { now: ctx.now() }), { active, previous, keep: config.deploy.keep, now: ctx.now() });
     if (plan.remove.length === 0) return [];
     const outcome = await reporter.step('prune', `${plan.remove.length} old deployment(s)`, () => applyPrune(layout, plan),
       (r) => `removed ${r.removed.length}, kept the newest ${config.deploy.keep}`);

@@ -2,6 +2,7 @@
 // Children get their own process group so a timeout or abort kills the whole tree, not just the leader.
 import { interruptionOf } from './run-errors.ts';
 import { stopGroup } from './termination.ts';
+import { processStartSync } from './process.ts';
 
 export interface RunOptions {
   cwd: string;
@@ -14,8 +15,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Receives output as it arrives, for live streaming and logs. */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
-  /** Called with the child's pid (also its process group id) as soon as it is spawned. */
-  onSpawn?: (pid: number) => void;
+  /**
+   * Called with the child's pid (also its process group id) as soon as it is spawned, and its
+   * start time (undefined without /proc), which is what lets anyone prove later that it is this child.
+   */
+  onSpawn?: (pid: number, start: string | undefined) => void;
   /** Keep this many trailing lines of combined output for error messages (default 20). */
   tailLines?: number;
 }
@@ -63,7 +67,8 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
     stripFinalNewline: false,
   });
 
-  if (child.pid !== undefined) options.onSpawn?.(child.pid);
+  // Read before this function yields: the child cannot have been reaped yet, so the pid is still it.
+  if (child.pid !== undefined) options.onSpawn?.(child.pid, processStartSync(child.pid));
   const capture = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
     const text = data.toString('utf8');
     options.onOutput?.(text, stream);

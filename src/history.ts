@@ -1,15 +1,18 @@
 // The run history: one JSON line per deploy or rollback in .mfd/history.jsonl (who, what, how long
 // each step took, how it ended), and the wrapper that writes it whatever the outcome.
-import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { keepNewestLines } from './atomicfile.ts';
 import type { Context } from './context.ts';
 import { bestEffort, describeFailure } from './best-effort.ts';
 import { InterruptedError, MfdError, toFsError } from './errors.ts';
 import type { Layout } from './layout.ts';
-import { isNotFound, readRecords, removeRecord } from './record.ts';
+import { readRecords, removeRecord } from './record.ts';
 import { openRunLog, type RunLog } from './runlog.ts';
+import { HistoryEntrySchema } from './history-schema.ts';
+import { readJsonLines, type OnWarning } from './stored.ts';
 
-export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention' | 'interrupted';
+/** `refused`: the deploy lock was held, so this run changed nothing (the holder's run is the real one). */
+export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention' | 'interrupted' | 'refused';
 
 export interface HistoryEntry {
   runId: string;
@@ -57,9 +60,12 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   } catch (error) {
     const known = toFsError(error) ?? error;
     const code = known instanceof MfdError ? known.code : 'INTERNAL';
-    const outcome: RunOutcome = error instanceof InterruptedError
-      ? 'interrupted'
-      : code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back' : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention' : 'failed';
+    const outcome: RunOutcome =
+      error instanceof InterruptedError ? 'interrupted'
+        : code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back'
+          : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention'
+            : code === 'LOCK_HELD' ? 'refused'
+              : 'failed';
     // An interruption after activation still says what it left active.
     const active = error instanceof InterruptedError ? error.active : undefined;
     const message = known instanceof Error ? known.message.split('\n')[0]! : String(known);
@@ -121,23 +127,7 @@ export async function appendHistory(layout: Layout, entry: HistoryEntry): Promis
   await appendFile(layout.history, `${JSON.stringify(entry)}\n`);
 }
 
-/** Newest first. A line torn by a kill mid-append is skipped. */
-export async function readHistory(layout: Layout): Promise<HistoryEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(layout.history, 'utf8');
-  } catch (error) {
-    if (isNotFound(error)) return [];
-    throw error;
-  }
-  const entries: HistoryEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      entries.push(JSON.parse(line) as HistoryEntry);
-    } catch {
-      // Only a line cut short by a crash can fail to parse; the others stand.
-    }
-  }
-  return entries.reverse();
+/** Newest first. A line torn by a kill mid-append, or one that is not a run, is skipped with a warning. */
+export async function readHistory(layout: Layout, onWarning?: OnWarning): Promise<HistoryEntry[]> {
+  return (await readJsonLines(layout.history, HistoryEntrySchema, onWarning)).reverse();
 }

@@ -51,9 +51,18 @@ export function formatAge(ms: number): string {
 export class UnlockRefusedError extends MfdError {
   readonly code = 'UNLOCK_REFUSED';
   readonly exitCode = EXIT.lock;
-  constructor(readonly lockName: string, readonly owner: LockOwner) {
-    super(`the ${lockName} lock is held by a live process: ${owner.user}@${owner.hostname} pid ${owner.pid} ("mfd ${owner.command}")`, {
-      hint: `let it finish, or stop that process; to remove the lock anyway: mfd unlock ${lockName} --force`,
-    });
+  /** `other-host`: its holder runs elsewhere, so only its heartbeat (`ageMs` old) says it is alive. */
+  constructor(readonly lockName: string, readonly owner: LockOwner, readonly where: 'this-host' | 'other-host' = 'this-host', ageMs = 0) {
+    const holder = `${owner.user}@${owner.hostname} pid ${owner.pid} ("mfd ${owner.command}")`;
+    super(
+      where === 'this-host'
+        ? `the ${lockName} lock is held by a live process: ${holder}`
+        : `the ${lockName} lock is held from another host: ${holder}, heartbeat ${formatAge(ageMs)} ago`,
+      {
+        hint: where === 'this-host'
+          ? `let it finish, or stop that process; to remove the lock anyway: mfd unlock ${lockName} --force`
+          : `check on ${owner.hostname} whether that deploy still runs; it turns stale once its heartbeat stops; to remove the lock anyway: mfd unlock ${lockName} --force`,
+      },
+    );
   }
 }

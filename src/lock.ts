@@ -4,6 +4,7 @@
 import { hostname as osHostname } from 'node:os';
 import type { Stats } from 'node:fs';
 import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import * as z from 'zod/mini';
 import { FsLayoutError, isDiskFull, LockHeldError, toFsError, type LockOwner } from './errors.ts';
 import { isAlive, processStart } from './process.ts';
 
@@ -110,7 +111,8 @@ export async function inspectLock(
     // Empty: taken on a full disk (the holder keeps its mtime fresh) or torn by a kill between
     // create and write; without a heartbeat for two beats it is the latter.
     if (info.size === 0 && ageMs <= 2 * heartbeatMs(options.staleMs)) return { owner, ageMs, stale: false, alive: undefined };
-    return { owner, ageMs, stale: info.size === 0 ? 'the lock file is empty and has no heartbeat' : 'the lock file is unreadable', alive: undefined };
+    // Otherwise it names no holder that could be alive: nothing to wait for, so stale (never "held, alive").
+    return { owner, ageMs, stale: info.size === 0 ? 'the lock file is empty and has no heartbeat' : 'the lock file is unreadable or names no valid holder', alive: undefined };
   }
   let alive: boolean | undefined;
   if (owner.hostname === hostnameOf(options.env)) {
@@ -125,14 +127,27 @@ export async function inspectLock(
   return { owner, ageMs, stale: false, alive };
 }
 
+// A lock file is input: a pid ≤ 0 would make kill(pid, 0) ask about a whole group (or every process).
+const OwnerSchema = z.object({
+  pid: z.int().check(z.gt(0)),
+  pidStart: z.optional(z.string().check(z.regex(/^\d{1,20}$/))),
+  user: z.string(),
+  hostname: z.string(),
+  timestamp: z.number().check(z.refine(Number.isFinite)),
+  command: z.string(),
+  ref: z.nullable(z.string()),
+});
+
 async function readOwner(file: string): Promise<LockOwner | undefined> {
+  let value: unknown;
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as LockOwner;
-    return typeof parsed.pid === 'number' ? parsed : undefined;
+    value = JSON.parse(await readFile(file, 'utf8'));
   } catch {
     // Missing, or torn by a crash between create and write: either way it names no live holder.
     return undefined;
   }
+  const parsed = OwnerSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /**

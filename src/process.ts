@@ -1,8 +1,19 @@
-// Facts about other processes on this host: whether a pid is alive, and when it started
-// (which tells a reused pid apart from the process that wrote it down).
+// Facts about other processes on this host: whether a pid is alive, when it started, and proof
+// that a pid (or a process group) is still the one mfd wrote down, before anything signals it.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
+/** Linux's PID_MAX_LIMIT: no pid is larger. */
+const PID_MAX = 4_194_304;
+
+/** A pid or pgid mfd may ever signal: kill(0) hits our own group, kill(-1) every process, and pid 1 is init. */
+export function isSignalable(pid: unknown): pid is number {
+  return typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 1 && pid <= PID_MAX;
+}
+
 export function isAlive(pid: number): boolean {
+  // kill(0, 0) and kill(-1, 0) succeed (our own group, every process): never "alive" for those.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -12,13 +23,75 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), if readable. */
-export async function processStart(pid: number): Promise<string | undefined> {
+interface Stat {
+  /** Field 3: R, S, Z (zombie: dead, not yet reaped), ... */
+  state: string;
+  /** Field 5: the process group id. */
+  pgrp: number;
+  /** Field 22: start time in clock ticks since boot. */
+  start: string;
+}
+
+function parseStat(text: string): Stat | undefined {
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const [state, pgrp, start] = [fields[0], Number(fields[2]), fields[19]];
+  if (!state || !Number.isSafeInteger(pgrp) || !start || !/^\d+$/.test(start)) return undefined;
+  return { state, pgrp, start };
+}
+
+async function readStat(pid: number): Promise<Stat | undefined> {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return parseStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
   } catch {
+    // ENOENT: no such process (or no /proc): nothing can be proved about it.
     return undefined;
   }
 }
+
+/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), if readable. */
+export async function processStart(pid: number): Promise<string | undefined> {
+  return (await readStat(pid))?.start;
+}
+
+/**
+ * The same, read at once: for a child just spawned, before the event loop can reap it, so the
+ * pid cannot yet belong to anything else.
+ */
+export function processStartSync(pid: number): string | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.start;
+  } catch {
+    // No /proc, or the child is already gone: no start time, so nobody will ever signal it.
+    return undefined;
+  }
+}
+
+/** `gone`: no such process is running now, so there is nothing to signal either way. */
+export type Identity = { proved: true } | { proved: false; gone: boolean; why: string };
+
+/**
+ * Whether `pid` is still the process that started at `start` (clock ticks, as recorded), and with
+ * `group`, still the leader of its own process group, so that kill(-pid) reaches that group only.
+ * A pid or pgid ≤ 1, an unrecorded start time, a dead or reused pid: never proved.
+ */
+export async function proveIdentity(pid: unknown, start: unknown, opts: { group?: boolean } = {}): Promise<Identity> {
+  const no = (why: string, gone = false): Identity => ({ proved: false, gone, why });
+  if (!isSignalable(pid)) return no(`${JSON.stringify(pid) ?? 'no pid'} is not a pid mfd may signal`);
+  const stat = await readStat(pid);
+  if (!stat || isDeadState(stat.state)) return no(`process ${pid} is gone`, true);
+  if (typeof start !== 'string' || !/^\d+$/.test(start)) return no(`no start time was recorded for ${pid}`);
+  if (stat.start !== start) return no(`pid ${pid} now belongs to another process (started at tick ${stat.start}, not ${start})`);
+  if (opts.group && stat.pgrp !== pid) return no(`process ${pid} no longer leads process group ${pid} (it is in ${stat.pgrp})`);
+  return { proved: true };
+}
+
+/** Whether a process with this pid exists and has not died (a zombie has, it only awaits its reaping). */
+export async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readStat(pid);
+  return stat !== undefined && !isDeadState(stat.state);
+}
+
+const isDeadState = (state: string) => state === 'Z' || state === 'X' || state === 'x';

@@ -20,7 +20,8 @@ export function planPrune(
 ): PrunePlan {
   const protectedNames = new Set([opts.active, opts.previous].filter((n): n is string => n !== undefined));
   const ordered = orderNewestFirst(deployments, opts.now);
-  const failed = ordered.filter((d) => !isGood(d) && d.state !== 'building' && !protectedNames.has(d.name));
+  // A build in progress is its deploy's, and a directory with an untrusted record is nobody's to remove.
+  const failed = ordered.filter((d) => !isGood(d) && d.state !== 'building' && d.state !== 'invalid' && !protectedNames.has(d.name));
   const good = ordered.filter((d) => isGood(d));
   const keepNames = new Set(good.slice(0, opts.keep).map((d) => d.name));
   const extra = good.filter((d) => !keepNames.has(d.name) && !protectedNames.has(d.name));

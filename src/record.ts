@@ -1,9 +1,12 @@
 // Deployment records (.mfd/deployments/<name>.json) and the activation history
 // (.mfd/activations.jsonl). Records are written atomically; a dir without a record is Go mfd's: good.
+// Both are validated when read back: an invalid record is never acted on.
 import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { keepNewestLines, writeFileAtomic } from './atomicfile.ts';
 import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './deployment.ts';
 import type { Layout } from './layout.ts';
+import { ActivationSchema, validateRecord } from './record-schema.ts';
+import { readJsonLines, type OnWarning } from './stored.ts';
 
 /** building → built → healthy (came up after a restart and passed its checks); or failed / rolled-back. */
 export type RecordState = 'building' | 'built' | 'healthy' | 'failed' | 'rolled-back';
@@ -19,15 +22,20 @@ export interface DeploymentRecord {
   updatedAt: string;
   /** The deploy process, while building: lets recovery tell a live build from a killed one. */
   pid?: number;
+  /** Its start time (/proc/<pid>/stat field 22), so a reused pid is not taken for it. */
+  pidStart?: string;
   /** The run that built it: its log is .mfd/logs/<runId>.log, removed with the deployment. */
   runId?: string;
   /** Process group of the running build command, so recovery can stop a build its deploy left orphaned. */
   buildPgid?: number;
+  /** Start time of that group's leader, read as it was spawned: recovery signals only this process. */
+  buildPgidStart?: string;
   error?: string;
 }
 
 export interface Deployment extends DeploymentName {
-  state: RecordState | 'adopted';
+  /** `invalid`: its record could not be trusted, so nothing reuses, activates, prunes or repairs it. */
+  state: RecordState | 'adopted' | 'invalid';
   record?: DeploymentRecord;
 }
 
@@ -51,8 +59,19 @@ export async function removeRecord(layout: Layout, name: string): Promise<void> 
   await rm(layout.record(name), { force: true });
 }
 
-export async function readRecords(layout: Layout): Promise<Map<string, DeploymentRecord>> {
-  const records = new Map<string, DeploymentRecord>();
+export interface Records {
+  valid: Map<string, DeploymentRecord>;
+  /** Names whose record file exists but failed validation (their directories must not be adopted). */
+  invalid: Set<string>;
+}
+
+/** The records that pass validation; each one that does not is named in a warning and skipped. */
+export async function readRecords(layout: Layout, onWarning?: OnWarning): Promise<Map<string, DeploymentRecord>> {
+  return (await readAllRecords(layout, onWarning)).valid;
+}
+
+export async function readAllRecords(layout: Layout, onWarning?: OnWarning): Promise<Records> {
+  const records: Records = { valid: new Map(), invalid: new Set() };
   let files: string[];
   try {
     files = await readdir(layout.records);
@@ -61,29 +80,41 @@ export async function readRecords(layout: Layout): Promise<Map<string, Deploymen
     throw error;
   }
   for (const file of files) {
-    if (!file.endsWith('.json')) continue;
+    if (!file.endsWith('.json') || file.startsWith('.')) continue;
+    const name = file.slice(0, -'.json'.length);
+    const path = `${layout.records}/${file}`;
+    let text: string;
     try {
-      const record = JSON.parse(await readFile(`${layout.records}/${file}`, 'utf8')) as DeploymentRecord;
-      records.set(record.name, record);
-    } catch {
-      // A torn or foreign file cannot come from writeFileAtomic; ignoring it only loses a label.
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      // Removed by a concurrent prune between readdir and here: it no longer exists to be judged.
+      if (isNotFound(error)) continue;
+      throw error;
+    }
+    const checked = validateRecord(name, text);
+    if (checked.ok) records.valid.set(name, checked.record);
+    else {
+      records.invalid.add(name);
+      onWarning?.(`ignored ${path}: ${checked.why}`, `mfd will not touch ${name}; check the file, or remove it by hand`);
     }
   }
   return records;
 }
 
 /** Every deployment directory in the root, newest first (see orderNewestFirst), joined with its record. */
-export async function listDeployments(layout: Layout, now = Date.now()): Promise<Deployment[]> {
-  const [entries, records] = await Promise.all([readdir(layout.root, { withFileTypes: true }), readRecords(layout)]);
+export async function listDeployments(layout: Layout, options: { now?: number; onWarning?: OnWarning } = {}): Promise<Deployment[]> {
+  const [entries, records] = await Promise.all([readdir(layout.root, { withFileTypes: true }), readAllRecords(layout, options.onWarning)]);
   const found: Deployment[] = [];
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
     const parsed = parseDeploymentName(entry.name);
     if (!parsed) continue;
-    const record = records.get(entry.name);
-    found.push(record ? { ...parsed, state: record.state, record } : { ...parsed, state: 'adopted' });
+    const record = records.valid.get(entry.name);
+    if (record) found.push({ ...parsed, state: record.state, record });
+    // An untrusted record is not Go mfd's absence of one: the directory may be a failed build.
+    else found.push({ ...parsed, state: records.invalid.has(entry.name) ? 'invalid' : 'adopted' });
   }
-  return orderNewestFirst(found, now);
+  return orderNewestFirst(found, options.now ?? Date.now());
 }
 
 /** A time this far past `now` is another host's clock skew, not yet a wrong clock. */
@@ -121,25 +152,9 @@ export async function trimActivations(layout: Layout): Promise<number> {
   return (await keepNewestLines(layout.activations, ACTIVATIONS_KEEP))?.dropped ?? 0;
 }
 
-/** Oldest first. A line torn by a crash mid-append is skipped. */
-export async function readActivations(layout: Layout): Promise<Activation[]> {
-  let text: string;
-  try {
-    text = await readFile(layout.activations, 'utf8');
-  } catch (error) {
-    if (isNotFound(error)) return [];
-    throw error;
-  }
-  const list: Activation[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      list.push(JSON.parse(line) as Activation);
-    } catch {
-      // Only the last line can be torn (append after a kill -9); the rest stays valid.
-    }
-  }
-  return list;
+/** Oldest first. A line torn by a crash mid-append, or one that is not an activation, is skipped with a warning. */
+export async function readActivations(layout: Layout, onWarning?: OnWarning): Promise<Activation[]> {
+  return readJsonLines(layout.activations, ActivationSchema, onWarning);
 }
 
 export function isNotFound(error: unknown): boolean {

@@ -27,10 +27,11 @@ export async function rollback(ctx: Context, target: string | undefined): Promis
 
 async function rollbackLocked(ctx: Context, target: string | undefined): Promise<RollbackResult> {
   const { layout, reporter } = ctx;
-  reportRecovery(ctx, await recover(layout, ctx.now));
+  const warn = (m: string, h?: string) => reporter.warn(m, h);
+  reportRecovery(ctx, await recover(layout, ctx.now, warn));
   const [deployments, activations, active] = await Promise.all([
-    listDeployments(layout, ctx.now()),
-    readActivations(layout),
+    listDeployments(layout, { now: ctx.now(), onWarning: warn }),
+    readActivations(layout, warn),
     readActive(layout),
   ]);
   const chosen = planRollback(deployments, activations, active, target);

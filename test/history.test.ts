@@ -7,13 +7,15 @@ import { layoutOf } from '../src/layout.ts';
 import { ACTIVATIONS_KEEP, readActivations, trimActivations, writeRecord } from '../src/record.ts';
 import { tmpRoot } from './helpers/repo.ts';
 
+const AT = '2026-01-01T00:00:00.000Z';
+
 /** The run id runlog.ts gives the n-th run: its UTC time first, so ids sort in time order. */
 const runId = (n: number) => `${new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-deploy-1`;
 
 function entry(n: number): HistoryEntry {
   return {
     runId: runId(n), command: 'deploy', user: 'u', ref: 'main', sha: 'a'.repeat(40), deployment: null,
-    start: '', end: '', steps: [], outcome: 'success', error: null, log: '',
+    start: AT, end: AT, steps: [], outcome: 'success', error: null, log: '',
   };
 }
 
@@ -43,13 +45,13 @@ describe('history', () => {
     await mkdir(layout.deployment(kept));
     await writeRecord(layout, {
       name: kept, sha: 'b'.repeat(40), ref: 'main', fingerprint: 'f', state: 'healthy',
-      createdAt: '', updatedAt: '', pid: 1, runId: runId(3),
+      createdAt: AT, updatedAt: AT, pid: 1, runId: runId(3),
     });
     // A build that failed long ago: its directory went at once, its record and log go now.
     const failed = `mfd_2_${'c'.repeat(40)}`;
     await writeRecord(layout, {
       name: failed, sha: 'c'.repeat(40), ref: 'main', fingerprint: 'f', state: 'failed',
-      createdAt: '', updatedAt: '', runId: runId(4),
+      createdAt: AT, updatedAt: AT, runId: runId(4),
     });
     assert.deepEqual(await trimHistory(layout), { dropped: runs - HISTORY_KEEP, logsRemoved: runs - HISTORY_KEEP - 1 });
     const left = await readHistory(layout);
@@ -84,7 +86,7 @@ describe('history', () => {
   test('activations.jsonl keeps its newest ACTIVATIONS_KEEP lines once it holds twice that', async (t) => {
     const layout = layoutOf(await tmpRoot(t));
     await mkdir(layout.state, { recursive: true });
-    const line = (n: number) => JSON.stringify({ name: `mfd_${n}_${'a'.repeat(40)}`, sha: 'a'.repeat(40), at: '', command: 'deploy' });
+    const line = (n: number) => JSON.stringify({ name: `mfd_${n}_${'a'.repeat(40)}`, sha: 'a'.repeat(40), at: AT, command: 'deploy' });
     const write = (count: number) => writeFile(layout.activations, `${Array.from({ length: count }, (_, n) => line(n)).join('\n')}\n`);
     await write(2 * ACTIVATIONS_KEEP);
     assert.equal(await trimActivations(layout), 0);

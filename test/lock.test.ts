@@ -89,6 +89,24 @@ describe('lock', () => {
     await assert.rejects(acquireLock(appLock(layout), { ...opts, env: { HOSTNAME: 'other' } }), LockHeldError);
   });
 
+  test('a lock naming pid 0, a negative or non-integer pid, or no valid holder is invalid: stale, never alive', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const owner = { pid: process.pid, user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    for (const text of [
+      { ...owner, pid: 0 }, { ...owner, pid: -1 }, { ...owner, pid: -process.pid }, { ...owner, pid: 'abc' }, { ...owner, pid: 1.5 },
+      { ...owner, timestamp: 'now' }, { ...owner, user: undefined }, null, [], 'garbage',
+    ].map((v) => (v === 'garbage' ? '{"pid": 12' : JSON.stringify(v)))) {
+      await writeFile(layout.lockFile, text);
+      const state = await inspectLock(layout.lockFile, { ...base, env: {} });
+      assert.equal(state?.owner, undefined, text);
+      assert.match(String(state?.stale), /names no valid holder/, text);
+      assert.notEqual(state?.alive, true, text);
+    }
+    // And such a lock is taken over like any stale one.
+    const lock = await acquireLock(appLock(layout), base);
+    await lock.release();
+  });
+
   test('a lock deleted by hand mid-deploy does not break release', async (t) => {
     const layout = layoutOf(await tmpRoot(t));
     const lock = await acquireLock(appLock(layout), base);

@@ -31,6 +31,12 @@ describe('prune plan', () => {
     assert.deepEqual(plan.remove.map((d) => d.createdAt), [4, 3]);
   });
 
+  test('never removes a directory whose record could not be trusted', () => {
+    const list = [dep(6, 'invalid'), dep(5, 'built'), dep(4, 'failed')];
+    const plan = planPrune(list, { active: list[1]!.name, previous: undefined, keep: 1, now: NOW });
+    assert.deepEqual(plan.remove.map((d) => d.createdAt), [4]);
+  });
+
   test('failed deployments do not count toward keep', () => {
     const list = [dep(5, 'failed'), dep(4, 'failed'), dep(3, 'built'), dep(2, 'built'), dep(1, 'built')];
     const plan = planPrune(list, { active: list[2]!.name, previous: undefined, keep: 3, now: NOW });

@@ -12,12 +12,12 @@ function describeRun(e: HistoryEntry): string {
 }
 
 export async function historyCommand(ctx: Context): Promise<void> {
-  const entries = await readHistory(ctx.layout);
+  const entries = await readHistory(ctx.layout, (m, h) => ctx.reporter.warn(m, h));
   ctx.reporter.result(entries.length ? entries.map(describeRun) : ['no runs yet'], entries);
 }
 
 export async function logsCommand(ctx: Context, args: string[]): Promise<void> {
-  const entries = await readHistory(ctx.layout);
+  const entries = await readHistory(ctx.layout, (m, h) => ctx.reporter.warn(m, h));
   const wanted = args[0];
   const entry = wanted === undefined ? entries[0] : entries.find((e) => e.runId === wanted || e.runId.startsWith(wanted));
   if (!entry) throw new DeploymentNotFoundError(wanted ?? 'the last run', 'no run log found');

@@ -1,24 +1,30 @@
 // `mfd ls`: deployments newest first in Go mfd's format (`<sha> (active)`); non-good states are
-// shown in the same parenthesised slot. Never loads isomorphic-git.
+// shown in the same parenthesised slot. Read-only: it never repairs, so it never needs the lock.
+// Never loads isomorphic-git.
 import { readActive } from '../activate.ts';
 import type { Context } from '../context.ts';
 import { isGood, listDeployments } from '../record.ts';
-import { recover, reportRecovery } from '../recover.ts';
+import { shownState } from '../recover.ts';
 
 export async function listCommand(ctx: Context): Promise<void> {
-  // ls must be truthful: a build killed earlier is shown as what it is after reconciling, not as in progress.
-  reportRecovery(ctx, await recover(ctx.layout, ctx.now));
-  const [deployments, active] = await Promise.all([listDeployments(ctx.layout, ctx.now()), readActive(ctx.layout)]);
-  const human = deployments.map((d) => {
+  const [deployments, active] = await Promise.all([listDeployments(ctx.layout, { now: ctx.now(), onWarning: (m, h) => ctx.reporter.warn(m, h) }), readActive(ctx.layout)]);
+  const states = await Promise.all(deployments.map(shownState));
+  if (states.includes('interrupted')) {
+    ctx.reporter.warn('a build was interrupted (its deploy is gone)', 'the next "mfd deploy" or "mfd rollback" stops what is left of it and removes it');
+  }
+  if (active && !deployments.some((d) => d.name === active)) {
+    ctx.reporter.warn(`active points at ${active}, which does not exist`, 'deploy a ref with "mfd deploy <ref>", or roll back with "mfd rollback <sha>"');
+  }
+  const human = deployments.map((d, i) => {
     if (d.name === active) return `${d.sha} (active)`;
-    return isGood(d) ? d.sha : `${d.sha} (${d.state})`;
+    return isGood(d) ? d.sha : `${d.sha} (${states[i]})`;
   });
-  const json = deployments.map((d) => ({
+  const json = deployments.map((d, i) => ({
     sha: d.sha,
     directory: d.name,
     createdAt: new Date(d.createdAt * 1000).toISOString(),
     active: d.name === active,
-    state: d.state === 'adopted' ? 'built' : d.state,
+    state: d.state === 'adopted' ? 'built' : states[i],
     adopted: d.state === 'adopted',
     ref: d.record?.ref ?? null,
   }));

@@ -56,7 +56,10 @@ export async function unlockCommand(ctx: Context, args: string[]): Promise<void>
     return;
   }
   const state = await inspectLock(spec.file, { staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env });
-  if (state?.owner && state.alive === true && !state.stale && !ctx.options.force) throw new UnlockRefusedError(spec.name, state.owner);
+  // Not stale means alive here, or (another host's) a heartbeat fresher than [lock] stale: both refuse.
+  if (state?.owner && !state.stale && !ctx.options.force) {
+    throw new UnlockRefusedError(spec.name, state.owner, state.alive === undefined ? 'other-host' : 'this-host', state.ageMs);
+  }
   await rm(spec.file, { force: true });
   ctx.reporter.result([`removed the ${spec.name} lock (${spec.file})`], { ok: true, removed: spec.name, file: spec.file, owner: state?.owner ?? null });
 }

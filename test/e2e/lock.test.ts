@@ -199,6 +199,44 @@ describe('deployment locks (e2e)', () => {
     assert.deepEqual(JSON.parse((await mfd(['lock', 'list', '--json'], { cwd: app.root })).stdout), []);
   });
 
+  test('mfd unlock refuses another host\'s lock while its heartbeat is fresh, unless --force; a stale one goes without', async (t) => {
+    const app = await appFixture(t, { config: (url) => config(url) });
+    const lock = join(app.root, '.mfd-deploy.lock');
+    const foreign = { pid: 4242, user: 'carol', hostname: 'elsewhere', timestamp: Date.now(), command: 'deploy', ref: 'main' };
+    await writeFile(lock, JSON.stringify(foreign));
+    const refused = await mfd(['unlock'], { cwd: app.root });
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, /error: the app lock is held from another host: carol@elsewhere pid 4242 \("mfd deploy"\), heartbeat \d+s ago\n  hint: check on elsewhere .*mfd unlock app --force/);
+    assert.equal(await exists(lock), true);
+    assert.equal((await mfd(['unlock', '--force'], { cwd: app.root })).code, 0);
+    assert.equal(await exists(lock), false);
+
+    await writeFile(lock, JSON.stringify(foreign));
+    const old = new Date(Date.now() - 10 * 60_000);
+    await utimes(lock, old, old);
+    const stale = await mfd(['unlock'], { cwd: app.root });
+    assert.equal(stale.code, 0, stale.stderr);
+    assert.equal(await exists(lock), false);
+  });
+
+  test('a lock file naming pid 0 or -1, or garbage, is shown invalid and stale, never alive, and a deploy takes it over', async (t) => {
+    const app = await appFixture(t, { config: (url) => config(url) });
+    await commit(app, 1);
+    const lock = join(app.root, '.mfd-deploy.lock');
+    for (const text of [0, -1].map((pid) => JSON.stringify({ pid, user: 'eve', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null })).concat(['{"pid":'])) {
+      await writeFile(lock, text);
+      const human = await mfd(['lock', 'list'], { cwd: app.root });
+      assert.match(human.stdout, /^app +unknown holder +\[stale: the lock file is unreadable or names no valid holder\]/m, text);
+      const [row] = JSON.parse((await mfd(['lock', 'list', '--json'], { cwd: app.root })).stdout);
+      assert.equal(row.alive, null, text);
+      assert.equal(row.owner, null, text);
+      assert.match((await mfd(['status'], { cwd: app.root })).stdout, /^lock: +stale by unknown$/m);
+    }
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Found stale lock file, removing\.\.\./);
+  });
+
   test('mfd resolve that must fetch waits for the cache lock while its holder lives, then goes on', async (t) => {
     const app = await appFixture(t);
     const sha = await app.commitVersion(1);

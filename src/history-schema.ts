@@ -1,0 +1,27 @@
+// The shape a line of .mfd/history.jsonl must have when read back: its run id names a log file,
+// so it is checked like a path; the rest like any report a command prints.
+import * as z from 'zod/mini';
+import type { HistoryEntry } from './history.ts';
+import { runId, sha, timestamp } from './stored.ts';
+
+const nullable = z.nullable;
+
+// Not strict: a newer mfd may add fields.
+export const HistoryEntrySchema = z.object({
+  runId,
+  command: z.enum(['deploy', 'rollback']),
+  user: z.string(),
+  ref: nullable(z.string()),
+  sha: nullable(sha),
+  deployment: nullable(z.string()),
+  start: timestamp,
+  end: timestamp,
+  steps: z.array(z.object({ step: z.string(), ms: z.number(), ok: z.boolean() })),
+  outcome: z.enum(['success', 'failed', 'rolled-back', 'needs-attention', 'interrupted', 'refused']),
+  error: nullable(z.object({ code: z.string(), message: z.string() })),
+  log: z.string(),
+});
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const entryMatches: Same<z.infer<typeof HistoryEntrySchema>, HistoryEntry> = true;
+void entryMatches;

@@ -1,0 +1,54 @@
+// What mfd reads back from .mfd/ is input like any other: each record and JSON line is checked
+// against a schema before anything acts on it. A bad one is skipped with a warning, never trusted.
+import { readFile } from 'node:fs/promises';
+import * as z from 'zod/mini';
+
+/** Receives one warning per thing skipped; commands pass it to ctx.reporter.warn. */
+export type OnWarning = (message: string, hint?: string) => void;
+
+export const SHA = /^[0-9a-f]{40}$/;
+/** A run id names a file in .mfd/logs: letters, digits, "-" and "_" only, never a path. */
+export const RUN_ID = /^[0-9A-Za-z_-]{1,100}$/;
+
+export const sha = z.string().check(z.regex(SHA, 'expected 40 hex digits'));
+export const runId = z.string().check(z.regex(RUN_ID, 'expected a run id'));
+export const timestamp = z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO date'));
+export const positiveInt = z.int().check(z.gt(0));
+
+/** The first problem of a failed parse, as `path: message`. */
+export function describeIssue(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const path = issue.path.map(String).join('.');
+  return `${path ? `${path}: ` : ''}${issue.message === 'Invalid input' ? issue.code.replace(/_/g, ' ') : issue.message}`;
+}
+
+/**
+ * Oldest first; a missing file is empty. A line torn by a kill mid-append, `null`, or anything
+ * the schema rejects is skipped with a warning naming the file and line.
+ */
+export async function readJsonLines<T>(file: string, schema: z.ZodMiniType<T>, onWarning?: OnWarning): Promise<T[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const items: T[] = [];
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      onWarning?.(`${file}:${i + 1}: skipped a line that is not JSON (cut short by a crash?)`);
+      continue;
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) items.push(parsed.data);
+    else onWarning?.(`${file}:${i + 1}: skipped an invalid line: ${describeIssue(parsed.error)}`);
+  }
+  return items;
+}

@@ -1,0 +1,39 @@
+// Runs a test file inside a private pid namespace (unshare --fork --pid --mount-proc): whatever it
+// signals can reach only processes of that namespace, and all of them die when it ends.
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** True inside the namespace: the file then runs its real tests instead of re-running itself. */
+export const IN_PID_NAMESPACE = process.env.MFD_TEST_PID_NAMESPACE === '1';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const ARGS = ['--fork', '--pid', '--mount-proc'];
+/** The inner run is killed after this long, and with it (--kill-child) everything in its namespace. */
+const LIMIT_MS = 240_000;
+
+/** Why a private pid namespace cannot be made here, or undefined when it can. */
+export function pidNamespaceUnavailable(): string | undefined {
+  const probe = spawnSync('unshare', [...ARGS, 'true'], { encoding: 'utf8' });
+  if (probe.error) return `unshare is not available: ${probe.error.message}`;
+  if (probe.status !== 0) return `unshare ${ARGS.join(' ')} fails here: ${probe.stderr.trim() || `exit ${probe.status}`}`;
+  return undefined;
+}
+
+/** Runs `file` with node --test inside a new pid namespace; resolves with its exit code and output. */
+export function runInPidNamespace(file: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn('unshare', [...ARGS, '--kill-child', process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', file], {
+    cwd: REPO,
+    // Without NODE_TEST_CONTEXT: inherited from our own runner, it would make the inner one report to us and run nothing.
+    env: { ...process.env, MFD_TEST_PID_NAMESPACE: '1', NODE_TEST_CONTEXT: undefined },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: LIMIT_MS,
+    killSignal: 'SIGKILL',
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
