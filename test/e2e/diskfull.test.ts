@@ -42,29 +42,31 @@ describe('a full disk (e2e, a real tmpfs in a private mount namespace)', () => {
     // What a deploy killed mid-build leaves: its directory, still marked building (pid long gone).
     const killed = `mfd_1700000000_${sha3}`;
     mkdirSync(inNs(killed));
-    writeFileSync(inNs(`${killed}/half.bin`), Buffer.alloc(1024 ** 2));
+    // One page: removing it frees just what the failed record needs, so the rollback runs on a full disk.
+    writeFileSync(inNs(`${killed}/half.bin`), 'x');
     const at = new Date().toISOString();
     writeFileSync(inNs(`.mfd/deployments/${killed}.json`), JSON.stringify({ name: killed, sha: sha3, ref: sha3, fingerprint: '', state: 'building', createdAt: at, updatedAt: at, pid: 99_999_999 }));
     fs.fill(join(root, 'filler'));
     assert.equal(statfsSync(inNs('.')).bavail, 0, 'the file system is full');
 
-    // Recovery removes the directory first, which frees the space its failed record needs.
+    // ls and status only read: they show the interrupted build and leave it to the next deploy or rollback.
     const ls = await run(['ls']);
     assert.equal(ls.code, 0, ls.stderr);
-    assert.equal(ls.stdout, `${sha2} (active)\n${sha1}\n`);
-    assert.ok(!existsSync(inNs(killed)));
-    assert.equal(JSON.parse(readFileSync(inNs(`.mfd/deployments/${killed}.json`), 'utf8')).state, 'failed');
-    fs.fill(join(root, 'filler'));
+    assert.equal(ls.stdout, `${sha3} (interrupted)\n${sha2} (active)\n${sha1}\n`);
     const status = await run(['status']);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`active: +${sha2}`));
+    assert.equal(statfsSync(inNs('.')).bavail, 0, 'the read-only commands wrote nothing');
 
+    // Recovery (under the lock) removes the directory first, which frees the space its failed record needs.
     const rollback = await run(['rollback']);
     assert.equal(rollback.code, 0, rollback.stderr);
-    assertClean(rollback);
+    assert.ok(!existsSync(inNs(killed)));
+    assert.equal(JSON.parse(readFileSync(inNs(`.mfd/deployments/${killed}.json`), 'utf8')).state, 'failed');
     assert.match(readlinkSync(inNs('active')), new RegExp(`_${sha1}$`));
     assert.ok(!existsSync(inNs('.mfd-deploy.lock')), 'the lock is released');
-
+    assertClean(rollback);
+    fs.fill(join(root, 'filler'));
     const redeploy = await run(['deploy', sha2]);
     assert.equal(redeploy.code, 0, redeploy.stderr);
     assert.match(redeploy.stderr, /reusing mfd_\d+_[0-9a-f]{40}: already built/);
