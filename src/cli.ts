@@ -2,11 +2,11 @@
 // or decides the exit code. Commands are imported lazily so `mfd ls` never loads isomorphic-git.
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.ts';
+import { loadConfig } from './config/config.ts';
 import type { Context } from './context.ts';
-import { EXIT, MfdError, rooted, toFsError, UsageError, type Interruption, type InterruptSignal } from './errors.ts';
-import { layoutOf } from './layout.ts';
-import { chooseColor, chooseMode, Reporter } from './output.ts';
+import { EXIT, MfdError, rooted, toFsError, UsageError, type Interruption, type InterruptSignal } from './errors/index.ts';
+import { layoutOf } from './state/layout.ts';
+import { chooseColor, chooseMode, Reporter } from './sys/output.ts';
 
 declare const MFD_VERSION: string | undefined;
 const VERSION = typeof MFD_VERSION === 'string' ? MFD_VERSION : '0.0.0-dev';

@@ -1,8 +1,8 @@
 // What every command works with, built once in cli.ts: the root, its layout, the loaded config,
 // the Reporter, the clock and the abort signal. No module reads process.cwd() or global state.
-import type { Config } from './config.ts';
-import type { Layout } from './layout.ts';
-import type { Reporter } from './output.ts';
+import type { Config } from './config/config.ts';
+import type { Layout } from './state/layout.ts';
+import type { Reporter } from './sys/output.ts';
 
 export interface Context {
   root: string;

@@ -1,6 +1,6 @@
 // `mfd deploy [REF]`: deploy REF (default: the configured branch, else the remote's HEAD).
 import type { Context } from '../context.ts';
-import { deploy } from '../deploy.ts';
+import { deploy } from '../run/deploy.ts';
 
 export async function deployCommand(ctx: Context, args: string[]): Promise<void> {
   const result = await deploy(ctx, args[0]);

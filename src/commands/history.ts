@@ -2,8 +2,8 @@
 // output; default the last run). Neither loads isomorphic-git.
 import { readFile } from 'node:fs/promises';
 import type { Context } from '../context.ts';
-import { DeploymentNotFoundError } from '../errors.ts';
-import { readHistory, type HistoryEntry } from '../history.ts';
+import { DeploymentNotFoundError } from '../errors/index.ts';
+import { readHistory, type HistoryEntry } from '../state/history.ts';
 
 function describeRun(e: HistoryEntry): string {
   const seconds = ((Date.parse(e.end) - Date.parse(e.start)) / 1000).toFixed(1);

@@ -1,10 +1,10 @@
 // `mfd ls`: deployments newest first in Go mfd's format (`<sha> (active)`); non-good states are
 // shown in the same parenthesised slot. Read-only: it never repairs, so it never needs the lock.
 // Never loads isomorphic-git.
-import { readActive } from '../activate.ts';
+import { readActive } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
-import { isGood, listDeployments } from '../record.ts';
-import { shownState } from '../recover.ts';
+import { isGood, listDeployments } from '../state/record.ts';
+import { shownState } from '../run/recover.ts';
 
 export async function listCommand(ctx: Context): Promise<void> {
   const [deployments, active] = await Promise.all([listDeployments(ctx.layout, { now: ctx.now(), onWarning: (m, h) => ctx.reporter.warn(m, h) }), readActive(ctx.layout)]);

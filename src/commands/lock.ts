@@ -3,9 +3,9 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from '../context.ts';
-import { formatAge, UsageError, UnlockRefusedError } from '../errors.ts';
-import { inspectLock, type LockSpec } from '../lock.ts';
-import { hostLockDir } from '../locked.ts';
+import { formatAge, UsageError, UnlockRefusedError } from '../errors/index.ts';
+import { inspectLock, type LockSpec } from '../lock/file.ts';
+import { hostLockDir } from '../lock/policy.ts';
 
 async function allLocks(ctx: Context): Promise<LockSpec[]> {
   const specs: LockSpec[] = [{ name: 'app', file: ctx.layout.lockFile }, { name: 'cache', file: ctx.layout.cacheLockFile }];

@@ -1,10 +1,10 @@
 // `mfd resolve [REF]`: print the full sha REF resolves to, without deploying.
 import type { Context } from '../context.ts';
-import { withCacheLock } from '../locked.ts';
-import { remoteOf } from '../remote.ts';
+import { withCacheLock } from '../lock/policy.ts';
+import { remoteOf } from '../git/remote.ts';
 
 export async function resolveCommand(ctx: Context, args: string[]): Promise<void> {
-  const git = await import('../git.ts');
+  const git = await import('../git/git.ts');
   const ref = args[0];
   const { config, layout } = ctx;
   const resolved = await git.resolveRef({

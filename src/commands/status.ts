@@ -1,13 +1,13 @@
 // `mfd status`: in a few lines, what is live and how it got there: the active deployment and since
 // when, its state, any build in progress or interrupted, the last run and how it ended, and the
 // deployment lock. Read-only: it never repairs, so it never needs the lock.
-import { readActive } from '../activate.ts';
+import { readActive } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
-import { formatAge } from '../errors.ts';
-import { readHistory } from '../history.ts';
-import { inspectLock } from '../lock.ts';
-import { listDeployments, readActivations, type Deployment } from '../record.ts';
-import { shownState } from '../recover.ts';
+import { formatAge } from '../errors/index.ts';
+import { readHistory } from '../state/history.ts';
+import { inspectLock } from '../lock/file.ts';
+import { listDeployments, readActivations, type Deployment } from '../state/record.ts';
+import { shownState } from '../run/recover.ts';
 
 export async function statusCommand(ctx: Context): Promise<void> {
   const { layout } = ctx;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
-import { EXIT } from '../../src/error-base.ts';
+import { EXIT } from '../../src/errors/base.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { runGit } from '../helpers/repo.ts';
-import { MAX_PACKS } from '../../src/git.ts';
-import { writePack } from '../../src/pack.ts';
+import { MAX_PACKS } from '../../src/git/git.ts';
+import { writePack } from '../../src/git/pack.ts';
 
-// mfd pauses at a named step when MFD_TEST_PAUSE_AT is set (src/testhook.ts), so each kill lands
+// mfd pauses at a named step when MFD_TEST_PAUSE_AT is set (src/sys/testhook.ts), so each kill lands
 // exactly there. After the kill, active must resolve to a complete deployment, and the next
 // deploy must succeed without manual work.
 const STEPS = [

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
 import { IN_PID_NAMESPACE, pidNamespaceUnavailable, runInPidNamespace } from '../helpers/pidns-file.ts';
-import { isRunning, processStart } from '../../src/process.ts';
+import { isRunning, processStart } from '../../src/sys/process.ts';
 
 // Everything here may signal process groups (mfd's recovery does), so it runs only inside a
 // private pid namespace: this file re-runs itself there, and a mistake cannot reach the machine.

@@ -2,7 +2,7 @@
 // default branch, a lightweight and an annotated tag, a second branch. Each call owns its temp dir.
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { RepoAuth, RepoRemote } from '../../src/git.ts';
+import type { RepoAuth, RepoRemote } from '../../src/git/git.ts';
 import { startGitServer, type GitServer } from './git-server.ts';
 import { createRepo, tmpRoot, type TestRepo } from './repo.ts';
 

@@ -2,7 +2,7 @@
 // and an in-memory object store serving them as the cache would.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import type { ObjectReader } from '../../src/checkout.ts';
+import type { ObjectReader } from '../../src/git/checkout.ts';
 import { runGit } from './repo.ts';
 
 /** One entry: mode as stored, name (a Buffer for bytes that are not UTF-8), 40-hex object id. */

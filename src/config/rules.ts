@@ -1,0 +1,87 @@
+// What mfd.toml values must meet beyond their types: each duration within its key's range (and
+// within what a Node timer holds), program names that are not empty, a repository URL mfd can fetch.
+import { describeValue, valueAt } from './issue.ts';
+import { formatDuration, parseDuration } from './duration.ts';
+
+type Add = (path: (string | number)[], message: string) => void;
+
+/** Node's timers hold at most 2^31-1 ms (24.8 days); a longer one fires at once. */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+const S = 1000;
+const H = 3_600_000;
+
+/**
+ * Every duration key: its default and its range. Minimums: `lock.stale` at least 1s, as the lock's
+ * heartbeat (every stale/5) must beat a busy event loop, and 0 would make every lock stale at once;
+ * `build.timeout` and `repo.timeout` at least 1s, as less fails every build or fetch. Maximums keep
+ * every timer in range and a typo from meaning "for ever": a killed deploy's lock lasts a day at most.
+ */
+export const DURATIONS = {
+  'repo.timeout': { defaultMs: 2 * 60 * S, minMs: S, maxMs: H },
+  'build.timeout': { defaultMs: undefined, minMs: S, maxMs: 576 * H },
+  'lock.retry_interval': { defaultMs: 30 * S, minMs: 10, maxMs: H },
+  'lock.stale': { defaultMs: 5 * 60 * S, minMs: S, maxMs: 24 * H },
+  'health.timeout': { defaultMs: 30 * S, minMs: 100, maxMs: H },
+  'health.interval': { defaultMs: S, minMs: 10, maxMs: H },
+  'health.delay': { defaultMs: 0, minMs: 0, maxMs: H },
+} as const satisfies Record<string, { defaultMs: number | undefined; minMs: number; maxMs: number }>;
+type DurationKey = keyof typeof DURATIONS;
+export type Durations = { [K in DurationKey]: (typeof DURATIONS)[K]['defaultMs'] extends number ? number : number | undefined };
+
+/** The milliseconds of every duration key (its default when absent or wrong), reporting each bad one. */
+export function readDurations(data: unknown, add: Add): Durations {
+  const out: Record<string, number | undefined> = {};
+  for (const [key, rule] of Object.entries(DURATIONS) as [DurationKey, (typeof DURATIONS)[DurationKey]][]) {
+    const path = key.split('.');
+    const value = valueAt(data, path);
+    out[key] = rule.defaultMs;
+    // A wrong type is the schema's to report.
+    if (typeof value !== 'string') continue;
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (error) {
+      add(path, (error as Error).message);
+      continue;
+    }
+    if (ms < rule.minMs || ms > rule.maxMs) {
+      add(path, `expected a duration from ${formatDuration(rule.minMs)} to ${formatDuration(rule.maxMs)}, got ${describeValue(value)}`);
+      continue;
+    }
+    out[key] = ms;
+  }
+  return out as Durations;
+}
+
+/** An empty program name would reach spawn() (build) or run nothing and pass no check (health). */
+export function checkPrograms(data: unknown, add: Add): void {
+  const commands = valueAt(data, ['build', 'commands']);
+  if (Array.isArray(commands)) {
+    commands.forEach((argv, i) => {
+      if (Array.isArray(argv) && argv[0] === '') add(['build', 'commands', i, 0], 'expected a program name (argv[0]), got ""');
+    });
+  }
+  const health = valueAt(data, ['health', 'command']);
+  if (Array.isArray(health) && health[0] === '') add(['health', 'command', 0], 'expected a program name (argv[0]), got ""');
+}
+
+/** Why mfd cannot fetch from `url`, or undefined when it can: git's smart HTTP(S), nothing else. */
+export function checkRepoUrl(url: string): string | undefined {
+  const use = 'mfd fetches over HTTP(S) only; use https://host/owner/repo.git';
+  const got = `got ${describeValue(url)}`;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (!scheme || !['http', 'https'].includes(scheme)) {
+    const what = /^[^\s/@:]+@[^\s/@:]+:/.test(url) ? 'an SSH address (scp form)' : scheme && scheme.length > 1 ? `a ${scheme}: URL` : 'not a URL';
+    return `${what}: ${use}, ${got}`;
+  }
+  // `http:/host` is a URL to WHATWG parsers, which read it as `http://host`; nobody means that.
+  if (!/^https?:\/\/[^/]/i.test(url)) return `expected ${scheme}:// followed by a host: ${use}, ${got}`;
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    // The URL parser's own message says no more than this.
+    return `not a valid URL: ${use}, ${got}`;
+  }
+  return host ? undefined : `expected a host after ${scheme}://: ${use}, ${got}`;
+}

@@ -1,0 +1,68 @@
+// Errors of the deployment locks: who holds a lock, and refusing to clear a live one.
+import { EXIT, MfdError } from './base.ts';
+
+export interface LockOwner {
+  pid: number;
+  /** Process start time on its host, to tell a reused pid apart. */
+  pidStart?: string | undefined;
+  user: string;
+  hostname: string;
+  /** When the lock was taken, ms since the epoch. */
+  timestamp: number;
+  command: string;
+  ref: string | null;
+}
+
+export class LockHeldError extends MfdError {
+  readonly code = 'LOCK_HELD';
+  readonly exitCode = EXIT.lock;
+  constructor(
+    readonly lockName: string,
+    readonly owner: LockOwner | undefined,
+    readonly ageMs: number,
+    readonly lockFile: string,
+    readonly staleMs: number,
+  ) {
+    const who = owner
+      ? `${owner.user}@${owner.hostname} (pid ${owner.pid}, "mfd ${owner.command}${owner.ref ? ` ${owner.ref}` : ''}")` +
+        ` since ${new Date(owner.timestamp).toLocaleString()} (${formatAge(ownerAge(owner, ageMs))} ago)`
+      : 'an unknown holder';
+    const expires = Math.max(0, staleMs - ageMs);
+    const what = lockName === 'app' ? 'deploy lock' : lockName === 'host' ? 'host deploy lock' : `${lockName.replace(':', ' ')} lock`;
+    super(`${what} held by ${who}`, {
+      hint:
+        `wait for it with --wait; if that process is gone the lock expires in ${formatAge(expires)} without a heartbeat, ` +
+        `or clear it with "mfd unlock ${lockName}" (or by hand: rm ${lockFile})`,
+    });
+  }
+}
+
+function ownerAge(owner: LockOwner, fallback: number): number {
+  return Number.isFinite(owner.timestamp) ? Math.max(0, Date.now() - owner.timestamp) : fallback;
+}
+
+export function formatAge(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+export class UnlockRefusedError extends MfdError {
+  readonly code = 'UNLOCK_REFUSED';
+  readonly exitCode = EXIT.lock;
+  /** `other-host`: its holder runs elsewhere, so only its heartbeat (`ageMs` old) says it is alive. */
+  constructor(readonly lockName: string, readonly owner: LockOwner, readonly where: 'this-host' | 'other-host' = 'this-host', ageMs = 0) {
+    const holder = `${owner.user}@${owner.hostname} pid ${owner.pid} ("mfd ${owner.command}")`;
+    super(
+      where === 'this-host'
+        ? `the ${lockName} lock is held by a live process: ${holder}`
+        : `the ${lockName} lock is held from another host: ${holder}, heartbeat ${formatAge(ageMs)} ago`,
+      {
+        hint: where === 'this-host'
+          ? `let it finish, or stop that process; to remove the lock anyway: mfd unlock ${lockName} --force`
+          : `check on ${owner.hostname} whether that deploy still runs; it turns stale once its heartbeat stops; to remove the lock anyway: mfd unlock ${lockName} --force`,
+      },
+    );
+  }
+}

@@ -1,0 +1,20 @@
+// The error of a commit whose tree git itself would refuse (treecheck.ts): mfd writes none of it.
+import { EXIT, MfdError } from './base.ts';
+import type { TreeRule } from '../git/treecheck.ts';
+
+export class TreeInvalidError extends MfdError {
+  readonly code = 'TREE_INVALID';
+  readonly exitCode = EXIT.git;
+  constructor(
+    readonly sha: string,
+    /** The offending entry's path within the commit's tree ('' for the root tree itself). */
+    readonly path: string,
+    readonly rule: TreeRule,
+    readonly detail: string,
+  ) {
+    const where = path === '' ? 'its root tree' : `tree entry ${JSON.stringify(path)}`;
+    super(`refusing to check out ${sha}: ${where} breaks git's fsck rule ${rule}: ${detail}`, {
+      hint: `run "git fsck" in a repository holding ${sha.slice(0, 12)} to see it; deploy another ref, or push a commit without that entry (active is untouched)`,
+    });
+  }
+}

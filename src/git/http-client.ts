@@ -1,0 +1,144 @@
+// The HTTP client isomorphic-git gets, over node:http/https. No idle socket timeout (Node's agent
+// cuts a server that is silent for 5 s, as upload-pack is while it compresses); instead, git's
+// low-speed rule: no answer within `timeoutMs`, or less than 1 KiB/s for that long, fails the transfer.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createGunzip, createInflate } from 'node:zlib';
+import { GitTimeoutError } from '../errors/index.ts';
+import { LowSpeedMeter } from './low-speed.ts';
+
+/** isomorphic-git's HttpClient interface (isomorphic-git/http/node has the same shape). */
+export interface GitHttpRequest {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+export interface GitHttpResponse {
+  url: string;
+  method: string;
+  statusCode: number;
+  statusMessage: string;
+  headers: Record<string, string>;
+  body: AsyncIterableIterator<Uint8Array>;
+}
+export interface GitHttpClient {
+  request(request: GitHttpRequest): Promise<GitHttpResponse>;
+}
+
+export interface GitHttpOptions {
+  timeoutMs: number;
+  /** The clock the low-speed rule reads; `Date.now` by default. */
+  now?: () => number;
+}
+
+const MAX_REDIRECTS = 10;
+/** How long a kept-alive socket may sit unused between two requests of one fetch. */
+const IDLE_SOCKET_MS = 30_000;
+
+export function createGitHttp(options: GitHttpOptions): GitHttpClient {
+  const { timeoutMs } = options;
+  const now = options.now ?? Date.now;
+  // Own agents: keep-alive (a fetch is two or three requests to one server), and their timeout only
+  // ever applies to an idle socket, because every request sets its own (none).
+  const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
+
+  function send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const https = url.protocol === 'https:';
+      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: https ? agents.https : agents.http, timeout: 0 });
+      const noAnswer = setTimeout(() => req.destroy(new GitTimeoutError(where(url), 'no-answer', timeoutMs)), timeoutMs);
+      // The socket keeps the process alive while it matters; a timer must not keep it alive longer.
+      noAnswer.unref();
+      req.on('response', (res) => {
+        clearTimeout(noAnswer);
+        resolve(res);
+      });
+      req.on('error', (error) => {
+        clearTimeout(noAnswer);
+        reject(error);
+      });
+      req.end(body);
+    });
+  }
+
+  async function* watch(url: URL, res: IncomingMessage): AsyncIterableIterator<Uint8Array> {
+    const encoding = res.headers['content-encoding'];
+    const decoded = encoding === 'gzip' ? res.pipe(createGunzip()) : encoding === 'deflate' ? res.pipe(createInflate()) : res;
+    if (decoded !== res) res.on('error', (error) => decoded.destroy(error));
+    const meter = new LowSpeedMeter(timeoutMs, now());
+    // Counted as read: bytes still buffered mean the reader is behind, not the server, so no verdict then.
+    const tick = setInterval(() => {
+      if (res.readableLength === 0 && decoded.readableLength === 0 && meter.stalled(now())) {
+        res.destroy(new GitTimeoutError(where(url), 'stalled', timeoutMs));
+      }
+    }, Math.min(1000, Math.max(10, timeoutMs / 8)));
+    tick.unref();
+    try {
+      for await (const chunk of decoded as AsyncIterable<Buffer>) {
+        meter.record(now(), chunk.length);
+        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      }
+    } finally {
+      clearInterval(tick);
+      res.destroy();
+    }
+  }
+
+  return {
+    async request(request) {
+      let body = request.body ? await collect(request.body) : undefined;
+      let method = (request.method ?? 'GET').toUpperCase();
+      let headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate', ...lowerCase(request.headers ?? {}) };
+      if (body) headers['content-length'] = String(body.length);
+      let url = new URL(request.url);
+      for (let redirects = 0; ; redirects++) {
+        const res = await send(url, method, headers, body);
+        const location = res.headers.location;
+        const status = res.statusCode ?? 0;
+        if (status < 300 || status >= 400 || !location) {
+          return {
+            url: url.href, method, statusCode: status, statusMessage: res.statusMessage ?? '',
+            headers: flatten(res.headers), body: watch(url, res),
+          };
+        }
+        res.resume();
+        if (redirects >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${where(url)}`);
+        const next = new URL(location, url);
+        // Credentials stay with their origin (scheme, host and port), as curl and git do.
+        if (next.origin !== url.origin) headers = omit(headers, ['authorization', 'cookie']);
+        if (status === 303 ? method !== 'HEAD' : method === 'POST' && (status === 301 || status === 302)) {
+          method = 'GET';
+          body = undefined;
+          headers = omit(headers, ['content-length', 'content-type']);
+        }
+        url = next;
+      }
+    },
+  };
+}
+
+/** The URL as an error names it: no query, no credentials (iso-git's URLs never hold any). */
+function where(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function lowerCase(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function omit(headers: Record<string, string>, names: string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !names.includes(k)));
+}
+
+function flatten(headers: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}

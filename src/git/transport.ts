@@ -1,0 +1,130 @@
+// How mfd talks to a git server, minus isomorphic-git itself (git.ts plugs these in): credentials for
+// onAuth and a URL that never holds them, the HTTP client with its timeout (http-client.ts) and the
+// thin-pack request, and git failures as mfd errors.
+import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
+import { createGitHttp, type GitHttpClient } from './http-client.ts';
+
+export type RepoAuth =
+  | { kind: 'none' }
+  | { kind: 'token'; token: string }
+  | { kind: 'basic'; username: string; password: string };
+
+export interface RepoRemote {
+  url: string;
+  auth: RepoAuth;
+  /** [repo] timeout: no answer, or less than 1 KiB/s, for this long fails a transfer (default 2m). */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 120_000;
+
+export interface Connection {
+  /** The URL without userinfo: what iso-git gets, what the cache's config holds, what messages show. */
+  url: string;
+  credentials: { username: string; password: string } | undefined;
+  /** The client iso-git gets, and the same asking for a thin pack (see requestThinPack). */
+  http: GitHttpClient;
+  thinHttp: GitHttpClient;
+}
+
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
+
+/** The URL with any `user:password@` removed: what iso-git connects to and the cache's config holds (messages also go through redact.ts). */
+export function redactUrl(url: string): string {
+  return url.replace(USERINFO, '$1');
+}
+
+/** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
+export function connect(remote: RepoRemote): Connection {
+  const http = createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  return { url: redactUrl(remote.url), credentials: credentialsOf(remote), http, thinHttp: withThinPack(http) };
+}
+
+function credentialsOf(remote: RepoRemote): Connection['credentials'] {
+  const { auth } = remote;
+  // Go mfd sends a token as basic auth with the user name "mfd"; GitHub, Gitea and GitLab accept that.
+  if (auth.kind === 'token') return { username: 'mfd', password: auth.token };
+  if (auth.kind === 'basic') return { username: auth.username, password: auth.password };
+  const userinfo = USERINFO.exec(remote.url)?.[2];
+  if (userinfo === undefined) return undefined;
+  const colon = userinfo.indexOf(':');
+  const [user, pass] = colon === -1 ? [userinfo, ''] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)];
+  return { username: decodeURIComponent(user), password: decodeURIComponent(pass) };
+}
+
+/** `http`, with requestThinPack applied to every upload-pack request. */
+function withThinPack(http: GitHttpClient): GitHttpClient {
+  return {
+    async request(req) {
+      if (req.method !== 'POST' || !req.body || !req.url.endsWith('/git-upload-pack')) return http.request(req);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of req.body) chunks.push(chunk);
+      return http.request({ ...req, body: [requestThinPack(Buffer.concat(chunks))] });
+    },
+  };
+}
+
+/** isomorphic-git's onAuth / onAuthFailure pair: the credentials once, then cancel instead of retrying forever. */
+export function authCallbacks(conn: Connection) {
+  const { credentials } = conn;
+  return {
+    onAuth: credentials ? () => ({ ...credentials }) : undefined,
+    onAuthFailure: () => ({ cancel: true }),
+  };
+}
+
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/** The one mapping of iso-git and socket errors to mfd's; `url` must already be redacted. */
+export function toGitError(error: unknown, url: string): Error {
+  if (error instanceof MfdError) return error;
+  const { code, data, message } = error as { code?: string; data?: { statusCode?: number; statusMessage?: string }; message?: string };
+  if (code === 'UserCanceledError') return new GitAuthError(url, 401, error);
+  if (code === 'HttpError') {
+    const status = data?.statusCode ?? 0;
+    if (status === 401 || status === 403) return new GitAuthError(url, status, error);
+    return new GitFetchError(url, `HTTP ${status} ${data?.statusMessage ?? ''}`.trim(), error);
+  }
+  if (code === 'SmartHttpError') return new GitFetchError(url, 'the server did not answer as a git smart-HTTP server', error);
+  const network = NETWORK_REASONS[code ?? ''];
+  if (network) return new GitFetchError(url, `${network} (${code})`, error);
+  // Not the remote: a file of the cache (fs errors name their path), or isomorphic-git tripping
+  // over one it cannot parse (a JavaScript error of its own, with no code).
+  // A full disk is not the cache's fault: exit 9 with the df hint. Other errors of its files
+  // (permissions) stay cache errors, whose hint covers them.
+  if (isDiskFull(error)) return toFsError(error) ?? new GitCacheError(message ?? String(error), error);
+  if (typeof (error as { path?: unknown }).path === 'string' || (code === undefined && isJsError(error))) {
+    return new GitCacheError(message ?? String(error), error);
+  }
+  return new GitFetchError(url, message ?? String(error), error);
+}
+
+function isJsError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError;
+}
+
+/**
+ * Adds `thin-pack` to the capabilities on the first want line of an upload-pack request.
+ * isomorphic-git never asks for it, and without it upload-pack ignores our "have" on a shallow
+ * fetch: a have's tree is excluded only as an edge of the walk, and a depth-1 want has no parents,
+ * so every fetch would resend the whole tree. iso-git resolves a thin pack's external delta
+ * bases itself when it indexes the pack; only native git would reject such a pack in our cache.
+ */
+export function requestThinPack(body: Uint8Array): Uint8Array {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const length = Number.parseInt(buf.subarray(0, 4).toString('latin1'), 16);
+  if (!(length > 4) || length > buf.length) return body;
+  const line = buf.subarray(4, length).toString('latin1');
+  if (!line.startsWith('want ') || / thin-pack\b/.test(line)) return body;
+  const patched = `${line.replace(/\n$/, '')} thin-pack\n`;
+  const header = (patched.length + 4).toString(16).padStart(4, '0');
+  return Buffer.concat([Buffer.from(header + patched, 'latin1'), buf.subarray(length)]);
+}

@@ -1,0 +1,202 @@
+// One lock file: JSON naming its holder. Check and take are one step (under a short
+// proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its mtime
+// (heartbeat), and a holder that is gone from this host is stale at once.
+import { hostname as osHostname } from 'node:os';
+import type { Stats } from 'node:fs';
+import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import * as z from 'zod/mini';
+import { FsLayoutError, isDiskFull, LockHeldError, toFsError, type LockOwner } from '../errors/index.ts';
+import { isAlive, processStart } from '../sys/process.ts';
+
+export type { LockOwner };
+
+export interface LockSpec {
+  /** `app`, `host`, or `resource:<name>`: what the user names in `mfd unlock`. */
+  name: string;
+  file: string;
+}
+
+export interface LockOptions {
+  command: string;
+  ref: string | undefined;
+  /** A lock whose heartbeat is older than this is stale. */
+  staleMs: number;
+  now: () => number;
+  env: Record<string, string | undefined>;
+  onStale?: (spec: LockSpec, owner: LockOwner | undefined, why: string) => void;
+  /** A warning with a hint, e.g. that a full disk left the lock without its holder's name. */
+  onWarn?: (message: string, hint: string) => void;
+}
+
+export interface HeldLock {
+  spec: LockSpec;
+  owner: LockOwner;
+  release(): Promise<void>;
+}
+
+export interface LockState {
+  owner: LockOwner | undefined;
+  /** ms since the last heartbeat (the file's mtime). */
+  ageMs: number;
+  stale: false | string;
+  /** Whether the holder runs on this host and is alive; undefined for another host. */
+  alive: boolean | undefined;
+}
+
+export async function acquireLock(spec: LockSpec, options: LockOptions): Promise<HeldLock> {
+  // Loaded here, not at the top: `mfd status` and `mfd lock list` only read locks (see scripts/build.mjs).
+  const { default: lockfile } = await import('proper-lockfile');
+  const release = await takeGuard(lockfile, spec.file);
+  let owner: LockOwner;
+  let ino: number;
+  try {
+    const state = await inspectLock(spec.file, options);
+    if (state) {
+      if (!state.stale) throw new LockHeldError(spec.name, state.owner, state.ageMs, spec.file, options.staleMs);
+      options.onStale?.(spec, state.owner, state.stale);
+      await rm(spec.file, { force: true });
+    }
+    owner = {
+      pid: process.pid,
+      pidStart: await processStart(process.pid),
+      user: options.env.USER ?? options.env.LOGNAME ?? 'unknown',
+      hostname: hostnameOf(options.env),
+      timestamp: options.now(),
+      command: options.command,
+      ref: options.ref ?? null,
+    };
+    ino = await createLockFile(spec.file, owner, options);
+  } finally {
+    await release();
+  }
+  const beat = setInterval(() => {
+    const t = new Date(options.now());
+    // Deleted by hand: keep going (the deploy must finish cleanly); there is nothing to refresh.
+    utimes(spec.file, t, t).catch(() => undefined);
+  }, heartbeatMs(options.staleMs));
+  beat.unref();
+  return {
+    spec,
+    owner,
+    async release() {
+      clearInterval(beat);
+      const current = await readOwner(spec.file);
+      // Only remove our own lock: after a takeover it belongs to someone else. One a full disk
+      // left empty is ours while it is still the file we created.
+      const ours = current
+        ? current.pid === owner.pid && current.timestamp === owner.timestamp
+        : (await stat(spec.file).catch(() => undefined))?.ino === ino;
+      if (ours) await rm(spec.file, { force: true });
+    },
+  };
+}
+
+/** The lock at `file` and whether it is stale, or undefined when there is none. */
+export async function inspectLock(
+  file: string,
+  options: Pick<LockOptions, 'staleMs' | 'now' | 'env'>,
+): Promise<LockState | undefined> {
+  let info: Stats;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  // A directory (or fifo) in the lock's place can neither be read nor taken over: say so.
+  if (!info.isFile()) throw new FsLayoutError({ code: info.isDirectory() ? 'EISDIR' : 'EEXIST', op: 'use lock file', path: file });
+  const owner = await readOwner(file);
+  const ageMs = Math.max(0, options.now() - info.mtimeMs);
+  if (!owner) {
+    // Empty: taken on a full disk (the holder keeps its mtime fresh) or torn by a kill between
+    // create and write; without a heartbeat for two beats it is the latter.
+    if (info.size === 0 && ageMs <= 2 * heartbeatMs(options.staleMs)) return { owner, ageMs, stale: false, alive: undefined };
+    // Otherwise it names no holder that could be alive: nothing to wait for, so stale (never "held, alive").
+    return { owner, ageMs, stale: info.size === 0 ? 'the lock file is empty and has no heartbeat' : 'the lock file is unreadable or names no valid holder', alive: undefined };
+  }
+  let alive: boolean | undefined;
+  if (owner.hostname === hostnameOf(options.env)) {
+    alive = isAlive(owner.pid);
+    if (!alive) return { owner, ageMs, stale: `its process ${owner.pid} is gone`, alive };
+    const start = await processStart(owner.pid);
+    if (owner.pidStart && start && start !== owner.pidStart) {
+      return { owner, ageMs, stale: `its pid ${owner.pid} now belongs to another process`, alive: false };
+    }
+  }
+  if (ageMs > options.staleMs) return { owner, ageMs, stale: `no heartbeat for ${Math.round(ageMs / 1000)}s`, alive };
+  return { owner, ageMs, stale: false, alive };
+}
+
+// A lock file is input: a pid ≤ 0 would make kill(pid, 0) ask about a whole group (or every process).
+const OwnerSchema = z.object({
+  pid: z.int().check(z.gt(0)),
+  pidStart: z.optional(z.string().check(z.regex(/^\d{1,20}$/))),
+  user: z.string(),
+  hostname: z.string(),
+  timestamp: z.number().check(z.refine(Number.isFinite)),
+  command: z.string(),
+  ref: z.nullable(z.string()),
+});
+
+async function readOwner(file: string): Promise<LockOwner | undefined> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    // Missing, or torn by a crash between create and write: either way it names no live holder.
+    return undefined;
+  }
+  const parsed = OwnerSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * The short guard around check-and-take. Retried only while another process holds it: proper-
+ * lockfile's own retries would also retry an EACCES or ENOSPC 200 times, ten seconds of waiting
+ * for a failure that cannot pass.
+ */
+async function takeGuard(lockfile: typeof import('proper-lockfile'), file: string): Promise<() => Promise<void>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lockfile.lock(file, { lockfilePath: `${file}.guard`, realpath: false, stale: 10_000, retries: 0 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || attempt >= 200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * Math.min(45, 5 * attempt)));
+    }
+  }
+}
+
+const heartbeatMs = (staleMs: number) => Math.max(20, Math.floor(staleMs / 5));
+
+/**
+ * Creates the lock file (O_EXCL: even a process that ignores the guard cannot overwrite a lock it
+ * did not see) and writes its holder; returns its inode. On a full disk an empty file can still be
+ * created but not written: it is kept as the lock, held but nameless, so a rollback still works.
+ * Any other failure removes the file again, so no empty lock is left behind.
+ */
+async function createLockFile(file: string, owner: LockOwner, options: LockOptions): Promise<number> {
+  const handle = await open(file, 'wx', 0o644);
+  try {
+    try {
+      await handle.writeFile(`${JSON.stringify(owner)}\n`);
+    } catch (error) {
+      if (!isDiskFull(error)) throw toFsError(error, { path: file, op: 'write' }) ?? error;
+      options.onWarn?.(
+        `no space left to write the holder into ${file} (ENOSPC): the lock is held all the same, showing no holder`,
+        'free space on that file system soon',
+      );
+      await handle.truncate(0).catch(() => undefined); // best effort: a torn half-line reads as no holder anyway
+    }
+    return (await handle.stat()).ino;
+  } catch (error) {
+    await handle.close().catch(() => undefined); // closing first, so the rm below really frees the inode
+    await rm(file, { force: true });
+    throw error;
+  } finally {
+    await handle.close().catch(() => undefined); // already closed on the error path
+  }
+}
+
+export function hostnameOf(env: Record<string, string | undefined>): string {
+  return env.HOSTNAME || osHostname();
+}

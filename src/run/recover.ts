@@ -1,0 +1,129 @@
+// Reconciles what a killed run left behind; only deploy and rollback call it, holding the lock:
+// temporary links beside `active`, and deployments still `building` whose deploy is gone (their
+// build stopped if it is provably still theirs, then marked failed and removed).
+import { rm } from 'node:fs/promises';
+import { readActive, removeStaleActiveTmp } from '../steps/activate.ts';
+import type { Layout } from '../state/layout.ts';
+import { isAlive, isRunning, processStart, proveIdentity } from '../sys/process.ts';
+import type { Reporter } from '../sys/output.ts';
+import { listDeployments, readRecords, removeRecord, writeRecord, type Deployment, type DeploymentRecord } from '../state/record.ts';
+import { describeFailure } from '../state/best-effort.ts';
+import type { OnWarning } from '../state/stored.ts';
+
+export interface Recovery {
+  removedLinks: string[];
+  failedBuilds: string[];
+  /** Interrupted builds whose failed record could not be written (a full disk): removed instead. */
+  unrecorded: { name: string; error: unknown }[];
+  /** Build process groups stopped, by deployment. */
+  stopped: { name: string; pgid: number }[];
+  /** Build process groups left alone because they could not be proved to be that build's. */
+  notSignalled: { name: string; pgid: number; why: string }[];
+  /** `active` names a directory that does not exist (removed by hand): reported, not guessed at. */
+  danglingActive?: string;
+}
+
+/**
+ * Whether the deploy that wrote a `building` record is gone, so the build was interrupted.
+ * Read-only (no signal, no write), so `mfd ls` and `mfd status` can ask it too.
+ */
+export async function isInterrupted(record: DeploymentRecord): Promise<boolean> {
+  if (record.state !== 'building') return false;
+  const { pid, pidStart } = record;
+  // Our own pid is not building anything: a record naming it is from an earlier process.
+  if (pid === undefined || pid <= 1 || pid === process.pid || !isAlive(pid)) return true;
+  // Records written before start times were kept have none; a live pid then counts as the deploy.
+  if (pidStart === undefined) return false;
+  return (await processStart(pid)) !== pidStart;
+}
+
+/** What ls and status call a deployment: a build whose deploy is gone is `interrupted`, not `building`. */
+export async function shownState(d: Deployment): Promise<Deployment['state'] | 'interrupted'> {
+  return d.record && (await isInterrupted(d.record)) ? 'interrupted' : d.state;
+}
+
+export async function recover(layout: Layout, now: () => number, onWarning?: OnWarning): Promise<Recovery> {
+  const removedLinks = await removeStaleActiveTmp(layout);
+  const recovery: Recovery = { removedLinks, failedBuilds: [], unrecorded: [], stopped: [], notSignalled: [] };
+  const deployments = await listDeployments(layout, { now: now(), onWarning });
+  const active = await readActive(layout);
+  for (const d of deployments) {
+    const record = d.record;
+    if (!record || record.state !== 'building' || d.name === active) continue;
+    if (!(await isInterrupted(record))) continue;
+    if (record.buildPgid !== undefined) {
+      const identity = await proveIdentity(record.buildPgid, record.buildPgidStart, { group: true });
+      if (identity.proved) {
+        await stopOrphanedBuild(record.buildPgid);
+        recovery.stopped.push({ name: d.name, pgid: record.buildPgid });
+      } else if (!identity.gone) {
+        recovery.notSignalled.push({ name: d.name, pgid: record.buildPgid, why: identity.why });
+      }
+    }
+    // The directory goes first: on a full disk that frees the space the record's write needs.
+    await rm(layout.deployment(d.name), { recursive: true, force: true });
+    await markInterrupted(layout, record, now, recovery.unrecorded);
+    recovery.failedBuilds.push(d.name);
+  }
+  // A build whose directory is already gone (a failure path that could not write its record):
+  // nothing on disk to show, but its record must not say `building` for ever.
+  const onDisk = new Set(deployments.map((d) => d.name));
+  for (const record of (await readRecords(layout)).values()) {
+    if (record.state !== 'building' || onDisk.has(record.name) || !(await isInterrupted(record))) continue;
+    await markInterrupted(layout, record, now, recovery.unrecorded);
+  }
+  if (active && !deployments.some((d) => d.name === active)) recovery.danglingActive = active;
+  return recovery;
+}
+
+/**
+ * Marks an interrupted build failed. When even that write fails (no space), the record is removed:
+ * that needs no space, and a record without a directory is only a label (the run's history line
+ * keeps the error).
+ */
+async function markInterrupted(layout: Layout, record: DeploymentRecord, now: () => number, unrecorded: Recovery['unrecorded']): Promise<void> {
+  try {
+    await writeRecord(layout, { ...record, state: 'failed', updatedAt: new Date(now()).toISOString(), error: 'interrupted: the deploy that was building it is gone' });
+  } catch (error) {
+    await removeRecord(layout, record.name);
+    unrecorded.push({ name: record.name, error });
+  }
+}
+
+/**
+ * A deploy killed with -9 leaves its build command running in its own process group, still writing
+ * into the directory we are about to remove. Its leader is proved to be that build (proveIdentity);
+ * pidfds would close the short window between proof and signal, but Node has none.
+ */
+async function stopOrphanedBuild(pgid: number): Promise<void> {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: the build ended since the proof; nothing to stop.
+    return;
+  }
+  // SIGKILL is delivered asynchronously: let the leader die before its directory is removed.
+  const until = Date.now() + 2000;
+  while (Date.now() < until && (await isRunning(pgid))) await new Promise((r) => setTimeout(r, 10));
+}
+
+export function reportRecovery(ctx: { reporter: Reporter; layout: Layout }, recovery: Recovery): void {
+  for (const link of recovery.removedLinks) ctx.reporter.warn(`removed ${link}, left by an interrupted activation`);
+  for (const { name, pgid } of recovery.stopped) ctx.reporter.warn(`stopped process group ${pgid}, the build of ${name} its deploy left running`);
+  for (const { name, pgid, why } of recovery.notSignalled) {
+    ctx.reporter.warn(`did not signal process group ${pgid} recorded for ${name}: ${why}`, 'if a build of that deployment still runs, stop it by hand');
+  }
+  for (const name of recovery.failedBuilds) {
+    ctx.reporter.warn(`marked ${name} failed and removed it: the deploy building it was interrupted`);
+  }
+  for (const { name, error } of recovery.unrecorded) {
+    const { message } = describeFailure(error);
+    ctx.reporter.warn(`could not mark ${name} failed (${message}); removed its record instead`);
+  }
+  if (recovery.danglingActive) {
+    ctx.reporter.warn(
+      `active points at ${recovery.danglingActive}, which does not exist`,
+      'deploy a ref with "mfd deploy <ref>", or roll back with "mfd rollback <sha>"',
+    );
+  }
+}

@@ -1,0 +1,68 @@
+// `mfd rollback [TARGET]`: activate the previous good deployment (by recorded history) or the named
+// one, mark the deployment it leaves rolled-back so it is not picked again, and restart the unit.
+import { activate, readActive } from '../steps/activate.ts';
+import type { Context } from '../context.ts';
+import { HealthFailure, InterruptedError, interruptionOf, RollbackFailedError, throwIfInterrupted } from '../errors/index.ts';
+import { recover, reportRecovery } from './recover.ts';
+import { listDeployments, readActivations, writeRecord } from '../state/record.ts';
+import { bestEffort } from '../state/best-effort.ts';
+import { planRollback } from '../steps/rollback-plan.ts';
+import { withDeployLock } from '../lock/policy.ts';
+import { recordRun } from '../state/history.ts';
+import { bringUp, logsHint, markHealthy, recordActivation } from './restart.ts';
+import { pauseForTest } from '../sys/testhook.ts';
+
+export interface RollbackResult {
+  from: string | undefined;
+  to: string;
+  deployment: string;
+  sha: string;
+}
+
+export async function rollback(ctx: Context, target: string | undefined): Promise<RollbackResult> {
+  return recordRun(ctx, 'rollback', target, () =>
+    withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target), { wait: ctx.options.wait || ctx.config.lock.wait }),
+  );
+}
+
+async function rollbackLocked(ctx: Context, target: string | undefined): Promise<RollbackResult> {
+  const { layout, reporter } = ctx;
+  const warn = (m: string, h?: string) => reporter.warn(m, h);
+  reportRecovery(ctx, await recover(layout, ctx.now, warn));
+  const [deployments, activations, active] = await Promise.all([
+    listDeployments(layout, { now: ctx.now(), onWarning: warn }),
+    readActivations(layout, warn),
+    readActive(layout),
+  ]);
+  const chosen = planRollback(deployments, activations, active, target);
+
+  await pauseForTest('rollback-planned', ctx.signal);
+  throwIfInterrupted(ctx.signal, 'before activation; active is untouched');
+  await reporter.step('activate', chosen.name, () => activate(layout, chosen.name));
+  const at = new Date(ctx.now()).toISOString();
+  await recordActivation(ctx, { name: chosen.name, sha: chosen.sha, at, command: 'rollback' });
+  const left = deployments.find((d) => d.name === active);
+  if (left) {
+    // A label only (keeps a plain rollback from picking it again): no reason to fail a rollback that is done.
+    await bestEffort(reporter, `could not mark ${left.name} rolled back`, 'a later plain "mfd rollback" could pick it: name the target (mfd rollback <sha>)', () =>
+      writeRecord(layout, {
+        name: left.name, sha: left.sha, ref: left.record?.ref ?? left.sha, fingerprint: left.record?.fingerprint ?? '',
+        createdAt: left.record?.createdAt ?? new Date(left.createdAt * 1000).toISOString(), updatedAt: at,
+        state: 'rolled-back', error: `rolled back to ${chosen.sha}`,
+      }));
+  }
+
+  // As in deploy: once active has moved, the restart and its checks run to the end whatever signal comes.
+  const failure = await bringUp({ ...ctx, signal: new AbortController().signal }, chosen.name);
+  if (failure) {
+    const cause = failure.kind === 'restart' ? failure.error : new HealthFailure(failure.detail, logsHint(ctx));
+    throw new RollbackFailedError(chosen.sha, cause);
+  }
+  if (ctx.config.systemd.unit || ctx.config.health) await markHealthy(ctx, chosen.name);
+  reporter.info(`rolled back to ${chosen.sha} (${chosen.name})`);
+  const interruption = interruptionOf(ctx.signal);
+  if (interruption) {
+    throw new InterruptedError(interruption.signal, `after activation: the rollback finished, ${chosen.name} (${chosen.sha}) is active and came up`, { sha: chosen.sha, deployment: chosen.name });
+  }
+  return { from: active, to: chosen.name, deployment: chosen.name, sha: chosen.sha };
+}

@@ -1,0 +1,56 @@
+// Crash-safe small-file writes: write a temp file beside the target, fsync it, rename it over the
+// target, fsync the directory. A reader sees the old content or the new one, never a torn file.
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { onPath } from '../errors/fs.ts';
+
+export async function writeFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  const handle = await open(tmp, 'w', mode);
+  try {
+    try {
+      // A write on a handle names no path: say which file a full disk refused.
+      await onPath(path, 'write', async () => {
+        await handle.writeFile(data);
+        await handle.sync();
+      });
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    // A temp file a full disk left half-written must not stay behind, taking what space is left.
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  await fsyncDir(dirname(path));
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Bounds an append-only JSON-lines file: once it holds more than twice `keep` lines, it is
+ * rewritten atomically with the newest `keep`. Returns the lines kept, or undefined when the file
+ * is missing or short enough (the common case: a read, no write).
+ */
+export async function keepNewestLines(path: string, keep: number): Promise<{ kept: string[]; dropped: number } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const lines = text.split('\n').filter((l) => l.trim());
+  if (lines.length <= 2 * keep) return undefined;
+  const kept = lines.slice(-keep);
+  await writeFileAtomic(path, `${kept.join('\n')}\n`);
+  return { kept, dropped: lines.length - kept.length };
+}

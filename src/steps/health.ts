@@ -1,0 +1,72 @@
+// The health check after every restart: an HTTP GET (expected status, optional body substring) or
+// an argv command, retried every `interval` after an initial `delay` until it passes or `timeout`.
+import { setTimeout as delay } from 'node:timers/promises';
+import { describeOutcome, run } from '../sys/exec.ts';
+import { redact } from '../errors/redact.ts';
+
+export type HealthConfig =
+  | { kind: 'http'; url: string; status?: number; body?: string; timeoutMs: number; intervalMs: number; retries: number; delayMs: number }
+  | { kind: 'command'; command: string[]; timeoutMs: number; intervalMs: number; retries: number; delayMs: number };
+
+export interface HealthResult {
+  ok: boolean;
+  attempts: number;
+  /** What the last attempt saw: `HTTP 200`, `HTTP 500: <body>`, `connection refused`, a command's tail. */
+  detail: string;
+}
+
+export async function runHealthCheck(config: HealthConfig, options: { cwd: string; signal?: AbortSignal }): Promise<HealthResult> {
+  const deadline = Date.now() + config.delayMs + config.timeoutMs;
+  await sleep(config.delayMs, options.signal);
+  let attempts = 0;
+  let detail = 'not run';
+  for (;;) {
+    attempts++;
+    // Each attempt gets at least a second, so the last one near the deadline still sees why it fails.
+    const left = Math.max(1000, deadline - Date.now());
+    const attempt = config.kind === 'http' ? await checkHttp(config, left) : await checkCommand(config, left, options);
+    detail = attempt.detail;
+    if (attempt.ok) return { ok: true, attempts, detail };
+    if (attempts > config.retries || Date.now() + config.intervalMs > deadline || options.signal?.aborted) {
+      return { ok: false, attempts, detail };
+    }
+    await sleep(config.intervalMs, options.signal);
+  }
+}
+
+async function checkHttp(config: Extract<HealthConfig, { kind: 'http' }>, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+  // Details reach the terminal, the history and the logs.
+  const shown = redact(config.url);
+  try {
+    const res = await fetch(config.url, { signal: AbortSignal.timeout(Math.min(timeoutMs, 10_000)), redirect: 'manual' });
+    const body = await res.text();
+    const statusOk = config.status === undefined ? res.status >= 200 && res.status < 300 : res.status === config.status;
+    const bodyOk = config.body === undefined || body.includes(config.body);
+    const snippet = body.trim().replace(/\s+/g, ' ').slice(0, 200);
+    if (!statusOk) return { ok: false, detail: `GET ${shown} answered HTTP ${res.status}${snippet ? `: ${snippet}` : ''}` };
+    if (!bodyOk) return { ok: false, detail: `GET ${shown} answered HTTP ${res.status} without "${config.body}" in its body` };
+    return { ok: true, detail: `GET ${shown} answered HTTP ${res.status}` };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    const reason = cause === 'ECONNREFUSED' ? 'connection refused' : cause === 'TimeoutError' ? 'no answer in time' : cause;
+    return { ok: false, detail: `GET ${shown}: ${reason}` };
+  }
+}
+
+async function checkCommand(
+  config: Extract<HealthConfig, { kind: 'command' }>,
+  timeoutMs: number,
+  options: { cwd: string; signal?: AbortSignal },
+): Promise<{ ok: boolean; detail: string }> {
+  const result = await run(config.command, { cwd: options.cwd, timeoutMs, signal: options.signal, tailLines: 5, envRemove: ['MFD_REPO_TOKEN'] });
+  const tail = result.tail.trim();
+  return { ok: result.ok, detail: `${JSON.stringify(config.command)} ${result.ok ? 'passed' : `failed with ${describeOutcome(result.outcome)}`}${tail ? `: ${tail}` : ''}` };
+}
+
+/** Waits `ms`, or less if `signal` aborts (the caller looks at the signal). Adds no listener that outlives it. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  await delay(ms, undefined, signal ? { signal } : {}).catch((error: unknown) => {
+    if ((error as Error).name !== 'AbortError') throw error;
+  });
+}

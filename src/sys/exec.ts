@@ -1,0 +1,153 @@
+// The only importer of execa: runs an argv array (never a shell) and reports how it ended.
+// Children get their own process group so a timeout or abort kills the whole tree, not just the leader.
+import { interruptionOf } from '../errors/run.ts';
+import { stopGroup } from './termination.ts';
+import { processStartSync } from './process.ts';
+
+export interface RunOptions {
+  cwd: string;
+  /** Added to (not replacing) the inherited environment. */
+  env?: Record<string, string>;
+  /** Inherited variables the child must not see (secrets such as MFD_REPO_TOKEN). */
+  envRemove?: readonly string[];
+  /** Kill the whole process group after this many milliseconds. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Receives output as it arrives, for live streaming and logs. */
+  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * Called with the child's pid (also its process group id) as soon as it is spawned, and its
+   * start time (undefined without /proc), which is what lets anyone prove later that it is this child.
+   */
+  onSpawn?: (pid: number, start: string | undefined) => void;
+  /** Keep this many trailing lines of combined output for error messages (default 20). */
+  tailLines?: number;
+}
+
+export type RunOutcome =
+  | { kind: 'exited'; exitCode: number }
+  | { kind: 'signaled'; signal: string }
+  | { kind: 'timed-out'; timeoutMs: number }
+  | { kind: 'aborted' }
+  | { kind: 'spawn-failed'; reason: string };
+
+export interface RunResult {
+  argv: string[];
+  ok: boolean;
+  outcome: RunOutcome;
+  /** Last lines of stdout and stderr interleaved as they arrived. */
+  tail: string;
+  stdout: string;
+  durationMs: number;
+}
+
+const MAX_CAPTURE = 1 << 20;
+
+export async function run(argv: readonly string[], options: RunOptions): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new TypeError('run: empty argv');
+  const started = performance.now();
+  const tailLines = options.tailLines ?? 20;
+  let combined = '';
+  let stdout = '';
+
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  for (const name of options.envRemove ?? []) delete env[name];
+  // Loaded on the first run, not with this module: a redeploy with nothing to build or restart
+  // never pays for it (see scripts/build.mjs).
+  const { execa } = await import('execa');
+  const child = execa(file, args, {
+    cwd: options.cwd,
+    env,
+    extendEnv: false,
+    stdin: 'ignore',
+    reject: false,
+    buffer: false,
+    detached: true,
+    stripFinalNewline: false,
+  });
+
+  // Read before this function yields: the child cannot have been reaped yet, so the pid is still it.
+  if (child.pid !== undefined) options.onSpawn?.(child.pid, processStartSync(child.pid));
+  const capture = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
+    const text = data.toString('utf8');
+    options.onOutput?.(text, stream);
+    combined = (combined + text).slice(-MAX_CAPTURE);
+    if (stream === 'stdout') stdout = (stdout + text).slice(-MAX_CAPTURE);
+  };
+  child.stdout?.on('data', capture('stdout'));
+  child.stderr?.on('data', capture('stderr'));
+
+  let timedOut = false;
+  let aborted = false;
+  const killTree = (sig: NodeJS.Signals) => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // ESRCH: the group is already gone, which is what we wanted.
+    }
+  };
+  const timer =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          killTree('SIGKILL');
+        }, options.timeoutMs);
+  // Interrupted: SIGTERM to the group, SIGKILL after a grace period (at once on a second signal),
+  // and the run waits until the whole group is gone, so nothing it started outlives mfd.
+  let stopping: Promise<void> | undefined;
+  const onAbort = () => {
+    aborted = true;
+    if (child.pid === undefined) return;
+    const hurry = interruptionOf(options.signal)?.hurry;
+    stopping = stopGroup(child.pid, hurry ? { hurry } : {}).catch(() => {
+      // EPERM: the group now runs as another user (a setuid build step); mfd cannot stop it.
+    });
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+
+  const result = await child;
+  if (timer) clearTimeout(timer);
+  options.signal?.removeEventListener('abort', onAbort);
+  await stopping;
+
+  let outcome: RunOutcome;
+  if (timedOut) outcome = { kind: 'timed-out', timeoutMs: options.timeoutMs! };
+  else if (aborted) outcome = { kind: 'aborted' };
+  else if (result.failed && result.exitCode === undefined && result.signal === undefined)
+    outcome = { kind: 'spawn-failed', reason: result.originalMessage ?? result.shortMessage ?? 'unknown error' };
+  else if (result.signal) outcome = { kind: 'signaled', signal: result.signal };
+  else outcome = { kind: 'exited', exitCode: result.exitCode ?? 0 };
+
+  return {
+    argv: [...argv],
+    ok: outcome.kind === 'exited' && outcome.exitCode === 0,
+    outcome,
+    tail: lastLines(combined, tailLines),
+    stdout,
+    durationMs: performance.now() - started,
+  };
+}
+
+export function describeOutcome(outcome: RunOutcome): string {
+  switch (outcome.kind) {
+    case 'exited':
+      return `exit status ${outcome.exitCode}`;
+    case 'signaled':
+      return `signal ${outcome.signal}`;
+    case 'timed-out':
+      return `timeout after ${outcome.timeoutMs} ms (process group killed)`;
+    case 'aborted':
+      return 'abort (process group terminated)';
+    case 'spawn-failed':
+      return `could not start: ${outcome.reason}`;
+  }
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.replace(/\n+$/, '').split('\n');
+  return lines.slice(-n).join('\n');
+}

@@ -1,0 +1,92 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/config.ts';
+import { ConfigInvalidError, EXIT } from '../../src/errors/index.ts';
+
+const parse = (text: string) => parseConfig(text, { file: '/srv/app/mfd.toml', env: {} }).config;
+const BASE = '[repo]\nurl = "https://git.example.com/app.git"\n[build]\ncommands = []\n';
+
+/** The one issue `text` has, as path → message. */
+function issue(text: string): { path: string; message: string; error: ConfigInvalidError } {
+  try {
+    parse(text);
+  } catch (error) {
+    assert.ok(error instanceof ConfigInvalidError, String(error));
+    assert.equal(error.issues.length, 1, error.message);
+    return { ...error.issues[0]!, error };
+  }
+  assert.fail(`expected a config error for:\n${text}`);
+}
+
+describe('config rules', () => {
+  test('[repo] timeout is 2m by default and takes a duration', () => {
+    assert.equal(parse(BASE).repo.timeoutMs, 120_000);
+    assert.equal(parse(BASE.replace('[build]', 'timeout = "30s"\n[build]')).repo.timeoutMs, 30_000);
+  });
+
+  test('every duration beyond its range is a config error naming the key and the range', () => {
+    const cases: [string, string, string, string][] = [
+      // [table, key = value, path, range]
+      ['build', 'timeout = "720h"', 'build.timeout', 'from 1s to 576h'],
+      ['build', 'timeout = "0s"', 'build.timeout', 'from 1s to 576h'],
+      ['lock', 'stale = "3000h"', 'lock.stale', 'from 1s to 24h'],
+      ['lock', 'stale = "0s"', 'lock.stale', 'from 1s to 24h'],
+      ['lock', 'retry_interval = "2h"', 'lock.retry_interval', 'from 10ms to 1h'],
+      ['health', 'command = ["true"]\ntimeout = "50ms"', 'health.timeout', 'from 100ms to 1h'],
+      ['health', 'command = ["true"]\ninterval = "1000h"', 'health.interval', 'from 10ms to 1h'],
+      ['health', 'command = ["true"]\ndelay = "2h"', 'health.delay', 'from 0s to 1h'],
+    ];
+    for (const [table, line, path, range] of cases) {
+      const text = table === 'build' ? BASE.replace('commands = []', `commands = []\n${line}`) : `${BASE}[${table}]\n${line}\n`;
+      const got = issue(text);
+      assert.equal(got.path, path, text);
+      const value = /= (".*")$/m.exec(line.split('\n').at(-1)!)![1];
+      assert.equal(got.message, `expected a duration from ${range.slice(5)}, got ${value}`);
+      assert.equal(got.error.exitCode, EXIT.config);
+    }
+    const repo = issue(BASE.replace('[build]', 'timeout = "0s"\n[build]'));
+    assert.deepEqual([repo.path, repo.message], ['repo.timeout', 'expected a duration from 1s to 1h, got "0s"']);
+  });
+
+  test('the ends of each range are allowed, and every one fits in a Node timer', () => {
+    const c = parse(BASE.replace('commands = []', 'commands = []\ntimeout = "576h"') + '[lock]\nstale = "1s"\nretry_interval = "10ms"\n');
+    assert.equal(c.build.timeoutMs, 576 * 3_600_000);
+    assert.ok(c.build.timeoutMs! <= 2 ** 31 - 1);
+    assert.equal(c.lock.staleMs, 1000);
+  });
+
+  test('an empty program name in a build command or the health command is a config error', () => {
+    const build = issue(BASE.replace('commands = []', 'commands = [["true"], ["", "x"]]'));
+    assert.deepEqual([build.path, build.message], ['build.commands.1.0', 'expected a program name (argv[0]), got ""']);
+    const health = issue(`${BASE}[health]\ncommand = [""]\n`);
+    assert.deepEqual([health.path, health.message], ['health.command.0', 'expected a program name (argv[0]), got ""']);
+  });
+
+  test('repo.url must be http(s) with a host: scp form, ssh, git, file and bare paths are refused at load', () => {
+    const cases: [string, RegExp][] = [
+      ['git@github.com:me/app.git', /^an SSH address \(scp form\): mfd fetches over HTTP\(S\) only; use https:\/\/host\/owner\/repo\.git, got "\*\*\*@github\.com:me\/app\.git"$/],
+      ['ssh://git@github.com/me/app.git', /^a ssh: URL: mfd fetches over HTTP\(S\) only/],
+      ['git://github.com/me/app.git', /^a git: URL: /],
+      ['file:///srv/git/app.git', /^a file: URL: /],
+      ['/srv/git/app.git', /^not a URL: mfd fetches over HTTP\(S\) only/],
+      ['https://', /^expected https:\/\/ followed by a host/],
+      ['http:/host/app.git', /^expected http:\/\/ followed by a host/],
+    ];
+    for (const [url, message] of cases) {
+      const got = issue(BASE.replace('https://git.example.com/app.git', url));
+      assert.equal(got.path, 'repo.url', url);
+      assert.match(got.message, message);
+    }
+    assert.equal(parse(BASE.replace('https://', 'HTTP://')).repo.url, 'HTTP://git.example.com/app.git');
+    assert.equal(parse(BASE.replace('https://', 'http://127.0.0.1:8080/')).repo.url, 'http://127.0.0.1:8080/git.example.com/app.git');
+  });
+
+  test('a malformed URL with a password is refused without echoing the password', () => {
+    for (const url of ['http:/user:s3cretPASS@host/x', 'htp://user:s3cretPASS@host/x', 'user:s3cretPASS@host/x', 'https://user:s3cret%50ASS@/x']) {
+      const got = issue(BASE.replace('https://git.example.com/app.git', url));
+      assert.equal(got.path, 'repo.url');
+      assert.doesNotMatch(got.error.message, /s3cret/, url);
+      assert.match(got.error.message, /\*\*\*@/);
+    }
+  });
+});

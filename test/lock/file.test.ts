@@ -1,0 +1,140 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { acquireLock, inspectLock } from '../../src/lock/file.ts';
+import { layoutOf, type Layout } from '../../src/state/layout.ts';
+import { FsLayoutError, LockHeldError } from '../../src/errors/index.ts';
+import { tmpRoot } from '../helpers/repo.ts';
+
+const appLock = (layout: Layout) => ({ name: 'app', file: layout.lockFile });
+const base = { command: 'deploy', ref: 'main', staleMs: 60_000, now: () => Date.now(), env: { USER: 'alice', HOSTNAME: 'web1' } };
+
+describe('lock', () => {
+  test('the lock file holds pid, user, timestamp, hostname, command and ref, and is removed on release', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const lock = await acquireLock(appLock(layout), base);
+    const owner = JSON.parse(await readFile(layout.lockFile, 'utf8'));
+    assert.equal(owner.pid, process.pid);
+    assert.equal(owner.user, 'alice');
+    assert.equal(owner.hostname, 'web1');
+    assert.equal(typeof owner.timestamp, 'number');
+    assert.equal(owner.command, 'deploy');
+    assert.equal(owner.ref, 'main');
+    await lock.release();
+    assert.equal(await inspectLock(layout.lockFile, base), undefined);
+  });
+
+  test('a live holder makes a second acquire fail with who, when and what to do', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const lock = await acquireLock(appLock(layout), base);
+    t.after(() => lock.release());
+    const err = await acquireLock(appLock(layout), base).catch((e: unknown) => e);
+    assert.ok(err instanceof LockHeldError);
+    assert.equal(err.exitCode, 3);
+    assert.match(err.message, new RegExp(`deploy lock held by alice@web1 \\(pid ${process.pid}, "mfd deploy main"\\) since .* \\(\\d+s ago\\)`));
+    assert.match(err.hint!, new RegExp(`rm ${layout.lockFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+
+  test('a lock whose process is gone on this host is stale at once and taken over with a warning', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => child.on('exit', r));
+    const dead = { pid: child.pid, user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(dead));
+    const stale: string[] = [];
+    const lock = await acquireLock(appLock(layout), { ...base, env: {}, onStale: (_s, _o, why) => stale.push(why) });
+    t.after(() => lock.release());
+    assert.match(stale[0]!, /process \d+ is gone/);
+  });
+
+  test('a lock whose pid now belongs to another process (a reused pid) is stale', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    // Our own pid is alive, but the recorded start time is not ours: the pid was reused.
+    const reused = { pid: process.pid, pidStart: '1', user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(reused));
+    const state = await inspectLock(layout.lockFile, { ...base, env: {} });
+    assert.match(String(state?.stale), /now belongs to another process/);
+  });
+
+  test('a foreign host lock is honoured while its heartbeat is fresh and taken over once it is old', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const foreign = { pid: 1, user: 'carol', hostname: 'elsewhere', timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(foreign));
+    await assert.rejects(acquireLock(appLock(layout), base), LockHeldError);
+    const old = new Date(Date.now() - 120_000);
+    await utimes(layout.lockFile, old, old);
+    const lock = await acquireLock(appLock(layout), base);
+    await lock.release();
+  });
+
+  test('a holder keeps its lock fresh with a heartbeat past the stale limit', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const opts = { ...base, staleMs: 1000, env: { HOSTNAME: 'web1' } };
+    const started = Date.now();
+    const lock = await acquireLock(appLock(layout), opts);
+    t.after(() => lock.release());
+    // Watch the heartbeat (the lock's age drops each time it is refreshed) until the lock has
+    // lived for twice the stale limit; then, just after a beat, another host is still refused.
+    let beats = 0;
+    let last = 0;
+    while (beats < 3 || Date.now() - started < 2 * opts.staleMs) {
+      if (Date.now() - started > 20_000) assert.fail(`only ${beats} heartbeats in 20 s`);
+      await new Promise((r) => setTimeout(r, 20));
+      const age = (await inspectLock(layout.lockFile, opts))!.ageMs;
+      if (age < last) beats++;
+      last = age;
+    }
+    await assert.rejects(acquireLock(appLock(layout), { ...opts, env: { HOSTNAME: 'other' } }), LockHeldError);
+  });
+
+  test('a lock naming pid 0, a negative or non-integer pid, or no valid holder is invalid: stale, never alive', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const owner = { pid: process.pid, user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    for (const text of [
+      { ...owner, pid: 0 }, { ...owner, pid: -1 }, { ...owner, pid: -process.pid }, { ...owner, pid: 'abc' }, { ...owner, pid: 1.5 },
+      { ...owner, timestamp: 'now' }, { ...owner, user: undefined }, null, [], 'garbage',
+    ].map((v) => (v === 'garbage' ? '{"pid": 12' : JSON.stringify(v)))) {
+      await writeFile(layout.lockFile, text);
+      const state = await inspectLock(layout.lockFile, { ...base, env: {} });
+      assert.equal(state?.owner, undefined, text);
+      assert.match(String(state?.stale), /names no valid holder/, text);
+      assert.notEqual(state?.alive, true, text);
+    }
+    // And such a lock is taken over like any stale one.
+    const lock = await acquireLock(appLock(layout), base);
+    await lock.release();
+  });
+
+  test('a lock deleted by hand mid-deploy does not break release', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    const lock = await acquireLock(appLock(layout), base);
+    await rm(layout.lockFile);
+    await lock.release();
+  });
+  test('an empty lock file is held while its heartbeat is fresh (a full disk) and stale once it stops (a torn create)', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    await writeFile(layout.lockFile, '');
+    const fresh = await inspectLock(layout.lockFile, base);
+    assert.equal(fresh?.stale, false);
+    await assert.rejects(acquireLock(appLock(layout), base), LockHeldError);
+    // Two heartbeats (staleMs / 5 each) without a touch: nobody holds it.
+    const old = new Date(Date.now() - 30_000);
+    await utimes(layout.lockFile, old, old);
+    assert.match(String((await inspectLock(layout.lockFile, base))?.stale), /empty and has no heartbeat/);
+    const lock = await acquireLock(appLock(layout), base);
+    await lock.release();
+    assert.equal(await inspectLock(layout.lockFile, base), undefined);
+  });
+
+  test('a directory in the place of the lock file is a layout error naming it, and is not removed', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    await mkdir(layout.lockFile);
+    const err = await acquireLock(appLock(layout), base).catch((e: unknown) => e);
+    assert.ok(err instanceof FsLayoutError, String(err));
+    assert.equal(err.exitCode, 10);
+    assert.equal(err.message, `cannot use lock file ${layout.lockFile}: it is a directory, where mfd keeps a file (EISDIR)`);
+    assert.ok((await stat(layout.lockFile)).isDirectory());
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { HISTORY_KEEP, readHistory, trimHistory, type HistoryEntry } from '../../src/state/history.ts';
+import { layoutOf } from '../../src/state/layout.ts';
+import { ACTIVATIONS_KEEP, readActivations, trimActivations, writeRecord } from '../../src/state/record.ts';
+import { tmpRoot } from '../helpers/repo.ts';
+
+const AT = '2026-01-01T00:00:00.000Z';
+
+/** The run id runlog.ts gives the n-th run: its UTC time first, so ids sort in time order. */
+const runId = (n: number) => `${new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-deploy-1`;
+
+function entry(n: number): HistoryEntry {
+  return {
+    runId: runId(n), command: 'deploy', user: 'u', ref: 'main', sha: 'a'.repeat(40), deployment: null,
+    start: AT, end: AT, steps: [], outcome: 'success', error: null, log: '',
+  };
+}
+
+async function history(t: Parameters<typeof tmpRoot>[0], runs: number) {
+  const layout = layoutOf(await tmpRoot(t));
+  await mkdir(layout.logs, { recursive: true });
+  // A line torn by a kill sits among the old ones.
+  const lines = Array.from({ length: runs }, (_, n) => (n === 5 ? '{"runId": "torn' : JSON.stringify(entry(n))));
+  await writeFile(layout.history, `${lines.join('\n')}\n`);
+  for (let n = 0; n < runs; n++) await writeFile(layout.log(runId(n)), `run ${n}\n`);
+  return layout;
+}
+
+describe('history', () => {
+  test('up to twice HISTORY_KEEP runs, nothing is trimmed', async (t) => {
+    const layout = await history(t, 2 * HISTORY_KEEP);
+    const before = await readFile(layout.history, 'utf8');
+    assert.deepEqual(await trimHistory(layout), { dropped: 0, logsRemoved: 0 });
+    assert.equal(await readFile(layout.history, 'utf8'), before);
+  });
+
+  test('past that, the newest HISTORY_KEEP runs stay, with their logs and any log a deployment still names', async (t) => {
+    const runs = 2 * HISTORY_KEEP + 1;
+    const layout = await history(t, runs);
+    // A deployment built long ago is still on disk: its build log must survive.
+    const kept = `mfd_1_${'b'.repeat(40)}`;
+    await mkdir(layout.deployment(kept));
+    await writeRecord(layout, {
+      name: kept, sha: 'b'.repeat(40), ref: 'main', fingerprint: 'f', state: 'healthy',
+      createdAt: AT, updatedAt: AT, pid: 1, runId: runId(3),
+    });
+    // A build that failed long ago: its directory went at once, its record and log go now.
+    const failed = `mfd_2_${'c'.repeat(40)}`;
+    await writeRecord(layout, {
+      name: failed, sha: 'c'.repeat(40), ref: 'main', fingerprint: 'f', state: 'failed',
+      createdAt: AT, updatedAt: AT, runId: runId(4),
+    });
+    assert.deepEqual(await trimHistory(layout), { dropped: runs - HISTORY_KEEP, logsRemoved: runs - HISTORY_KEEP - 1 });
+    const left = await readHistory(layout);
+    assert.equal(left.length, HISTORY_KEEP);
+    assert.equal(left[0]!.runId, runId(runs - 1), 'newest first, the newest kept');
+    assert.equal(left.at(-1)!.runId, runId(runs - HISTORY_KEEP));
+    assert.equal(existsSync(layout.record(kept)), true);
+    assert.equal(existsSync(layout.record(failed)), false);
+    assert.equal(existsSync(layout.log(runId(4))), false);
+    assert.equal(existsSync(layout.log(runId(runs - HISTORY_KEEP))), true);
+    assert.equal(existsSync(layout.log(runId(runs - HISTORY_KEEP - 1))), false);
+    assert.equal(existsSync(layout.log(runId(3))), true, 'a log a record names is kept');
+  });
+
+  test('a kept run that sorts before the oldest kept one (same second) keeps its log', async (t) => {
+    const runs = 2 * HISTORY_KEEP + 1;
+    const layout = await history(t, runs);
+    // The two oldest kept runs started in the same second: "…-rollback-9" sorts after "…-deploy-8".
+    const first = runs - HISTORY_KEEP;
+    const stamp = runId(first).split('-')[0];
+    const [a, b] = [`${stamp}-rollback-9`, `${stamp}-deploy-8`];
+    const lines = (await readFile(layout.history, 'utf8')).trim().split('\n');
+    lines[first] = JSON.stringify({ ...entry(first), runId: a });
+    lines[first + 1] = JSON.stringify({ ...entry(first + 1), runId: b });
+    await writeFile(layout.history, `${lines.join('\n')}\n`);
+    await Promise.all([writeFile(layout.log(a), 'a\n'), writeFile(layout.log(b), 'b\n')]);
+    await trimHistory(layout);
+    assert.equal(existsSync(layout.log(a)), true);
+    assert.equal(existsSync(layout.log(b)), true);
+  });
+
+  test('activations.jsonl keeps its newest ACTIVATIONS_KEEP lines once it holds twice that', async (t) => {
+    const layout = layoutOf(await tmpRoot(t));
+    await mkdir(layout.state, { recursive: true });
+    const line = (n: number) => JSON.stringify({ name: `mfd_${n}_${'a'.repeat(40)}`, sha: 'a'.repeat(40), at: AT, command: 'deploy' });
+    const write = (count: number) => writeFile(layout.activations, `${Array.from({ length: count }, (_, n) => line(n)).join('\n')}\n`);
+    await write(2 * ACTIVATIONS_KEEP);
+    assert.equal(await trimActivations(layout), 0);
+    assert.equal((await readActivations(layout)).length, 2 * ACTIVATIONS_KEEP);
+    await write(2 * ACTIVATIONS_KEEP + 1);
+    assert.equal(await trimActivations(layout), ACTIVATIONS_KEEP + 1);
+    const left = await readActivations(layout);
+    assert.equal(left.length, ACTIVATIONS_KEEP);
+    assert.equal(left.at(-1)!.name, `mfd_${2 * ACTIVATIONS_KEEP}_${'a'.repeat(40)}`, 'oldest first, the newest kept');
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { chooseColor, chooseMode, Reporter } from '../../src/sys/output.ts';
+
+function capture(mode: 'tty' | 'plain' | 'json', color = false) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d: Buffer) => (stdout += d));
+  err.on('data', (d: Buffer) => (stderr += d));
+  const tee: string[] = [];
+  const reporter = new Reporter({ mode, color, verbose: false, stdout: out, stderr: err, tee: (l) => tee.push(l) });
+  return { reporter, out: () => stdout, err: () => stderr, tee };
+}
+
+describe('output', () => {
+  test('--json wins, then --ci or a non-TTY gives plain lines, else the spinner', () => {
+    assert.equal(chooseMode({ json: true, ci: false, isTTY: true }), 'json');
+    assert.equal(chooseMode({ json: false, ci: true, isTTY: true }), 'plain');
+    assert.equal(chooseMode({ json: false, ci: false, isTTY: false }), 'plain');
+    assert.equal(chooseMode({ json: false, ci: false, isTTY: true }), 'tty');
+  });
+
+  test('NO_COLOR turns colour off even with FORCE_COLOR; FORCE_COLOR turns it on in a pipe', () => {
+    assert.equal(chooseColor({ NO_COLOR: '1', FORCE_COLOR: '1' }, true), false);
+    assert.equal(chooseColor({ FORCE_COLOR: '1' }, false), true);
+    assert.equal(chooseColor({ FORCE_COLOR: '0' }, true), false);
+    assert.equal(chooseColor({}, true), true);
+    assert.equal(chooseColor({}, false), false);
+  });
+
+  test('plain mode prints one line per step with its outcome on stderr, results on stdout, and tees to the log', async () => {
+    const c = capture('plain');
+    await c.reporter.step('fetch', 'abc', async () => 1, () => 'abc into cache');
+    await assert.rejects(c.reporter.step('build', '1 command(s)', async () => { throw new Error('x'); }));
+    c.reporter.result(['sha (active)'], { ok: true });
+    assert.match(c.err(), /^✓ fetch +abc into cache \d+\.\d\ds\n✗ build +1 command\(s\) \d+\.\d\ds\n$/);
+    assert.equal(c.out(), 'sha (active)\n');
+    assert.equal(c.tee.length, 2);
+    assert.doesNotMatch(c.err(), /\u001b/, 'no escape codes without colour or a TTY');
+  });
+
+  test('json mode puts exactly one JSON document on stdout, for success and for failure', () => {
+    const ok = capture('json');
+    ok.reporter.info('progress');
+    ok.reporter.result(['human'], { ok: true, sha: 'a' });
+    assert.deepEqual(JSON.parse(ok.out()), { ok: true, sha: 'a' });
+    const bad = capture('json');
+    bad.reporter.failure({ code: 'BUILD_FAILED', message: 'm', hint: 'h' });
+    assert.deepEqual(JSON.parse(bad.out()), { ok: false, code: 'BUILD_FAILED', message: 'm', hint: 'h' });
+    assert.match(bad.err(), /^error: m\n  hint: h\n$/);
+  });
+
+  test('tty mode draws a spinner and clears it before the step line', async () => {
+    const c = capture('tty', true);
+    await c.reporter.step('resolve', 'main', async () => 'x');
+    assert.match(c.err(), /⠋.*resolve main/);
+    assert.match(c.err(), /\r\u001b\[2K\u001b\[32m✓/);
+  });
+});
