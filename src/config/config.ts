@@ -9,7 +9,7 @@ import { checkPrograms, checkRepoUrl, readDurations } from './rules.ts';
 import { parseSize } from './size.ts';
 import { ConfigInvalidError, ConfigNotFoundError, type ConfigIssue } from '../errors/index.ts';
 import { Secret } from './secret.ts';
-import type { HealthConfig } from '../steps/health.ts';
+import type { HealthConfig } from './health.ts';
 
 export type RepoAuth =
   | { kind: 'none' }

@@ -1,6 +1,6 @@
 // Every failure mfd reports is an MfdError: a stable code, an exit code per class, one line of
 // facts (the message) and the next thing to do (the hint). cli.ts is the only place that prints them.
-import { formatDuration } from '../config/duration.ts';
+import { formatDuration } from './duration.ts';
 import { EXIT, MfdError } from './base.ts';
 
 export { EXIT, MfdError } from './base.ts';
