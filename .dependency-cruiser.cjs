@@ -1,6 +1,7 @@
 // The import directions of src/, checked by `npm run depcheck` (part of `npm test`):
-//   cli → commands → run (+ context.ts) → steps → git / lock / state / config → sys / errors
-// A module may import its own folder and any folder below its own; nothing imports upward.
+//   cli → commands → run (+ context.ts) → steps → git | lock → state → config → sys → errors
+// A module may import its own folder and any folder below its own; nothing imports upward;
+// no runtime cycles, no orphans, src/ never imports test/.
 // See README.md "Architecture" and STYLE.md "Layout".
 
 /**
