@@ -14,15 +14,3 @@ export function parseDuration(s: string): number {
   for (const [, amount, unit] of s.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   return Math.round(ms);
 }
-
-/** `ms` in the same notation, largest units first: 90_000 → "1m30s", 500 → "500ms", 0 → "0s". */
-export function formatDuration(ms: number): string {
-  let rest = Math.round(ms);
-  let text = '';
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) text += `${n}${unit}`;
-    rest -= n * size;
-  }
-  return text || '0s';
-}

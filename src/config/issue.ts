@@ -1,7 +1,8 @@
 // Where a config problem is and what was found there: the line of a key path in the TOML text
-// (best effort, by scanning headers and keys) and a short description of a value. Nothing here
-// echoes a value the caller marks secret.
+// (best effort, by scanning headers and keys), what the schema expected, and a short description
+// of a value. Nothing here echoes a value the caller marks secret.
 
+import type * as z from 'zod/mini';
 import { redact } from '../errors/redact.ts';
 
 type Path = readonly (string | number)[];
@@ -87,4 +88,18 @@ function distance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!;
+}
+
+/** What the schema wanted at `path`, in words: the message before ", got <value>". */
+export function expected(path: (string | number)[], issue: z.core.$ZodIssue): string {
+  const key = path.join('.');
+  if (/^build\.commands\.\d+$/.test(key)) return 'expected an array of strings (an argv such as ["npm", "ci"])';
+  if (/^build\.commands\.\d+\.\d+$/.test(key)) return 'expected a string';
+  if (key === 'build.commands') return 'expected an array of argv arrays';
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'too_small') return issue.origin === 'string' ? 'expected a non-empty string' : issue.origin === 'array' ? 'expected a non-empty array' : `expected at least ${String(issue.minimum)}`;
+  if (issue.code === 'too_big') return `expected at most ${String(issue.maximum)}`;
+  if (issue.code === 'invalid_format' && issue.format === 'url') return 'expected an http:// or https:// URL';
+  if (issue.code === 'invalid_type') return `expected ${issue.expected === 'object' ? 'a table' : issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+  return issue.message;
 }

@@ -1,7 +1,8 @@
 // What mfd.toml values must meet beyond their types: each duration within its key's range (and
 // within what a Node timer holds), program names that are not empty, a repository URL mfd can fetch.
 import { describeValue, valueAt } from './issue.ts';
-import { formatDuration, parseDuration } from './duration.ts';
+import { parseDuration } from './duration.ts';
+import { formatDuration } from '../errors/duration.ts';
 
 type Add = (path: (string | number)[], message: string) => void;
 

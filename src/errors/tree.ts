@@ -1,6 +1,20 @@
 // The error of a commit whose tree git itself would refuse (treecheck.ts): mfd writes none of it.
 import { EXIT, MfdError } from './base.ts';
-import type { TreeRule } from '../git/treecheck.ts';
+
+/** git fsck's message ids, where one exists, so a user can look the rule up. */
+export type TreeRule =
+  | 'badTree'
+  | 'badFilemode'
+  | 'emptyName'
+  | 'fullPathname'
+  | 'hasDot'
+  | 'hasDotdot'
+  | 'hasDotgit'
+  | 'nullSha1'
+  | 'duplicateEntries'
+  | 'treeNotSorted'
+  // Not an fsck message id: fsck's connectivity check finds it (an entry's object of another type).
+  | 'wrongType';
 
 export class TreeInvalidError extends MfdError {
   readonly code = 'TREE_INVALID';

@@ -1,5 +1,5 @@
 // Pure helpers for git pack files: which objects a pack index (.idx, version 2, the only version
-// isomorphic-git writes) holds, and writing a pack of whole objects, so git.ts can rewrite a thin pack.
+// isomorphic-git writes) holds, and writing a pack of whole objects, so thin.ts can rewrite a thin pack.
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 
@@ -22,8 +22,9 @@ const TYPE_CODE: Record<PackObjectType, number> = { commit: 1, tree: 2, blob: 3,
 
 /**
  * A version 2 pack of whole (undeltified) objects, each deflated with node:zlib, and its name
- * (`pack-<trailer sha1>.pack`, git's naming). git.ts writes one to make a thin pack self-contained:
- * isomorphic-git's own packObjects deflates through web streams, object by object, several times slower.
+ * (`pack-<trailer sha1>.pack`, git's naming): thin.ts makes a thin pack self-contained with one,
+ * compact.ts the compacted cache. isomorphic-git's own packObjects deflates through web streams,
+ * object by object, several times slower.
  */
 export function writePack(objects: readonly { type: PackObjectType; content: Uint8Array }[]): { name: string; data: Buffer } {
   const header = Buffer.alloc(12);

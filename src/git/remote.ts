@@ -1,7 +1,7 @@
-// Turns the [repo] config into what git.ts needs: the URL and credentials, revealed only here,
+// Turns the [repo] config into what git/ needs: the URL and credentials, revealed only here,
 // right before they go to isomorphic-git's onAuth.
 import type { Config } from '../config/config.ts';
-import type { RepoRemote } from './git.ts';
+import type { RepoRemote } from './transport.ts';
 
 export type Remote = RepoRemote;
 

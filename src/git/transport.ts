@@ -1,6 +1,6 @@
-// How mfd talks to a git server, minus isomorphic-git itself (git.ts plugs these in): credentials for
-// onAuth and a URL that never holds them, the HTTP client with its timeout (http-client.ts) and the
-// thin-pack request, and git failures as mfd errors.
+// How mfd talks to a git server, minus isomorphic-git itself (fetch.ts and resolve.ts plug these in):
+// credentials for onAuth and a URL that never holds them, the HTTP client with its timeout
+// (http-client.ts) and the thin-pack request, and git failures as mfd errors.
 import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
 import { createGitHttp, type GitHttpClient } from './http-client.ts';
 

@@ -2,20 +2,10 @@
 // can name a path outside its directory, a .git, or a second file at the same path. Pure: bytes in,
 // entries or the first problem out. Names stay raw bytes: git allows any byte but "/" and NUL.
 
-/** git fsck's message ids, where one exists, so a user can look the rule up. */
-export type TreeRule =
-  | 'badTree'
-  | 'badFilemode'
-  | 'emptyName'
-  | 'fullPathname'
-  | 'hasDot'
-  | 'hasDotdot'
-  | 'hasDotgit'
-  | 'nullSha1'
-  | 'duplicateEntries'
-  | 'treeNotSorted'
-  // Not an fsck message id: fsck's connectivity check finds it (an entry's object of another type).
-  | 'wrongType';
+// The rule names belong to the error that carries them (errors/tree.ts).
+import type { TreeRule } from '../errors/tree.ts';
+
+export type { TreeRule };
 
 export interface TreeProblem {
   rule: TreeRule;

@@ -62,7 +62,7 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
     const code = known instanceof MfdError ? known.code : 'INTERNAL';
     const outcome: RunOutcome =
       error instanceof InterruptedError ? 'interrupted'
-        : code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' ? 'rolled-back'
+        : code === 'HEALTH_CHECK_FAILED' || code === 'RESTART_FAILED' || code === 'RESTART_ROLLED_BACK' ? 'rolled-back'
           : code === 'SERVER_NEEDS_ATTENTION' ? 'needs-attention'
             : code === 'LOCK_HELD' ? 'refused'
               : 'failed';

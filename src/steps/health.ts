@@ -4,9 +4,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describeOutcome, run } from '../sys/exec.ts';
 import { redact } from '../errors/redact.ts';
 
-export type HealthConfig =
-  | { kind: 'http'; url: string; status?: number; body?: string; timeoutMs: number; intervalMs: number; retries: number; delayMs: number }
-  | { kind: 'command'; command: string[]; timeoutMs: number; intervalMs: number; retries: number; delayMs: number };
+import type { HealthConfig } from '../config/health.ts';
+
+export type { HealthConfig };
 
 export interface HealthResult {
   ok: boolean;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { loadConfig, parseConfig } from '../../src/config/config.ts';
+import { ALLOWED_KEYS, loadConfig, parseConfig } from '../../src/config/config.ts';
 import { ConfigInvalidError } from '../../src/errors/index.ts';
 import { parseDuration } from '../../src/config/duration.ts';
 import { tmpRoot } from '../helpers/repo.ts';
@@ -204,5 +204,32 @@ describe('config', () => {
     const err = problems('[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n[lock]\nstale = "soon"\nresources = ["a b"]\nretry_attempts = 0\nwiat = true\n');
     assert.deepEqual(err.issues.map((i) => i.path).sort(), ['lock.resources.0', 'lock.retry_attempts', 'lock.stale', 'lock.wiat']);
     assert.equal(parse('[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n[lock]\ndir = "locks"\n').lock.dir, '/srv/app/locks');
+  });
+
+  test('a typo of a key in any table gets a suggestion drawn from the schema', () => {
+    const err = problems('[repo]\nurl = "https://h/r"\nbrnach = "x"\n[build]\ncommands = []\n[lock]\nstael = "1m"\n[helth]\n');
+    assert.deepEqual(err.issues.map((i) => `${i.path}: ${i.message}`).sort(), [
+      'helth: unknown key (did you mean "health"?)',
+      'lock.stael: unknown key (did you mean "stale"?)',
+      'repo.brnach: unknown key (did you mean "branch"?)',
+    ]);
+  });
+
+  test('mfd.toml.example shows every key the schema allows, under its table, and loads', async () => {
+    const example = await readFile(new URL('../../mfd.toml.example', import.meta.url), 'utf8');
+    const shown = new Map<string, Set<string>>([['', new Set()]]);
+    let table = '';
+    for (const line of example.split('\n')) {
+      const header = /^#?\s*\[(\w+)\]/.exec(line);
+      if (header) shown.set((table = header[1]!), new Set());
+      const key = /^#?\s*(\w+)\s*=/.exec(line);
+      if (key) shown.get(table)!.add(key[1]!);
+    }
+    for (const [path, keys] of Object.entries(ALLOWED_KEYS)) {
+      const expected = path === '' ? [...shown.keys()].filter(Boolean) : [...(shown.get(path) ?? [])];
+      assert.deepEqual([...keys].sort(), expected.sort(), `[${path}] in mfd.toml.example`);
+    }
+    // As shipped (its commented keys left out) it is a valid config.
+    assert.equal(parse(example).build.commands.length, 2);
   });
 });

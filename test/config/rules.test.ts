@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/config.ts';
+import { ALLOWED_KEYS, parseConfig } from '../../src/config/config.ts';
+import { DURATIONS } from '../../src/config/rules.ts';
 import { ConfigInvalidError, EXIT } from '../../src/errors/index.ts';
 
 const parse = (text: string) => parseConfig(text, { file: '/srv/app/mfd.toml', env: {} }).config;
@@ -87,6 +88,13 @@ describe('config rules', () => {
       assert.equal(got.path, 'repo.url');
       assert.doesNotMatch(got.error.message, /s3cret/, url);
       assert.match(got.error.message, /\*\*\*@/);
+    }
+  });
+
+  test('every duration with a range is a key the schema allows', () => {
+    for (const key of Object.keys(DURATIONS)) {
+      const dot = key.lastIndexOf('.');
+      assert.ok(ALLOWED_KEYS[key.slice(0, dot)]?.includes(key.slice(dot + 1)), key);
     }
   });
 });

@@ -75,6 +75,9 @@ describe('mfd with a real systemd (e2e)', () => {
     assert.equal(await getText(port), one);
     const ls = await mfd(['ls'], { cwd: app.root, env });
     assert.equal(ls.stdout, `${bad} (failed)\n${one} (active)\n`);
+    // Its own code, and the history still calls it rolled back.
+    const [last] = JSON.parse((await mfd(['history', '--json'], { cwd: app.root, env })).stdout);
+    assert.deepEqual([last.outcome, last.error.code], ['rolled-back', 'RESTART_ROLLED_BACK']);
   });
 
   test('a restart failure with no previous deployment says the new one stays active', async (t) => {

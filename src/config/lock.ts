@@ -1,0 +1,45 @@
+// The [lock] section: waiting for a held lock, when a lock is stale, and the host-wide locks an
+// app opts into (the host lock, named shared resources) with their directory.
+import { dirname, resolve } from 'node:path';
+import * as z from 'zod/mini';
+import { opt, text, whole } from './shape.ts';
+
+export interface LockConfig {
+  /** Wait for a held lock instead of failing at once (also `mfd deploy --wait`). */
+  wait: boolean;
+  retryIntervalMs: number;
+  retryAttempts: number;
+  /** A lock without a heartbeat for this long is stale. */
+  staleMs: number;
+  /** Also take the host-wide lock: no two opted-in apps on this host deploy at once. */
+  host: boolean;
+  /** Named shared resources (e.g. a database two apps migrate), locked host-wide. */
+  resources: string[];
+  /** Directory of host-wide locks; default /run/lock/mfd (or /var/lock/mfd). */
+  dir?: string;
+}
+
+export const LockSchema = opt(
+  z.strictObject({
+    wait: opt(z.boolean()),
+    retry_interval: opt(z.string()),
+    retry_attempts: opt(whole(1)),
+    stale: opt(z.string()),
+    host: opt(z.boolean()),
+    resources: opt(z.array(z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" and "-" only')))),
+    dir: opt(text),
+  }),
+);
+
+/** `file` is mfd.toml's path: a relative `dir` is taken from its directory. */
+export function lockOf(lock: z.infer<typeof LockSchema>, ms: { retryIntervalMs: number; staleMs: number }, file: string): LockConfig {
+  return {
+    wait: lock?.wait ?? false,
+    retryIntervalMs: ms.retryIntervalMs,
+    retryAttempts: lock?.retry_attempts ?? 60,
+    staleMs: ms.staleMs,
+    host: lock?.host ?? false,
+    resources: [...new Set(lock?.resources ?? [])].sort(),
+    ...(lock?.dir ? { dir: resolve(dirname(file), lock.dir) } : {}),
+  };
+}

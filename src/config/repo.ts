@@ -1,0 +1,69 @@
+// The [repo] section: the repository URL, its branch, and its credentials (in the file, in a token
+// file, or in MFD_REPO_TOKEN), each kept in a Secret; which combinations of them make sense.
+import * as z from 'zod/mini';
+import { checkRepoUrl } from './rules.ts';
+import { Secret } from './secret.ts';
+import { opt, text, type Add } from './shape.ts';
+
+export type RepoAuth =
+  | { kind: 'none' }
+  | { kind: 'token'; token: Secret }
+  | { kind: 'basic'; username: string; password: Secret };
+
+export interface RepoConfig {
+  url: string;
+  branch?: string;
+  auth: RepoAuth;
+  /** [repo] timeout (see http-client.ts). */
+  timeoutMs: number;
+}
+
+export const RepoSchema = z.strictObject({
+  url: text,
+  branch: opt(text),
+  token: opt(text),
+  token_file: opt(text),
+  username: opt(text),
+  password: opt(text),
+  timeout: opt(z.string()),
+});
+export type ParsedRepo = z.infer<typeof RepoSchema>;
+
+/** The keys whose values are never echoed in a message. */
+export const SECRET_KEYS = ['repo.token', 'repo.password'];
+
+/** Credentials given twice, or half: checked on the raw values, so they show with every other problem. */
+export function checkRepoAuth(repo: Partial<ParsedRepo>, add: Add): void {
+  if (repo.token && repo.password) add(['repo', 'password'], 'give either repo.token or repo.username + repo.password, not both');
+  if (repo.token && repo.token_file) add(['repo', 'token_file'], 'give either repo.token or repo.token_file, not both');
+  if (repo.password && !repo.username) add(['repo', 'username'], 'is required when repo.password is set');
+  if (repo.username && !repo.password && !repo.token) add(['repo', 'password'], 'is required when repo.username is set');
+}
+
+/** A URL of a kind mfd cannot fetch from (rules.ts checkRepoUrl). */
+export function checkRepoUrlOf(repo: Partial<ParsedRepo>, add: Add): void {
+  if (typeof repo.url === 'string' && repo.url !== '') {
+    const problem = checkRepoUrl(repo.url);
+    if (problem) add(['repo', 'url'], problem);
+  }
+}
+
+/** The section as mfd uses it; `tokenFile` is still to be read (loadConfig does, after validation). */
+export function repoOf(
+  repo: ParsedRepo,
+  opts: { timeoutMs: number; env: Record<string, string | undefined>; file: string; warnings: string[] },
+): { repo: RepoConfig; holdsSecret: boolean; tokenFile?: string } {
+  const url = repo.url;
+  if (/^[a-z+]+:\/\/[^/@]*@/i.test(url)) {
+    opts.warnings.push(`${opts.file}: repo.url holds credentials; put them in repo.token_file or MFD_REPO_TOKEN instead`);
+  }
+  let auth: RepoAuth = { kind: 'none' };
+  if (repo.password) auth = { kind: 'basic', username: repo.username!, password: new Secret(repo.password) };
+  else if (repo.token) auth = { kind: 'token', token: new Secret(repo.token) };
+  else if (!repo.token_file && opts.env.MFD_REPO_TOKEN) auth = { kind: 'token', token: new Secret(opts.env.MFD_REPO_TOKEN) };
+  return {
+    repo: { url, ...(repo.branch ? { branch: repo.branch } : {}), auth, timeoutMs: opts.timeoutMs },
+    holdsSecret: !!(repo.token || repo.password || /^[a-z+]+:\/\/[^/@]*:[^/@]*@/i.test(url)),
+    ...(repo.token_file ? { tokenFile: repo.token_file } : {}),
+  };
+}

@@ -1,0 +1,23 @@
+// The zod/mini shapes the mfd.toml sections share, and what the assembled schema says about itself:
+// its keys, the one list of what mfd.toml may hold ("did you mean" is drawn from it too).
+import * as z from 'zod/mini';
+
+export const text = z.string().check(z.minLength(1));
+export const opt = z.optional;
+export const whole = (min: number, max?: number) => z.int().check(z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
+
+/** Reports one problem at a key path; parseConfig collects them all before it throws. */
+export type Add = (path: (string | number)[], message: string) => void;
+
+/**
+ * The keys each table of `schema` allows, by its key path ('' for the top level): read from the
+ * schema itself, so a key added to a section is known everywhere at once.
+ */
+export function keysOf(schema: z.ZodMiniType, path = '', out: Record<string, string[]> = {}): Record<string, string[]> {
+  const def = schema._zod.def as { type: string; innerType?: z.ZodMiniType; shape?: Record<string, z.ZodMiniType> };
+  if (def.type === 'optional' && def.innerType) return keysOf(def.innerType, path, out);
+  if (def.type !== 'object' || !def.shape) return out;
+  out[path] = Object.keys(def.shape);
+  for (const [key, value] of Object.entries(def.shape)) keysOf(value, path ? `${path}.${key}` : key, out);
+  return out;
+}

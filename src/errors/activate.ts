@@ -1,0 +1,49 @@
+// The new deployment could not be made active or brought up (exit 6): the swap of `active` failed,
+// or the unit would not restart, and whether mfd put the previous deployment back.
+import { EXIT, MfdError } from './base.ts';
+
+export class ActivateFailedError extends MfdError {
+  readonly code = 'ACTIVATE_FAILED';
+  readonly exitCode = EXIT.activate;
+  constructor(readonly target: string, readonly reason: string, cause?: unknown) {
+    super(`cannot point active at ${target}: ${reason}`, {
+      cause,
+      hint: 'check permissions and free space in the app root; active is unchanged',
+    });
+  }
+}
+
+export class RestartFailedError extends MfdError {
+  readonly code = 'RESTART_FAILED';
+  readonly exitCode = EXIT.activate;
+  constructor(
+    readonly unit: string,
+    readonly argv: string[],
+    readonly reason: string,
+    readonly logsCommand: string,
+    cause?: unknown,
+  ) {
+    super(`restart of unit ${unit} failed: ${argv.join(' ')}: ${reason}`, {
+      cause,
+      hint: `see why with: ${logsCommand}`,
+    });
+  }
+}
+
+/** The new deployment was activated but its unit would not restart; mfd put the previous one back. */
+export class RestartRolledBackError extends MfdError {
+  readonly code = 'RESTART_ROLLED_BACK';
+  readonly exitCode = EXIT.activate;
+  constructor(
+    readonly failure: RestartFailedError,
+    readonly restored: { name: string; sha: string } | undefined,
+    readonly restoredRestartOk: boolean,
+  ) {
+    const after = !restored
+      ? 'there was no previous deployment to go back to, so it stays active'
+      : restoredRestartOk
+        ? `rolled back to ${restored.sha} (${restored.name}), which restarted`
+        : `put active back to ${restored.sha} (${restored.name}) but its restart failed too: the unit is down`;
+    super(`${failure.message}; ${after}`, { hint: failure.hint, cause: failure });
+  }
+}

@@ -1,0 +1,92 @@
+// Errors of the git server and the cache (exit 4): a ref that does not resolve, auth, an unreachable
+// or stalled server, a cache that cannot be used, a checkout that failed. Every message names the URL or sha.
+import { formatDuration } from './duration.ts';
+import { EXIT, MfdError } from './base.ts';
+
+export class RefNotFoundError extends MfdError {
+  readonly code = 'REF_NOT_FOUND';
+  readonly exitCode = EXIT.git;
+  constructor(readonly ref: string, readonly url: string, detail = '') {
+    super(`ref "${ref}" not found in ${url}${detail ? `: ${detail}` : ''}`, {
+      hint: `check the name with: git ls-remote ${url}`,
+    });
+  }
+}
+
+export class RefAmbiguousError extends MfdError {
+  readonly code = 'REF_AMBIGUOUS';
+  readonly exitCode = EXIT.git;
+  constructor(readonly ref: string, readonly candidates: string[]) {
+    super(`short sha "${ref}" is ambiguous: ${candidates.join(', ')}`, {
+      hint: 'give more hex digits, or the full 40-character sha',
+    });
+  }
+}
+
+/** REF is not something mfd can resolve: bad revision syntax (mfd accepts NAME~N and NAME^N). */
+export class RefInvalidError extends MfdError {
+  readonly code = 'REF_INVALID';
+  readonly exitCode = EXIT.git;
+  constructor(readonly ref: string, readonly reason: string) {
+    super(`cannot resolve "${ref}": ${reason}`, {
+      hint: 'give a branch, a tag, a sha (4+ hex digits), optionally followed by ~N or ^N, e.g. main~2',
+    });
+  }
+}
+
+export class GitAuthError extends MfdError {
+  readonly code = 'GIT_AUTH';
+  readonly exitCode = EXIT.git;
+  constructor(readonly url: string, readonly status?: number, cause?: unknown) {
+    super(`authentication to ${url} failed${status ? ` (HTTP ${status})` : ''}`, {
+      cause,
+      hint: 'check repo.token (or MFD_REPO_TOKEN, repo.token_file) or repo.username + repo.password in mfd.toml',
+    });
+  }
+}
+
+export class GitFetchError extends MfdError {
+  readonly code = 'GIT_FETCH';
+  readonly exitCode = EXIT.git;
+  constructor(readonly url: string, readonly reason: string, cause?: unknown) {
+    super(`cannot reach ${url}: ${reason}`, {
+      cause,
+      hint: 'check repo.url and that this server can reach it, e.g. git ls-remote <url>',
+    });
+  }
+}
+
+/** A transfer from the git server got no answer, or crawled, for `[repo] timeout` (http-client.ts). */
+export class GitTimeoutError extends MfdError {
+  readonly code = 'GIT_TIMEOUT';
+  readonly exitCode = EXIT.git;
+  constructor(readonly url: string, readonly kind: 'stalled' | 'no-answer', readonly timeoutMs: number) {
+    const span = formatDuration(timeoutMs);
+    super(kind === 'stalled' ? `transfer from ${url} stalled: less than 1 KiB/s for ${span}` : `no answer from ${url} for ${span}`, {
+      hint: `check that this server can reach it (git ls-remote <url>); on a slow link or a slow server raise [repo] timeout in mfd.toml (now ${span})`,
+    });
+  }
+}
+
+/** A git step failed on this machine's side: the cache could not be read or written. */
+export class GitCacheError extends MfdError {
+  readonly code = 'GIT_CACHE';
+  readonly exitCode = EXIT.git;
+  constructor(readonly reason: string, cause?: unknown) {
+    super(`cannot use the git cache .mfd/repo.git: ${reason}`, {
+      cause,
+      hint: 'check its permissions and free space; if it is damaged, remove .mfd/repo.git (the next deploy fetches again)',
+    });
+  }
+}
+
+export class CheckoutFailedError extends MfdError {
+  readonly code = 'CHECKOUT_FAILED';
+  readonly exitCode = EXIT.git;
+  constructor(readonly sha: string, readonly dir: string, readonly reason: string, cause?: unknown) {
+    super(`cannot check out ${sha} into ${dir}: ${reason}`, {
+      cause,
+      hint: 'check free space and permissions in the app root; if the cache is damaged, remove .mfd/repo.git and deploy again',
+    });
+  }
+}

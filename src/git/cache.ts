@@ -1,0 +1,56 @@
+// The cached bare repository .mfd/repo.git: created on first use with a credential-free remote,
+// and repaired of what a crash left (damaged packs, a thin fetch cut short) before it is read.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { addRemote, getConfig, init } from 'isomorphic-git';
+import { fs, LAST_FETCHED, REMOTE, type Cache, type CacheLock } from './iso.ts';
+import { damagedPacks } from './packcheck.ts';
+import { fattenNewPacks } from './thin.ts';
+import type { Connection } from './transport.ts';
+
+/**
+ * Creates the bare cache on first use and repairs what a killed thin fetch left; the remote's URL
+ * in its config never holds credentials.
+ */
+export async function openCache(conn: Connection, gitdir: string, cache: Cache): Promise<void> {
+  if (!existsSync(join(gitdir, 'HEAD'))) {
+    await mkdir(gitdir, { recursive: true });
+    await init({ fs, gitdir, bare: true, defaultBranch: LAST_FETCHED });
+  }
+  await fattenNewPacks(gitdir, cache);
+  const current = (await getConfig({ fs, gitdir, path: `remote.${REMOTE}.url` })) as string | undefined;
+  if (current !== conn.url) await addRemote({ fs, gitdir, remote: REMOTE, url: conn.url, force: true });
+}
+
+/**
+ * Removes the packs a crash left damaged (packcheck.ts), so the cache reads again; what they held
+ * is fetched again when needed. Looking is read-only; the removal waits for the cache lock, and
+ * looks again under it, as a pack another run is still writing looks damaged too. Returns how many
+ * packs went.
+ */
+export async function repairPacks(gitdir: string, lock: CacheLock): Promise<number> {
+  if ((await damagedPacks(join(gitdir, 'objects', 'pack'))).length === 0) return 0;
+  return lock(() => removeDamagedPacks(gitdir));
+}
+
+/** The removal of repairPacks, for callers that already hold the cache lock. */
+export async function removeDamagedPacks(gitdir: string): Promise<number> {
+  const packDir = join(gitdir, 'objects', 'pack');
+  const damaged = await damagedPacks(packDir);
+  for (const pack of damaged) {
+    await rm(join(packDir, pack.replace(/\.pack$/, '.idx')), { force: true });
+    await rm(join(packDir, pack), { force: true });
+  }
+  return damaged.length;
+}
+
+/** Whether the cache's history is cut off (a depth-limited fetch): deepening may still find more. */
+export async function isShallow(gitdir: string): Promise<boolean> {
+  try {
+    return (await readFile(join(gitdir, 'shallow'), 'utf8')).trim() !== '';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}

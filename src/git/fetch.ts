@@ -1,0 +1,60 @@
+// Fetching a commit into the cached bare repository, incrementally: no network call when it is
+// there, else a depth-1 fetch whose "have" (the last fetched commit) keeps the pack to what is new.
+import { fetch as fetchPack, resolveRef as readRef, writeRef } from 'isomorphic-git';
+import { RefNotFoundError } from '../errors/index.ts';
+import { openCache, repairPacks } from './cache.ts';
+import { compactCache } from './compact.ts';
+import { fs, guard, hasCommit, LAST_FETCHED, newCache, unlocked, type Cache, type CacheLock } from './iso.ts';
+import { fattenNewPacks, markThinFetch } from './thin.ts';
+import { authCallbacks, connect, type Connection, type RepoRemote } from './transport.ts';
+
+/**
+ * Ensures commit `sha` and its tree are in the cached bare repository `gitdir`, creating it if
+ * needed. No network call when the commit is already there; otherwise a depth-1 fetch that,
+ * thanks to the LAST_FETCHED ref, transfers only objects the cache lacks.
+ */
+export async function fetchCommit(options: {
+  remote: RepoRemote;
+  gitdir: string;
+  sha: string;
+  cache?: Cache;
+  /** Held while the fetch and any compaction write the cache. */
+  lock?: CacheLock;
+}): Promise<{ fetched: boolean; /** Damaged packs removed first (see repairPacks). */ repaired: number }> {
+  const conn = connect(options.remote);
+  const cache = options.cache ?? newCache();
+  const lock = options.lock ?? unlocked;
+  return guard(conn, async () => {
+    const repaired = await repairPacks(options.gitdir, lock);
+    if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired };
+    return lock(async () => {
+      // Whoever held the lock before may have fetched it.
+      if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired };
+      await fetchInto(conn, options.gitdir, options.sha, 1, cache);
+      // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
+      // the history it just fetched.
+      await compactCache(options.gitdir);
+      return { fetched: true, repaired };
+    });
+  });
+}
+
+/** Fetches `sha` at `depth` into the cache (created if needed); RefNotFoundError if the server has no such commit. */
+export async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: number, cache: Cache): Promise<void> {
+  await openCache(conn, gitdir, cache);
+  // Only a depth-1 fetch that can send a "have" gains from a thin pack; deepening does not.
+  const last = await readRef({ fs, gitdir, ref: LAST_FETCHED }).catch(() => undefined);
+  const thin = depth === 1 && last !== undefined && (await hasCommit(gitdir, last, cache));
+  if (thin) await markThinFetch(gitdir);
+  try {
+    await fetchPack({
+      fs, http: thin ? conn.thinHttp : conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
+    });
+  } finally {
+    if (thin) await fattenNewPacks(gitdir, cache);
+  }
+  // upload-pack answers a want it has not got with an ERR line that iso-git does not surface.
+  if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
+  await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
+}

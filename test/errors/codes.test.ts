@@ -1,0 +1,67 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as errors from '../../src/errors/index.ts';
+
+const { MfdError } = errors;
+
+const fsInfo = { code: 'EACCES', op: 'open', path: 'x' };
+const owner = { pid: 2, user: 'u', hostname: 'h', timestamp: 0, command: 'deploy', ref: null };
+const restart = new errors.RestartFailedError('app', ['systemctl', 'restart', 'app'], 'exit 1', 'journalctl -u app');
+
+/** One instance of every class: `code` is an instance field, so it is read from an instance. */
+const INSTANCES: Record<string, errors.MfdError> = {
+  UsageError: new errors.UsageError('bad'),
+  ConfigInvalidError: new errors.ConfigInvalidError('mfd.toml', []),
+  ConfigNotFoundError: new errors.ConfigNotFoundError('mfd.toml'),
+  RefNotFoundError: new errors.RefNotFoundError('main', 'url'),
+  RefAmbiguousError: new errors.RefAmbiguousError('abcd', []),
+  RefInvalidError: new errors.RefInvalidError('main~x', 'why'),
+  GitAuthError: new errors.GitAuthError('url'),
+  GitFetchError: new errors.GitFetchError('url', 'why'),
+  GitTimeoutError: new errors.GitTimeoutError('url', 'stalled', 1000),
+  GitCacheError: new errors.GitCacheError('why'),
+  CheckoutFailedError: new errors.CheckoutFailedError('sha', 'dir', 'why'),
+  TreeInvalidError: new errors.TreeInvalidError('sha', '', 'badTree', 'why'),
+  BuildFailedError: new errors.BuildFailedError(['make'], 1, '', 'log'),
+  DiskSpaceLowError: new errors.DiskSpaceLowError('root', '1 MiB', '100 MiB'),
+  ActivateFailedError: new errors.ActivateFailedError('target', 'why'),
+  RestartFailedError: restart,
+  RestartRolledBackError: new errors.RestartRolledBackError(restart, undefined, false),
+  HealthCheckFailedError: new errors.HealthCheckFailedError('dep', 'why', undefined, 'journalctl'),
+  HealthFailure: new errors.HealthFailure('why', 'journalctl'),
+  RollbackUnavailableError: new errors.RollbackUnavailableError('why'),
+  DeploymentNotFoundError: new errors.DeploymentNotFoundError('target'),
+  RollbackFailedError: new errors.RollbackFailedError('target', restart),
+  ServerNeedsAttentionError: new errors.ServerNeedsAttentionError('a', 'why', 'b', 'why', 'journalctl'),
+  LockHeldError: new errors.LockHeldError('app', undefined, 0, 'lock', 1000),
+  UnlockRefusedError: new errors.UnlockRefusedError('app', owner),
+  FsError: new errors.FsError(fsInfo),
+  DiskFullError: new errors.DiskFullError({ ...fsInfo, code: 'ENOSPC' }),
+  FsPermissionError: new errors.FsPermissionError(fsInfo),
+  FsLayoutError: new errors.FsLayoutError({ ...fsInfo, code: 'EISDIR' }),
+  InterruptedError: new errors.InterruptedError('SIGINT', 'before the build'),
+};
+
+describe('errors', () => {
+  test('every MfdError class the barrel exports has its own stable code', () => {
+    const classes = Object.entries(errors as Record<string, unknown>)
+      .filter(([, value]) => typeof value === 'function' && value.prototype instanceof MfdError)
+      .map(([name]) => name)
+      .sort();
+    assert.deepEqual(Object.keys(INSTANCES).sort(), classes, 'a new error class gets an instance in INSTANCES');
+    const byCode = new Map<string, string>();
+    for (const [name, error] of Object.entries(INSTANCES)) {
+      assert.equal(error.constructor.name, name);
+      assert.match(error.code, /^[A-Z][A-Z_]*$/, `${name}: code`);
+      assert.equal(byCode.get(error.code), undefined, `${name} shares code ${error.code} with ${byCode.get(error.code)}`);
+      byCode.set(error.code, name);
+    }
+  });
+
+  test('a rollback after a failed restart and the cause of a failed rollback are told apart from their neighbours', () => {
+    assert.deepEqual(
+      [INSTANCES.RestartFailedError!.code, INSTANCES.RestartRolledBackError!.code, INSTANCES.HealthCheckFailedError!.code, INSTANCES.HealthFailure!.code],
+      ['RESTART_FAILED', 'RESTART_ROLLED_BACK', 'HEALTH_CHECK_FAILED', 'HEALTH_FAILURE'],
+    );
+  });
+});
