@@ -12,17 +12,11 @@ import { InterruptedError, interruptionOf, isDiskFull, throwIfInterrupted, toFsE
 import { bestEffort, describeFailure } from '../state/best-effort.ts';
 import { applyPrune, planPrune } from '../steps/prune.ts';
 import { recover, reportRecovery } from './recover.ts';
-import {
-  isGood,
-  trimActivations,
-  listDeployments,
-  writeRecord,
-  type Deployment,
-  type DeploymentRecord,
-} from '../state/record.ts';
+import { trimActivations, listDeployments, writeRecord, type DeploymentRecord } from '../state/record.ts';
 import type { RunLog } from '../state/runlog.ts';
 import { trimHistory } from '../state/history.ts';
 import { recordRun } from './record-run.ts';
+import { findReusable } from './plan.ts';
 import { withCacheLock, withDeployLock } from '../lock/policy.ts';
 import type { CacheLock } from '../git/git.ts';
 import { recordActivation, restartActive } from './restart.ts';
@@ -92,13 +86,6 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   stopped('at the end of the deploy');
   reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${name}`);
   return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: name, reused: !!reusable, previous, pruned, logFile: log.file };
-}
-
-/** A good deployment of the same commit built by the same commands; Go mfd's dirs count as such. */
-function findReusable(deployments: readonly Deployment[], sha: string, fingerprint: string): Deployment | undefined {
-  return deployments.find(
-    (d) => d.sha === sha && isGood(d) && (d.state === 'adopted' || d.record?.fingerprint === fingerprint),
-  );
 }
 
 const loadGit = () => import('../git/git.ts');
