@@ -87,6 +87,20 @@ describe('mfd deploy --dry-run (e2e)', () => {
     assert.deepEqual(await snapshotTree(app.root), before);
   });
 
+  test('on an app never deployed it plans the first build and creates nothing, not even .mfd', async (t) => {
+    const app = await appFixture(t, { config: config() });
+    const v1 = await app.commitVersion(1);
+    const before = await snapshotTree(app.root);
+    const r = await mfd(['deploy', '--dry-run', 'main'], { cwd: app.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^resolve +main → ${v1}$`, 'm'));
+    assert.match(r.stdout, /^previous +none$/m);
+    assert.match(r.stdout, /^prune +nothing$/m);
+    assert.match(r.stdout, /^steps +resolve → fetch → checkout → build → activate$/m);
+    assert.deepEqual(await snapshotTree(app.root), before);
+    assert.deepEqual(Object.keys(before), ['.', '/mfd.toml']);
+  });
+
   test('a short sha or REF~N would need a fetch: exit 2 with a hint, nothing written; --dry-run is refused elsewhere', async (t) => {
     const app = await appFixture(t, { config: config() });
     const { v1 } = await deployedTwice(app);
