@@ -42,8 +42,6 @@ const anyOf = (folders) => folders.map(pathOf).join('|');
 const TEMPORARY = [
   // src/lock/policy.ts reads the Context: removed when CTX's lock policy taking plain decisions lands.
   { folder: 'lock', from: '^src/lock/policy\\.ts$', to: '^src/context\\.ts$' },
-  // src/state/history.ts: recordRun takes a Context: removed when RUN's move of recordRun into run/ lands.
-  { folder: 'state', from: '^src/state/history\\.ts$', to: '^src/context\\.ts$' },
 ];
 
 function layerRules() {

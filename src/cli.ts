@@ -33,6 +33,7 @@ options:
   --verbose           on errors, also print the cause chain and stack
   --wait              deploy, rollback: wait for a held lock instead of failing
   --force             unlock: remove a lock even though its holder is alive
+  --dry-run           deploy: print what it would do (build or reuse, prune, lock, disk), change nothing
   -h, --help          show this help
   --version           print mfd's version
 
@@ -112,6 +113,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       throw new UsageError(`too many arguments for "mfd ${name}": ${JSON.stringify(args.at(-1))}`, `usage: mfd ${`${name} ${synopsis}`.trim()}`);
     }
 
+    // Ignored by another command, it would let "mfd rollback --dry-run" really roll back.
+    if (values['dry-run'] && name !== 'deploy') throw new UsageError(`--dry-run is an option of "mfd deploy" only, not of "mfd ${name}"`);
     const configFile = values.config
       ? resolve(values.config)
       : resolve(values.C ?? process.cwd(), 'mfd.toml');
@@ -127,7 +130,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         reporter,
         now: () => Date.now(),
         signal: controller.signal,
-        options: { wait: !!values.wait, force: !!values.force },
+        options: { wait: !!values.wait, force: !!values.force, dryRun: !!values['dry-run'] },
       },
       args,
     );
@@ -170,6 +173,7 @@ function parseCli(argv: string[]) {
         version: { type: 'boolean' },
         wait: { type: 'boolean' },
         force: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
       },
     });
   } catch (error) {

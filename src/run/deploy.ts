@@ -12,20 +12,14 @@ import { InterruptedError, interruptionOf, isDiskFull, throwIfInterrupted, toFsE
 import { bestEffort, describeFailure } from '../state/best-effort.ts';
 import { applyPrune, planPrune } from '../steps/prune.ts';
 import { recover, reportRecovery } from './recover.ts';
-import {
-  isGood,
-  trimActivations,
-  listDeployments,
-  writeRecord,
-  type Deployment,
-  type DeploymentRecord,
-} from '../state/record.ts';
+import { trimActivations, listDeployments, writeRecord, type DeploymentRecord } from '../state/record.ts';
 import type { RunLog } from '../state/runlog.ts';
-import { recordRun, trimHistory } from '../state/history.ts';
+import { trimHistory } from '../state/history.ts';
+import { recordRun } from './record-run.ts';
+import { findReusable } from './plan.ts';
 import { withCacheLock, withDeployLock } from '../lock/policy.ts';
 import type { CacheLock } from '../git/git.ts';
 import { recordActivation, restartActive } from './restart.ts';
-import { pauseForTest } from '../sys/testhook.ts';
 import { processStart } from '../sys/process.ts';
 import { checkFreeSpace } from '../steps/disk.ts';
 import { remoteOf, type Remote } from '../git/remote.ts';
@@ -41,8 +35,8 @@ export interface DeployResult {
 }
 
 export async function deploy(ctx: Context, ref: string | undefined): Promise<DeployResult> {
-  return recordRun(ctx, 'deploy', ref, (log) =>
-    withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, log), { wait: ctx.options.wait || ctx.config.lock.wait }),
+  return recordRun(ctx, 'deploy', ref, (ctx, run) =>
+    withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, run.log), { wait: ctx.options.wait || ctx.config.lock.wait }),
   );
 }
 
@@ -58,7 +52,6 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
     sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch, lock: cacheLock(ctx, ref) }),
     (r) => `${ref ?? r.ref} → ${r.sha}`,
   );
-  await pauseForTest('resolve', ctx.signal);
   throwIfInterrupted(ctx.signal, UNTOUCHED);
 
   const fingerprint = fingerprintCommands(config.build.commands);
@@ -73,10 +66,11 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   }
 
   const previous = await readActive(layout);
-  throwIfInterrupted(ctx.signal, UNTOUCHED);
-  await reporter.step('activate', name, () => activate(layout, name));
-  await recordActivation(ctx, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
-  await pauseForTest('activated', ctx.signal);
+  // Recorded within the step: once it has ended, the activation is on record too.
+  await reporter.step('activate', name, async () => {
+    await activate(layout, name);
+    await recordActivation(ctx, { name, sha: resolved.sha, at: new Date(ctx.now()).toISOString(), command: 'deploy' });
+  }, { guard: () => throwIfInterrupted(ctx.signal, UNTOUCHED) });
 
   // Once active has moved, an interruption no longer cuts anything short: the restart and its
   // checks (and the way back, should they fail) run to the end, so the app is never left on a
@@ -88,18 +82,10 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   };
   stopped('after activation; old deployments were not pruned');
 
-  await pauseForTest('prune');
   const pruned = await prune(ctx, name, previous);
   stopped('at the end of the deploy');
   reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${name}`);
   return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: name, reused: !!reusable, previous, pruned, logFile: log.file };
-}
-
-/** A good deployment of the same commit built by the same commands; Go mfd's dirs count as such. */
-function findReusable(deployments: readonly Deployment[], sha: string, fingerprint: string): Deployment | undefined {
-  return deployments.find(
-    (d) => d.sha === sha && isGood(d) && (d.state === 'adopted' || d.record?.fingerprint === fingerprint),
-  );
 }
 
 const loadGit = () => import('../git/git.ts');
@@ -135,7 +121,6 @@ async function buildDeployment(
   try {
     await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
       (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}`);
-    await pauseForTest('fetch', ctx.signal);
     throwIfInterrupted(ctx.signal, UNTOUCHED);
     // Unchanged files are taken from the active deployment, each verified by its blob id.
     const active = await readActive(layout);
@@ -143,7 +128,6 @@ async function buildDeployment(
     const checkedOut = await reporter.step('checkout', name, () => git.checkoutCommit({ gitdir: layout.repo, sha: resolved.sha, dir, cache, ...(reuseFrom ? { reuseFrom } : {}) }),
       (st) => (st.reused > 0 ? `${name} (${st.reused} of ${st.files} files unchanged, taken from ${active})` : name));
     warnUndeployed(ctx, checkedOut);
-    await pauseForTest('checkout', ctx.signal);
     throwIfInterrupted(ctx.signal, UNTOUCHED);
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
       runBuild({
@@ -159,16 +143,12 @@ async function buildDeployment(
           // time (no /proc) the group is never signalled by recovery: its identity is unprovable.
           pending = pending.then(() => writeRecord(layout, { ...record, buildPgid: pgid, buildPgidStart: start }));
         },
-        onOutput: (chunk) => {
-          reporter.childOutput(chunk);
-          log.write(chunk);
-        },
+        onOutput: (chunk) => reporter.childOutput(chunk),
       }),
     );
     await pending;
     // A build that ran while mfd could not write for lack of space may be cut short too.
     if (isDiskFull(log.failure)) throw toFsError(log.failure, { path: log.file, op: 'write', root: layout.root });
-    await pauseForTest('built', ctx.signal);
     throwIfInterrupted(ctx.signal, UNTOUCHED);
     await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(), pid: undefined });
   } catch (caught) {
@@ -197,7 +177,10 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
   await trimActivations(layout).catch((error: unknown) => reporter.warn(`could not trim .mfd/activations.jsonl: ${errorText(error)}`));
   try {
     const plan = planPrune(await listDeployments(layout, { now: ctx.now() }), { active, previous, keep: config.deploy.keep, now: ctx.now() });
-    if (plan.remove.length === 0) return [];
+    if (plan.remove.length === 0) {
+      await reporter.skip('prune');
+      return [];
+    }
     const outcome = await reporter.step('prune', `${plan.remove.length} old deployment(s)`, () => applyPrune(layout, plan),
       (r) => `removed ${r.removed.length}, kept the newest ${config.deploy.keep}`);
     for (const f of outcome.failures) reporter.warn(`could not remove ${f.name}: ${f.reason}`, `remove it by hand: rm -rf ${layout.deployment(f.name)}`);

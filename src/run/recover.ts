@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { readActive, removeStaleActiveTmp } from '../steps/activate.ts';
 import type { Layout } from '../state/layout.ts';
 import { isAlive, isRunning, processStart, proveIdentity } from '../sys/process.ts';
-import type { Reporter } from '../sys/output.ts';
+import type { Progress } from '../sys/output.ts';
 import { listDeployments, readRecords, removeRecord, writeRecord, type Deployment, type DeploymentRecord } from '../state/record.ts';
 import { describeFailure } from '../state/best-effort.ts';
 import type { OnWarning } from '../state/stored.ts';
@@ -107,7 +107,7 @@ async function stopOrphanedBuild(pgid: number): Promise<void> {
   while (Date.now() < until && (await isRunning(pgid))) await new Promise((r) => setTimeout(r, 10));
 }
 
-export function reportRecovery(ctx: { reporter: Reporter; layout: Layout }, recovery: Recovery): void {
+export function reportRecovery(ctx: { reporter: Pick<Progress, 'warn'>; layout: Layout }, recovery: Recovery): void {
   for (const link of recovery.removedLinks) ctx.reporter.warn(`removed ${link}, left by an interrupted activation`);
   for (const { name, pgid } of recovery.stopped) ctx.reporter.warn(`stopped process group ${pgid}, the build of ${name} its deploy left running`);
   for (const { name, pgid, why } of recovery.notSignalled) {

@@ -9,7 +9,6 @@ import { runHealthCheck } from '../steps/health.ts';
 import { appendActivation, readRecords, writeRecord, type Activation } from '../state/record.ts';
 import { bestEffort } from '../state/best-effort.ts';
 import { journalctlCommand, restartUnit, unitStatus } from '../steps/service.ts';
-import { pauseForTest } from '../sys/testhook.ts';
 import { redact } from '../errors/redact.ts';
 
 export type BringUpFailure = { kind: 'restart'; error: RestartFailedError } | { kind: 'health'; detail: string };
@@ -26,7 +25,6 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
       if (error instanceof RestartFailedError) return { kind: 'restart', error };
       throw error;
     }
-    await pauseForTest('restarted');
     const after = await unitStatus(target).catch(() => undefined);
     if (after && !['active', 'activating', 'reloading'].includes(after.activeState)) {
       return { kind: 'health', detail: `unit ${unit} is ${after.activeState} after the restart` };
@@ -36,7 +34,7 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
       return { kind: 'health', detail: `unit ${unit} did not start a new main process (still pid ${after.mainPid})` };
     }
   } else {
-    ctx.reporter.info('no [systemd] unit configured: nothing to restart');
+    await ctx.reporter.skip('restart', 'no [systemd] unit configured: nothing to restart');
   }
   const health = ctx.config.health;
   if (health) {
@@ -52,8 +50,9 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
         if (error.result) return error.result;
         throw error;
       });
-    await pauseForTest('health');
     if (!('ok' in result) || !result.ok) return { kind: 'health', detail: result.detail };
+  } else {
+    await ctx.reporter.skip('health');
   }
   return undefined;
 }

@@ -8,9 +8,8 @@ import { listDeployments, readActivations, writeRecord } from '../state/record.t
 import { bestEffort } from '../state/best-effort.ts';
 import { planRollback } from '../steps/rollback-plan.ts';
 import { withDeployLock } from '../lock/policy.ts';
-import { recordRun } from '../state/history.ts';
+import { recordRun } from './record-run.ts';
 import { bringUp, logsHint, markHealthy, recordActivation } from './restart.ts';
-import { pauseForTest } from '../sys/testhook.ts';
 
 export interface RollbackResult {
   from: string | undefined;
@@ -20,7 +19,7 @@ export interface RollbackResult {
 }
 
 export async function rollback(ctx: Context, target: string | undefined): Promise<RollbackResult> {
-  return recordRun(ctx, 'rollback', target, () =>
+  return recordRun(ctx, 'rollback', target, (ctx) =>
     withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target), { wait: ctx.options.wait || ctx.config.lock.wait }),
   );
 }
@@ -36,11 +35,12 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
   ]);
   const chosen = planRollback(deployments, activations, active, target);
 
-  await pauseForTest('rollback-planned', ctx.signal);
-  throwIfInterrupted(ctx.signal, 'before activation; active is untouched');
-  await reporter.step('activate', chosen.name, () => activate(layout, chosen.name));
   const at = new Date(ctx.now()).toISOString();
-  await recordActivation(ctx, { name: chosen.name, sha: chosen.sha, at, command: 'rollback' });
+  // The test hook's "rollback-planned" pauses as this step starts: the guard then sees a signal sent meanwhile.
+  await reporter.step('activate', chosen.name, async () => {
+    await activate(layout, chosen.name);
+    await recordActivation(ctx, { name: chosen.name, sha: chosen.sha, at, command: 'rollback' });
+  }, { guard: () => throwIfInterrupted(ctx.signal, 'before activation; active is untouched') });
   const left = deployments.find((d) => d.name === active);
   if (left) {
     // A label only (keeps a plain rollback from picking it again): no reason to fail a rollback that is done.

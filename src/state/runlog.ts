@@ -1,9 +1,12 @@
-// One log file per run under .mfd/logs/<run id>.log: every progress line and all build output.
+// One log file per run under .mfd/logs/<run id>.log: every progress line and all build output,
+// written by a subscriber of the run's events.
 // Appends synchronously so nothing is lost when the process is killed right after a line. The log
 // is a copy of what the terminal shows: failing to write it (a full disk, a root-owned .mfd) is
 // reported once, never the end of a rollback; a deploy's build decides itself (see deploy.ts).
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import type { Layout } from './layout.ts';
+import type { Subscriber } from '../sys/events.ts';
+import { eventLines } from '../sys/render.ts';
 
 export interface RunLog {
   runId: string;
@@ -13,12 +16,37 @@ export interface RunLog {
   readonly failure: unknown;
 }
 
+/**
+ * Opens the log of a new run. Its id is its UTC second, command and pid; the file is created at
+ * once, exclusively, so a second run of this process in the same second takes the id with "-2"
+ * (and so on) instead of writing into the first one's log.
+ */
 export function openRunLog(layout: Layout, now: number, command: string, onFailure?: (error: unknown) => void): RunLog {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const runId = `${stamp}-${command}-${process.pid}`;
-  const file = layout.log(runId);
+  const base = `${stamp}-${command}-${process.pid}`;
   let failure: unknown;
-  let ready = false;
+  const fail = (error: unknown) => {
+    if (failure !== undefined) return;
+    failure = error;
+    onFailure?.(error);
+  };
+  let runId = base;
+  try {
+    mkdirSync(layout.logs, { recursive: true });
+    for (let n = 2; ; n++) {
+      try {
+        closeSync(openSync(layout.log(runId), 'wx'));
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        runId = `${base}-${n}`;
+      }
+    }
+  } catch (error) {
+    // No log to write (a full disk, a root-owned .mfd): reported once; the run goes on without it.
+    fail(error);
+  }
+  const file = layout.log(runId);
   return {
     runId,
     file,
@@ -27,14 +55,20 @@ export function openRunLog(layout: Layout, now: number, command: string, onFailu
     },
     write(text) {
       try {
-        if (!ready) mkdirSync(layout.logs, { recursive: true });
-        ready = true;
         appendFileSync(file, text);
       } catch (error) {
-        if (failure !== undefined) return;
-        failure = error;
-        onFailure?.(error);
+        fail(error);
       }
     },
+  };
+}
+
+/** Writes a run's events into its log: the lines the terminal shows, the build output, and how it ended. */
+export function runLogSubscriber(log: RunLog): Subscriber {
+  return (event) => {
+    if (event.type === 'output') log.write(event.chunk);
+    else if (event.type === 'run-finished') {
+      if (event.error) log.write(`error: ${event.error.message}\n`);
+    } else for (const line of eventLines(event)) log.write(`${line}\n`);
   };
 }

@@ -4,8 +4,14 @@ import { statfs } from 'node:fs/promises';
 import { DiskSpaceLowError } from '../errors/index.ts';
 import { formatSize } from '../config/size.ts';
 
-export async function checkFreeSpace(root: string, floorBytes: number): Promise<void> {
+/** Free bytes (for an unprivileged user) on the file system of `root`, against the floor; changes nothing. */
+export async function inspectFreeSpace(root: string, floorBytes: number): Promise<{ free: number; floor: number; ok: boolean }> {
   const stats = await statfs(root);
   const free = stats.bavail * stats.bsize;
-  if (free < floorBytes) throw new DiskSpaceLowError(root, formatSize(free), formatSize(floorBytes));
+  return { free, floor: floorBytes, ok: free >= floorBytes };
+}
+
+export async function checkFreeSpace(root: string, floorBytes: number): Promise<void> {
+  const { free, ok } = await inspectFreeSpace(root, floorBytes);
+  if (!ok) throw new DiskSpaceLowError(root, formatSize(free), formatSize(floorBytes));
 }

@@ -1,9 +1,31 @@
 // The Reporter: the only module that writes to stdout/stderr. Progress and logs go to stderr;
 // results go to stdout (human lines, or one JSON document with --json), so pipes stay clean.
+// It renders a run's events (handle) and, outside a run, the same calls made on it directly.
 import { inspect } from 'node:util';
 import { fdSink, type TextSink } from './fdwrite.ts';
+import { timeStep, type RunEvent, type StepName, type StepOptions } from './events.ts';
+import { eventLines } from './render.ts';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
+
+/**
+ * What commands and orchestration report through (ctx.reporter): the terminal Reporter, or inside
+ * a run the Run, which turns each call into an event for its subscribers (run/run.ts).
+ */
+export interface Progress {
+  /** Runs one named step: a spinner on a TTY, then one line with its outcome and duration. */
+  step<T>(name: StepName, detail: string, fn: () => Promise<T>, options?: StepOptions<T>): Promise<T>;
+  /** A step of the plan with nothing to do; `reason`, if given, is shown as a line. */
+  skip(name: StepName, reason?: string): void | Promise<void>;
+  info(message: string): void;
+  warn(message: string, hint?: string): void;
+  /** Live output of a child process (build commands), passed through untouched. */
+  childOutput(chunk: string): void;
+  /** The command's result: human lines on stdout, or one JSON document with --json. */
+  result(human: string[], json: unknown): void;
+  /** Takes one event of a run: the terminal renders it, a Run passes it on to its own subscribers. */
+  handle(event: RunEvent): void | Promise<void>;
+}
 
 export interface ReporterOptions {
   /** Either a mode, or (when not JSON) how to tell tty from plain once it matters: asking the
@@ -13,23 +35,21 @@ export interface ReporterOptions {
   verbose: boolean;
   stdout?: TextSink;
   stderr?: TextSink;
-  /** Extra sink for every progress line (the run's log file). */
+  /** Extra sink for every progress line, without colour. */
   tee?: (line: string) => void;
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-export class Reporter {
+export class Reporter implements Progress {
   readonly verbose: boolean;
   private readonly json: boolean;
   private readonly modeOf: () => OutputMode;
   private readonly colorOf: () => boolean;
   private readonly out: TextSink;
   private readonly err: TextSink;
-  private tee: ((line: string) => void) | undefined;
+  private readonly tee: ((line: string) => void) | undefined;
   private spinner: { timer: NodeJS.Timeout; text: string; frame: number } | undefined;
-  /** Every step run so far, for the run's history entry. */
-  readonly timings: { step: string; ms: number; ok: boolean }[] = [];
 
   constructor(options: ReporterOptions) {
     const { mode, color } = options;
@@ -46,44 +66,48 @@ export class Reporter {
     return this.modeOf();
   }
 
-  setTee(tee: ((line: string) => void) | undefined): void {
-    this.tee = tee;
+  step<T>(name: StepName, detail: string, fn: () => Promise<T>, options?: StepOptions<T>): Promise<T> {
+    return timeStep((event) => this.handle(event), name, detail, fn, options);
   }
 
-  /** Runs one named step: a spinner on a TTY, then one line with its outcome and duration. */
-  async step<T>(name: string, detail: string, fn: () => Promise<T>, done?: (value: T) => string): Promise<T> {
-    const started = performance.now();
-    this.startSpinner(`${name} ${detail}`.trim());
-    try {
-      const value = await fn();
-      this.stopSpinner();
-      this.timings.push({ step: name, ms: Math.round(performance.now() - started), ok: true });
-      const summary = done ? done(value) : detail;
-      this.line(`${this.paint('32', '✓')} ${name.padEnd(9)} ${summary} ${this.paint('2', seconds(started))}`);
-      return value;
-    } catch (error) {
-      this.stopSpinner();
-      this.timings.push({ step: name, ms: Math.round(performance.now() - started), ok: false });
-      this.line(`${this.paint('31', '✗')} ${name.padEnd(9)} ${detail} ${this.paint('2', seconds(started))}`);
-      throw error;
-    }
+  skip(name: StepName, reason?: string): void {
+    this.handle({ type: 'step-skipped', step: name, ...(reason === undefined ? {} : { reason }) });
   }
 
   info(message: string): void {
-    this.stopSpinner();
-    this.line(message);
+    this.handle({ type: 'info', message });
   }
 
   warn(message: string, hint?: string): void {
-    this.stopSpinner();
-    this.line(`${this.paint('33', 'warning:')} ${message}`);
-    if (hint) this.line(`  hint: ${hint}`);
+    this.handle({ type: 'warning', message, ...(hint === undefined ? {} : { hint }) });
   }
 
-  /** Live output of a child process (build commands), passed through untouched. */
   childOutput(chunk: string): void {
-    this.stopSpinner();
-    this.err.write(chunk);
+    this.handle({ type: 'output', chunk });
+  }
+
+  /** Renders one event. The end of a run prints nothing: the command prints its result, cli.ts a failure. */
+  handle(event: RunEvent): void {
+    switch (event.type) {
+      case 'step-started':
+        this.startSpinner(`${event.step} ${event.detail}`.trim());
+        return;
+      case 'output':
+        this.stopSpinner();
+        this.err.write(event.chunk);
+        return;
+      case 'result':
+        this.result(event.human, event.json);
+        return;
+      case 'run-finished':
+        return;
+      default: {
+        const lines = eventLines(event, (code, text) => this.paint(code, text));
+        // A skipped step with nothing to say leaves a spinner alone (there is none between steps).
+        if (lines.length > 0) this.stopSpinner();
+        for (const l of lines) this.line(l);
+      }
+    }
   }
 
   /** The command's result: human lines on stdout, or one JSON document with --json. */
@@ -158,10 +182,6 @@ export function chooseColor(env: Record<string, string | undefined>, isTTY: bool
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
   return isTTY;
-}
-
-function seconds(started: number): string {
-  return `${((performance.now() - started) / 1000).toFixed(2)}s`;
 }
 
 function stripAnsi(text: string): string {

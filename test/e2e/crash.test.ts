@@ -9,6 +9,7 @@ import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { runGit } from '../helpers/repo.ts';
 import { MAX_PACKS } from '../../src/git/git.ts';
 import { writePack } from '../../src/git/pack.ts';
+import type { PausePoint } from '../../src/sys/testhook.ts';
 
 // mfd pauses at a named step when MFD_TEST_PAUSE_AT is set (src/sys/testhook.ts), so each kill lands
 // exactly there. After the kill, active must resolve to a complete deployment, and the next
@@ -23,7 +24,7 @@ const STEPS = [
   { step: 'activated', activeAfter: 'new' },
   { step: 'health', activeAfter: 'new' },
   { step: 'prune', activeAfter: 'new' },
-] as const;
+] as const satisfies readonly { step: PausePoint; activeAfter: 'old' | 'new' }[];
 
 const node = JSON.stringify(process.execPath);
 
@@ -82,7 +83,7 @@ describe('crash safety (e2e)', () => {
   });
 
   // Past MAX_PACKS a deploy's fetch compacts the cache: writes one new pack, then removes the rest.
-  for (const step of ['compact-written', 'compact-removing']) {
+  for (const step of ['compact-written', 'compact-removing'] as const satisfies readonly PausePoint[]) {
     test(`kill -9 while compacting the cache ("${step}"): active untouched, the next deploy recovers`, async (t) => {
       const app = await appFixture(t);
       const old = await app.commitVersion(1);

@@ -53,6 +53,18 @@ describe('output', () => {
     assert.match(bad.err(), /^error: m\n  hint: h\n$/);
   });
 
+  test('a run\'s events render as the direct calls do: a skipped step shows its reason or nothing, output passes through', () => {
+    const c = capture('plain');
+    c.reporter.handle({ type: 'step-skipped', step: 'prune' });
+    c.reporter.handle({ type: 'step-skipped', step: 'restart', reason: 'no [systemd] unit configured: nothing to restart' });
+    c.reporter.handle({ type: 'output', chunk: 'built abc\n' });
+    c.reporter.handle({ type: 'step-finished', step: 'build', detail: '1 command(s)', summary: '1 command(s)', ms: 1234, outcome: 'ok' });
+    c.reporter.handle({ type: 'warning', message: 'w', hint: 'h' });
+    c.reporter.handle({ type: 'run-finished', outcome: 'success', sha: null, deployment: null, error: null, at: 0 });
+    assert.equal(c.err(), 'no [systemd] unit configured: nothing to restart\nbuilt abc\n✓ build     1 command(s) 1.23s\nwarning: w\n  hint: h\n');
+    assert.equal(c.out(), '');
+  });
+
   test('tty mode draws a spinner and clears it before the step line', async () => {
     const c = capture('tty', true);
     await c.reporter.step('resolve', 'main', async () => 'x');
