@@ -3,6 +3,7 @@
 // Never loads isomorphic-git.
 import { readActive } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
+import type { Command } from './command.ts';
 import { isGood, listDeployments } from '../state/record.ts';
 import { shownState } from '../run/recover.ts';
 
@@ -30,3 +31,12 @@ export async function listCommand(ctx: Context): Promise<void> {
   }));
   ctx.reporter.result(human, json);
 }
+
+export const LIST: Command = {
+  name: 'list',
+  aliases: ['ls'],
+  args: '',
+  summary: 'list deployments, newest first; the active one is marked (active)',
+  flags: {},
+  run: listCommand,
+};

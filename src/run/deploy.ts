@@ -22,7 +22,7 @@ import {
 } from '../state/record.ts';
 import type { RunLog } from '../state/runlog.ts';
 import { recordRun, trimHistory } from '../state/history.ts';
-import { withCacheLock, withDeployLock } from '../lock/policy.ts';
+import { lockRequest, planLocks, withCacheLock, withDeployLock } from '../lock/policy.ts';
 import type { CacheLock } from '../git/git.ts';
 import { recordActivation, restartActive } from './restart.ts';
 import { pauseForTest } from '../sys/testhook.ts';
@@ -42,7 +42,7 @@ export interface DeployResult {
 
 export async function deploy(ctx: Context, ref: string | undefined): Promise<DeployResult> {
   return recordRun(ctx, 'deploy', ref, (log) =>
-    withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, log), { wait: ctx.options.wait || ctx.config.lock.wait }),
+    withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: ctx.wait }, lockRequest(ctx, 'deploy', ref), () => deployLocked(ctx, ref, log)),
   );
 }
 
@@ -106,7 +106,7 @@ const loadGit = () => import('../git/git.ts');
 const UNTOUCHED = 'before activation; active is untouched';
 /** The context with a signal that never aborts: for steps that must finish once begun. */
 const steady = (ctx: Context): Context => ({ ...ctx, signal: new AbortController().signal });
-const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx, 'deploy', ref, work);
+const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx.layout.cacheLockFile, ctx.config.lock.staleMs, lockRequest(ctx, 'deploy', ref), work);
 
 async function buildDeployment(
   ctx: Context,
@@ -119,14 +119,14 @@ async function buildDeployment(
   const git = await loadGit();
   const cache = git.newCache();
   const stamp = () => new Date(ctx.now()).toISOString();
-  const pidStart = await processStart(process.pid);
+  const pidStart = await processStart(ctx.identity.pid);
   await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
   // A fresh name and directory, never an existing one (the active deployment may share the second).
   let record!: DeploymentRecord;
   const name = await claimDeployment(layout, ctx.now() / 1000, resolved.sha, (candidate) => {
     record = {
       name: candidate, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
-      createdAt: stamp(), updatedAt: stamp(), pid: process.pid, pidStart, runId: log.runId,
+      createdAt: stamp(), updatedAt: stamp(), pid: ctx.identity.pid, pidStart, runId: log.runId,
     };
     return writeRecord(layout, record);
   });
@@ -149,6 +149,7 @@ async function buildDeployment(
       runBuild({
         dir,
         commands: config.build.commands,
+        baseEnv: ctx.env,
         env: { MFD_COMMIT: resolved.sha, MFD_REF: resolved.ref, MFD_DEPLOYMENT_DIR: dir },
         timeoutMs: config.build.timeoutMs,
         signal: ctx.signal,

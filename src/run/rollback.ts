@@ -7,7 +7,7 @@ import { recover, reportRecovery } from './recover.ts';
 import { listDeployments, readActivations, writeRecord } from '../state/record.ts';
 import { bestEffort } from '../state/best-effort.ts';
 import { planRollback } from '../steps/rollback-plan.ts';
-import { withDeployLock } from '../lock/policy.ts';
+import { lockRequest, planLocks, withDeployLock } from '../lock/policy.ts';
 import { recordRun } from '../state/history.ts';
 import { bringUp, logsHint, markHealthy, recordActivation } from './restart.ts';
 import { pauseForTest } from '../sys/testhook.ts';
@@ -21,7 +21,7 @@ export interface RollbackResult {
 
 export async function rollback(ctx: Context, target: string | undefined): Promise<RollbackResult> {
   return recordRun(ctx, 'rollback', target, () =>
-    withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target), { wait: ctx.options.wait || ctx.config.lock.wait }),
+    withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: ctx.wait }, lockRequest(ctx, 'rollback', target), () => rollbackLocked(ctx, target)),
   );
 }
 
