@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { acquireLock, inspectLock } from '../../src/lock/file.ts';
+import { processStart } from '../../src/sys/process.ts';
 import { layoutOf, type Layout } from '../../src/state/layout.ts';
 import { FsLayoutError, LockHeldError } from '../../src/errors/index.ts';
 import { tmpRoot } from '../helpers/repo.ts';
@@ -58,6 +59,32 @@ describe('lock', () => {
     await writeFile(layout.lockFile, JSON.stringify(reused));
     const state = await inspectLock(layout.lockFile, { ...base, ...on(hostname()) });
     assert.match(String(state?.stale), /now belongs to another process/);
+  });
+
+  test('a lock whose holder died but is not yet reaped (a zombie) is stale at once, as recovery judges it', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    // sh starts a short sleep in the background, then becomes a long one, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    t.after(() => parent.kill('SIGKILL'));
+    const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
+    const end = Date.now() + 10_000;
+    while (!/\) Z /.test(await readFile(`/proc/${pid}/stat`, 'utf8'))) {
+      if (Date.now() > end) assert.fail(`process ${pid} never became a zombie`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const zombie = { pid, pidStart: await processStart(pid), user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(zombie));
+    const state = await inspectLock(layout.lockFile, { ...base, ...on(hostname()) });
+    assert.match(String(state?.stale), new RegExp(`its process ${pid} is gone`));
+    assert.equal(state?.alive, false);
+  });
+
+  test('a lock held by pid 1 (mfd as a container\'s init) is honoured while that process runs', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    const init = { pid: 1, pidStart: await processStart(1), user: 'root', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(init));
+    const state = await inspectLock(layout.lockFile, { ...base, ...on(hostname()) });
+    assert.deepEqual([state?.stale, state?.alive], [false, true]);
   });
 
   test('a foreign host lock is honoured while its heartbeat is fresh and taken over once it is old', async (t) => {
