@@ -150,4 +150,59 @@ describe('deploy (in-process)', () => {
     assert.equal(env.MFD_REPO_TOKEN, undefined);
     assert.match(env.MFD_COMMIT, /^[0-9a-f]{40}$/);
   });
+
+  // A redeploy with changed build commands is a new build of the same sha. Within the same second
+  // its name (mfd_<unix>_<sha>) used to equal the active one's, and mfd removed that directory
+  // before building. The Context's clock is held in the active deployment's second, and the
+  // names of the seconds after it are taken too, by built deployments of that sha.
+  test('a new build never removes or reuses an existing directory of that name, the active one least of all', async (t) => {
+    const app = await appFixture(t);
+    const sha = await app.commitVersion(1);
+    await deploy((await testContext(app.root)).ctx, sha);
+    const first = await activeTarget(app.root);
+    const start = Number(/^mfd_(\d+)_/.exec(first)![1]);
+    const now = () => start * 1000 + 500;
+    const record = JSON.parse(await readFile(join(app.root, '.mfd', 'deployments', `${first}.json`), 'utf8'));
+    const occupied = [first];
+    for (let s = start + 1; s <= start + 5; s++) {
+      const name = `mfd_${s}_${sha}`;
+      await mkdir(join(app.root, name));
+      await writeFile(join(app.root, name, 'build-info.json'), JSON.stringify({ commit: sha, copy: s }));
+      await writeFile(join(app.root, '.mfd', 'deployments', `${name}.json`), JSON.stringify({ ...record, name, createdAt: new Date(s * 1000).toISOString() }));
+      occupied.push(name);
+    }
+    await writeFile(join(app.root, first, 'app-state.txt'), 'written by the running app\n');
+    const untouched = async () => {
+      for (const name of occupied) {
+        assert.ok(await readFile(join(app.root, name, 'build-info.json'), 'utf8'), `${name} is intact`);
+        const rec = JSON.parse(await readFile(join(app.root, '.mfd', 'deployments', `${name}.json`), 'utf8'));
+        assert.deepEqual([rec.name, rec.state], [name, 'built'], `${name}'s record is its own`);
+      }
+      assert.equal(await readFile(join(app.root, first, 'app-state.txt'), 'utf8'), 'written by the running app\n');
+    };
+
+    // Changed build commands (so nothing is reused) that fail: active and every directory stay.
+    const node = JSON.stringify(process.execPath);
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "-e", "process.exit(3)"]]\n`);
+    const failed = await deploy((await testContext(app.root, { now })).ctx, sha).catch((e: unknown) => e);
+    assert.ok(failed instanceof BuildFailedError, String(failed));
+    assert.match(failed.hint!, /active is untouched/);
+    assert.equal(await activeTarget(app.root), first);
+    await untouched();
+    const records = await readdir(join(app.root, '.mfd', 'deployments'));
+    const failedName = records.map((f) => f.replace(/\.json$/, '')).find((n) => !occupied.includes(n));
+    assert.ok(failedName, 'the failed build has a record of its own name');
+    assert.match(failedName, new RegExp(`^mfd_\\d+_${sha}$`));
+    const failedRecord = JSON.parse(await readFile(join(app.root, '.mfd', 'deployments', `${failedName}.json`), 'utf8'));
+    assert.equal(failedRecord.state, 'failed');
+    assert.deepEqual(await deployments(app.root), [...occupied].sort(), 'its directory is gone');
+
+    // Changed commands that succeed: a new name, built and active; the one it replaced stays.
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"], [${node}, "-e", ""]]\n`);
+    await deploy((await testContext(app.root, { now })).ctx, sha);
+    const next = await activeTarget(app.root);
+    assert.ok(!occupied.includes(next) && next !== failedName, `${next} is a new name`);
+    assert.equal(JSON.parse(await readFile(join(app.root, 'active', 'build-info.json'), 'utf8')).commit, sha);
+    assert.equal(JSON.parse(await readFile(join(app.root, '.mfd', 'deployments', `${next}.json`), 'utf8')).name, next);
+  });
 });
