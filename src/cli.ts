@@ -68,11 +68,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     flags = { json: !!early.json, ci: !!early.ci || env.CI === 'true', verbose: !!early.verbose };
     reporter = makeReporter(flags, env);
     const load = name === undefined ? undefined : COMMANDS[name];
-    // Only the commands that change the app root clean up; the others end at once, as by default.
-    if (name === 'deploy' || name === 'rollback') {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    }
     if (early.version) {
       reporter.result([`mfd ${VERSION}`], { version: VERSION });
       return EXIT.ok;
@@ -84,6 +79,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     if (!load) throw new UsageError(`unknown command "${name}"`);
     const command = await load();
+    // Only the commands that change the app root clean up; the others end at once, as by default.
+    if (command.stopsCleanly) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
     for (const token of loose.tokens) {
       if (token.kind === 'option' && !(token.name in COMMON) && !(token.name in command.flags)) {
         throw await flagNotTaken(command, name, token.rawName);
