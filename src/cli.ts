@@ -68,6 +68,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     flags = { json: !!early.json, ci: !!early.ci || env.CI === 'true', verbose: !!early.verbose };
     reporter = makeReporter(flags, env);
     const load = name === undefined ? undefined : COMMANDS[name];
+    // Without a command only the shared flags exist: `mfd --bogus` is a typo, not a request for help.
+    if (!load && (early.version || early.help || name === undefined || name === 'help')) parseStrict(argv, COMMON, 'mfd [options] <command> [<args>]');
     if (early.version) {
       reporter.result([`mfd ${VERSION}`], { version: VERSION });
       return EXIT.ok;
