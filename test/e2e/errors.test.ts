@@ -34,6 +34,7 @@ describe('mfd errors (e2e)', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: unknown command "deplyo"\n  hint: run "mfd help"/m);
     assert.equal((await mfd(['deploy', '--frobnicate'], { cwd: dir })).code, 2);
+    assert.equal((await mfd(['--frobnicate'], { cwd: dir })).code, 2, 'an unknown flag without a command is no request for help');
   });
 
   test('a flag given to a command that does not take it is a usage error, exit 2, showing that command\'s usage', async (t) => {
