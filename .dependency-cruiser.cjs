@@ -40,8 +40,6 @@ const anyOf = (folders) => folders.map(pathOf).join('|');
  * when its change lands, and the rule holds for that file again.
  */
 const TEMPORARY = [
-  // src/lock/policy.ts reads the Context: removed when CTX's lock policy taking plain decisions lands.
-  { folder: 'lock', from: '^src/lock/policy\\.ts$', to: '^src/context\\.ts$' },
 ];
 
 function layerRules() {

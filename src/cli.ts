@@ -1,67 +1,40 @@
-// Entry point: argv → command. Builds the Context once, and is the only place that prints errors
+// Entry point: argv → command. Parses the flags every command shares plus the ones the named
+// command declares (commands/*.ts), builds its Context, and is the only place that prints errors
 // or decides the exit code. Commands are imported lazily so `mfd ls` never loads isomorphic-git.
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config/config.ts';
-import type { Context } from './context.ts';
+import type { Command, FlagValues } from './commands/command.ts';
+import { usageOf } from './commands/command.ts';
+import { createContext } from './context.ts';
 import { EXIT, MfdError, rooted, toFsError, UsageError, type Interruption, type InterruptSignal } from './errors/index.ts';
-import { layoutOf } from './state/layout.ts';
 import { chooseColor, chooseMode, Reporter } from './sys/output.ts';
 
 declare const MFD_VERSION: string | undefined;
 const VERSION = typeof MFD_VERSION === 'string' ? MFD_VERSION : '0.0.0-dev';
 
-const USAGE = `usage: mfd [options] <command> [<args>]
+/** The flags every command takes. A command's own flags live in its file. */
+const COMMON = {
+  C: { type: 'string', short: 'C', description: 'use DIR/mfd.toml (default: ./mfd.toml); DIR is the app root', value: 'DIR' },
+  config: { type: 'string', description: 'use FILE as the config; its directory is the app root', value: 'FILE' },
+  json: { type: 'boolean', description: 'machine-readable result on stdout (progress stays on stderr)' },
+  ci: { type: 'boolean', description: 'plain output lines, no spinner (automatic when not a TTY)' },
+  verbose: { type: 'boolean', description: 'on errors, also print the cause chain and stack' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+  version: { type: 'boolean', description: "print mfd's version" },
+} as const;
 
-commands:
-  deploy [REF]        resolve, fetch, build, activate and restart REF (default: the remote's HEAD)
-  list, ls            list deployments, newest first; the active one is marked (active)
-  rollback [SHA]      go back to the previous good deployment, or to the named one
-  resolve [REF]       print the full sha REF resolves to, without deploying
-  status              the active deployment, since when, its state, the last run, the lock
-  history             every deploy and rollback, newest first, with outcome and step times
-  logs [RUN]          the full output of a run (default: the last one)
-  lock list           show every lock (this app's, its cache's, the host's, shared resources')
-  unlock [NAME]       remove a lock: app (default), cache, host, or a resource name
-  help                show this help
-
-options:
-  -C DIR              use DIR/mfd.toml (default: ./mfd.toml); DIR is the app root
-  --config FILE       use FILE as the config; its directory is the app root
-  --json              machine-readable result on stdout (progress stays on stderr)
-  --ci                plain output lines, no spinner (automatic when not a TTY)
-  --verbose           on errors, also print the cause chain and stack
-  --wait              deploy, rollback: wait for a held lock instead of failing
-  --force             unlock: remove a lock even though its holder is alive
-  --dry-run           deploy: print what it would do (build or reuse, prune, lock, disk), change nothing
-  -h, --help          show this help
-  --version           print mfd's version
-
-REF: a branch, a tag, HEAD, a full or short (4+ hex) sha, or REF~N / REF^.
-Exit codes: 0 ok, 1 internal, 2 usage or config, 3 lock held, 4 git, 5 build,
-6 activate or restart, 7 unhealthy (rolled back), 8 rollback failed or server needs
-attention, 9 disk full or nearly full, 10 file system (permissions, a file in mfd's place),
-130 / 143 interrupted by SIGINT / SIGTERM.`;
-
-type CommandFn = (ctx: Context, args: string[]) => Promise<void>;
-
-const COMMANDS: Record<string, () => Promise<CommandFn>> = {
-  deploy: async () => (await import('./commands/deploy.ts')).deployCommand,
-  list: async () => (await import('./commands/list.ts')).listCommand,
-  ls: async () => (await import('./commands/list.ts')).listCommand,
-  rollback: async () => (await import('./commands/rollback.ts')).rollbackCommand,
-  resolve: async () => (await import('./commands/resolve.ts')).resolveCommand,
-  lock: async () => (await import('./commands/lock.ts')).lockCommand,
-  unlock: async () => (await import('./commands/lock.ts')).unlockCommand,
-  history: async () => (await import('./commands/history.ts')).historyCommand,
-  logs: async () => (await import('./commands/history.ts')).logsCommand,
-  status: async () => (await import('./commands/status.ts')).statusCommand,
-};
-
-/** The arguments each command takes (as in USAGE): `[X]` is one optional argument. */
-const ARGS: Record<string, string> = {
-  deploy: '[REF]', list: '', ls: '', rollback: '[SHA]', resolve: '[REF]', lock: 'list', unlock: '[NAME]',
-  history: '', logs: '[RUN]', status: '',
+/** Every command, by the name typed; loaded only when named (or for `mfd help`). */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  deploy: async () => (await import('./commands/deploy.ts')).DEPLOY,
+  list: async () => (await import('./commands/list.ts')).LIST,
+  ls: async () => (await import('./commands/list.ts')).LIST,
+  rollback: async () => (await import('./commands/rollback.ts')).ROLLBACK,
+  resolve: async () => (await import('./commands/resolve.ts')).RESOLVE,
+  status: async () => (await import('./commands/status.ts')).STATUS,
+  history: async () => (await import('./commands/history.ts')).HISTORY,
+  logs: async () => (await import('./commands/history.ts')).LOGS,
+  lock: async () => (await import('./commands/lock.ts')).LOCK,
+  unlock: async () => (await import('./commands/lock.ts')).UNLOCK,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -88,52 +61,55 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   };
   let root: string | undefined;
   try {
-    const { values, positionals } = parseCli(argv);
-    flags = { json: !!values.json, ci: !!values.ci || env.CI === 'true', verbose: !!values.verbose };
+    // First the shared flags, to find the command's name; then strictly, with its own flags too.
+    const loose = parseArgs({ args: argv, options: parseOptions(COMMON), allowPositionals: true, strict: false, tokens: true });
+    const [name] = loose.positionals;
+    const early = loose.values;
+    flags = { json: !!early.json, ci: !!early.ci || env.CI === 'true', verbose: !!early.verbose };
     reporter = makeReporter(flags, env);
-    const [name, ...args] = positionals;
-    // Only the commands that change the app root clean up; the others end at once, as by default.
-    if (name === 'deploy' || name === 'rollback') {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    }
-    if (values.version) {
+    const load = name === undefined ? undefined : COMMANDS[name];
+    // Without a command only the shared flags exist: `mfd --bogus` is a typo, not a request for help.
+    if (!load && (early.version || early.help || name === undefined || name === 'help')) parseStrict(argv, COMMON, 'mfd [options] <command> [<args>]');
+    if (early.version) {
       reporter.result([`mfd ${VERSION}`], { version: VERSION });
       return EXIT.ok;
     }
-    if (values.help || name === undefined || name === 'help') {
-      reporter.result([USAGE], { usage: USAGE });
+    if (early.help || name === undefined || name === 'help') {
+      const usage = await usageText();
+      reporter.result([usage], { usage });
       return EXIT.ok;
     }
-    const load = COMMANDS[name];
     if (!load) throw new UsageError(`unknown command "${name}"`);
-    const synopsis = ARGS[name] ?? '';
+    const command = await load();
+    // Only the commands that change the app root clean up; the others end at once, as by default.
+    if (command.stopsCleanly) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    for (const token of loose.tokens) {
+      if (token.kind === 'option' && !(token.name in COMMON) && !(token.name in command.flags)) {
+        throw await flagNotTaken(command, name, token.rawName);
+      }
+    }
+    const { values, positionals } = parseStrict(argv, { ...COMMON, ...command.flags }, usageOf(command, name));
+    const args = positionals.slice(1);
     // Each word of the synopsis is one argument it may take: a stray one is a typo, never ignored.
-    if (args.length > (synopsis ? synopsis.split(' ').length : 0)) {
-      throw new UsageError(`too many arguments for "mfd ${name}": ${JSON.stringify(args.at(-1))}`, `usage: mfd ${`${name} ${synopsis}`.trim()}`);
+    if (args.length > (command.args ? command.args.split(' ').length : 0)) {
+      throw new UsageError(`too many arguments for "mfd ${name}": ${JSON.stringify(args.at(-1))}`, `usage: mfd ${`${name} ${command.args}`.trim()}`);
     }
 
-    // Ignored by another command, it would let "mfd rollback --dry-run" really roll back.
-    if (values['dry-run'] && name !== 'deploy') throw new UsageError(`--dry-run is an option of "mfd deploy" only, not of "mfd ${name}"`);
-    const configFile = values.config
+    const configFile = typeof values.config === 'string'
       ? resolve(values.config)
-      : resolve(values.C ?? process.cwd(), 'mfd.toml');
-    const config = await loadConfig(configFile, env);
-    for (const w of config.warnings) reporter.warn(w);
-    root = dirname(configFile);
-    const command = await load();
-    await command(
-      {
-        root,
-        layout: layoutOf(root),
-        config,
-        reporter,
-        now: () => Date.now(),
-        signal: controller.signal,
-        options: { wait: !!values.wait, force: !!values.force, dryRun: !!values['dry-run'] },
-      },
-      args,
-    );
+      : resolve(typeof values.C === 'string' ? values.C : process.cwd(), 'mfd.toml');
+    root = resolve(configFile, '..');
+    const ctx = await createContext({
+      configFile,
+      env,
+      reporter,
+      signal: controller.signal,
+      requested: command.decide?.(values) ?? {},
+    });
+    await command.run(ctx, args, values);
     return EXIT.ok;
   } catch (thrown) {
     // The safety net: a file-system failure the code did not name itself is still the world's
@@ -157,28 +133,56 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 }
 
-function parseCli(argv: string[]) {
+type Flags = Record<string, { type: 'boolean' | 'string'; short?: string; description: string; value?: string }>;
+
+/** parseArgs' option table from flag declarations (their descriptions stay for `mfd help`). */
+function parseOptions(flags: Flags): Record<string, { type: 'boolean' | 'string'; short?: string }> {
+  return Object.fromEntries(Object.entries(flags).map(([name, f]) => [name, f.short ? { type: f.type, short: f.short } : { type: f.type }]));
+}
+
+function parseStrict(argv: string[], flags: Flags, usage: string): { values: FlagValues; positionals: string[] } {
   try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        C: { type: 'string', short: 'C' },
-        config: { type: 'string' },
-        json: { type: 'boolean' },
-        ci: { type: 'boolean' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-        wait: { type: 'boolean' },
-        force: { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-      },
-    });
+    return parseArgs({ args: argv, options: parseOptions(flags), allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!);
+    throw new UsageError((error as Error).message.split('\n')[0]!, `usage: ${usage}`);
   }
+}
+
+/** `mfd ls --wait`: a flag of another command (or of none) is a mistake, never silently ignored. */
+async function flagNotTaken(command: Command, name: string, raw: string): Promise<UsageError> {
+  const flag = raw.replace(/^-+/, '').split('=')[0]!;
+  const takers = (await allCommands()).filter((c) => flag in c.flags).map((c) => c.name);
+  const others = takers.length ? ` (${takers.join(' and ')} ${takers.length > 1 ? 'take' : 'takes'} it)` : '';
+  return new UsageError(`"mfd ${name}" does not take ${raw.split('=')[0]}${others}`, `usage: ${usageOf(command, name)}`);
+}
+
+async function allCommands(): Promise<Command[]> {
+  return [...new Set(await Promise.all(Object.values(COMMANDS).map((load) => load())))];
+}
+
+async function usageText(): Promise<string> {
+  const commands = await allCommands();
+  const row = (left: string, right: string) => `  ${left.padEnd(20)}${right}`;
+  const named = (c: Command) => [c.name, ...(c.aliases ?? [])].join(', ');
+  const flagName = (name: string, f: Flags[string]) =>
+    `${f.short ? `-${f.short}${name === f.short ? '' : `, --${name}`}` : `--${name}`}${f.value ? ` ${f.value}` : ''}`;
+  return [
+    'usage: mfd [options] <command> [<args>]',
+    '',
+    'commands:',
+    ...commands.map((c) => row(`${named(c)} ${c.args}`.trim(), c.summary)),
+    row('help', 'show this help'),
+    '',
+    'options:',
+    ...Object.entries(COMMON as Flags).map(([name, f]) => row(flagName(name, f), f.description)),
+    ...commands.flatMap((c) => Object.entries(c.flags).map(([name, f]) => row(`${c.name} --${name}`, f.description))),
+    '',
+    'REF: a branch, a tag, HEAD, a full or short (4+ hex) sha, or REF~N / REF^.',
+    'Exit codes: 0 ok, 1 internal, 2 usage or config, 3 lock held, 4 git, 5 build,',
+    '6 activate or restart, 7 unhealthy (rolled back), 8 rollback failed or server needs',
+    'attention, 9 disk full or nearly full, 10 file system (permissions, a file in mfd\'s place),',
+    '130 / 143 interrupted by SIGINT / SIGTERM.',
+  ].join('\n');
 }
 
 function makeReporter(flags: { json: boolean; ci: boolean; verbose: boolean }, env: NodeJS.ProcessEnv): Reporter {

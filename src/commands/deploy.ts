@@ -2,11 +2,12 @@
 // With --dry-run: print the plan (run/plan.ts) and change nothing.
 import type { Context } from '../context.ts';
 import { formatSize } from '../config/size.ts';
+import type { Command } from './command.ts';
 import { deploy } from '../run/deploy.ts';
 import { planDeploy, type DeployPlan, type LockCheck } from '../run/plan.ts';
 
 export async function deployCommand(ctx: Context, args: string[]): Promise<void> {
-  if (ctx.options.dryRun) {
+  if (ctx.dryRun) {
     const plan = await planDeploy(ctx, args[0]);
     ctx.reporter.result(describePlan(plan), { ok: true, command: 'deploy', dryRun: true, ...plan });
     return;
@@ -46,3 +47,16 @@ function diskVerdict(disk: DeployPlan['disk']): string {
   if (!disk.checked) return 'not needed for a reuse';
   return disk.ok ? 'ok' : 'too little: the deploy would stop before fetching (exit 9)';
 }
+
+export const DEPLOY: Command = {
+  name: 'deploy',
+  args: '[REF]',
+  summary: "resolve, fetch, build, activate and restart REF (default: the remote's HEAD)",
+  flags: {
+    wait: { type: 'boolean', description: 'wait for a held lock instead of failing' },
+    'dry-run': { type: 'boolean', description: 'print what the deploy would do, and change nothing' },
+  },
+  stopsCleanly: true,
+  decide: (flags) => ({ wait: !!flags.wait, dryRun: !!flags['dry-run'] }),
+  run: deployCommand,
+};

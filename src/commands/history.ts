@@ -2,6 +2,7 @@
 // output; default the last run). Neither loads isomorphic-git.
 import { readFile } from 'node:fs/promises';
 import type { Context } from '../context.ts';
+import type { Command } from './command.ts';
 import { DeploymentNotFoundError } from '../errors/index.ts';
 import { readHistory, type HistoryEntry } from '../state/history.ts';
 
@@ -29,3 +30,19 @@ export async function logsCommand(ctx: Context, args: string[]): Promise<void> {
   }
   ctx.reporter.result([text.replace(/\n$/, '')], { runId: entry.runId, log: text });
 }
+
+export const HISTORY: Command = {
+  name: 'history',
+  args: '',
+  summary: 'every deploy and rollback, newest first, with outcome and step times',
+  flags: {},
+  run: historyCommand,
+};
+
+export const LOGS: Command = {
+  name: 'logs',
+  args: '[RUN]',
+  summary: 'the full output of a run (default: the last one)',
+  flags: {},
+  run: logsCommand,
+};

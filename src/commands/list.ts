@@ -3,12 +3,13 @@
 // Never loads isomorphic-git.
 import { readActive } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
+import type { Command } from './command.ts';
 import { isGood, listDeployments } from '../state/record.ts';
 import { shownState } from '../run/recover.ts';
 
 export async function listCommand(ctx: Context): Promise<void> {
   const [deployments, active] = await Promise.all([listDeployments(ctx.layout, { now: ctx.now(), onWarning: (m, h) => ctx.reporter.warn(m, h) }), readActive(ctx.layout)]);
-  const states = await Promise.all(deployments.map(shownState));
+  const states = await Promise.all(deployments.map((d) => shownState(d, ctx.identity.pid)));
   if (states.includes('interrupted')) {
     ctx.reporter.warn('a build was interrupted (its deploy is gone)', 'the next "mfd deploy" or "mfd rollback" stops what is left of it and removes it');
   }
@@ -30,3 +31,12 @@ export async function listCommand(ctx: Context): Promise<void> {
   }));
   ctx.reporter.result(human, json);
 }
+
+export const LIST: Command = {
+  name: 'list',
+  aliases: ['ls'],
+  args: '',
+  summary: 'list deployments, newest first; the active one is marked (active)',
+  flags: {},
+  run: listCommand,
+};

@@ -3,6 +3,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from '../context.ts';
+import type { Command } from './command.ts';
 import { formatAge, UsageError, UnlockRefusedError } from '../errors/index.ts';
 import { inspectLock, type LockSpec } from '../lock/file.ts';
 import { hostLockDir } from '../lock/policy.ts';
@@ -21,7 +22,7 @@ async function allLocks(ctx: Context): Promise<LockSpec[]> {
 
 export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
   if (args[0] !== undefined && args[0] !== 'list') throw new UsageError(`unknown lock subcommand "${args[0]}"`, 'use "mfd lock list" or "mfd unlock [NAME]"');
-  const opts = { staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env };
+  const opts = { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host };
   const rows = [];
   for (const spec of await allLocks(ctx)) {
     const state = await inspectLock(spec.file, opts);
@@ -55,11 +56,28 @@ export async function unlockCommand(ctx: Context, args: string[]): Promise<void>
     ctx.reporter.result([`no ${wanted} lock is held`], { ok: true, removed: null });
     return;
   }
-  const state = await inspectLock(spec.file, { staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env });
+  const state = await inspectLock(spec.file, { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host });
   // Not stale means alive here, or (another host's) a heartbeat fresher than [lock] stale: both refuse.
-  if (state?.owner && !state.stale && !ctx.options.force) {
+  if (state?.owner && !state.stale && !ctx.force) {
     throw new UnlockRefusedError(spec.name, state.owner, state.alive === undefined ? 'other-host' : 'this-host', state.ageMs);
   }
   await rm(spec.file, { force: true });
   ctx.reporter.result([`removed the ${spec.name} lock (${spec.file})`], { ok: true, removed: spec.name, file: spec.file, owner: state?.owner ?? null });
 }
+
+export const LOCK: Command = {
+  name: 'lock',
+  args: 'list',
+  summary: "show every lock (this app's, its cache's, the host's, shared resources')",
+  flags: {},
+  run: lockCommand,
+};
+
+export const UNLOCK: Command = {
+  name: 'unlock',
+  args: '[NAME]',
+  summary: 'remove a lock: app (default), cache, host, or a resource name',
+  flags: { force: { type: 'boolean', description: 'remove a lock even though its holder is alive' } },
+  decide: (flags) => ({ force: !!flags.force }),
+  run: unlockCommand,
+};

@@ -1,6 +1,7 @@
 // `mfd resolve [REF]`: print the full sha REF resolves to, without deploying.
 import type { Context } from '../context.ts';
-import { withCacheLock } from '../lock/policy.ts';
+import type { Command } from './command.ts';
+import { lockRequest, withCacheLock } from '../lock/policy.ts';
 import { remoteOf } from '../git/remote.ts';
 
 export async function resolveCommand(ctx: Context, args: string[]): Promise<void> {
@@ -12,7 +13,15 @@ export async function resolveCommand(ctx: Context, args: string[]): Promise<void
     gitdir: layout.repo,
     ref,
     branch: config.repo.branch,
-    lock: (work) => withCacheLock(ctx, 'resolve', ref, work),
+    lock: (work) => withCacheLock(layout.cacheLockFile, config.lock.staleMs, lockRequest(ctx, 'resolve', ref), work),
   });
   ctx.reporter.result([resolved.sha], { ok: true, command: 'resolve', ref: ref ?? resolved.ref, sha: resolved.sha });
 }
+
+export const RESOLVE: Command = {
+  name: 'resolve',
+  args: '[REF]',
+  summary: 'print the full sha REF resolves to, without deploying',
+  flags: {},
+  run: resolveCommand,
+};

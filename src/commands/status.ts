@@ -3,6 +3,7 @@
 // deployment lock. Read-only: it never repairs, so it never needs the lock.
 import { readActive } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
+import type { Command } from './command.ts';
 import { formatAge } from '../errors/index.ts';
 import { readHistory } from '../state/history.ts';
 import { inspectLock } from '../lock/file.ts';
@@ -17,7 +18,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
     listDeployments(layout, { now: ctx.now(), onWarning: warn }),
     readActivations(layout, warn),
     readHistory(layout, warn),
-    inspectLock(layout.lockFile, { staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env }),
+    inspectLock(layout.lockFile, { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host }),
   ]);
   const current = deployments.find((d) => d.name === active);
   const since = [...activations].reverse().find((a) => a.name === active)?.at ?? null;
@@ -25,7 +26,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
   const last = history.find((e) => e.outcome !== 'refused');
   const holder = lock && !lock.stale && lock.owner ? lock.owner : undefined;
   const builds = await Promise.all(
-    deployments.filter((d) => d.state === 'building').map(async (d) => ({ directory: d.name, state: await shownState(d) })),
+    deployments.filter((d) => d.state === 'building').map(async (d) => ({ directory: d.name, state: await shownState(d, ctx.identity.pid) })),
   );
   const age = (at: number) => `${formatAge(Math.max(0, ctx.now() - at))} ago`;
   const human = [
@@ -63,3 +64,11 @@ function describeState(ctx: Context, active: string | undefined, current: Deploy
       return current.state;
   }
 }
+
+export const STATUS: Command = {
+  name: 'status',
+  args: '',
+  summary: 'the active deployment, since when, its state, the last run, the lock',
+  flags: {},
+  run: statusCommand,
+};

@@ -126,7 +126,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
 }
 
 /** Reads and validates the config file, reads repo.token_file, and warns about loose permissions. */
-export async function loadConfig(file: string, env: Record<string, string | undefined> = process.env): Promise<Config> {
+export async function loadConfig(file: string, env: Record<string, string | undefined>): Promise<Config> {
   const path = resolve(file);
   let source: string;
   try {

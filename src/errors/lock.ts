@@ -22,10 +22,12 @@ export class LockHeldError extends MfdError {
     readonly ageMs: number,
     readonly lockFile: string,
     readonly staleMs: number,
+    /** The caller's clock (ms since the epoch), for how long the holder has had it. */
+    now: number,
   ) {
     const who = owner
       ? `${owner.user}@${owner.hostname} (pid ${owner.pid}, "mfd ${owner.command}${owner.ref ? ` ${owner.ref}` : ''}")` +
-        ` since ${new Date(owner.timestamp).toLocaleString()} (${formatAge(ownerAge(owner, ageMs))} ago)`
+        ` since ${new Date(owner.timestamp).toLocaleString()} (${formatAge(ownerAge(owner, ageMs, now))} ago)`
       : 'an unknown holder';
     const expires = Math.max(0, staleMs - ageMs);
     const what = lockName === 'app' ? 'deploy lock' : lockName === 'host' ? 'host deploy lock' : `${lockName.replace(':', ' ')} lock`;
@@ -37,8 +39,8 @@ export class LockHeldError extends MfdError {
   }
 }
 
-function ownerAge(owner: LockOwner, fallback: number): number {
-  return Number.isFinite(owner.timestamp) ? Math.max(0, Date.now() - owner.timestamp) : fallback;
+function ownerAge(owner: LockOwner, fallback: number, now: number): number {
+  return Number.isFinite(owner.timestamp) ? Math.max(0, now - owner.timestamp) : fallback;
 }
 
 export function formatAge(ms: number): string {

@@ -1,12 +1,11 @@
 // One lock file: JSON naming its holder. Check and take are one step (under a short
 // proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its mtime
 // (heartbeat), and a holder that is gone from this host is stale at once.
-import { hostname as osHostname } from 'node:os';
 import type { Stats } from 'node:fs';
 import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
 import * as z from 'zod/mini';
 import { FsLayoutError, isDiskFull, LockHeldError, toFsError, type LockOwner } from '../errors/index.ts';
-import { isAlive, processStart } from '../sys/process.ts';
+import { matchProcess, processStart } from '../sys/process.ts';
 
 export type { LockOwner };
 
@@ -16,13 +15,25 @@ export interface LockSpec {
   file: string;
 }
 
-export interface LockOptions {
-  command: string;
-  ref: string | undefined;
+/** Which process takes a lock (the Context's identity): written into the lock file for others to see. */
+export interface LockIdentity {
+  user: string;
+  host: string;
+  pid: number;
+}
+
+/** What inspecting a lock needs: a lock of this `host` names a process that can be checked. */
+export interface InspectOptions {
   /** A lock whose heartbeat is older than this is stale. */
   staleMs: number;
   now: () => number;
-  env: Record<string, string | undefined>;
+  host: string;
+}
+
+export interface LockOptions extends Omit<InspectOptions, 'host'> {
+  command: string;
+  ref: string | undefined;
+  identity: LockIdentity;
   onStale?: (spec: LockSpec, owner: LockOwner | undefined, why: string) => void;
   /** A warning with a hint, e.g. that a full disk left the lock without its holder's name. */
   onWarn?: (message: string, hint: string) => void;
@@ -50,17 +61,18 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
   let owner: LockOwner;
   let ino: number;
   try {
-    const state = await inspectLock(spec.file, options);
+    const state = await inspectLock(spec.file, { ...options, host: options.identity.host });
     if (state) {
-      if (!state.stale) throw new LockHeldError(spec.name, state.owner, state.ageMs, spec.file, options.staleMs);
+      if (!state.stale) throw new LockHeldError(spec.name, state.owner, state.ageMs, spec.file, options.staleMs, options.now());
       options.onStale?.(spec, state.owner, state.stale);
       await rm(spec.file, { force: true });
     }
+    const { identity } = options;
     owner = {
-      pid: process.pid,
-      pidStart: await processStart(process.pid),
-      user: options.env.USER ?? options.env.LOGNAME ?? 'unknown',
-      hostname: hostnameOf(options.env),
+      pid: identity.pid,
+      pidStart: await processStart(identity.pid),
+      user: identity.user,
+      hostname: identity.host,
       timestamp: options.now(),
       command: options.command,
       ref: options.ref ?? null,
@@ -92,10 +104,7 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
 }
 
 /** The lock at `file` and whether it is stale, or undefined when there is none. */
-export async function inspectLock(
-  file: string,
-  options: Pick<LockOptions, 'staleMs' | 'now' | 'env'>,
-): Promise<LockState | undefined> {
+export async function inspectLock(file: string, options: InspectOptions): Promise<LockState | undefined> {
   let info: Stats;
   try {
     info = await stat(file);
@@ -115,13 +124,13 @@ export async function inspectLock(
     return { owner, ageMs, stale: info.size === 0 ? 'the lock file is empty and has no heartbeat' : 'the lock file is unreadable or names no valid holder', alive: undefined };
   }
   let alive: boolean | undefined;
-  if (owner.hostname === hostnameOf(options.env)) {
-    alive = isAlive(owner.pid);
-    if (!alive) return { owner, ageMs, stale: `its process ${owner.pid} is gone`, alive };
-    const start = await processStart(owner.pid);
-    if (owner.pidStart && start && start !== owner.pidStart) {
-      return { owner, ageMs, stale: `its pid ${owner.pid} now belongs to another process`, alive: false };
-    }
+  if (owner.hostname === options.host) {
+    // The same proof recovery uses before a signal. A lock written without a start time (by an
+    // older mfd, or without /proc) cannot show reuse: its live pid counts as the holder.
+    const match = await matchProcess(owner.pid, owner.pidStart);
+    if (match.kind === 'gone') return { owner, ageMs, stale: `its process ${owner.pid} is gone`, alive: false };
+    if (match.kind === 'reused') return { owner, ageMs, stale: `its pid ${owner.pid} now belongs to another process`, alive: false };
+    alive = true;
   }
   if (ageMs > options.staleMs) return { owner, ageMs, stale: `no heartbeat for ${Math.round(ageMs / 1000)}s`, alive };
   return { owner, ageMs, stale: false, alive };
@@ -195,8 +204,4 @@ async function createLockFile(file: string, owner: LockOwner, options: LockOptio
   } finally {
     await handle.close().catch(() => undefined); // already closed on the error path
   }
-}
-
-export function hostnameOf(env: Record<string, string | undefined>): string {
-  return env.HOSTNAME || osHostname();
 }

@@ -7,10 +7,37 @@ import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { LockConfig } from '../config/config.ts';
-import type { Context } from '../context.ts';
 import { FsPermissionError, LockHeldError, throwIfInterrupted, toFsError } from '../errors/index.ts';
-import { acquireLock, type HeldLock, type LockSpec } from './file.ts';
+import { acquireLock, type HeldLock, type LockIdentity, type LockSpec } from './file.ts';
 import type { Layout } from '../state/layout.ts';
+
+/** Who asks for the locks and how to tell them what happens: decisions and values, never the Context. */
+export interface LockRequest {
+  command: string;
+  ref: string | undefined;
+  identity: LockIdentity;
+  now: () => number;
+  signal: AbortSignal;
+  /** Waits go to info, a stale lock removed (or a holder left unwritten) to warn. */
+  report: { info(message: string): void; warn(message: string, hint?: string): void };
+}
+
+/** A request from anything with an identity, a clock, a signal and a reporter (a Context has all four). */
+export function lockRequest(
+  from: { identity: LockIdentity; now: () => number; signal: AbortSignal; reporter: LockRequest['report'] },
+  command: string,
+  ref: string | undefined,
+): LockRequest {
+  return { command, ref, identity: from.identity, now: from.now, signal: from.signal, report: from.reporter };
+}
+
+/** How a held deploy lock is met: `wait` is the decision (--wait or [lock] wait), the rest [lock]. */
+export interface DeployLockPolicy {
+  wait: boolean;
+  retryIntervalMs: number;
+  retryAttempts: number;
+  staleMs: number;
+}
 
 /** Where host-wide locks live: /run/lock is a tmpfs, so a reboot clears them, as it should. */
 export function hostLockDir(config: LockConfig): string {
@@ -27,53 +54,51 @@ export function planLocks(layout: Layout, config: LockConfig): LockSpec[] {
   return specs;
 }
 
+/** Runs `fn` holding every lock in `locks` (planLocks' order); all are released when it ends. */
 export async function withDeployLock<T>(
-  ctx: Context,
-  command: string,
-  ref: string | undefined,
+  locks: readonly LockSpec[],
+  policy: DeployLockPolicy,
+  request: LockRequest,
   fn: () => Promise<T>,
-  opts: { wait?: boolean } = {},
 ): Promise<T> {
-  const lockConfig = ctx.config.lock;
-  const specs = planLocks(ctx.layout, lockConfig);
-  if (specs.length > 1) ensureHostLockDir(hostLockDir(lockConfig));
-  const wait = opts.wait ?? lockConfig.wait;
+  for (const dir of new Set(locks.filter((l) => l.name !== 'app').map((l) => dirname(l.file)))) ensureHostLockDir(dir);
   for (let attempt = 1; ; attempt++) {
     try {
-      const held = await acquireAll(ctx, specs, command, ref);
+      const held = await acquireAll(locks, policy.staleMs, request);
       try {
         return await fn();
       } finally {
         for (const lock of held.reverse()) await lock.release();
       }
     } catch (error) {
-      if (!(error instanceof LockHeldError) || !wait || attempt > lockConfig.retryAttempts) throw error;
-      ctx.reporter.info(
-        `waiting: ${error.message} (attempt ${attempt} of ${lockConfig.retryAttempts}, next try in ${Math.round(lockConfig.retryIntervalMs / 100) / 10}s)`,
+      if (!(error instanceof LockHeldError) || !policy.wait || attempt > policy.retryAttempts) throw error;
+      request.report.info(
+        `waiting: ${error.message} (attempt ${attempt} of ${policy.retryAttempts}, next try in ${Math.round(policy.retryIntervalMs / 100) / 10}s)`,
       );
-      await sleep(lockConfig.retryIntervalMs, ctx.signal);
-      throwIfInterrupted(ctx.signal, 'while waiting for a lock; nothing was changed');
-      if (ctx.signal.aborted) throw error;
+      await sleep(policy.retryIntervalMs, request.signal);
+      throwIfInterrupted(request.signal, 'while waiting for a lock; nothing was changed');
+      if (request.signal.aborted) throw error;
     }
   }
 }
 
-async function acquireAll(ctx: Context, specs: LockSpec[], command: string, ref: string | undefined): Promise<HeldLock[]> {
+async function acquireAll(locks: readonly LockSpec[], staleMs: number, request: LockRequest): Promise<HeldLock[]> {
   const held: HeldLock[] = [];
+  const { command, ref, identity, now, report } = request;
   try {
-    for (const spec of specs) {
+    for (const spec of locks) {
       held.push(
         await acquireLock(spec, {
           command,
           ref,
-          staleMs: ctx.config.lock.staleMs,
-          now: ctx.now,
-          env: process.env,
+          identity,
+          staleMs,
+          now,
           onStale: (s, owner, why) =>
-            ctx.reporter.warn(
+            report.warn(
               `Found stale lock file, removing... (${s.file}, ${owner ? `held by ${owner.user}@${owner.hostname} pid ${owner.pid}` : 'no holder'}: ${why})`,
             ),
-          onWarn: (message, hint) => ctx.reporter.warn(message, hint),
+          onWarn: (message, hint) => report.warn(message, hint),
         }).catch((error: unknown) => {
           throw spec.name === 'app' ? error : hostLockError(error, dirname(spec.file));
         }),
@@ -133,25 +158,23 @@ const CACHE_POLL_MS = 200;
  * once. The work is short, so a held lock is waited for, not an error: a holder that is gone is
  * stale at once (lock/file.ts) and a live one is waited out for up to `[lock] stale`.
  */
-export async function withCacheLock<T>(ctx: Context, command: string, ref: string | undefined, fn: () => Promise<T>): Promise<T> {
-  const spec: LockSpec = { name: 'cache', file: ctx.layout.cacheLockFile };
+export async function withCacheLock<T>(file: string, staleMs: number, request: LockRequest, fn: () => Promise<T>): Promise<T> {
+  const spec: LockSpec = { name: 'cache', file };
+  const { command, ref, identity, now, signal, report } = request;
   await mkdir(dirname(spec.file), { recursive: true });
-  const started = ctx.now();
+  const started = now();
   let held: HeldLock | undefined;
   let told = false;
   while (!held) {
     try {
-      held = await acquireLock(spec, {
-        command, ref, staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env,
-        onWarn: (message, hint) => ctx.reporter.warn(message, hint),
-      });
+      held = await acquireLock(spec, { command, ref, identity, staleMs, now, onWarn: (message, hint) => report.warn(message, hint) });
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
-      throwIfInterrupted(ctx.signal, 'while waiting for the repository cache; nothing was changed');
-      if (ctx.now() - started > ctx.config.lock.staleMs || ctx.signal.aborted) throw error;
-      if (!told) ctx.reporter.info(`waiting for the repository cache: ${error.message}`);
+      throwIfInterrupted(signal, 'while waiting for the repository cache; nothing was changed');
+      if (now() - started > staleMs || signal.aborted) throw error;
+      if (!told) report.info(`waiting for the repository cache: ${error.message}`);
       told = true;
-      await sleep(CACHE_POLL_MS, ctx.signal);
+      await sleep(CACHE_POLL_MS, signal);
     }
   }
   try {

@@ -17,7 +17,7 @@ import type { RunLog } from '../state/runlog.ts';
 import { trimHistory } from '../state/history.ts';
 import { recordRun } from './record-run.ts';
 import { findReusable } from './plan.ts';
-import { withCacheLock, withDeployLock } from '../lock/policy.ts';
+import { lockRequest, planLocks, withCacheLock, withDeployLock } from '../lock/policy.ts';
 import type { CacheLock } from '../git/git.ts';
 import { recordActivation, restartActive } from './restart.ts';
 import { processStart } from '../sys/process.ts';
@@ -36,13 +36,13 @@ export interface DeployResult {
 
 export async function deploy(ctx: Context, ref: string | undefined): Promise<DeployResult> {
   return recordRun(ctx, 'deploy', ref, (ctx, run) =>
-    withDeployLock(ctx, 'deploy', ref, () => deployLocked(ctx, ref, run.log), { wait: ctx.options.wait || ctx.config.lock.wait }),
+    withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: ctx.wait }, lockRequest(ctx, 'deploy', ref), () => deployLocked(ctx, ref, run.log)),
   );
 }
 
 async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog): Promise<DeployResult> {
   const { layout, config, reporter } = ctx;
-  reportRecovery(ctx, await recover(layout, ctx.now, (m, h) => reporter.warn(m, h)));
+  reportRecovery(ctx, await recover(layout, ctx.now, ctx.identity.pid, (m, h) => reporter.warn(m, h)));
   const remote = remoteOf(config);
 
   // A full sha needs no remote, and a redeploy of a built one needs no git at all: git.ts (and
@@ -92,7 +92,7 @@ const loadGit = () => import('../git/git.ts');
 const UNTOUCHED = 'before activation; active is untouched';
 /** The context with a signal that never aborts: for steps that must finish once begun. */
 const steady = (ctx: Context): Context => ({ ...ctx, signal: new AbortController().signal });
-const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx, 'deploy', ref, work);
+const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx.layout.cacheLockFile, ctx.config.lock.staleMs, lockRequest(ctx, 'deploy', ref), work);
 
 async function buildDeployment(
   ctx: Context,
@@ -105,14 +105,14 @@ async function buildDeployment(
   const git = await loadGit();
   const cache = git.newCache();
   const stamp = () => new Date(ctx.now()).toISOString();
-  const pidStart = await processStart(process.pid);
+  const pidStart = await processStart(ctx.identity.pid);
   await checkFreeSpace(layout.root, config.deploy.minFreeBytes);
   // A fresh name and directory, never an existing one (the active deployment may share the second).
   let record!: DeploymentRecord;
   const name = await claimDeployment(layout, ctx.now() / 1000, resolved.sha, (candidate) => {
     record = {
       name: candidate, sha: resolved.sha, ref: resolved.ref, fingerprint, state: 'building',
-      createdAt: stamp(), updatedAt: stamp(), pid: process.pid, pidStart, runId: log.runId,
+      createdAt: stamp(), updatedAt: stamp(), pid: ctx.identity.pid, pidStart, runId: log.runId,
     };
     return writeRecord(layout, record);
   });
@@ -133,6 +133,7 @@ async function buildDeployment(
       runBuild({
         dir,
         commands: config.build.commands,
+        baseEnv: ctx.env,
         env: { MFD_COMMIT: resolved.sha, MFD_REF: resolved.ref, MFD_DEPLOYMENT_DIR: dir },
         timeoutMs: config.build.timeoutMs,
         signal: ctx.signal,

@@ -134,7 +134,7 @@ async function resolveWithoutFetch(ctx: Context, ref: string | undefined): Promi
 
 /** Each lock a deploy would take, looked at, not taken. */
 async function inspectLocks(ctx: Context): Promise<LockCheck[]> {
-  const options = { staleMs: ctx.config.lock.staleMs, now: ctx.now, env: process.env };
+  const options = { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host };
   return Promise.all(planLocks(ctx.layout, ctx.config.lock).map(async (spec): Promise<LockCheck> => {
     const state = await inspectLock(spec.file, options);
     if (!state) return { name: spec.name, file: spec.file, state: 'free', owner: null, reason: null };

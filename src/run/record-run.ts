@@ -20,7 +20,7 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   const terminal = ctx.reporter;
   // Later, not inside the write: the line that failed may be the first of a warning and its hint
   // (and a log that cannot be created fails before the Run exists).
-  const log = openRunLog(ctx.layout, start, command, (error) => queueMicrotask(() => {
+  const log = openRunLog(ctx.layout, start, command, ctx.identity.pid, (error) => queueMicrotask(() => {
     const { message, hint } = describeFailure(error, { path: log.file, op: 'write', root: ctx.layout.root });
     run.warn(`cannot keep this run's log: ${message}`, `the run goes on without it${hint ? `; ${hint}` : ''}`);
   }));
@@ -28,8 +28,8 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   // In this order: the terminal shows a line before the log keeps it, and the test hook pauses last.
   run.subscribe((event) => terminal.handle(event));
   run.subscribe(runLogSubscriber(log));
-  run.subscribe(historyLine(run, { layout: ctx.layout, user: process.env.USER ?? process.env.LOGNAME ?? 'unknown', ref }));
-  const pause = pauseAtSteps({ command, signal: ctx.signal });
+  run.subscribe(historyLine(run, { layout: ctx.layout, user: ctx.identity.user, ref }));
+  const pause = pauseAtSteps({ command, signal: ctx.signal }, ctx.testHook.pauseAt);
   if (pause) run.subscribe(pause);
 
   try {

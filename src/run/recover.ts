@@ -27,22 +27,22 @@ export interface Recovery {
  * Whether the deploy that wrote a `building` record is gone, so the build was interrupted.
  * Read-only (no signal, no write), so `mfd ls` and `mfd status` can ask it too.
  */
-export async function isInterrupted(record: DeploymentRecord): Promise<boolean> {
+export async function isInterrupted(record: DeploymentRecord, self: number): Promise<boolean> {
   if (record.state !== 'building') return false;
   const { pid, pidStart } = record;
   // Our own pid is not building anything: a record naming it is from an earlier process.
-  if (pid === undefined || pid <= 1 || pid === process.pid || !isAlive(pid)) return true;
+  if (pid === undefined || pid <= 1 || pid === self || !isAlive(pid)) return true;
   // Records written before start times were kept have none; a live pid then counts as the deploy.
   if (pidStart === undefined) return false;
   return (await processStart(pid)) !== pidStart;
 }
 
 /** What ls and status call a deployment: a build whose deploy is gone is `interrupted`, not `building`. */
-export async function shownState(d: Deployment): Promise<Deployment['state'] | 'interrupted'> {
-  return d.record && (await isInterrupted(d.record)) ? 'interrupted' : d.state;
+export async function shownState(d: Deployment, self: number): Promise<Deployment['state'] | 'interrupted'> {
+  return d.record && (await isInterrupted(d.record, self)) ? 'interrupted' : d.state;
 }
 
-export async function recover(layout: Layout, now: () => number, onWarning?: OnWarning): Promise<Recovery> {
+export async function recover(layout: Layout, now: () => number, self: number, onWarning?: OnWarning): Promise<Recovery> {
   const removedLinks = await removeStaleActiveTmp(layout);
   const recovery: Recovery = { removedLinks, failedBuilds: [], unrecorded: [], stopped: [], notSignalled: [] };
   const deployments = await listDeployments(layout, { now: now(), onWarning });
@@ -50,7 +50,7 @@ export async function recover(layout: Layout, now: () => number, onWarning?: OnW
   for (const d of deployments) {
     const record = d.record;
     if (!record || record.state !== 'building' || d.name === active) continue;
-    if (!(await isInterrupted(record))) continue;
+    if (!(await isInterrupted(record, self))) continue;
     if (record.buildPgid !== undefined) {
       const identity = await proveIdentity(record.buildPgid, record.buildPgidStart, { group: true });
       if (identity.proved) {
@@ -69,7 +69,7 @@ export async function recover(layout: Layout, now: () => number, onWarning?: OnW
   // nothing on disk to show, but its record must not say `building` for ever.
   const onDisk = new Set(deployments.map((d) => d.name));
   for (const record of (await readRecords(layout)).values()) {
-    if (record.state !== 'building' || onDisk.has(record.name) || !(await isInterrupted(record))) continue;
+    if (record.state !== 'building' || onDisk.has(record.name) || !(await isInterrupted(record, self))) continue;
     await markInterrupted(layout, record, now, recovery.unrecorded);
   }
   if (active && !deployments.some((d) => d.name === active)) recovery.danglingActive = active;
@@ -103,8 +103,8 @@ async function stopOrphanedBuild(pgid: number): Promise<void> {
     return;
   }
   // SIGKILL is delivered asynchronously: let the leader die before its directory is removed.
-  const until = Date.now() + 2000;
-  while (Date.now() < until && (await isRunning(pgid))) await new Promise((r) => setTimeout(r, 10));
+  const until = performance.now() + 2000;
+  while (performance.now() < until && (await isRunning(pgid))) await new Promise((r) => setTimeout(r, 10));
 }
 
 export function reportRecovery(ctx: { reporter: Pick<Progress, 'warn'>; layout: Layout }, recovery: Recovery): void {

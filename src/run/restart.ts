@@ -17,7 +17,7 @@ export type BringUpFailure = { kind: 'restart'; error: RestartFailedError } | { 
 export async function bringUp(ctx: Context, name: string): Promise<BringUpFailure | undefined> {
   const { unit, scope } = ctx.config.systemd;
   if (unit) {
-    const target = { unit, scope, signal: ctx.signal };
+    const target = { unit, scope, env: ctx.env, signal: ctx.signal };
     const before = await unitStatus(target).catch(() => undefined);
     try {
       await ctx.reporter.step('restart', unit, () => restartUnit(target));
@@ -40,7 +40,7 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
   if (health) {
     const result = await ctx.reporter
       .step('health', health.kind === 'http' ? redact(health.url) : health.command.join(' '), () =>
-        runHealthCheck(health, { cwd: ctx.layout.deployment(name), signal: ctx.signal }).then((r) => {
+        runHealthCheck(health, { cwd: ctx.layout.deployment(name), env: ctx.env, signal: ctx.signal }).then((r) => {
           if (!r.ok) throw Object.assign(new Error(r.detail), { result: r });
           return r;
         }),

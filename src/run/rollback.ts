@@ -7,7 +7,7 @@ import { recover, reportRecovery } from './recover.ts';
 import { listDeployments, readActivations, writeRecord } from '../state/record.ts';
 import { bestEffort } from '../state/best-effort.ts';
 import { planRollback } from '../steps/rollback-plan.ts';
-import { withDeployLock } from '../lock/policy.ts';
+import { lockRequest, planLocks, withDeployLock } from '../lock/policy.ts';
 import { recordRun } from './record-run.ts';
 import { bringUp, logsHint, markHealthy, recordActivation } from './restart.ts';
 
@@ -20,14 +20,14 @@ export interface RollbackResult {
 
 export async function rollback(ctx: Context, target: string | undefined): Promise<RollbackResult> {
   return recordRun(ctx, 'rollback', target, (ctx) =>
-    withDeployLock(ctx, 'rollback', target, () => rollbackLocked(ctx, target), { wait: ctx.options.wait || ctx.config.lock.wait }),
+    withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: ctx.wait }, lockRequest(ctx, 'rollback', target), () => rollbackLocked(ctx, target)),
   );
 }
 
 async function rollbackLocked(ctx: Context, target: string | undefined): Promise<RollbackResult> {
   const { layout, reporter } = ctx;
   const warn = (m: string, h?: string) => reporter.warn(m, h);
-  reportRecovery(ctx, await recover(layout, ctx.now, warn));
+  reportRecovery(ctx, await recover(layout, ctx.now, ctx.identity.pid, warn));
   const [deployments, activations, active] = await Promise.all([
     listDeployments(layout, { now: ctx.now(), onWarning: warn }),
     readActivations(layout, warn),

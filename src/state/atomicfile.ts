@@ -1,12 +1,15 @@
 // Crash-safe small-file writes: write a temp file beside the target, fsync it, rename it over the
 // target, fsync the directory. A reader sees the old content or the new one, never a torn file.
+import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { onPath } from '../errors/fs.ts';
 
 export async function writeFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  const handle = await open(tmp, 'w', mode);
+  // A random name, not the pid: two writers of one file (two runs in one process, or two
+  // processes) must never share a temp file; 'wx' refuses to reuse (or follow) one that exists.
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+  const handle = await open(tmp, 'wx', mode);
   try {
     try {
       // A write on a handle names no path: say which file a full disk refused.

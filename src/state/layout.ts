@@ -1,4 +1,5 @@
-// Every on-disk name under the app root, derived from `root` alone; nothing else builds these paths.
+// Every on-disk name under the app root, derived from `root` (and this process's pid for its own
+// temporary link); nothing else builds these paths.
 // The layout matches Go mfd: mfd.toml, active -> mfd_<unix>_<sha>, plus mfd's own state in .mfd/.
 import { join } from 'node:path';
 
@@ -24,12 +25,13 @@ export interface Layout {
 export const ACTIVE = 'active';
 export const ACTIVE_TMP_PREFIX = '.active.tmp-';
 
-export function layoutOf(root: string): Layout {
+/** `pid`: the process that will use this layout (the Context's identity), which names its `activeTmp`. */
+export function layoutOf(root: string, pid: number): Layout {
   const state = join(root, '.mfd');
   return {
     root,
     active: join(root, ACTIVE),
-    activeTmp: join(root, `${ACTIVE_TMP_PREFIX}${process.pid}`),
+    activeTmp: join(root, `${ACTIVE_TMP_PREFIX}${pid}`),
     state,
     repo: join(state, 'repo.git'),
     records: join(state, 'deployments'),

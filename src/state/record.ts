@@ -102,7 +102,7 @@ export async function readAllRecords(layout: Layout, onWarning?: OnWarning): Pro
 }
 
 /** Every deployment directory in the root, newest first (see orderNewestFirst), joined with its record. */
-export async function listDeployments(layout: Layout, options: { now?: number; onWarning?: OnWarning } = {}): Promise<Deployment[]> {
+export async function listDeployments(layout: Layout, options: { now: number; onWarning?: OnWarning }): Promise<Deployment[]> {
   const [entries, records] = await Promise.all([readdir(layout.root, { withFileTypes: true }), readAllRecords(layout, options.onWarning)]);
   const found: Deployment[] = [];
   for (const entry of entries) {
@@ -114,7 +114,7 @@ export async function listDeployments(layout: Layout, options: { now?: number; o
     // An untrusted record is not Go mfd's absence of one: the directory may be a failed build.
     else found.push({ ...parsed, state: records.invalid.has(entry.name) ? 'invalid' : 'adopted' });
   }
-  return orderNewestFirst(found, options.now ?? Date.now());
+  return orderNewestFirst(found, options.now);
 }
 
 /** A time this far past `now` is another host's clock skew, not yet a wrong clock. */

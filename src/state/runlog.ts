@@ -21,9 +21,9 @@ export interface RunLog {
  * once, exclusively, so a second run of this process in the same second takes the id with "-2"
  * (and so on) instead of writing into the first one's log.
  */
-export function openRunLog(layout: Layout, now: number, command: string, onFailure?: (error: unknown) => void): RunLog {
+export function openRunLog(layout: Layout, now: number, command: string, pid: number, onFailure?: (error: unknown) => void): RunLog {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const base = `${stamp}-${command}-${process.pid}`;
+  const base = `${stamp}-${command}-${pid}`;
   let failure: unknown;
   const fail = (error: unknown) => {
     if (failure !== undefined) return;

@@ -6,6 +6,9 @@ import { describeOutcome, run } from '../sys/exec.ts';
 export interface BuildOptions {
   dir: string;
   commands: readonly (readonly string[])[];
+  /** The Context's environment, which every command inherits. */
+  baseEnv: Readonly<Record<string, string | undefined>>;
+  /** Added for the build: MFD_COMMIT, MFD_REF, MFD_DEPLOYMENT_DIR. */
   env: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -22,14 +25,15 @@ export interface BuildStepTiming {
 
 export async function runBuild(options: BuildOptions): Promise<BuildStepTiming[]> {
   const timings: BuildStepTiming[] = [];
-  const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+  // Monotonic: a clock set back (NTP) must neither extend the build's budget nor cut it short.
+  const deadline = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
   for (const [index, argv] of options.commands.entries()) {
     options.onCommand?.(argv, index);
     // build.timeout bounds the whole build, so each command gets what is left of it.
-    const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+    const timeoutMs = deadline === undefined ? undefined : Math.max(1, Math.ceil(deadline - performance.now()));
     const result = await run(argv, {
       cwd: options.dir,
-      env: options.env,
+      env: { ...options.baseEnv, ...options.env },
       // The token is for fetching; build commands (and their logs) never see it.
       envRemove: ['MFD_REPO_TOKEN'],
       timeoutMs,

@@ -15,19 +15,28 @@ export interface HealthResult {
   detail: string;
 }
 
-export async function runHealthCheck(config: HealthConfig, options: { cwd: string; signal?: AbortSignal }): Promise<HealthResult> {
-  const deadline = Date.now() + config.delayMs + config.timeoutMs;
+export interface HealthOptions {
+  cwd: string;
+  /** A command check's environment (the Context's). */
+  env: Readonly<Record<string, string | undefined>>;
+  signal?: AbortSignal;
+}
+
+export async function runHealthCheck(config: HealthConfig, options: HealthOptions): Promise<HealthResult> {
+  // Monotonic, as every duration here: a clock set back must not stretch the check.
+  const deadline = performance.now() + config.delayMs + config.timeoutMs;
   await sleep(config.delayMs, options.signal);
   let attempts = 0;
   let detail = 'not run';
   for (;;) {
     attempts++;
-    // Each attempt gets at least a second, so the last one near the deadline still sees why it fails.
-    const left = Math.max(1000, deadline - Date.now());
+    // Each attempt gets at least a second, so the last one near the deadline still sees why it fails;
+    // whole milliseconds, as AbortSignal.timeout takes no fraction.
+    const left = Math.max(1000, Math.ceil(deadline - performance.now()));
     const attempt = config.kind === 'http' ? await checkHttp(config, left) : await checkCommand(config, left, options);
     detail = attempt.detail;
     if (attempt.ok) return { ok: true, attempts, detail };
-    if (attempts > config.retries || Date.now() + config.intervalMs > deadline || options.signal?.aborted) {
+    if (attempts > config.retries || performance.now() + config.intervalMs > deadline || options.signal?.aborted) {
       return { ok: false, attempts, detail };
     }
     await sleep(config.intervalMs, options.signal);
@@ -56,9 +65,9 @@ async function checkHttp(config: Extract<HealthConfig, { kind: 'http' }>, timeou
 async function checkCommand(
   config: Extract<HealthConfig, { kind: 'command' }>,
   timeoutMs: number,
-  options: { cwd: string; signal?: AbortSignal },
+  options: HealthOptions,
 ): Promise<{ ok: boolean; detail: string }> {
-  const result = await run(config.command, { cwd: options.cwd, timeoutMs, signal: options.signal, tailLines: 5, envRemove: ['MFD_REPO_TOKEN'] });
+  const result = await run(config.command, { cwd: options.cwd, env: options.env, timeoutMs, signal: options.signal, tailLines: 5, envRemove: ['MFD_REPO_TOKEN'] });
   const tail = result.tail.trim();
   return { ok: result.ok, detail: `${JSON.stringify(config.command)} ${result.ok ? 'passed' : `failed with ${describeOutcome(result.outcome)}`}${tail ? `: ${tail}` : ''}` };
 }

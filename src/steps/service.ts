@@ -8,6 +8,8 @@ export type ServiceScope = 'system' | 'user';
 export interface ServiceTarget {
   unit: string;
   scope: ServiceScope;
+  /** systemctl's environment (the Context's): XDG_RUNTIME_DIR reaches a user manager through it. */
+  env: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
 }
 
@@ -22,9 +24,9 @@ export function journalctlCommand(scope: ServiceScope, unit: string): string {
 export async function restartUnit(target: ServiceTarget): Promise<void> {
   // A unit that crashed several times in a row (a bad deployment) hits systemd's start limit,
   // and would then refuse the restart onto the good one; an explicit deploy clears it first.
-  await run(systemctlArgv(target.scope, 'reset-failed', target.unit), { cwd: '/', signal: target.signal, timeoutMs: 30_000 });
+  await run(systemctlArgv(target.scope, 'reset-failed', target.unit), { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 30_000 });
   const argv = systemctlArgv(target.scope, 'restart', target.unit);
-  const result = await run(argv, { cwd: '/', signal: target.signal, timeoutMs: 120_000 });
+  const result = await run(argv, { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 120_000 });
   if (!result.ok) {
     const output = result.tail.trim().split('\n')[0] ?? '';
     throw new RestartFailedError(
@@ -48,7 +50,7 @@ export interface UnitStatus {
 export async function unitStatus(target: ServiceTarget): Promise<UnitStatus> {
   const argv = systemctlArgv(target.scope, 'show', target.unit,
     '-p', 'ActiveState', '-p', 'MainPID', '-p', 'ExecMainStartTimestampMonotonic', '-p', 'NRestarts');
-  const result = await run(argv, { cwd: '/', signal: target.signal, timeoutMs: 30_000 });
+  const result = await run(argv, { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 30_000 });
   const values = parseShow(result.stdout);
   return {
     activeState: values.ActiveState ?? 'unknown',

@@ -6,9 +6,12 @@ import { processStartSync } from './process.ts';
 
 export interface RunOptions {
   cwd: string;
-  /** Added to (not replacing) the inherited environment. */
-  env?: Record<string, string>;
-  /** Inherited variables the child must not see (secrets such as MFD_REPO_TOKEN). */
+  /**
+   * The child's whole environment: the Context's (read once, without the test hook), plus what
+   * the caller adds. Never read here, so nothing the Context left out can reach a child.
+   */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Variables of `env` the child must not see (secrets such as MFD_REPO_TOKEN). */
   envRemove?: readonly string[];
   /** Kill the whole process group after this many milliseconds. */
   timeoutMs?: number;
@@ -51,7 +54,7 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
   let combined = '';
   let stdout = '';
 
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  const env: Record<string, string | undefined> = { ...options.env };
   for (const name of options.envRemove ?? []) delete env[name];
   // Loaded on the first run, not with this module: a redeploy with nothing to build or restart
   // never pays for it (see scripts/build.mjs).

@@ -69,23 +69,53 @@ export function processStartSync(pid: number): string | undefined {
   }
 }
 
+/**
+ * Whether `pid` is still the process that started at `start` (clock ticks, as recorded): the one
+ * proof of a process's identity, for signalling (proveIdentity) and for lock holders alike.
+ * `unrecorded`: the pid runs but no valid start time was written down, so reuse cannot be told.
+ * `unreadable`: the pid exists (kill(0) says so) but /proc cannot be read, so nothing is proved.
+ */
+export type ProcessMatch =
+  | { kind: 'same'; pgrp: number }
+  | { kind: 'gone' }
+  | { kind: 'reused'; start: string }
+  | { kind: 'unrecorded' }
+  | { kind: 'unreadable' };
+
+export async function matchProcess(pid: number, start: unknown): Promise<ProcessMatch> {
+  const stat = await readStat(pid);
+  if (!stat) return isAlive(pid) ? { kind: 'unreadable' } : { kind: 'gone' };
+  if (isDeadState(stat.state)) return { kind: 'gone' };
+  if (typeof start !== 'string' || !/^\d+$/.test(start)) return { kind: 'unrecorded' };
+  if (stat.start !== start) return { kind: 'reused', start: stat.start };
+  return { kind: 'same', pgrp: stat.pgrp };
+}
+
 /** `gone`: no such process is running now, so there is nothing to signal either way. */
 export type Identity = { proved: true } | { proved: false; gone: boolean; why: string };
 
 /**
- * Whether `pid` is still the process that started at `start` (clock ticks, as recorded), and with
- * `group`, still the leader of its own process group, so that kill(-pid) reaches that group only.
+ * Whether `pid` may be signalled as the process that started at `start`, and with `group`, as
+ * the leader of its own process group, so that kill(-pid) reaches that group only.
  * A pid or pgid ≤ 1, an unrecorded start time, a dead or reused pid: never proved.
  */
 export async function proveIdentity(pid: unknown, start: unknown, opts: { group?: boolean } = {}): Promise<Identity> {
   const no = (why: string, gone = false): Identity => ({ proved: false, gone, why });
   if (!isSignalable(pid)) return no(`${JSON.stringify(pid) ?? 'no pid'} is not a pid mfd may signal`);
-  const stat = await readStat(pid);
-  if (!stat || isDeadState(stat.state)) return no(`process ${pid} is gone`, true);
-  if (typeof start !== 'string' || !/^\d+$/.test(start)) return no(`no start time was recorded for ${pid}`);
-  if (stat.start !== start) return no(`pid ${pid} now belongs to another process (started at tick ${stat.start}, not ${start})`);
-  if (opts.group && stat.pgrp !== pid) return no(`process ${pid} no longer leads process group ${pid} (it is in ${stat.pgrp})`);
-  return { proved: true };
+  const match = await matchProcess(pid, start);
+  switch (match.kind) {
+    case 'gone':
+      return no(`process ${pid} is gone`, true);
+    case 'unreadable':
+      return no(`process ${pid} runs, but its start time cannot be read (no /proc)`);
+    case 'unrecorded':
+      return no(`no start time was recorded for ${pid}`);
+    case 'reused':
+      return no(`pid ${pid} now belongs to another process (started at tick ${match.start}, not ${String(start)})`);
+    case 'same':
+      if (opts.group && match.pgrp !== pid) return no(`process ${pid} no longer leads process group ${pid} (it is in ${match.pgrp})`);
+      return { proved: true };
+  }
 }
 
 /** Whether a process with this pid exists and has not died (a zombie has, it only awaits its reaping). */

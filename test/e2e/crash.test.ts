@@ -4,12 +4,17 @@ import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { testContext } from '../helpers/context.ts';
+import { deploy as deployInProcess } from '../../src/run/deploy.ts';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { runGit } from '../helpers/repo.ts';
 import { MAX_PACKS } from '../../src/git/git.ts';
 import { writePack } from '../../src/git/pack.ts';
 import type { PausePoint } from '../../src/sys/testhook.ts';
+
+/** Sets the scene without a process: the deploys under test are the CLI's. */
+const deployFirst = async (root: string) => void (await deployInProcess((await testContext(root)).ctx, undefined));
 
 // mfd pauses at a named step when MFD_TEST_PAUSE_AT is set (src/sys/testhook.ts), so each kill lands
 // exactly there. After the kill, active must resolve to a complete deployment, and the next
@@ -42,7 +47,7 @@ describe('crash safety (e2e)', () => {
       },
     });
     const old = await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployFirst(app.root);
     // Hex of a hash chain: 2 MB that compresses to no less than ~1 MB.
     let big = '';
     for (let i = 0; big.length < 2 * 1024 * 1024; i++) big += createHash('sha256').update(String(i)).digest('hex');
@@ -69,7 +74,7 @@ describe('crash safety (e2e)', () => {
   test('a pack index left empty in the cache is removed by the next deploy, which succeeds and says so', async (t) => {
     const app = await appFixture(t);
     await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployFirst(app.root);
     const packDir = join(app.root, '.mfd', 'repo.git', 'objects', 'pack');
     const indexes = (await readdir(packDir)).filter((n) => n.endsWith('.idx'));
     assert.equal(indexes.length, 1);
@@ -87,7 +92,7 @@ describe('crash safety (e2e)', () => {
     test(`kill -9 while compacting the cache ("${step}"): active untouched, the next deploy recovers`, async (t) => {
       const app = await appFixture(t);
       const old = await app.commitVersion(1);
-      assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+      await deployFirst(app.root);
       const packDir = join(app.root, '.mfd', 'repo.git', 'objects', 'pack');
       // Filler packs (one blob each) so that the next fetch's pack takes the cache past MAX_PACKS.
       for (let i = 0; i < MAX_PACKS; i++) {
@@ -122,7 +127,7 @@ describe('crash safety (e2e)', () => {
         config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = [${node}, "-e", ""]\n`,
       });
       const old = await app.commitVersion(1);
-      assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+      await deployFirst(app.root);
       const next = await app.commitVersion(2);
 
       const run = startMfd(['deploy'], { cwd: app.root, env: { MFD_TEST_PAUSE_AT: step } });

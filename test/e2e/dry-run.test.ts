@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import { hostname } from 'node:os';
 import assert from 'node:assert/strict';
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ describe('mfd deploy --dry-run (e2e)', () => {
     const { v2, dir1, dir2 } = await deployedTwice(app);
     await app.writeConfig(config('min_free = "1000TB"\n')(app.url));
     // Held by this test process, alive; a heartbeat far off so the file does not change meanwhile.
-    const held = await acquireLock({ name: 'app', file: join(app.root, '.mfd-deploy.lock') }, { command: 'deploy', ref: 'x', staleMs: 3_600_000, now: Date.now, env: process.env });
+    const held = await acquireLock({ name: 'app', file: join(app.root, '.mfd-deploy.lock') }, { command: 'deploy', ref: 'x', staleMs: 3_600_000, now: Date.now, identity: { user: 'test', host: process.env.HOSTNAME || hostname(), pid: process.pid } });
     t.after(() => held.release());
     const before = await snapshotTree(app.root);
 

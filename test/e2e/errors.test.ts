@@ -34,6 +34,26 @@ describe('mfd errors (e2e)', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: unknown command "deplyo"\n  hint: run "mfd help"/m);
     assert.equal((await mfd(['deploy', '--frobnicate'], { cwd: dir })).code, 2);
+    assert.equal((await mfd(['--frobnicate'], { cwd: dir })).code, 2, 'an unknown flag without a command is no request for help');
+  });
+
+  test('a flag given to a command that does not take it is a usage error, exit 2, showing that command\'s usage', async (t) => {
+    const dir = await tmpRoot(t);
+    const cases: [string[], string][] = [
+      [['ls', '--wait'], '"mfd ls" does not take --wait \\(deploy and rollback take it\\)\n  hint: usage: mfd ls$'],
+      [['status', '--force'], '"mfd status" does not take --force \\(unlock takes it\\)\n  hint: usage: mfd status$'],
+      [['rollback', '--dry-run'], '"mfd rollback" does not take --dry-run \\(deploy takes it\\)\n  hint: usage: mfd rollback \\[SHA\\] \\[--wait\\]$'],
+      [['unlock', '--wait', 'app'], '"mfd unlock" does not take --wait \\(deploy and rollback take it\\)\n  hint: usage: mfd unlock \\[NAME\\] \\[--force\\]$'],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await mfd(args, { cwd: dir });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: ${expected}`, 'm'));
+    }
+    // The flags every command takes are still everyone's.
+    const json = await mfd(['ls', '--json', '--ci'], { cwd: dir });
+    assert.equal(json.code, 2, 'no config here: the flags were accepted');
+    assert.equal(JSON.parse(json.stdout).code, 'CONFIG_NOT_FOUND');
   });
 
   test('a command given more arguments than it takes is a usage error, exit 2, naming its usage', async (t) => {

@@ -4,8 +4,6 @@ import { readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
-import { freePort, getText } from '../helpers/http.ts';
-import { requireSystemd } from '../helpers/systemd.ts';
 
 const node = JSON.stringify(process.execPath);
 // Unhealthy when the deployment holds `unhealthy`, or when the test drops a `break-all` flag beside the app root.
@@ -13,6 +11,8 @@ const CHECK = (root: string) =>
   `[${node}, "-e", "const fs = require('fs'); if (fs.existsSync('unhealthy') || fs.existsSync(${JSON.stringify(join(root, '..', 'break-all')).replace(/"/g, "'")})) { console.log('not healthy'); process.exit(1) }"]`;
 const active = (app: AppFixture) => readlink(join(app.root, 'active'));
 
+// Exit 7 and 8 as the process shows them; a real unit's restarts and rollbacks run in-process
+// in test/run/restart.test.ts.
 describe('health checks (e2e)', () => {
   test('an unhealthy deployment is rolled back automatically: exit 7, previous active, marked failed', async (t) => {
     const app = await appFixture(t, {
@@ -45,38 +45,5 @@ describe('health checks (e2e)', () => {
     assert.match(await active(app), new RegExp(one));
     const rb = await mfd(['rollback', one.slice(0, 8)], { cwd: app.root });
     assert.equal(rb.code, 8, 'a rollback onto an unhealthy deployment fails as a rollback');
-  });
-
-  test('with a real unit: an app answering 500, exiting at start, or never listening is rolled back and the old commit answers', async (t) => {
-    const systemd = await requireSystemd(t);
-    if (!systemd) return;
-    const app = await appFixture(t);
-    const port = await freePort();
-    const server = `
-      const fs = require('fs');
-      const info = JSON.parse(fs.readFileSync('build-info.json', 'utf8'));
-      if (fs.existsSync('exit-on-start')) process.exit(1);
-      if (fs.existsSync('never-listen')) setInterval(() => {}, 1000);
-      else require('http').createServer((q, s) => { s.statusCode = fs.existsSync('answer-500') ? 500 : 200; s.end(info.commit); }).listen(${port}, '127.0.0.1');`;
-    await systemd.installUnit('app', `[Service]\nWorkingDirectory=${app.root}/active\nExecStart=${process.execPath} server.js\n`);
-    await app.writeConfig(
-      `[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[systemd]\nunit = "app"\nscope = "user"\n` +
-        `[health]\nurl = "http://127.0.0.1:${port}/"\ntimeout = "2s"\ninterval = "50ms"\n`,
-    );
-    const env = systemd.env;
-    const good = await app.commitVersion(1, { extra: { 'server.js': server } });
-    const ok = await mfd(['deploy'], { cwd: app.root, env });
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(await getText(port), good);
-    let n = 2;
-    for (const mode of ['answer-500', 'exit-on-start', 'never-listen']) {
-      const bad = await app.commitVersion(n++, { extra: { 'server.js': server, [mode]: 'x' } });
-      const r = await mfd(['deploy', bad], { cwd: app.root, env });
-      assert.equal(r.code, 7, `${mode}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`rolled back to ${good}`));
-      assert.match(r.stderr, /hint: see why with: journalctl --user -u app/);
-      if (mode === 'answer-500') assert.match(r.stderr, /answered HTTP 500/);
-      assert.equal(await getText(port), good, `${mode}: the previous commit answers again`);
-    }
   });
 });

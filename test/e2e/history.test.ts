@@ -4,6 +4,8 @@ import { access, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
+import { testContext } from '../helpers/context.ts';
+import { deploy } from '../../src/run/deploy.ts';
 
 const node = JSON.stringify(process.execPath);
 // Holds until T_GATE exists (when set), after saying so in T_STARTED; then builds as usual.
@@ -19,60 +21,15 @@ async function until(check: () => Promise<boolean>, what: string, ms = 30_000): 
   }
 }
 
+// The commands as processes; what the runs record is tested in-process in
+// test/commands/history.test.ts. Deploys that only set the scene run in-process too.
 describe('history, logs and status (e2e)', () => {
-  test('every run is recorded with its steps and outcome, its log can be read back, and status sums it up', async (t) => {
-    const app = await appFixture(t);
-    const one = await app.commitVersion(1);
-    const two = await app.commitVersion(2);
-    assert.equal((await mfd(['deploy', one], { cwd: app.root, env: { USER: 'erin' } })).code, 0);
-    await app.commitVersion(3, { fail: true });
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 5);
-    assert.equal((await mfd(['deploy', two], { cwd: app.root })).code, 0);
-    assert.equal((await mfd(['rollback'], { cwd: app.root })).code, 0);
-
-    const history = JSON.parse((await mfd(['history', '--json'], { cwd: app.root })).stdout);
-    assert.deepEqual(history.map((h: { command: string; outcome: string }) => `${h.command}:${h.outcome}`), [
-      'rollback:success', 'deploy:success', 'deploy:failed', 'deploy:success',
-    ]);
-    const [rb, second, failed, first] = history;
-    assert.equal(first.user, 'erin');
-    assert.equal(first.sha, one);
-    assert.deepEqual(first.steps.map((s: { step: string }) => s.step), ['resolve', 'fetch', 'checkout', 'build', 'activate']);
-    assert.ok(first.steps.every((s: { ms: number; ok: boolean }) => s.ok && s.ms >= 0));
-    assert.equal(failed.error.code, 'BUILD_FAILED');
-    assert.match(failed.error.message, /exit status 3/);
-    assert.equal(second.sha, two);
-    assert.equal(rb.sha, one);
-    assert.ok(Date.parse(first.end) >= Date.parse(first.start));
-
-    const human = await mfd(['history'], { cwd: app.root });
-    assert.match(human.stdout.split('\n')[2]!, /deploy +failed [\d.]+s +BUILD_FAILED: build command/);
-
-    const last = await mfd(['logs'], { cwd: app.root });
-    assert.match(last.stdout, /rolled back to/);
-    const failedLog = await mfd(['logs', failed.runId], { cwd: app.root });
-    assert.match(failedLog.stdout, /compiling\.\.\.\nerror: the build broke/);
-    assert.match(failedLog.stdout, /error: build command/);
-    assert.equal((await mfd(['logs', 'nope'], { cwd: app.root })).code, 8);
-
-    const status = await mfd(['status'], { cwd: app.root });
-    assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, new RegExp(`^active: +${one} \\(mfd_\\d+_${one}\\)$`, 'm'));
-    assert.match(status.stdout, /^since: +\d{4}-.*ago\)$/m);
-    assert.match(status.stdout, /^last run: rollback → success/m);
-    assert.match(status.stdout, /^lock: +free$/m);
-    const json = JSON.parse((await mfd(['status', '--json'], { cwd: app.root })).stdout);
-    assert.equal(json.active.sha, one);
-    assert.equal(json.lastRun.command, 'rollback');
-    assert.equal(json.lock, null);
-  });
-
   test('a null or truncated line in history.jsonl or activations.jsonl is skipped with a warning, never a crash', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
     const two = await app.commitVersion(2);
-    assert.equal((await mfd(['deploy', one], { cwd: app.root })).code, 0);
-    assert.equal((await mfd(['deploy', two], { cwd: app.root })).code, 0);
+    await deploy((await testContext(app.root)).ctx, one);
+    await deploy((await testContext(app.root)).ctx, two);
     for (const file of ['history.jsonl', 'activations.jsonl']) {
       const path = join(app.root, '.mfd', file);
       const lines = (await readFile(path, 'utf8')).trim().split('\n');
@@ -94,14 +51,14 @@ describe('history, logs and status (e2e)', () => {
   test('status says "came up healthy" only of a deployment recorded healthy, never of one unchecked or missing', async (t) => {
     const app = await appFixture(t);
     await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deploy((await testContext(app.root)).ctx, undefined);
     const unchecked = await mfd(['status'], { cwd: app.root });
     assert.match(unchecked.stdout, /^state: +built \(nothing checks that it came up: no \[systemd\] unit or \[health\] check configured\)$/m);
     assert.doesNotMatch(unchecked.stdout, /healthy/);
 
     await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = [${node}, "-e", ""]\n`);
     await app.commitVersion(2);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deploy((await testContext(app.root)).ctx, undefined);
     assert.match((await mfd(['status'], { cwd: app.root })).stdout, /^state: +built, came up healthy$/m);
 
     await rm(join(app.root, await readlink(join(app.root, 'active'))), { recursive: true });
@@ -114,7 +71,7 @@ describe('history, logs and status (e2e)', () => {
   test('a deploy refused with LOCK_HELD is recorded as refused; status shows the holder as running and the last real run', async (t) => {
     const app = await appFixture(t, { config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "gated.js"]]\n` });
     await app.commitVersion(1, { extra: { 'gated.js': GATED } });
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deploy((await testContext(app.root)).ctx, undefined);
     await app.commitVersion(2, { extra: { 'gated.js': GATED } });
     const gate = join(app.root, '..', 'gate');
     const started = join(app.root, '..', 'started');

@@ -2,9 +2,14 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { access, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { testContext } from '../helpers/context.ts';
+import { deploy as deployInProcess } from '../../src/run/deploy.ts';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
 import { pidNamespaceAvailable, runInPidNamespace, type Action, type Report } from '../helpers/pidns.ts';
+
+/** Sets the scene without a process: the deploys under test are the CLI's. */
+const deployFirst = async (root: string) => void (await deployInProcess((await testContext(root)).ctx, undefined));
 
 // Ctrl-C and SIGTERM, sent to the real CLI in a private pid namespace (TESTING.md §4): the run
 // must end as a clean failure (exit 130 / 143, lock released, nothing left `building`, its
@@ -81,7 +86,7 @@ describe('SIGINT and SIGTERM (e2e)', () => {
       if (await skipUnlessPidNamespace(t)) return;
       const app = await appFixture(t, { config: HEALTHY });
       const old = await app.commitVersion(1);
-      assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+      await deployFirst(app.root);
       const next = await app.commitVersion(2);
       const r = await runInPidNamespace([
         deploy(app, { MFD_TEST_PAUSE_AT: step }),
@@ -97,7 +102,7 @@ describe('SIGINT and SIGTERM (e2e)', () => {
     if (await skipUnlessPidNamespace(t)) return;
     const app = await appFixture(t, { config: HOLD });
     const old = await app.commitVersion(1, { extra: { 'hold.js': HOLD_JS } });
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployFirst(app.root);
     const next = await app.commitVersion(2, { extra: { 'hold.js': HOLD_JS } });
     const started = join(app.root, '..', 'build-started');
     const term = join(app.root, '..', 'build-got-term');
@@ -116,7 +121,7 @@ describe('SIGINT and SIGTERM (e2e)', () => {
     if (await skipUnlessPidNamespace(t)) return;
     const app = await appFixture(t, { config: HOLD });
     const old = await app.commitVersion(1, { extra: { 'hold.js': HOLD_JS } });
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployFirst(app.root);
     const next = await app.commitVersion(2, { extra: { 'hold.js': HOLD_JS } });
     const started = join(app.root, '..', 'build-started');
     const term = join(app.root, '..', 'build-got-term');
@@ -136,7 +141,7 @@ describe('SIGINT and SIGTERM (e2e)', () => {
     if (await skipUnlessPidNamespace(t)) return;
     const app = await appFixture(t, { config: HEALTHY });
     await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployFirst(app.root);
     const next = await app.commitVersion(2);
     const r = await runInPidNamespace([
       deploy(app, { MFD_TEST_PAUSE_AT: 'activated' }),
@@ -168,7 +173,7 @@ describe('SIGINT and SIGTERM (e2e)', () => {
     if (await skipUnlessPidNamespace(t)) return;
     const app = await appFixture(t, { config: (url) => `${HEALTHY(url)}[lock]\nretry_interval = "20ms"\nretry_attempts = 100000\n` });
     const old = await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployFirst(app.root);
     const next = await app.commitVersion(2);
     const lock = join(app.root, '.mfd-deploy.lock');
     const r = await runInPidNamespace([
@@ -196,9 +201,9 @@ describe('SIGINT and SIGTERM (e2e)', () => {
     if (await skipUnlessPidNamespace(t)) return;
     const app = await appFixture(t, { config: HEALTHY });
     await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployFirst(app.root);
     const two = await app.commitVersion(2);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployFirst(app.root);
     const r = await runInPidNamespace([
       deploy(app, { MFD_TEST_PAUSE_AT: 'rollback-planned' }, 'mfd', ['rollback']),
       { op: 'waitOutput', id: 'mfd', text: 'mfd-test-paused-at:rollback-planned' },

@@ -33,7 +33,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   DeploymentNotFoundError: new errors.DeploymentNotFoundError('target'),
   RollbackFailedError: new errors.RollbackFailedError('target', restart),
   ServerNeedsAttentionError: new errors.ServerNeedsAttentionError('a', 'why', 'b', 'why', 'journalctl'),
-  LockHeldError: new errors.LockHeldError('app', undefined, 0, 'lock', 1000),
+  LockHeldError: new errors.LockHeldError('app', undefined, 0, 'lock', 1000, 0),
   UnlockRefusedError: new errors.UnlockRefusedError('app', owner),
   FsError: new errors.FsError(fsInfo),
   DiskFullError: new errors.DiskFullError({ ...fsInfo, code: 'ENOSPC' }),

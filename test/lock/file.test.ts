@@ -4,16 +4,19 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { acquireLock, inspectLock } from '../../src/lock/file.ts';
+import { processStart } from '../../src/sys/process.ts';
 import { layoutOf, type Layout } from '../../src/state/layout.ts';
 import { FsLayoutError, LockHeldError } from '../../src/errors/index.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
 const appLock = (layout: Layout) => ({ name: 'app', file: layout.lockFile });
-const base = { command: 'deploy', ref: 'main', staleMs: 60_000, now: () => Date.now(), env: { USER: 'alice', HOSTNAME: 'web1' } };
+/** As a process on `host` (its identity and where it inspects from): the Context supplies both. */
+const on = (host: string) => ({ host, identity: { user: 'alice', host, pid: process.pid } });
+const base = { command: 'deploy', ref: 'main', staleMs: 60_000, now: () => Date.now(), ...on('web1') };
 
 describe('lock', () => {
   test('the lock file holds pid, user, timestamp, hostname, command and ref, and is removed on release', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     const lock = await acquireLock(appLock(layout), base);
     const owner = JSON.parse(await readFile(layout.lockFile, 'utf8'));
     assert.equal(owner.pid, process.pid);
@@ -27,7 +30,7 @@ describe('lock', () => {
   });
 
   test('a live holder makes a second acquire fail with who, when and what to do', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     const lock = await acquireLock(appLock(layout), base);
     t.after(() => lock.release());
     const err = await acquireLock(appLock(layout), base).catch((e: unknown) => e);
@@ -38,28 +41,54 @@ describe('lock', () => {
   });
 
   test('a lock whose process is gone on this host is stale at once and taken over with a warning', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     const child = spawn(process.execPath, ['-e', '']);
     await new Promise((r) => child.on('exit', r));
     const dead = { pid: child.pid, user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
     await writeFile(layout.lockFile, JSON.stringify(dead));
     const stale: string[] = [];
-    const lock = await acquireLock(appLock(layout), { ...base, env: {}, onStale: (_s, _o, why) => stale.push(why) });
+    const lock = await acquireLock(appLock(layout), { ...base, ...on(hostname()), onStale: (_s, _o, why) => stale.push(why) });
     t.after(() => lock.release());
     assert.match(stale[0]!, /process \d+ is gone/);
   });
 
   test('a lock whose pid now belongs to another process (a reused pid) is stale', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     // Our own pid is alive, but the recorded start time is not ours: the pid was reused.
     const reused = { pid: process.pid, pidStart: '1', user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
     await writeFile(layout.lockFile, JSON.stringify(reused));
-    const state = await inspectLock(layout.lockFile, { ...base, env: {} });
+    const state = await inspectLock(layout.lockFile, { ...base, ...on(hostname()) });
     assert.match(String(state?.stale), /now belongs to another process/);
   });
 
+  test('a lock whose holder died but is not yet reaped (a zombie) is stale at once, as recovery judges it', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    // sh starts a short sleep in the background, then becomes a long one, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    t.after(() => parent.kill('SIGKILL'));
+    const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
+    const end = Date.now() + 10_000;
+    while (!/\) Z /.test(await readFile(`/proc/${pid}/stat`, 'utf8'))) {
+      if (Date.now() > end) assert.fail(`process ${pid} never became a zombie`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const zombie = { pid, pidStart: await processStart(pid), user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(zombie));
+    const state = await inspectLock(layout.lockFile, { ...base, ...on(hostname()) });
+    assert.match(String(state?.stale), new RegExp(`its process ${pid} is gone`));
+    assert.equal(state?.alive, false);
+  });
+
+  test('a lock held by pid 1 (mfd as a container\'s init) is honoured while that process runs', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    const init = { pid: 1, pidStart: await processStart(1), user: 'root', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(init));
+    const state = await inspectLock(layout.lockFile, { ...base, ...on(hostname()) });
+    assert.deepEqual([state?.stale, state?.alive], [false, true]);
+  });
+
   test('a foreign host lock is honoured while its heartbeat is fresh and taken over once it is old', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     const foreign = { pid: 1, user: 'carol', hostname: 'elsewhere', timestamp: Date.now(), command: 'deploy', ref: null };
     await writeFile(layout.lockFile, JSON.stringify(foreign));
     await assert.rejects(acquireLock(appLock(layout), base), LockHeldError);
@@ -70,8 +99,8 @@ describe('lock', () => {
   });
 
   test('a holder keeps its lock fresh with a heartbeat past the stale limit', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
-    const opts = { ...base, staleMs: 1000, env: { HOSTNAME: 'web1' } };
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    const opts = { ...base, staleMs: 1000, ...on('web1') };
     const started = Date.now();
     const lock = await acquireLock(appLock(layout), opts);
     t.after(() => lock.release());
@@ -86,18 +115,18 @@ describe('lock', () => {
       if (age < last) beats++;
       last = age;
     }
-    await assert.rejects(acquireLock(appLock(layout), { ...opts, env: { HOSTNAME: 'other' } }), LockHeldError);
+    await assert.rejects(acquireLock(appLock(layout), { ...opts, ...on('other') }), LockHeldError);
   });
 
   test('a lock naming pid 0, a negative or non-integer pid, or no valid holder is invalid: stale, never alive', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     const owner = { pid: process.pid, user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
     for (const text of [
       { ...owner, pid: 0 }, { ...owner, pid: -1 }, { ...owner, pid: -process.pid }, { ...owner, pid: 'abc' }, { ...owner, pid: 1.5 },
       { ...owner, timestamp: 'now' }, { ...owner, user: undefined }, null, [], 'garbage',
     ].map((v) => (v === 'garbage' ? '{"pid": 12' : JSON.stringify(v)))) {
       await writeFile(layout.lockFile, text);
-      const state = await inspectLock(layout.lockFile, { ...base, env: {} });
+      const state = await inspectLock(layout.lockFile, { ...base, ...on(hostname()) });
       assert.equal(state?.owner, undefined, text);
       assert.match(String(state?.stale), /names no valid holder/, text);
       assert.notEqual(state?.alive, true, text);
@@ -108,13 +137,13 @@ describe('lock', () => {
   });
 
   test('a lock deleted by hand mid-deploy does not break release', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     const lock = await acquireLock(appLock(layout), base);
     await rm(layout.lockFile);
     await lock.release();
   });
   test('an empty lock file is held while its heartbeat is fresh (a full disk) and stale once it stops (a torn create)', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await writeFile(layout.lockFile, '');
     const fresh = await inspectLock(layout.lockFile, base);
     assert.equal(fresh?.stale, false);
@@ -129,7 +158,7 @@ describe('lock', () => {
   });
 
   test('a directory in the place of the lock file is a layout error naming it, and is not removed', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.lockFile);
     const err = await acquireLock(appLock(layout), base).catch((e: unknown) => e);
     assert.ok(err instanceof FsLayoutError, String(err));

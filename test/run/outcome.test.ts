@@ -12,7 +12,7 @@ describe('outcomeOf', () => {
     assert.equal(outcomeOf(new HealthCheckFailedError('d', 'HTTP 500', 'p', 'logs')), 'rolled-back');
     assert.equal(outcomeOf(new RestartRolledBackError(restart, { name: 'p', sha: 'a'.repeat(40) }, true)), 'rolled-back');
     assert.equal(outcomeOf(new ServerNeedsAttentionError('d', 'x', 'p', 'y', 'logs')), 'needs-attention');
-    assert.equal(outcomeOf(new LockHeldError('app', undefined, 0, '/x.lock', 1000)), 'refused');
+    assert.equal(outcomeOf(new LockHeldError('app', undefined, 0, '/x.lock', 1000, 0)), 'refused');
     assert.equal(outcomeOf(new InterruptedError('SIGINT', 'before activation')), 'interrupted');
     // Same code as a class above, but nothing was rolled back by the run itself.
     assert.equal(outcomeOf(restart), 'failed');

@@ -23,7 +23,10 @@ function terminal() {
 
 function contextFor(root: string, reporter: Reporter, now: () => number): Context {
   const { config } = parseConfig(`[repo]\nurl = "http://127.0.0.1:1/app.git"\n[build]\ncommands = []\n`, { file: join(root, 'mfd.toml') });
-  return { root, layout: layoutOf(root), config, reporter, now, signal: new AbortController().signal, options: { wait: false, force: false } };
+  return {
+    root, layout: layoutOf(root, process.pid), config, reporter, now, signal: new AbortController().signal,
+    env: {}, identity: { user: 'test', host: 'test-host', pid: process.pid }, testHook: { pauseAt: undefined }, wait: false, force: false, dryRun: false,
+  };
 }
 
 /** A promise and the function that settles it: to interleave two runs step by step. */

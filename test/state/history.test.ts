@@ -20,7 +20,7 @@ function entry(n: number): HistoryEntry {
 }
 
 async function history(t: Parameters<typeof tmpRoot>[0], runs: number) {
-  const layout = layoutOf(await tmpRoot(t));
+  const layout = layoutOf(await tmpRoot(t), process.pid);
   await mkdir(layout.logs, { recursive: true });
   // A line torn by a kill sits among the old ones.
   const lines = Array.from({ length: runs }, (_, n) => (n === 5 ? '{"runId": "torn' : JSON.stringify(entry(n))));
@@ -84,7 +84,7 @@ describe('history', () => {
   });
 
   test('activations.jsonl keeps its newest ACTIVATIONS_KEEP lines once it holds twice that', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.state, { recursive: true });
     const line = (n: number) => JSON.stringify({ name: `mfd_${n}_${'a'.repeat(40)}`, sha: 'a'.repeat(40), at: AT, command: 'deploy' });
     const write = (count: number) => writeFile(layout.activations, `${Array.from({ length: count }, (_, n) => line(n)).join('\n')}\n`);

@@ -54,7 +54,7 @@ describe('deployment records read back', () => {
   });
 
   test('an invalid record is skipped with a warning, and its directory is neither adopted nor trusted', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.records, { recursive: true });
     const other = `mfd_1767225601_${'c'.repeat(40)}`;
     await mkdir(layout.deployment(NAME));
@@ -62,7 +62,7 @@ describe('deployment records read back', () => {
     await writeFile(layout.record(NAME), JSON.stringify({ ...good, buildPgid: -1 }));
     await writeFile(layout.record(other), 'null');
     const warnings: string[] = [];
-    const list = await listDeployments(layout, { onWarning: (m) => warnings.push(m) });
+    const list = await listDeployments(layout, { now: Date.now(), onWarning: (m) => warnings.push(m) });
     assert.deepEqual(list.map((d) => [d.name, d.state, d.record]), [[other, 'invalid', undefined], [NAME, 'invalid', undefined]]);
     assert.equal(warnings.length, 2);
     assert.match(warnings.join('\n'), /ignored .*mfd_1767225600_a+\.json: buildPgid: /);
@@ -72,7 +72,7 @@ describe('deployment records read back', () => {
 
 describe('JSON-lines files read back', () => {
   test('activations.jsonl: null, torn, non-object and invalid lines are skipped with a warning each', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.state, { recursive: true });
     const ok = { name: NAME, sha: SHA, at: AT, command: 'deploy' };
     await writeFile(layout.activations, [JSON.stringify(ok), 'null', '42', '"x"', '{"name": "mfd_', JSON.stringify({ ...ok, command: 'oops' }), JSON.stringify(ok), ''].join('\n'));
@@ -85,7 +85,7 @@ describe('JSON-lines files read back', () => {
   });
 
   test('history.jsonl: the same, and a run id that is a path is never trusted', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.state, { recursive: true });
     const ok: HistoryEntry = {
       runId: '20260101T000000Z-deploy-1', command: 'deploy', user: 'u', ref: 'main', sha: SHA, deployment: NAME,
@@ -103,15 +103,15 @@ describe('interrupted builds', () => {
     const c = spawn(process.execPath, ['-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))'], { stdio: ['pipe', 'ignore', 'ignore'] });
     const start = await processStart(c.pid!);
     const live = { ...good, pid: c.pid!, pidStart: start! };
-    assert.equal(await isInterrupted(live), false);
-    assert.equal(await isInterrupted({ ...live, pidStart: String(Number(start) + 1) }), true, 'a reused pid');
-    assert.equal(await isInterrupted({ ...live, pidStart: undefined }), false, 'a record from before start times: alive counts');
-    assert.equal(await isInterrupted({ ...live, pid: 1 }), true);
-    assert.equal(await isInterrupted({ ...live, pid: process.pid }), true, 'our own pid builds nothing');
-    assert.equal(await isInterrupted({ ...live, state: 'built' }), false);
+    assert.equal(await isInterrupted(live, process.pid), false);
+    assert.equal(await isInterrupted({ ...live, pidStart: String(Number(start) + 1) }, process.pid), true, 'a reused pid');
+    assert.equal(await isInterrupted({ ...live, pidStart: undefined }, process.pid), false, 'a record from before start times: alive counts');
+    assert.equal(await isInterrupted({ ...live, pid: 1 }, process.pid), true);
+    assert.equal(await isInterrupted({ ...live, pid: process.pid }, process.pid), true, 'our own pid builds nothing');
+    assert.equal(await isInterrupted({ ...live, state: 'built' }, process.pid), false);
     const exited = once(c, 'exit');
     c.stdin!.end();
     await exited;
-    assert.equal(await isInterrupted(live), true);
+    assert.equal(await isInterrupted(live, process.pid), true);
   });
 });

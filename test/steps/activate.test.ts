@@ -9,7 +9,7 @@ import { layoutOf } from '../../src/state/layout.ts';
 
 describe('activate', () => {
   test('points active at the deployment with a relative target and leaves no temporary link', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.deployment('mfd_1_a'));
     await activate(layout, 'mfd_1_a');
     assert.equal(await readlink(layout.active), 'mfd_1_a');
@@ -18,7 +18,7 @@ describe('activate', () => {
   });
 
   test('replaces an existing active link by rename, so active exists at every moment', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.deployment('one'));
     await mkdir(layout.deployment('two'));
     await writeFile(join(layout.root, 'one', 'id'), 'one');
@@ -38,17 +38,17 @@ describe('activate', () => {
   });
 
   test('refuses to replace an active that is a real directory', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.active);
     await assert.rejects(activate(layout, 'mfd_1_a'), { code: 'ACTIVATE_FAILED', message: /not a symlink/ });
   });
 
   test('readActive is undefined when there is no active yet', async (t) => {
-    assert.equal(await readActive(layoutOf(await tmpRoot(t))), undefined);
+    assert.equal(await readActive(layoutOf(await tmpRoot(t), process.pid)), undefined);
   });
 
   test('temporary links left by a killed activation are removed', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await symlink('mfd_1_a', join(layout.root, '.active.tmp-999999'));
     assert.deepEqual(await removeStaleActiveTmp(layout), ['.active.tmp-999999']);
     assert.deepEqual(await readdir(layout.root), []);

@@ -17,6 +17,7 @@ describe('build', () => {
     t.after(() => delete process.env.MFD_REPO_TOKEN);
     const script = 'require("fs").writeFileSync("env.json", JSON.stringify({cwd: process.cwd(), c: process.env.MFD_COMMIT, t: process.env.MFD_REPO_TOKEN ?? null})); console.log("built $HOME")';
     const timings = await runBuild({
+      baseEnv: process.env,
       dir: d,
       commands: [[node, '-e', script], [node, '-e', 'process.stderr.write("second\\n")']],
       env: { MFD_COMMIT: 'abc' },
@@ -34,6 +35,7 @@ describe('build', () => {
     const d = await tmpRoot(t);
     const ran: number[] = [];
     const err = await runBuild({
+      baseEnv: process.env,
       dir: d,
       commands: [[node, '-e', 'console.log("line1"); console.error("boom"); process.exit(3)'], [node, '-e', '']],
       env: {},
@@ -49,7 +51,7 @@ describe('build', () => {
   });
 
   test('a command that does not exist fails the build, naming it', async (t) => {
-    const err = await runBuild({ dir: await tmpRoot(t), commands: [['mfd-no-such-program']], env: {}, logFile: 'l' }).catch((e: unknown) => e);
+    const err = await runBuild({ baseEnv: process.env, dir: await tmpRoot(t), commands: [['mfd-no-such-program']], env: {}, logFile: 'l' }).catch((e: unknown) => e);
     assert.ok(err instanceof BuildFailedError);
     assert.match(err.message, /mfd-no-such-program.*could not start/);
   });
@@ -60,7 +62,7 @@ describe('build', () => {
     // The command starts a grandchild that would live for a minute, and records its pid at once
     // (spawn returns it synchronously), so the test does not race the grandchild's own start-up.
     const script = `const c = require("child_process").spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], {stdio: "inherit"}); require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); setTimeout(() => {}, 60000)`;
-    const err = await runBuild({ dir: d, commands: [[node, '-e', script]], env: {}, timeoutMs: 3000, logFile: 'l' }).catch((e: unknown) => e);
+    const err = await runBuild({ baseEnv: process.env, dir: d, commands: [[node, '-e', script]], env: {}, timeoutMs: 3000, logFile: 'l' }).catch((e: unknown) => e);
     assert.ok(err instanceof BuildFailedError);
     assert.match(err.message, /timeout after/);
     const pid = Number(await readFile(pidFile, 'utf8'));

@@ -11,7 +11,7 @@ const record = (name: string) => ({ name, sha, ref: 'main', fingerprint: 'f', st
 
 describe('claim', () => {
   test('takes the first second whose name no directory, link, file or record holds, and leaves those alone', async (t) => {
-    const layout = layoutOf(await tmpRoot(t));
+    const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.deployment(`mfd_100_${sha}`));
     await writeFile(layout.deployment(`mfd_101_${sha}`), 'a file\n');
     await symlink('/nonexistent', layout.deployment(`mfd_102_${sha}`));

@@ -22,38 +22,38 @@ async function serve(t: { after: (fn: () => void) => void }, handler: (n: number
 describe('health', () => {
   test('an HTTP check retries until the app answers 2xx', async (t) => {
     const url = await serve(t, (n) => (n < 3 ? [503, 'starting'] : [200, 'ok']));
-    const r = await runHealthCheck({ kind: 'http', url, ...timing }, { cwd: '/' });
+    const r = await runHealthCheck({ kind: 'http', url, ...timing }, { cwd: '/', env: process.env });
     assert.deepEqual([r.ok, r.attempts], [true, 3]);
   });
 
   test('an expected status and body substring are both required', async (t) => {
     const url = await serve(t, () => [200, 'degraded']);
-    const r = await runHealthCheck({ kind: 'http', url, body: 'ok', ...timing, timeoutMs: 200 }, { cwd: '/' });
+    const r = await runHealthCheck({ kind: 'http', url, body: 'ok', ...timing, timeoutMs: 200 }, { cwd: '/', env: process.env });
     assert.equal(r.ok, false);
     assert.match(r.detail, /HTTP 200 without "ok" in its body/);
-    const s = await runHealthCheck({ kind: 'http', url, status: 204, ...timing, timeoutMs: 200 }, { cwd: '/' });
+    const s = await runHealthCheck({ kind: 'http', url, status: 204, ...timing, timeoutMs: 200 }, { cwd: '/', env: process.env });
     assert.match(s.detail, /answered HTTP 200: degraded/);
   });
 
   test('a failing check reports the last status and body, and stops after its retries', async (t) => {
     const url = await serve(t, () => [500, 'boom: database down']);
-    const r = await runHealthCheck({ kind: 'http', url, ...timing, retries: 2 }, { cwd: '/' });
+    const r = await runHealthCheck({ kind: 'http', url, ...timing, retries: 2 }, { cwd: '/', env: process.env });
     assert.deepEqual([r.ok, r.attempts], [false, 3]);
     assert.match(r.detail, /HTTP 500: boom: database down/);
   });
 
   test('nothing listening is reported as connection refused', async () => {
     const url = `http://127.0.0.1:${await freePort()}/`;
-    const r = await runHealthCheck({ kind: 'http', url, ...timing, timeoutMs: 200 }, { cwd: '/' });
+    const r = await runHealthCheck({ kind: 'http', url, ...timing, timeoutMs: 200 }, { cwd: '/', env: process.env });
     assert.equal(r.ok, false);
     assert.match(r.detail, /connection refused/);
   });
 
   test('a command check passes on exit 0 and reports the output of a failure', async () => {
     const ok: HealthConfig = { kind: 'command', command: [process.execPath, '-e', ''], ...timing };
-    assert.equal((await runHealthCheck(ok, { cwd: '/' })).ok, true);
+    assert.equal((await runHealthCheck(ok, { cwd: '/', env: process.env })).ok, true);
     const bad: HealthConfig = { kind: 'command', command: [process.execPath, '-e', 'console.log("not ready"); process.exit(2)'], ...timing, retries: 1 };
-    const r = await runHealthCheck(bad, { cwd: '/' });
+    const r = await runHealthCheck(bad, { cwd: '/', env: process.env });
     assert.equal(r.ok, false);
     assert.match(r.detail, /failed with exit status 2: not ready/);
   });
@@ -64,7 +64,7 @@ describe('health', () => {
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on('warning', onWarning);
     t.after(() => process.off('warning', onWarning));
-    const r = await runHealthCheck({ kind: 'http', url, ...timing, intervalMs: 1, delayMs: 1 }, { cwd: '/', signal: controller.signal });
+    const r = await runHealthCheck({ kind: 'http', url, ...timing, intervalMs: 1, delayMs: 1 }, { cwd: '/', env: process.env, signal: controller.signal });
     assert.deepEqual([r.ok, r.attempts], [true, 15]);
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
     await new Promise((r) => setImmediate(r));

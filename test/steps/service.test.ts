@@ -32,7 +32,7 @@ describe('service', () => {
     await systemd.installUnit('svc', `[Service]\nWorkingDirectory=${root}/active\nExecStart=${process.execPath} server.js\n`);
     // systemctl --user finds this manager through XDG_RUNTIME_DIR.
     process.env.XDG_RUNTIME_DIR = systemd.env.XDG_RUNTIME_DIR;
-    const target = { unit: 'svc', scope: 'user' as const };
+    const target = { unit: 'svc', scope: 'user' as const, env: process.env };
     await restartUnit(target);
     assert.equal(await getText(port), 'one');
     const first = await unitStatus(target);
@@ -47,7 +47,7 @@ describe('service', () => {
     assert.ok(second.startedMonotonicUs > first.startedMonotonicUs);
     assert.notEqual(second.mainPid, first.mainPid);
 
-    const err = await restartUnit({ unit: 'no-such-unit', scope: 'user' }).catch((e: unknown) => e);
+    const err = await restartUnit({ unit: 'no-such-unit', scope: 'user', env: process.env }).catch((e: unknown) => e);
     assert.ok(err instanceof RestartFailedError);
     assert.equal(err.exitCode, 6);
     assert.match(err.message, /restart of unit no-such-unit failed: systemctl --user restart no-such-unit: exit status 5/);

@@ -1,0 +1,34 @@
+// What a subcommand declares beside its code: its name, the arguments and flags it takes, and
+// what those flags ask of the Context. cli.ts parses argv with exactly these, so a new flag is
+// one line in its command's file, and a flag given to a command that does not take it is an error.
+import type { Context, Decisions } from '../context.ts';
+
+export interface FlagSpec {
+  type: 'boolean' | 'string';
+  short?: string;
+  /** One line for `mfd help`. */
+  description: string;
+}
+
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  name: string;
+  aliases?: readonly string[];
+  /** The arguments as usage shows them: `[REF]` is one optional argument; each word is one argument. */
+  args: string;
+  /** One line for `mfd help`. */
+  summary: string;
+  flags: Record<string, FlagSpec>;
+  /** Deploy and rollback change the app root: a first SIGINT/SIGTERM lets them stop cleanly. */
+  stopsCleanly?: boolean;
+  /** What the flags ask for; the Context's factory combines it with the config (e.g. [lock] wait). */
+  decide?: (flags: FlagValues) => Partial<Decisions>;
+  run(ctx: Context, args: string[], flags: FlagValues): Promise<void>;
+}
+
+/** `mfd deploy [REF] [--wait] [--dry-run]`: the hint a usage error shows. */
+export function usageOf(command: Command, name = command.name): string {
+  const flags = Object.entries(command.flags).map(([flag, spec]) => `[--${flag}${spec.type === 'string' ? ` ${flag.toUpperCase()}` : ''}]`);
+  return ['mfd', name, command.args, ...flags].filter(Boolean).join(' ');
+}

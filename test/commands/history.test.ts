@@ -1,0 +1,69 @@
+// history, logs and status on the runs that deploy and rollback record, all in-process: the
+// real run/ code and the real commands on test Contexts. test/e2e/history.test.ts keeps the
+// commands run as processes (and a holder in another process).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appFixture } from '../helpers/app.ts';
+import { testContext } from '../helpers/context.ts';
+import { HISTORY, LOGS } from '../../src/commands/history.ts';
+import { STATUS } from '../../src/commands/status.ts';
+import type { Command } from '../../src/commands/command.ts';
+import { deploy } from '../../src/run/deploy.ts';
+import { rollback } from '../../src/run/rollback.ts';
+import { BuildFailedError, DeploymentNotFoundError } from '../../src/errors/index.ts';
+
+/** A command's stdout, as a user of `mfd <command> [--json]` would read it. */
+async function output(root: string, command: Command, args: string[] = [], json = false): Promise<string> {
+  const run = await testContext(root, { json });
+  await command.run(run.ctx, args, {});
+  return run.stdout();
+}
+
+describe('history, logs and status (in-process)', () => {
+  test('every run is recorded with its steps and outcome, its log can be read back, and status sums it up', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const two = await app.commitVersion(2);
+    const firstRun = await testContext(app.root, { env: { USER: 'erin' } });
+    await deploy(firstRun.ctx, one);
+    await app.commitVersion(3, { fail: true });
+    await assert.rejects(deploy((await testContext(app.root)).ctx, undefined), BuildFailedError);
+    await deploy((await testContext(app.root)).ctx, two);
+    await rollback((await testContext(app.root)).ctx, undefined);
+
+    const history = JSON.parse(await output(app.root, HISTORY, [], true));
+    assert.deepEqual(history.map((h: { command: string; outcome: string }) => `${h.command}:${h.outcome}`), [
+      'rollback:success', 'deploy:success', 'deploy:failed', 'deploy:success',
+    ]);
+    const [rb, second, failed, first] = history;
+    assert.equal(first.user, 'erin', 'the user comes from the Context');
+    assert.equal(firstRun.ctx.identity.user, 'erin');
+    assert.equal(first.sha, one);
+    assert.deepEqual(first.steps.map((s: { step: string }) => s.step), ['resolve', 'fetch', 'checkout', 'build', 'activate']);
+    assert.ok(first.steps.every((s: { ms: number; ok: boolean }) => s.ok && s.ms >= 0));
+    assert.equal(failed.error.code, 'BUILD_FAILED');
+    assert.match(failed.error.message, /exit status 3/);
+    assert.equal(second.sha, two);
+    assert.equal(rb.sha, one);
+    assert.ok(Date.parse(first.end) >= Date.parse(first.start));
+    assert.match((await output(app.root, HISTORY)).split('\n')[2]!, /deploy +failed [\d.]+s +BUILD_FAILED: build command/);
+
+    assert.match(await output(app.root, LOGS), /rolled back to/);
+    const failedLog = await output(app.root, LOGS, [failed.runId]);
+    assert.match(failedLog, /compiling\.\.\.\nerror: the build broke/);
+    assert.match(failedLog, /error: build command/);
+    const missing = await LOGS.run((await testContext(app.root)).ctx, ['nope'], {}).catch((e: unknown) => e);
+    assert.ok(missing instanceof DeploymentNotFoundError, String(missing));
+    assert.equal(missing.exitCode, 8);
+
+    const status = await output(app.root, STATUS);
+    assert.match(status, new RegExp(`^active: +${one} \\(mfd_\\d+_${one}\\)$`, 'm'));
+    assert.match(status, /^since: +\d{4}-.*ago\)$/m);
+    assert.match(status, /^last run: rollback → success/m);
+    assert.match(status, /^lock: +free$/m);
+    const json = JSON.parse(await output(app.root, STATUS, [], true));
+    assert.equal(json.active.sha, one);
+    assert.equal(json.lastRun.command, 'rollback');
+    assert.equal(json.lock, null);
+  });
+});

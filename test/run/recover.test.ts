@@ -1,0 +1,58 @@
+// run/recover.ts in-process: what a killed deploy leaves (a temporary link beside active, a
+// build still marked `building` whose deploy is gone) is shown by ls without being touched, and
+// settled by the next deploy. Killing a real deploy (and a build left running) stays e2e.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { access, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appFixture } from '../helpers/app.ts';
+import { testContext } from '../helpers/context.ts';
+import { LIST } from '../../src/commands/list.ts';
+import { deploy } from '../../src/run/deploy.ts';
+import { processStart } from '../../src/sys/process.ts';
+import { writeRecord } from '../../src/state/record.ts';
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+describe('recovery (in-process)', () => {
+  test('a build whose deploy is gone is shown interrupted by ls, then marked failed and removed by the next deploy', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const two = await app.commitVersion(2);
+    await deploy((await testContext(app.root)).ctx, one);
+
+    // The deploy that was building `two` is gone: a real process that has exited.
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    const start = await processStart(gone.pid!);
+    await new Promise((r) => gone.on('exit', r));
+    const name = `mfd_${Math.floor(Date.now() / 1000) + 1}_${two}`;
+    await mkdir(join(app.root, name));
+    const { ctx } = await testContext(app.root);
+    const at = new Date().toISOString();
+    await writeRecord(ctx.layout, {
+      name, sha: two, ref: 'main', fingerprint: 'x', state: 'building', createdAt: at, updatedAt: at,
+      pid: gone.pid!, pidStart: start!, buildPgid: gone.pid!, buildPgidStart: start!,
+    });
+    // And an activation it was killed in the middle of.
+    await symlink(name, join(app.root, '.active.tmp-4242'));
+
+    const ls = await testContext(app.root);
+    await LIST.run(ls.ctx, [], {});
+    assert.equal(ls.stdout(), `${two} (interrupted)\n${one} (active)\n`);
+    assert.match(ls.stderr(), /warning: a build was interrupted/);
+    assert.ok(await exists(join(app.root, name)), 'ls repairs nothing');
+
+    const next = await testContext(app.root);
+    const result = await deploy(next.ctx, one);
+    assert.equal(result.reused, true);
+    assert.match(next.stderr(), /warning: removed \.active\.tmp-4242, left by an interrupted activation/);
+    assert.match(next.stderr(), new RegExp(`warning: marked ${name} failed and removed it: the deploy building it was interrupted`));
+    // Its process group is gone too: nothing to signal, and nothing said about signalling it.
+    assert.doesNotMatch(next.stderr(), /process group/);
+    assert.equal(await exists(join(app.root, name)), false);
+    assert.ok(!(await readdir(app.root)).some((n) => n.startsWith('.active.tmp-')));
+    const record = JSON.parse(await readFile(join(app.root, '.mfd', 'deployments', `${name}.json`), 'utf8'));
+    assert.deepEqual([record.state, record.error], ['failed', 'interrupted: the deploy that was building it is gone']);
+  });
+});

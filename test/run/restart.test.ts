@@ -1,0 +1,48 @@
+// run/restart.ts in-process: a deploy onto a real unit of a real `systemd --user`, whose
+// systemctl finds that manager through the Context's environment (XDG_RUNTIME_DIR), not the
+// test process's. test/e2e/health.test.ts keeps the exit codes 7 and 8 as a process shows them.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appFixture } from '../helpers/app.ts';
+import { testContext } from '../helpers/context.ts';
+import { freePort, getText } from '../helpers/http.ts';
+import { requireSystemd } from '../helpers/systemd.ts';
+import { deploy } from '../../src/run/deploy.ts';
+import { HealthCheckFailedError } from '../../src/errors/index.ts';
+
+const node = JSON.stringify(process.execPath);
+
+describe('restart and health (in-process)', () => {
+  test('with a real unit: an app answering 500, exiting at start, or never listening is rolled back and the old commit answers', async (t) => {
+    const systemd = await requireSystemd(t);
+    if (!systemd) return;
+    const app = await appFixture(t);
+    const port = await freePort();
+    const server = `
+      const fs = require('fs');
+      const info = JSON.parse(fs.readFileSync('build-info.json', 'utf8'));
+      if (fs.existsSync('exit-on-start')) process.exit(1);
+      if (fs.existsSync('never-listen')) setInterval(() => {}, 1000);
+      else require('http').createServer((q, s) => { s.statusCode = fs.existsSync('answer-500') ? 500 : 200; s.end(info.commit); }).listen(${port}, '127.0.0.1');`;
+    await systemd.installUnit('app', `[Service]\nWorkingDirectory=${app.root}/active\nExecStart=${process.execPath} server.js\n`);
+    await app.writeConfig(
+      `[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[systemd]\nunit = "app"\nscope = "user"\n` +
+        `[health]\nurl = "http://127.0.0.1:${port}/"\ntimeout = "2s"\ninterval = "50ms"\n`,
+    );
+    const env = systemd.env;
+    const good = await app.commitVersion(1, { extra: { 'server.js': server } });
+    await deploy((await testContext(app.root, { env })).ctx, undefined);
+    assert.equal(await getText(port), good);
+    let n = 2;
+    for (const mode of ['answer-500', 'exit-on-start', 'never-listen']) {
+      const bad = await app.commitVersion(n++, { extra: { 'server.js': server, [mode]: 'x' } });
+      const err = await deploy((await testContext(app.root, { env })).ctx, bad).catch((e: unknown) => e);
+      assert.ok(err instanceof HealthCheckFailedError, `${mode}: ${String(err)}`);
+      assert.equal(err.exitCode, 7);
+      assert.match(err.message, new RegExp(`rolled back to ${good}`));
+      assert.match(err.hint!, /see why with: journalctl --user -u app/);
+      if (mode === 'answer-500') assert.match(err.message, /answered HTTP 500/);
+      assert.equal(await getText(port), good, `${mode}: the previous commit answers again`);
+    }
+  });
+});
