@@ -1,15 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
 import { IN_PID_NAMESPACE, pidNamespaceUnavailable, runInPidNamespace } from '../helpers/pidns-file.ts';
 import { isRunning, processStart } from '../../src/sys/process.ts';
+import { snapshotTree } from '../helpers/snapshot.ts';
 
 // Everything here may signal process groups (mfd's recovery does), so it runs only inside a
 // private pid namespace: this file re-runs itself there, and a mistake cannot reach the machine.
@@ -39,24 +39,6 @@ if (!IN_PID_NAMESPACE) {
     }
   }
 
-  /** Every entry under `root` with its type, size, mtime and content hash (atime aside). */
-  async function snapshot(root: string): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    const walk = async (dir: string) => {
-      for (const name of (await readdir(dir)).sort()) {
-        const path = join(dir, name);
-        const st = await lstat(path);
-        const rel = path.slice(root.length);
-        if (st.isSymbolicLink()) out[rel] = `link ${await readlink(path)}`;
-        else if (st.isDirectory()) {
-          out[rel] = `dir ${st.mtimeMs} ${st.mode}`;
-          await walk(path);
-        } else out[rel] = `file ${st.size} ${st.mtimeMs} ${st.mode} ${createHash('sha256').update(await readFile(path)).digest('hex')}`;
-      }
-    };
-    await walk(root);
-    return out;
-  }
 
   /** A process of our own that exits at once: its pid is free afterwards (a deploy that is gone). */
   async function deadPid(): Promise<number> {
@@ -114,13 +96,13 @@ if (!IN_PID_NAMESPACE) {
       await mkdir(join(app.root, victim));
       await writeFile(join(records, `${victim}.json`), JSON.stringify(misnamed));
 
-      const before = await snapshot(app.root);
+      const before = await snapshotTree(app.root);
       const ls = await mfd(['ls'], { cwd: app.root });
       assert.equal(ls.code, 0, ls.stderr);
       for (const r of repaired) assert.match(ls.stdout, new RegExp(`^${r.sha} \\(interrupted\\)$`, 'm'));
       for (const r of invalid) assert.match(ls.stdout, new RegExp(`^${r.sha} \\(invalid\\)$`, 'm'));
       assert.match(ls.stderr, /warning: ignored .*\.json: buildPgid: /);
-      assert.deepEqual(await snapshot(app.root), before, 'ls changes nothing');
+      assert.deepEqual(await snapshotTree(app.root), before, 'ls changes nothing');
 
       const r = await mfd(['deploy', sha], { cwd: app.root });
       assert.equal(r.code, 0, r.stderr);
@@ -168,14 +150,14 @@ if (!IN_PID_NAMESPACE) {
       await run.done;
       assert.equal(await isRunning(buildPid), true, 'the build outlives mfd: exactly the hazard recovery handles');
 
-      const before = await snapshot(app.root);
+      const before = await snapshotTree(app.root);
       const outputs: Record<string, string> = {};
       for (const args of [['ls'], ['ls', '--json'], ['status'], ['status', '--json'], ['history'], ['history', '--json'], ['logs'], ['lock', 'list'], ['lock', 'list', '--json'], ['resolve', 'main']]) {
         const r = await mfd(args, { cwd: app.root });
         assert.equal(r.code, 0, `mfd ${args.join(' ')}: ${r.stderr}`);
         outputs[args.join(' ')] = r.stdout;
       }
-      assert.deepEqual(await snapshot(app.root), before, 'read-only commands change nothing on disk');
+      assert.deepEqual(await snapshotTree(app.root), before, 'read-only commands change nothing on disk');
       assert.equal(await isRunning(buildPid), true, 'and signal nothing');
       assert.match(outputs.ls!, new RegExp(`^${next} \\(interrupted\\)$`, 'm'));
       assert.equal(JSON.parse(outputs['ls --json']!).find((d: { sha: string }) => d.sha === next).state, 'interrupted');
