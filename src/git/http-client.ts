@@ -30,6 +30,8 @@ export interface GitHttpOptions {
   timeoutMs: number;
   /** The clock the low-speed rule reads; `Date.now` by default. */
   now?: () => number;
+  /** Ctrl-C / SIGTERM: a transfer under way is cut at once, not when it ends or stalls. */
+  signal?: AbortSignal;
 }
 
 const MAX_REDIRECTS = 10;
@@ -39,6 +41,8 @@ const IDLE_SOCKET_MS = 30_000;
 export function createGitHttp(options: GitHttpOptions): GitHttpClient {
   const { timeoutMs } = options;
   const now = options.now ?? Date.now;
+  const { signal } = options;
+  const aborted = () => Object.assign(new Error('the transfer was interrupted'), { code: 'ABORT_ERR' });
   // Own agents: keep-alive (a fetch is two or three requests to one server), and their timeout only
   // ever applies to an idle socket, because every request sets its own (none).
   const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
@@ -50,14 +54,21 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
       const noAnswer = setTimeout(() => req.destroy(new GitTimeoutError(where(url), 'no-answer', timeoutMs)), timeoutMs);
       // The socket keeps the process alive while it matters; a timer must not keep it alive longer.
       noAnswer.unref();
-      req.on('response', (res) => {
+      const onAbort = () => req.destroy(aborted());
+      const settle = () => {
         clearTimeout(noAnswer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      req.on('response', (res) => {
+        settle();
         resolve(res);
       });
       req.on('error', (error) => {
-        clearTimeout(noAnswer);
+        settle();
         reject(error);
       });
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       req.end(body);
     });
   }
@@ -74,6 +85,9 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
       }
     }, Math.min(1000, Math.max(10, timeoutMs / 8)));
     tick.unref();
+    const onAbort = () => res.destroy(aborted());
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const chunk of decoded as AsyncIterable<Buffer>) {
         meter.record(now(), chunk.length);
@@ -81,6 +95,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
       }
     } finally {
       clearInterval(tick);
+      signal?.removeEventListener('abort', onAbort);
       res.destroy();
     }
   }

@@ -14,6 +14,8 @@ export interface RepoRemote {
   auth: RepoAuth;
   /** [repo] timeout: no answer, or less than 1 KiB/s, for this long fails a transfer (default 2m). */
   timeoutMs?: number;
+  /** The run's abort signal: an interrupted run cuts its transfer (http-client.ts). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
@@ -36,7 +38,7 @@ export function redactUrl(url: string): string {
 
 /** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
 export function connect(remote: RepoRemote): Connection {
-  const http = createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  const http = createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(remote.signal ? { signal: remote.signal } : {}) });
   return { url: redactUrl(remote.url), credentials: credentialsOf(remote), http, thinHttp: withThinPack(http) };
 }
 

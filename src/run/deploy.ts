@@ -43,13 +43,19 @@ export async function deploy(ctx: Context, ref: string | undefined): Promise<Dep
 async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog): Promise<DeployResult> {
   const { layout, config, reporter } = ctx;
   reportRecovery(ctx, await recover(layout, ctx.now, ctx.identity.pid, (m, h) => reporter.warn(m, h)));
-  const remote = remoteOf(config);
+  // The run's signal goes with it: Ctrl-C cuts a fetch or resolve under way instead of waiting it out.
+  const remote = { ...remoteOf(config), signal: ctx.signal };
 
   // A full sha needs no remote, and a redeploy of a built one needs no git at all: git.ts (and
   // isomorphic-git with it) is loaded only when something has to be asked of the remote or fetched.
   const sha = ref === undefined ? undefined : fullSha(ref);
   const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', async () =>
-    sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch, lock: cacheLock(ctx, ref) }),
+    sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch, lock: cacheLock(ctx, ref) })
+      .catch((error: unknown) => {
+        // A transfer cut by Ctrl-C fails as a network error: the interruption is the outcome.
+        throwIfInterrupted(ctx.signal, UNTOUCHED);
+        throw error;
+      }),
     (r) => `${ref ?? r.ref} → ${r.sha}`,
   );
   throwIfInterrupted(ctx.signal, UNTOUCHED);
