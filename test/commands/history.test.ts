@@ -20,6 +20,19 @@ async function output(root: string, command: Command, args: string[] = [], json 
 }
 
 describe('history, logs and status (in-process)', () => {
+  test('two runs of one process in one second keep their own logs, and "mfd logs ID" shows the one named', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const two = await app.commitVersion(2);
+    const second = () => 1_800_000_000_000; // every run in the same second
+    await deploy((await testContext(app.root, { now: second })).ctx, one);
+    await deploy((await testContext(app.root, { now: second })).ctx, two);
+    const [last, first] = JSON.parse(await output(app.root, HISTORY, [], true));
+    assert.equal(last.runId, `${first.runId}-2`, 'the second run takes the next id');
+    assert.match(await output(app.root, LOGS, [first.runId]), new RegExp(`deployed ${one}`));
+    assert.match(await output(app.root, LOGS, [last.runId]), new RegExp(`deployed ${two}`));
+  });
+
   test('every run is recorded with its steps and outcome, its log can be read back, and status sums it up', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
