@@ -20,7 +20,8 @@ export async function historyCommand(ctx: Context): Promise<void> {
 export async function logsCommand(ctx: Context, args: string[]): Promise<void> {
   const entries = await readHistory(ctx.layout, (m, h) => ctx.reporter.warn(m, h));
   const wanted = args[0];
-  const entry = wanted === undefined ? entries[0] : entries.find((e) => e.runId === wanted || e.runId.startsWith(wanted));
+  // An exact id first: a second run in the same second is `<id>-2`, which the first's id prefixes.
+  const entry = wanted === undefined ? entries[0] : entries.find((e) => e.runId === wanted) ?? entries.find((e) => e.runId.startsWith(wanted));
   if (!entry) throw new DeploymentNotFoundError(wanted ?? 'the last run', 'no run log found');
   let text: string;
   try {

@@ -66,4 +66,17 @@ describe('history, logs and status (in-process)', () => {
     assert.equal(json.lastRun.command, 'rollback');
     assert.equal(json.lock, null);
   });
+
+  test('mfd logs <id> of a run shows that run, not a later one of the same second whose id it prefixes', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const at = Date.parse('2026-11-23T12:00:00Z');
+    await app.commitVersion(2, { fail: true });
+    await assert.rejects(deploy((await testContext(app.root, { now: () => at })).ctx, undefined), BuildFailedError);
+    await deploy((await testContext(app.root, { now: () => at })).ctx, one);
+    const [later, failed] = JSON.parse(await output(app.root, HISTORY, [], true));
+    assert.equal(later.runId, `${failed.runId}-2`);
+    assert.match(await output(app.root, LOGS, [failed.runId]), /error: the build broke/);
+    assert.match(await output(app.root, LOGS, [later.runId]), /deployed /);
+  });
 });
