@@ -1,31 +1,17 @@
 // `mfd lock list` and `mfd unlock [NAME]`: the lock manager. Lists this app's lock and every
 // host-wide lock; clears one, refusing a holder that is alive on this host unless --force.
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
 import { formatAge, UsageError, UnlockRefusedError } from '../errors/index.ts';
-import { inspectLock, type LockSpec } from '../lock/file.ts';
-import { hostLockDir } from '../lock/policy.ts';
-
-async function allLocks(ctx: Context): Promise<LockSpec[]> {
-  const specs: LockSpec[] = [{ name: 'app', file: ctx.layout.lockFile }, { name: 'cache', file: ctx.layout.cacheLockFile }];
-  const dir = hostLockDir(ctx.config.lock);
-  const files = await readdir(dir).catch(() => [] as string[]);
-  for (const f of files.sort()) {
-    if (f === 'host.lock') specs.push({ name: 'host', file: join(dir, f) });
-    const m = /^resource-(.+)\.lock$/.exec(f);
-    if (m) specs.push({ name: `resource:${m[1]}`, file: join(dir, f) });
-  }
-  return specs;
-}
+import { fileBackend as backend } from '../lock/file.ts';
+import { managedLocks, namedLock } from '../lock/manage.ts';
 
 export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
   if (args[0] !== undefined && args[0] !== 'list') throw new UsageError(`unknown lock subcommand "${args[0]}"`, 'use "mfd lock list" or "mfd unlock [NAME]"');
   const opts = { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host };
   const rows = [];
-  for (const spec of await allLocks(ctx)) {
-    const state = await inspectLock(spec.file, opts);
+  for (const spec of await managedLocks(ctx.layout, ctx.config.lock, backend)) {
+    const state = await backend.inspect(spec, opts);
     if (state) rows.push({ spec, state });
   }
   const human = rows.length === 0
@@ -50,18 +36,17 @@ export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
 
 export async function unlockCommand(ctx: Context, args: string[]): Promise<void> {
   const wanted = args[0] ?? 'app';
-  const specs = await allLocks(ctx);
-  const spec = specs.find((s) => s.name === wanted || s.name === `resource:${wanted}`);
+  const spec = await namedLock(wanted, ctx.layout, ctx.config.lock, backend);
   if (!spec) {
     ctx.reporter.result([`no ${wanted} lock is held`], { ok: true, removed: null });
     return;
   }
-  const state = await inspectLock(spec.file, { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host });
+  const state = await backend.inspect(spec, { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host });
   // Not stale means alive here, or (another host's) a heartbeat fresher than [lock] stale: both refuse.
   if (state?.owner && !state.stale && !ctx.force) {
     throw new UnlockRefusedError(spec.name, state.owner, state.alive === undefined ? 'other-host' : 'this-host', state.ageMs);
   }
-  await rm(spec.file, { force: true });
+  await backend.clear(spec);
   ctx.reporter.result([`removed the ${spec.name} lock (${spec.file})`], { ok: true, removed: spec.name, file: spec.file, owner: state?.owner ?? null });
 }
 

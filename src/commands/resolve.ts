@@ -13,7 +13,7 @@ export async function resolveCommand(ctx: Context, args: string[]): Promise<void
     gitdir: layout.repo,
     ref,
     branch: config.repo.branch,
-    lock: (work) => withCacheLock(layout.cacheLockFile, config.lock.staleMs, lockRequest(ctx, 'resolve', ref), work),
+    lock: (work) => withCacheLock(layout, config.lock.staleMs, lockRequest(ctx, 'resolve', ref), work),
   });
   ctx.reporter.result([resolved.sha], { ok: true, command: 'resolve', ref: ref ?? resolved.ref, sha: resolved.sha });
 }

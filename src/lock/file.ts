@@ -1,58 +1,28 @@
-// One lock file: JSON naming its holder. Check and take are one step (under a short
-// proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its mtime
-// (heartbeat), and a holder that is gone from this host is stale at once.
+// The lock file, today's LockBackend: JSON naming its holder. Check and take are one step (a short
+// proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its
+// mtime (heartbeat), and a holder that is gone from this host is stale at once.
 import type { Stats } from 'node:fs';
-import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import * as z from 'zod/mini';
 import { FsLayoutError, isDiskFull, LockHeldError, toFsError, type LockOwner } from '../errors/index.ts';
 import { matchProcess, processStart } from '../sys/process.ts';
+import type { HeldLock, InspectOptions, LockBackend, LockIdentity, LockOptions, LockState } from './backend.ts';
+import { hostLockOfFile, type LockSpec } from './names.ts';
 
-export type { LockOwner };
+export type { HeldLock, InspectOptions, LockIdentity, LockOptions, LockOwner, LockSpec, LockState };
 
-export interface LockSpec {
-  /** `app`, `host`, or `resource:<name>`: what the user names in `mfd unlock`. */
-  name: string;
-  file: string;
-}
-
-/** Which process takes a lock (the Context's identity): written into the lock file for others to see. */
-export interface LockIdentity {
-  user: string;
-  host: string;
-  pid: number;
-}
-
-/** What inspecting a lock needs: a lock of this `host` names a process that can be checked. */
-export interface InspectOptions {
-  /** A lock whose heartbeat is older than this is stale. */
-  staleMs: number;
-  now: () => number;
-  host: string;
-}
-
-export interface LockOptions extends Omit<InspectOptions, 'host'> {
-  command: string;
-  ref: string | undefined;
-  identity: LockIdentity;
-  onStale?: (spec: LockSpec, owner: LockOwner | undefined, why: string) => void;
-  /** A warning with a hint, e.g. that a full disk left the lock without its holder's name. */
-  onWarn?: (message: string, hint: string) => void;
-}
-
-export interface HeldLock {
-  spec: LockSpec;
-  owner: LockOwner;
-  release(): Promise<void>;
-}
-
-export interface LockState {
-  owner: LockOwner | undefined;
-  /** ms since the last heartbeat (the file's mtime). */
-  ageMs: number;
-  stale: false | string;
-  /** Whether the holder runs on this host and is alive; undefined for another host. */
-  alive: boolean | undefined;
-}
+/** The lock file as a LockBackend: host-wide locks are the files of the host lock dir. */
+export const fileBackend: LockBackend = {
+  acquire: acquireLock,
+  inspect: (spec, options) => inspectLock(spec.file, options),
+  release: (held) => held.release(),
+  clear: (spec) => rm(spec.file, { force: true }),
+  async list(dir) {
+    // A dir that does not exist yet (no app opted in) holds no locks.
+    const files = await readdir(dir).catch(() => [] as string[]);
+    return files.sort().flatMap((f) => hostLockOfFile(dir, f) ?? []);
+  },
+};
 
 export async function acquireLock(spec: LockSpec, options: LockOptions): Promise<HeldLock> {
   // Loaded here, not at the top: `mfd status` and `mfd lock list` only read locks (see scripts/build.mjs).
@@ -81,15 +51,17 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
   } finally {
     await release();
   }
-  const beat = setInterval(() => {
+  const heartbeat = async () => {
     const t = new Date(options.now());
     // Deleted by hand: keep going (the deploy must finish cleanly); there is nothing to refresh.
-    utimes(spec.file, t, t).catch(() => undefined);
-  }, heartbeatMs(options.staleMs));
+    await utimes(spec.file, t, t).catch(() => undefined);
+  };
+  const beat = setInterval(() => void heartbeat(), heartbeatMs(options.staleMs));
   beat.unref();
   return {
     spec,
     owner,
+    heartbeat,
     async release() {
       clearInterval(beat);
       const current = await readOwner(spec.file);

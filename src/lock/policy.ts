@@ -1,14 +1,17 @@
 // Runs a mutating command (deploy, rollback) holding every lock it needs: the app's, then the
 // host's, then each shared resource's, always in that order so two deploys can never deadlock.
 // All are released together in a finally; with wait mode a held set is retried on an interval.
-// Also the cache lock, held only around writes to the cached repository.
+// Also the cache lock, held only around writes to the cached repository. Locks are taken through
+// a LockBackend (the lock file unless the request names another).
 import { setTimeout as delay } from 'node:timers/promises';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { LockConfig } from '../config/config.ts';
 import { FsPermissionError, LockHeldError, throwIfInterrupted, toFsError } from '../errors/index.ts';
-import { acquireLock, type HeldLock, type LockIdentity, type LockSpec } from './file.ts';
+import type { HeldLock, LockBackend, LockIdentity } from './backend.ts';
+import { fileBackend } from './file.ts';
+import { appLock, cacheLock, hostLock, hostLockDir, resourceLock, type LockSpec } from './names.ts';
 import type { Layout } from '../state/layout.ts';
 
 /** Who asks for the locks and how to tell them what happens: decisions and values, never the Context. */
@@ -20,6 +23,8 @@ export interface LockRequest {
   signal: AbortSignal;
   /** Waits go to info, a stale lock removed (or a holder left unwritten) to warn. */
   report: { info(message: string): void; warn(message: string, hint?: string): void };
+  /** Where the locks are kept; the lock file when not given. */
+  backend?: LockBackend;
 }
 
 /** A request from anything with an identity, a clock, a signal and a reporter (a Context has all four). */
@@ -39,18 +44,12 @@ export interface DeployLockPolicy {
   staleMs: number;
 }
 
-/** Where host-wide locks live: /run/lock is a tmpfs, so a reboot clears them, as it should. */
-export function hostLockDir(config: LockConfig): string {
-  if (config.dir) return config.dir;
-  return existsSync('/run/lock') ? '/run/lock/mfd' : '/var/lock/mfd';
-}
-
 /** Every lock a deploy of this app takes, in the fixed order. Pure but for the default dir. */
 export function planLocks(layout: Layout, config: LockConfig): LockSpec[] {
-  const specs: LockSpec[] = [{ name: 'app', file: layout.lockFile }];
+  const specs: LockSpec[] = [appLock(layout)];
   const dir = hostLockDir(config);
-  if (config.host) specs.push({ name: 'host', file: join(dir, 'host.lock') });
-  for (const r of config.resources) specs.push({ name: `resource:${r}`, file: join(dir, `resource-${r}.lock`) });
+  if (config.host) specs.push(hostLock(dir));
+  for (const r of config.resources) specs.push(resourceLock(dir, r));
   return specs;
 }
 
@@ -68,7 +67,7 @@ export async function withDeployLock<T>(
       try {
         return await fn();
       } finally {
-        for (const lock of held.reverse()) await lock.release();
+        for (const lock of held.reverse()) await backendOf(request).release(lock);
       }
     } catch (error) {
       if (!(error instanceof LockHeldError) || !policy.wait || attempt > policy.retryAttempts) throw error;
@@ -88,7 +87,7 @@ async function acquireAll(locks: readonly LockSpec[], staleMs: number, request: 
   try {
     for (const spec of locks) {
       held.push(
-        await acquireLock(spec, {
+        await backendOf(request).acquire(spec, {
           command,
           ref,
           identity,
@@ -106,7 +105,7 @@ async function acquireAll(locks: readonly LockSpec[], staleMs: number, request: 
     }
     return held;
   } catch (error) {
-    for (const lock of held.reverse()) await lock.release();
+    for (const lock of held.reverse()) await backendOf(request).release(lock);
     throw error;
   }
 }
@@ -158,8 +157,8 @@ const CACHE_POLL_MS = 200;
  * once. The work is short, so a held lock is waited for, not an error: a holder that is gone is
  * stale at once (lock/file.ts) and a live one is waited out for up to `[lock] stale`.
  */
-export async function withCacheLock<T>(file: string, staleMs: number, request: LockRequest, fn: () => Promise<T>): Promise<T> {
-  const spec: LockSpec = { name: 'cache', file };
+export async function withCacheLock<T>(layout: Layout, staleMs: number, request: LockRequest, fn: () => Promise<T>): Promise<T> {
+  const spec = cacheLock(layout);
   const { command, ref, identity, now, signal, report } = request;
   await mkdir(dirname(spec.file), { recursive: true });
   const started = now();
@@ -167,7 +166,7 @@ export async function withCacheLock<T>(file: string, staleMs: number, request: L
   let told = false;
   while (!held) {
     try {
-      held = await acquireLock(spec, { command, ref, identity, staleMs, now, onWarn: (message, hint) => report.warn(message, hint) });
+      held = await backendOf(request).acquire(spec, { command, ref, identity, staleMs, now, onWarn: (message, hint) => report.warn(message, hint) });
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
       throwIfInterrupted(signal, 'while waiting for the repository cache; nothing was changed');
@@ -180,6 +179,8 @@ export async function withCacheLock<T>(file: string, staleMs: number, request: L
   try {
     return await fn();
   } finally {
-    await held.release();
+    await backendOf(request).release(held);
   }
 }
+
+const backendOf = (request: LockRequest): LockBackend => request.backend ?? fileBackend;

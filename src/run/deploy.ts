@@ -98,7 +98,7 @@ const loadGit = () => import('../git/git.ts');
 const UNTOUCHED = 'before activation; active is untouched';
 /** The context with a signal that never aborts: for steps that must finish once begun. */
 const steady = (ctx: Context): Context => ({ ...ctx, signal: new AbortController().signal });
-const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx.layout.cacheLockFile, ctx.config.lock.staleMs, lockRequest(ctx, 'deploy', ref), work);
+const cacheLock = (ctx: Context, ref: string | undefined): CacheLock => (work) => withCacheLock(ctx.layout, ctx.config.lock.staleMs, lockRequest(ctx, 'deploy', ref), work);
 
 async function buildDeployment(
   ctx: Context,

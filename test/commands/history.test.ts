@@ -20,19 +20,6 @@ async function output(root: string, command: Command, args: string[] = [], json 
 }
 
 describe('history, logs and status (in-process)', () => {
-  test('two runs of one process in one second keep their own logs, and "mfd logs ID" shows the one named', async (t) => {
-    const app = await appFixture(t);
-    const one = await app.commitVersion(1);
-    const two = await app.commitVersion(2);
-    const second = () => 1_800_000_000_000; // every run in the same second
-    await deploy((await testContext(app.root, { now: second })).ctx, one);
-    await deploy((await testContext(app.root, { now: second })).ctx, two);
-    const [last, first] = JSON.parse(await output(app.root, HISTORY, [], true));
-    assert.equal(last.runId, `${first.runId}-2`, 'the second run takes the next id');
-    assert.match(await output(app.root, LOGS, [first.runId]), new RegExp(`deployed ${one}`));
-    assert.match(await output(app.root, LOGS, [last.runId]), new RegExp(`deployed ${two}`));
-  });
-
   test('every run is recorded with its steps and outcome, its log can be read back, and status sums it up', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
@@ -78,5 +65,18 @@ describe('history, logs and status (in-process)', () => {
     assert.equal(json.active.sha, one);
     assert.equal(json.lastRun.command, 'rollback');
     assert.equal(json.lock, null);
+  });
+
+  test('mfd logs <id> of a run shows that run, not a later one of the same second whose id it prefixes', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const at = Date.parse('2026-11-23T12:00:00Z');
+    await app.commitVersion(2, { fail: true });
+    await assert.rejects(deploy((await testContext(app.root, { now: () => at })).ctx, undefined), BuildFailedError);
+    await deploy((await testContext(app.root, { now: () => at })).ctx, one);
+    const [later, failed] = JSON.parse(await output(app.root, HISTORY, [], true));
+    assert.equal(later.runId, `${failed.runId}-2`);
+    assert.match(await output(app.root, LOGS, [failed.runId]), /error: the build broke/);
+    assert.match(await output(app.root, LOGS, [later.runId]), /deployed /);
   });
 });

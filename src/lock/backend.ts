@@ -1,0 +1,61 @@
+// What a lock manager does, whatever keeps the locks: take one, look at one, give it back, keep
+// it fresh while held, list those that exist. The lock file (file.ts) is the one backend today;
+// a PostgreSQL one can sit beside it, and policy.ts and the commands stay as they are.
+import type { LockOwner } from '../errors/index.ts';
+import type { LockSpec } from './names.ts';
+
+export type { LockOwner, LockSpec };
+
+/** Which process takes a lock (the Context's identity): recorded for others to see. */
+export interface LockIdentity {
+  user: string;
+  host: string;
+  pid: number;
+}
+
+/** What inspecting a lock needs: a lock of this `host` names a process that can be checked. */
+export interface InspectOptions {
+  /** A lock whose heartbeat is older than this is stale. */
+  staleMs: number;
+  now: () => number;
+  host: string;
+}
+
+export interface LockOptions extends Omit<InspectOptions, 'host'> {
+  command: string;
+  ref: string | undefined;
+  identity: LockIdentity;
+  onStale?: (spec: LockSpec, owner: LockOwner | undefined, why: string) => void;
+  /** A warning with a hint, e.g. that a full disk left the lock without its holder's name. */
+  onWarn?: (message: string, hint: string) => void;
+}
+
+export interface HeldLock {
+  spec: LockSpec;
+  owner: LockOwner;
+  /** Refreshes the heartbeat now; a backend also does it on its own while the lock is held. */
+  heartbeat(): Promise<void>;
+  /** Gives the lock back, only if it is still ours (after a takeover it is someone else's). */
+  release(): Promise<void>;
+}
+
+export interface LockState {
+  owner: LockOwner | undefined;
+  /** ms since the last heartbeat. */
+  ageMs: number;
+  stale: false | string;
+  /** Whether the holder runs on this host and is alive; undefined for another host. */
+  alive: boolean | undefined;
+}
+
+export interface LockBackend {
+  /** Takes the lock, or throws LockHeldError naming a holder that is not stale. */
+  acquire(spec: LockSpec, options: LockOptions): Promise<HeldLock>;
+  /** The lock and whether it is stale, or undefined when nobody holds it. */
+  inspect(spec: LockSpec, options: InspectOptions): Promise<LockState | undefined>;
+  release(held: HeldLock): Promise<void>;
+  /** Removes the lock whoever holds it: `mfd unlock`, after its checks. */
+  clear(spec: LockSpec): Promise<void>;
+  /** The host-wide locks that exist in the scope (the host lock dir), in name order of their keys. */
+  list(scope: string): Promise<LockSpec[]>;
+}
