@@ -83,8 +83,10 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
 
   let timedOut = false;
   let aborted = false;
+  // The group is the child's own (detached), and the child is not reaped until `await child`
+  // below, so its pid cannot have been handed to another process: its identity needs no proof.
   const killTree = (sig: NodeJS.Signals) => {
-    if (child.pid === undefined) return;
+    if (child.pid === undefined || child.pid <= 1) return;
     try {
       process.kill(-child.pid, sig);
     } catch {
