@@ -1,6 +1,6 @@
 // A deploy as a plan of named steps, known before its first side effect: what `mfd deploy
-// --dry-run` prints. composeDeployPlan is pure; planDeploy gathers its facts and writes nothing
-// (no recovery, no lock, no fetch: one ref advertisement at most).
+// --dry-run` prints and what run/deploy.ts executes. decideDeploy and composeDeployPlan are pure;
+// planDeploy gathers their facts and writes nothing (no recovery, no lock, no fetch).
 import type { Config } from '../config/config.ts';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors/index.ts';
@@ -64,7 +64,13 @@ export function findReusable(deployments: readonly Deployment[], sha: string, fi
   return deployments.find((d) => d.sha === sha && isGood(d) && (d.state === 'adopted' || d.record?.fingerprint === fingerprint));
 }
 
-export function composeDeployPlan(facts: DeployFacts, config: Pick<Config, 'build' | 'deploy' | 'systemd' | 'health'>): DeployPlan {
+/** What a deploy decides once its ref is resolved: the part of the plan the deploy itself executes. */
+export type DeployDecision = Pick<DeployPlan, 'action' | 'reuse' | 'commands' | 'active' | 'activeClaimed' | 'previous' | 'prune' | 'steps'>;
+
+export function decideDeploy(
+  facts: Pick<DeployFacts, 'resolved' | 'deployments' | 'active' | 'now'>,
+  config: Pick<Config, 'build' | 'deploy' | 'systemd' | 'health'>,
+): DeployDecision {
   const { resolved, deployments, now } = facts;
   const reusable = findReusable(deployments, resolved.sha, fingerprintCommands(config.build.commands));
   let active: string;
@@ -88,8 +94,6 @@ export function composeDeployPlan(facts: DeployFacts, config: Pick<Config, 'buil
     ...(prune.length > 0 ? (['prune'] as const) : []),
   ];
   return {
-    ref: facts.ref ?? resolved.ref,
-    sha: resolved.sha,
     action: reusable ? 'reuse' : 'build',
     reuse: reusable?.name ?? null,
     commands: config.build.commands.map((c) => [...c]),
@@ -97,8 +101,19 @@ export function composeDeployPlan(facts: DeployFacts, config: Pick<Config, 'buil
     activeClaimed: !!reusable,
     previous: facts.active ?? null,
     prune,
+    steps,
+  };
+}
+
+export function composeDeployPlan(facts: DeployFacts, config: Pick<Config, 'build' | 'deploy' | 'systemd' | 'health'>): DeployPlan {
+  // Steps last, as --json has always shown them.
+  const { steps, ...decision } = decideDeploy(facts, config);
+  return {
+    ref: facts.ref ?? facts.resolved.ref,
+    sha: facts.resolved.sha,
+    ...decision,
     lock: { free: facts.locks.every((l) => l.state !== 'held'), locks: facts.locks },
-    disk: { ...facts.disk, ok: facts.disk.free >= facts.disk.floor, checked: !reusable },
+    disk: { ...facts.disk, ok: facts.disk.free >= facts.disk.floor, checked: decision.action === 'build' },
     steps,
   };
 }
