@@ -98,14 +98,18 @@ describe('SIGINT and SIGTERM (e2e)', () => {
     });
   }
 
-  test('SIGTERM during a build that ignores it: TERM to its group, KILL after the grace, exit 143, nothing left running', async (t) => {
-    if (await skipUnlessPidNamespace(t)) return;
+  /** An app deployed once, and a second commit whose build blocks and records the SIGTERM it ignores. */
+  async function heldBuildScene(t: TestContext) {
     const app = await appFixture(t, { config: HOLD });
     const old = await app.commitVersion(1, { extra: { 'hold.js': HOLD_JS } });
     await deployFirst(app.root);
     const next = await app.commitVersion(2, { extra: { 'hold.js': HOLD_JS } });
-    const started = join(app.root, '..', 'build-started');
-    const term = join(app.root, '..', 'build-got-term');
+    return { app, old, next, started: join(app.root, '..', 'build-started'), term: join(app.root, '..', 'build-got-term') };
+  }
+
+  test('SIGTERM during a build that ignores it: TERM to its group, KILL after the grace, exit 143, nothing left running', async (t) => {
+    if (await skipUnlessPidNamespace(t)) return;
+    const { app, old, next, started, term } = await heldBuildScene(t);
     const r = await runInPidNamespace([
       deploy(app, { T_STARTED: started, T_TERM: term }),
       { op: 'waitFile', path: started },
@@ -119,12 +123,7 @@ describe('SIGINT and SIGTERM (e2e)', () => {
 
   test('a second Ctrl-C kills the build at once, and the clean-up still runs', async (t) => {
     if (await skipUnlessPidNamespace(t)) return;
-    const app = await appFixture(t, { config: HOLD });
-    const old = await app.commitVersion(1, { extra: { 'hold.js': HOLD_JS } });
-    await deployFirst(app.root);
-    const next = await app.commitVersion(2, { extra: { 'hold.js': HOLD_JS } });
-    const started = join(app.root, '..', 'build-started');
-    const term = join(app.root, '..', 'build-got-term');
+    const { app, old, next, started, term } = await heldBuildScene(t);
     const r = await runInPidNamespace([
       deploy(app, { T_STARTED: started, T_TERM: term }),
       { op: 'waitFile', path: started },
