@@ -1,5 +1,5 @@
 // The import directions of src/, checked by `npm run depcheck` (part of `npm test`):
-//   cli → commands → run (+ context.ts) → steps → git | lock → state → config → sys → errors
+//   cli → commands → serve → cd → run (+ context.ts) → steps → git | lock → state → config → sys → errors
 // A module may import its own folder and any folder below its own; nothing imports upward;
 // no runtime cycles, no orphans, src/ never imports test/.
 // See README.md "Architecture" and STYLE.md "Layout".
@@ -16,12 +16,16 @@
  * - config/ is validated data: it imports none of them.
  * - sys/ (exec, process identity, output sinks, the crash-test pause) may throw mfd's errors;
  *   errors/ is the floor and imports nothing of ours, so any module can throw without a cycle.
+ * - serve/ (the webhook HTTP server) wakes the deploy loop of cd/ through cd/trigger.ts only;
+ *   cd/ (the loop, the poller, pause and quarantine) runs deploys through run/.
  * context.ts shares run/'s row: the Context is what orchestration (commands, run) takes; steps
  * and everything below get plain data, never the Context.
  */
 const ROWS = [
   { folders: ['cli'] },
   { folders: ['commands'] },
+  { folders: ['serve'] },
+  { folders: ['cd'] },
   { folders: ['run', 'context'], sideways: true },
   { folders: ['steps'] },
   { folders: ['git', 'lock'], sideways: false },
