@@ -26,7 +26,7 @@ export async function sendStatus(request: StatusRequest, options: SendOptions): 
   const host = new URL(request.url).host;
   let why = '';
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    if (options.signal.aborted) return { ok: false, attempts: attempt - 1, why: `gave up: ${why || 'out of time'}` };
+    if (options.signal.aborted) return { ok: false, attempts: attempt - 1, why: `gave up: ${why || 'earlier posts took all of [status] timeout'}` };
     let wait = FIRST_BACKOFF_MS * 2 ** (attempt - 1);
     try {
       const response = await doFetch(request.url, {
