@@ -90,6 +90,23 @@ describe('commit statuses (e2e)', () => {
     assert.doesNotMatch((await mfd(['status'], { cwd: app.root, env })).stdout, /^status:/m);
   });
 
+  test('a fetch that fails is error, its description without the URL\'s credentials (a full sha is known before any resolve)', async (t) => {
+    const forge = await startForge({ provider: 'github', token: TOKEN });
+    t.after(() => forge.close());
+    const { freePort } = await import('../helpers/http.ts');
+    const port = await freePort();
+    const app = await appFixture(t, {
+      config: () => `[repo]\nurl = "http://deploy:hunter2@127.0.0.1:${port}/app.git"\ntimeout = "1s"\n[build]\ncommands = []\n[status]\nprovider = "github"\napi_url = "${forge.apiUrl}"\nrepository = "me/app"\n`,
+    });
+    const sha = 'd'.repeat(40);
+    const r = await mfd(['deploy', sha], { cwd: app.root, env });
+    assert.equal(r.code, 4, r.stderr);
+    const posts = forge.accepted();
+    assert.deepEqual(posts.map((p) => [p.sha, p.state]), [[sha, 'pending'], [sha, 'error']]);
+    assert.match(posts[1]!.description, /^Cannot reach http:\/\/(\*\*\*@)?127\.0\.0\.1:\d+\/app\.git: connection refused/);
+    assert.ok(forge.requests.every((q) => !q.raw.includes('hunter2')));
+  });
+
   test('a forge that hangs delays the end by at most [status] timeout, and the run still succeeds', async (t) => {
     const { forge, app } = await scene(t, 'github', 'timeout = "1s"\n');
     forge.fail(...Array.from({ length: 20 }, () => ({ hang: true as const })));
