@@ -33,6 +33,7 @@ export async function sendStatus(request: StatusRequest, options: SendOptions): 
         method: 'POST', headers: request.headers, body: request.body, redirect: 'error',
         signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.attemptMs)]),
       });
+      // A body cut off mid-way still has its status, which is what decides.
       const text = await response.text().catch(() => '');
       if (response.ok) return { ok: true, attempts: attempt };
       why = `${host} answered HTTP ${response.status}${detailOf(text)}`;

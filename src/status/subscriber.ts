@@ -62,6 +62,7 @@ export function commitStatusSubscriber(opts: StatusSubscriberOptions): Subscribe
     }
     if (run.command === 'rollback' && event.type === 'step-started' && event.step === 'activate') {
       sha = parseDeploymentName(event.detail)?.sha;
+      // Unreadable `active`: the rollback itself reports that; there is then no sha it leaves to mark.
       left = parseDeploymentName((await readActive(opts.layout).catch(() => undefined)) ?? '')?.sha;
       if (sha) openPending(sha, `Rolling back to ${short(sha)} on ${run.host}`);
     }
