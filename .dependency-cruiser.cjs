@@ -1,5 +1,5 @@
 // The import directions of src/, checked by `npm run depcheck` (part of `npm test`):
-//   cli → commands → serve → cd → run (+ context.ts) → steps → git | lock → state → config → sys → errors
+//   cli → commands → serve → cd → run (+ context.ts) → notify → status → steps → git | lock → state → config → sys → errors
 // A module may import its own folder and any folder below its own; nothing imports upward;
 // no runtime cycles, no orphans, src/ never imports test/.
 // See README.md "Architecture" and STYLE.md "Layout".
@@ -18,6 +18,10 @@
  *   errors/ is the floor and imports nothing of ours, so any module can throw without a cycle.
  * - serve/ (the webhook HTTP server) wakes the deploy loop of cd/ through cd/trigger.ts only;
  *   cd/ (the loop, the poller, pause and quarantine) runs deploys through run/.
+ * - notify/ and status/ are subscribers of a run's events that record-run.ts (run/) wires: below
+ *   run/, never driving it; above steps/, as they read what a step left (the active deployment a
+ *   rollback leaves) and state/ (their markers in .mfd/status). notify/ reuses status/'s reading of
+ *   the events (the resolved sha, short shas), so it sits above it.
  * context.ts shares run/'s row: the Context is what orchestration (commands, run) takes; steps
  * and everything below get plain data, never the Context.
  */
@@ -27,6 +31,8 @@ const ROWS = [
   { folders: ['serve'] },
   { folders: ['cd'] },
   { folders: ['run', 'context'], sideways: true },
+  { folders: ['notify'] },
+  { folders: ['status'] },
   { folders: ['steps'] },
   { folders: ['git', 'lock'], sideways: false },
   { folders: ['state'] },
@@ -108,10 +114,12 @@ module.exports = {
     },
     {
       name: 'not-to-unresolvable',
-      comment: 'An import that resolves to nothing would also escape every rule above.',
+      comment:
+        'An import that resolves to nothing would also escape every rule above. The type-only import ' +
+        'of a types-only package (@octokit/openapi-types has no runtime file) is resolved, and checked, by tsc.',
       severity: 'error',
       from: { path: '^src/' },
-      to: { couldNotResolve: true },
+      to: { couldNotResolve: true, pathNot: '^@octokit/openapi-types$' },
     },
   ],
   options: {

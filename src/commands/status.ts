@@ -10,16 +10,18 @@ import { fileBackend } from '../lock/file.ts';
 import { appLock } from '../lock/names.ts';
 import { listDeployments, readActivations, type Deployment } from '../state/record.ts';
 import { shownState } from '../run/recover.ts';
+import { readMarkers, type Marker } from '../status/markers.ts';
 
 export async function statusCommand(ctx: Context): Promise<void> {
   const { layout } = ctx;
   const warn = (m: string, h?: string) => ctx.reporter.warn(m, h);
-  const [active, deployments, activations, history, lock] = await Promise.all([
+  const [active, deployments, activations, history, lock, markers] = await Promise.all([
     readActive(layout),
     listDeployments(layout, { now: ctx.now(), onWarning: warn }),
     readActivations(layout, warn),
     readHistory(layout, warn),
     fileBackend.inspect(appLock(layout), { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host }),
+    readMarkers(layout, warn),
   ]);
   const current = deployments.find((d) => d.name === active);
   const since = [...activations].reverse().find((a) => a.name === active)?.at ?? null;
@@ -37,6 +39,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
     ...builds.map((b) => `build:    ${b.directory} ${b.state === 'interrupted' ? 'interrupted (its deploy is gone; the next deploy or rollback removes it)' : 'in progress'}`),
     ...(holder ? [`running:  ${[holder.command, holder.ref].filter(Boolean).join(' ')} by ${holder.user}@${holder.hostname} pid ${holder.pid} since ${new Date(holder.timestamp).toISOString()} (${age(holder.timestamp)})`] : []),
     `last run: ${last ? `${last.command} ${last.ref ?? ''} → ${last.outcome}${last.error ? ` (${last.error.code}: ${last.error.message})` : ''} at ${last.end}`.replace('  ', ' ') : 'none'}`,
+    ...markers.filter((m) => m.final || !holder).map((m) => `status:   ${describeMarker(m)}`),
     `lock:     ${!lock ? 'free' : `${lock.stale ? 'stale' : 'held'} by ${lock.owner ? `${lock.owner.user}@${lock.owner.hostname} pid ${lock.owner.pid} "mfd ${lock.owner.command}"` : 'unknown'}`}`,
   ];
   ctx.reporter.result(human, {
@@ -45,7 +48,16 @@ export async function statusCommand(ctx: Context): Promise<void> {
     running: holder ? { command: holder.command, ref: holder.ref, user: holder.user, hostname: holder.hostname, pid: holder.pid, since: new Date(holder.timestamp).toISOString() } : null,
     lastRun: last ?? null,
     lock: lock ? { owner: lock.owner ?? null, stale: lock.stale || null, alive: lock.alive ?? null } : null,
+    commitStatuses: markers,
   });
+}
+
+/** A commit status a run still owes the forge (status/markers.ts); a pending one only when no run holds the lock. */
+function describeMarker(m: Marker): string {
+  const sha = m.sha.slice(0, 12);
+  return m.final
+    ? `${m.final.state} for ${sha} not posted (run ${m.runId}: ${m.error ?? 'unknown error'}); the next deploy or rollback sends it again`
+    : `pending left on ${sha} by run ${m.runId}, which was interrupted; the next deploy or rollback closes it with error`;
 }
 
 /** Only a deployment recorded healthy came up healthy: the history says a run ended, not what was checked. */

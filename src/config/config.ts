@@ -16,8 +16,10 @@ import { checkPrograms, readDurations } from './rules.ts';
 import { Secret } from './secret.ts';
 import { keysOf } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
+import { STATUS_SECRET_KEYS, StatusSchema, statusOf, type StatusConfig } from './status.ts';
+import { NotifySchema, notifyOf, type NotifyConfig } from './notify.ts';
 
-export type { HealthConfig, LockConfig, RepoAuth };
+export type { HealthConfig, LockConfig, NotifyConfig, RepoAuth, StatusConfig };
 
 export interface Config {
   file: string;
@@ -28,6 +30,10 @@ export interface Config {
   deploy: DeployConfig;
   lock: LockConfig;
   health?: HealthConfig;
+  /** Commit statuses posted to the forge (status/). */
+  status?: StatusConfig;
+  /** The command told of each run's end (notify/). */
+  notify?: NotifyConfig;
   warnings: string[];
 }
 
@@ -41,16 +47,20 @@ const Schema = z.strictObject({
   deploy: DeploySchema,
   lock: LockSchema,
   health: HealthSchema,
+  status: StatusSchema,
+  notify: NotifySchema,
 });
 
 /** Every table's keys, by key path ('' for the top level), read from Schema. */
 export const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = keysOf(Schema);
-const SECRET_PATHS = new Set(SECRET_KEYS);
+const SECRET_PATHS = new Set([...SECRET_KEYS, ...STATUS_SECRET_KEYS]);
 
 /** The result of validating the text alone: what loadConfig still has to read is `tokenFile`. */
 export interface ParsedConfig {
   config: Omit<Config, 'repo'> & { repo: Omit<Config['repo'], 'auth'> & { auth: RepoAuth } };
   tokenFile?: string;
+  /** status.token_file, resolved: read by loadConfig as tokenFile is. */
+  statusTokenFile?: string;
   holdsSecret: boolean;
 }
 
@@ -100,6 +110,8 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   checkRepoUrlOf(repo, add);
   const minFreeBytes = readMinFree(data, add);
   checkHealth(data, add);
+  const status = parsed?.status ? statusOf(parsed.status, { repoUrl: parsed.repo.url, root: dirname(file), env, add }) : undefined;
+  const notify = parsed?.notify ? notifyOf(parsed.notify, add) : undefined;
   if (issues.length > 0 || !parsed) throw new ConfigInvalidError(file, issues);
 
   const warnings: string[] = [];
@@ -118,10 +130,13 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       deploy: deployOf(parsed.deploy, minFreeBytes),
       lock: lockOf(parsed.lock, { retryIntervalMs: ms['lock.retry_interval'], staleMs: ms['lock.stale'] }, file),
       ...health,
+      ...(status ? { status: status.status } : {}),
+      ...(notify ? { notify } : {}),
       warnings,
     },
     ...(repoConfig.tokenFile ? { tokenFile: resolve(root, repoConfig.tokenFile) } : {}),
-    holdsSecret: repoConfig.holdsSecret,
+    ...(status?.tokenFile ? { statusTokenFile: resolve(root, status.tokenFile) } : {}),
+    holdsSecret: repoConfig.holdsSecret || !!status?.holdsSecret,
   };
 }
 
@@ -140,18 +155,26 @@ export async function loadConfig(file: string, env: Record<string, string | unde
   const config = parsed.config as Config;
   if (parsed.holdsSecret) await warnIfShared(path, 'it holds a secret', config.warnings);
   if (parsed.tokenFile) {
-    let token: string;
-    try {
-      token = (await readFile(parsed.tokenFile, 'utf8')).trim();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw new ConfigInvalidError(path, [{ path: 'repo.token_file', message: `cannot read ${parsed.tokenFile}: ${code}`, ...withLine(lineOf(source, ['repo', 'token_file'])) }]);
-    }
-    if (!token) throw new ConfigInvalidError(path, [{ path: 'repo.token_file', message: `${parsed.tokenFile} is empty` }]);
-    config.repo.auth = { kind: 'token', token: new Secret(token) };
+    config.repo.auth = { kind: 'token', token: await readTokenFile(path, source, parsed.tokenFile, ['repo', 'token_file']) };
     await warnIfShared(parsed.tokenFile, 'it holds the repository token', config.warnings);
   }
+  if (parsed.statusTokenFile && config.status) {
+    config.status.token = await readTokenFile(path, source, parsed.statusTokenFile, ['status', 'token_file']);
+    await warnIfShared(parsed.statusTokenFile, 'it holds the commit status token', config.warnings);
+  }
   return deepFreeze(config);
+}
+
+async function readTokenFile(config: string, source: string, file: string, key: string[]): Promise<Secret> {
+  let token: string;
+  try {
+    token = (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ConfigInvalidError(config, [{ path: key.join('.'), message: `cannot read ${file}: ${code}`, ...withLine(lineOf(source, key)) }]);
+  }
+  if (!token) throw new ConfigInvalidError(config, [{ path: key.join('.'), message: `${file} is empty` }]);
+  return new Secret(token);
 }
 
 async function warnIfShared(path: string, why: string, warnings: string[]): Promise<void> {

@@ -6,6 +6,8 @@ import { InterruptedError, MfdError, toFsError } from '../errors/index.ts';
 import { openRunLog, runLogSubscriber } from '../state/runlog.ts';
 import { pauseAtSteps } from '../sys/testhook.ts';
 import { historyLine } from './history-line.ts';
+import { notifySubscriber, triggerOf } from '../notify/notify.ts';
+import { commitStatusSubscriber } from '../status/subscriber.ts';
 import { outcomeOf } from './outcome.ts';
 import { Run, type RunCommand } from './run.ts';
 
@@ -29,6 +31,8 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   run.subscribe((event) => terminal.handle(event));
   run.subscribe(runLogSubscriber(log));
   run.subscribe(historyLine(run, { layout: ctx.layout, user: ctx.identity.user, ref }));
+  // After the history line, so `mfd history` has the run while its statuses are still being sent.
+  for (const subscriber of reportingSubscribers(ctx, run, ref, terminal)) run.subscribe(subscriber);
   const pause = pauseAtSteps({ command, signal: ctx.signal }, ctx.testHook.pauseAt);
   if (pause) run.subscribe(pause);
 
@@ -45,4 +49,37 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
     await run.finish({ outcome: outcomeOf(error), sha: active?.sha ?? null, deployment: active?.deployment ?? null, error: { code, message }, at: ctx.now() });
     throw error;
   }
+}
+
+/**
+ * The forge's commit statuses and the notify command, when configured. What they fail at is an
+ * error line in the run's log and a warning on the terminal, never the run's outcome.
+ */
+function reportingSubscribers(ctx: Context, run: Run, ref: string | undefined, terminal: Context['reporter']) {
+  const { config } = ctx;
+  const report = (message: string, hint?: string) => {
+    run.log.write(`error: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
+    terminal.warn(message, hint);
+  };
+  // [serve] public_url comes with `mfd serve` (issue #12); read only if this config has it.
+  const base = config.status?.targetUrlBase ?? (config as { serve?: { publicUrl?: string } }).serve?.publicUrl?.replace(/\/+$/, '');
+  const subscribers = [];
+  if (config.status) {
+    subscribers.push(commitStatusSubscriber({
+      run: { id: run.id, command: run.command, start: run.start, ref, user: ctx.identity.user, host: ctx.identity.host },
+      config: config.status, layout: ctx.layout, now: ctx.now, report,
+      checks: { health: !!config.health, unit: !!config.systemd.unit },
+      ...(base ? { targetUrlBase: base } : {}),
+    }));
+  }
+  if (config.notify) {
+    const auth = config.repo.auth;
+    const secrets = [auth.kind === 'token' ? auth.token.reveal() : auth.kind === 'basic' ? auth.password.reveal() : '', config.status?.token?.reveal() ?? ''];
+    subscribers.push(notifySubscriber({
+      run: { id: run.id, command: run.command, app: ctx.root, start: run.start, ref, trigger: triggerOf(ctx) },
+      config: config.notify, env: ctx.env, secrets, report,
+      runUrl: base ? `${base}/runs/${encodeURIComponent(run.id)}` : undefined,
+    }));
+  }
+  return subscribers;
 }

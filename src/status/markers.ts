@@ -1,0 +1,65 @@
+// What a run still owes the forge, one file per commit in .mfd/status/<sha>.json: written before a
+// `pending` is posted (so a killed run's pending is closed by the next locked run, with `error`),
+// and kept, with the final state, when that post finally failed (the next run sends it again).
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as z from 'zod/mini';
+import type { Layout } from '../state/layout.ts';
+import { writeFileAtomic } from '../state/atomicfile.ts';
+import { describeIssue, runId, sha, timestamp, type OnWarning } from '../state/stored.ts';
+import type { CommitState } from './request.ts';
+
+const MarkerSchema = z.strictObject({
+  sha,
+  runId,
+  at: timestamp,
+  /** The final post this run could not make; absent while its pending is open. */
+  final: z.optional(z.strictObject({
+    state: z.enum(['success', 'failure', 'error']),
+    description: z.string().check(z.maxLength(140)),
+    targetUrl: z.optional(z.string()),
+  })),
+  /** Why the last post for it failed. */
+  error: z.optional(z.string().check(z.maxLength(500))),
+});
+export type Marker = z.infer<typeof MarkerSchema>;
+export type FinalState = Exclude<CommitState, 'pending'>;
+
+export const markerDir = (layout: Layout): string => join(layout.state, 'status');
+const markerFile = (layout: Layout, commit: string): string => join(markerDir(layout), `${commit}.json`);
+
+export async function writeMarker(layout: Layout, marker: Marker): Promise<void> {
+  await mkdir(markerDir(layout), { recursive: true });
+  await writeFileAtomic(markerFile(layout, marker.sha), `${JSON.stringify(marker)}\n`, 0o600);
+}
+
+export async function removeMarker(layout: Layout, commit: string): Promise<void> {
+  await rm(markerFile(layout, commit), { force: true });
+}
+
+/** Every valid marker; one that is not (damaged, not mfd's, named for another sha) is skipped with a warning. */
+export async function readMarkers(layout: Layout, onWarning?: OnWarning): Promise<Marker[]> {
+  let names: string[];
+  try {
+    names = await readdir(markerDir(layout));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const markers: Marker[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort()) {
+    const file = join(markerDir(layout), name);
+    let data: unknown;
+    try {
+      data = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      onWarning?.(`ignored .mfd/status/${name}: ${(error as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    const parsed = MarkerSchema.safeParse(data);
+    if (!parsed.success) onWarning?.(`ignored .mfd/status/${name}: ${describeIssue(parsed.error)}`);
+    else if (`${parsed.data.sha}.json` !== name) onWarning?.(`ignored .mfd/status/${name}: it names ${parsed.data.sha}`);
+    else markers.push(parsed.data);
+  }
+  return markers;
+}

@@ -1,0 +1,90 @@
+// Sends one status request until the forge takes it: retried with backoff on 5xx, 429 (honouring
+// Retry-After, capped) and network errors, never on another 4xx, and never past `signal` (the run's
+// budget for its posts). Returns why it finally failed, redacted, instead of throwing.
+import { redact } from '../errors/redact.ts';
+import type { StatusRequest } from './request.ts';
+
+export interface SendOptions {
+  /** Aborted when the run's budget for its posts is spent: the attempt and any wait end at once. */
+  signal: AbortSignal;
+  /** Each attempt's own limit, in ms. */
+  attemptMs: number;
+  /** ms since the epoch, for a Retry-After given as a date. */
+  now: () => number;
+  fetch?: typeof fetch;
+}
+
+export type SendResult = { ok: true; attempts: number } | { ok: false; attempts: number; why: string };
+
+const ATTEMPTS = 5;
+const FIRST_BACKOFF_MS = 250;
+/** A forge asking for more than this (a rate limit reset an hour away) is not waited for. */
+export const RETRY_AFTER_CAP_MS = 5_000;
+
+export async function sendStatus(request: StatusRequest, options: SendOptions): Promise<SendResult> {
+  const doFetch = options.fetch ?? fetch;
+  const host = new URL(request.url).host;
+  let why = '';
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    if (options.signal.aborted) return { ok: false, attempts: attempt - 1, why: `gave up: ${why || 'earlier posts took all of [status] timeout'}` };
+    let wait = FIRST_BACKOFF_MS * 2 ** (attempt - 1);
+    try {
+      const response = await doFetch(request.url, {
+        method: 'POST', headers: request.headers, body: request.body, redirect: 'error',
+        signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.attemptMs)]),
+      });
+      // A body cut off mid-way still has its status, which is what decides.
+      const text = await response.text().catch(() => '');
+      if (response.ok) return { ok: true, attempts: attempt };
+      why = `${host} answered HTTP ${response.status}${detailOf(text)}`;
+      const retryable = response.status >= 500 || response.status === 429;
+      if (!retryable) return { ok: false, attempts: attempt, why };
+      const asked = retryAfterMs(response.headers.get('retry-after'), options.now());
+      if (asked !== undefined) wait = Math.min(asked, RETRY_AFTER_CAP_MS);
+    } catch (error) {
+      why = options.signal.aborted ? `no answer from ${host} in time` : `cannot reach ${host}: ${causeOf(error)}`;
+    }
+    if (attempt < ATTEMPTS) await sleep(wait, options.signal);
+  }
+  return { ok: false, attempts: ATTEMPTS, why: `gave up after ${ATTEMPTS} attempts: ${why}` };
+}
+
+/** Seconds, or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null, now: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The forge's own message, short: GitHub and Gitea say `message`, GitLab `message` or `error`. */
+function detailOf(text: string): string {
+  let message: unknown = text;
+  try {
+    const json = JSON.parse(text) as { message?: unknown; error?: unknown };
+    message = json.message ?? json.error ?? text;
+  } catch {
+    // Not JSON (a proxy's HTML page): its first line is what there is to say.
+  }
+  const line = (typeof message === 'string' ? message : JSON.stringify(message)).split('\n')[0]!.trim().slice(0, 120);
+  return line ? `: ${redact(line)}` : '';
+}
+
+function causeOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const text = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return redact(text);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}

@@ -1,0 +1,54 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpRoot } from '../helpers/repo.ts';
+import { notifySubscriber, triggerOf, wanted } from '../../src/notify/notify.ts';
+import type { NotifyConfig } from '../../src/config/notify.ts';
+
+const config = (on: string[], command: string[] = ['true']): NotifyConfig => {
+  const set = new Set(on.filter((o) => o !== 'manual') as ('failure' | 'success')[]);
+  return { command, outcomes: set.size > 0 ? set : new Set(['failure', 'success']), manual: on.includes('manual'), timeoutMs: 5_000 };
+};
+
+describe('notify', () => {
+  test('which runs it is told of: automatic ones by default, manual ones only with "manual", never a refused one', () => {
+    assert.equal(wanted(config([]), 'success', 'poll'), true);
+    assert.equal(wanted(config([]), 'rolled-back', 'webhook'), true);
+    assert.equal(wanted(config([]), 'success', undefined), false);
+    assert.equal(wanted(config([]), 'failed', 'manual'), false);
+    assert.equal(wanted(config(['manual']), 'failed', undefined), true);
+    assert.equal(wanted(config(['failure']), 'success', 'poll'), false);
+    assert.equal(wanted(config(['failure']), 'interrupted', 'poll'), true);
+    assert.equal(wanted(config(['success', 'manual']), 'needs-attention', undefined), false);
+    assert.equal(wanted(config(['failure', 'success', 'manual']), 'refused', undefined), false);
+  });
+
+  test('the trigger is read from the Context when the caller put one there, as a name or { kind }', () => {
+    assert.equal(triggerOf({}), undefined);
+    assert.equal(triggerOf({ trigger: 'poll' }), 'poll');
+    assert.equal(triggerOf({ trigger: { kind: 'webhook', id: 'd-1' } }), 'webhook');
+    assert.equal(triggerOf({ trigger: 42 }), undefined);
+  });
+
+  test('an automatic run\'s end runs the command with its facts; a command that outlives its timeout is killed and reported', async (t) => {
+    const root = await tmpRoot(t);
+    const out = join(root, 'env.json');
+    const script = `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.env)); if (process.env.T_HANG) setInterval(() => {}, 1000);`;
+    const reports: string[] = [];
+    const subscriber = notifySubscriber({
+      run: { id: 'r1', command: 'deploy', app: root, start: 0, ref: undefined, trigger: 'poll' },
+      config: { ...config([], [process.execPath, '-e', script]), timeoutMs: 1_000 },
+      env: { PATH: process.env.PATH, SECRET_COPY: 'hunter2', T_HANG: '1' }, secrets: ['hunter2'], runUrl: undefined,
+      report: (m) => reports.push(m),
+    });
+    await subscriber({ type: 'step-finished', step: 'resolve', detail: 'main', summary: `main \u2192 ${'c'.repeat(40)}`, ms: 1, outcome: 'ok' });
+    await subscriber({ type: 'run-finished', outcome: 'rolled-back', sha: null, deployment: null, error: { code: 'HEALTH_FAILURE', message: 'unhealthy: http://u:hunter2@h/x' }, at: 3_000 });
+    const seen = JSON.parse(await readFile(out, 'utf8')) as Record<string, string>;
+    assert.deepEqual([seen.MFD_OUTCOME, seen.MFD_RESULT, seen.MFD_SHA, seen.MFD_REF, seen.MFD_TRIGGER, seen.MFD_RUN_URL], ['failure', 'rolled-back', 'c'.repeat(40), 'main', 'poll', '']);
+    assert.equal(seen.MFD_MESSAGE, 'deploy rolled-back: unhealthy: http://***@h/x');
+    assert.equal(seen.SECRET_COPY, undefined, 'a variable holding a secret\'s value is left out');
+    assert.equal(reports.length, 1);
+    assert.match(reports[0]!, /failed with timeout after 1000 ms/);
+  });
+});
