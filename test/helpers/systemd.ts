@@ -14,6 +14,7 @@ const SCRIPT = 'mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system &
 export interface UserSystemd {
   /** What `systemctl --user` (and mfd) need to find this manager. */
   env: { XDG_RUNTIME_DIR: string };
+  /** `name` is a service's (`app`), or a unit file's with its suffix (`app.socket`). */
   installUnit(name: string, text: string): Promise<void>;
   systemctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
@@ -63,7 +64,8 @@ export async function startSystemd(dir: string): Promise<UserSystemd> {
     env,
     systemctl,
     async installUnit(name, text) {
-      await writeFile(join(config, 'systemd', 'user', `${name}.service`), `${text.trim()}\n`);
+      const file = /\.(service|socket)$/.test(name) ? name : `${name}.service`;
+      await writeFile(join(config, 'systemd', 'user', file), `${text.trim()}\n`);
       const r = await systemctl('daemon-reload');
       if (r.code !== 0) throw new Error(`daemon-reload failed: ${r.stderr}`);
     },
