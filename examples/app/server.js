@@ -3,7 +3,6 @@
 // it serves the socket systemd passes (fd 3), so restarts refuse nothing; alone, its own port.
 'use strict';
 const http = require('node:http');
-const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -30,11 +29,9 @@ const where = passed ? 'the socket systemd passed (fd 3)' : `http://${host}:${po
 server.listen(passed ? { fd: 3 } : { port, host }, () => console.log(`serving ${info.commit} on ${where}`));
 
 // A graceful stop: accept nothing more (systemd keeps the socket, so new connections wait for the
-// next process), let requests in flight finish, then exit. net's close, not http's: http's drops
-// "idle" connections at once, and that includes one accepted a moment ago whose request has not
-// been read yet, which its client would see reset. Idle keep-alive connections go a moment later.
+// next process), let requests in flight finish, then exit. Since Node 19, close() also closes idle
+// keep-alive connections, so they cannot hold the stop (and the next start) back.
 process.once('SIGTERM', () => {
   stopping = true;
-  net.Server.prototype.close.call(server, () => process.exit(0));
-  setTimeout(() => server.closeIdleConnections(), 100);
+  server.close(() => process.exit(0));
 });
