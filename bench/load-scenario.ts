@@ -7,12 +7,11 @@ import { request } from 'node:http';
 import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
 import { startGitServer } from '../test/helpers/git-server.ts';
 import { freePort } from '../test/helpers/http.ts';
 import { createRepo } from '../test/helpers/repo.ts';
 import { mfd } from '../test/helpers/cli.ts';
-import type { UserSystemd } from '../test/helpers/systemd.ts';
+import { uniqueUnit, type UserSystemd } from '../test/helpers/systemd.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/app/', import.meta.url));
 const UNITS = fileURLToPath(new URL('../systemd/', import.meta.url));
@@ -55,12 +54,6 @@ export interface LoadResult {
   /** The sha the crash deploy rolled back to; requests started during that deploy answered with these commits. */
   crash: { restored: string | undefined; answeredBy: Record<string, number> };
 }
-
-/**
- * A unit name of this process's own. User managers side by side share one cgroup tree, so two
- * tests' units of one name share a cgroup, and restarting one kills the other's processes.
- */
-export const uniqueUnit = (): string => `app-${randomUUID().slice(0, 8)}`;
 
 /** The shipped units as `unit`, with this test's port, paths and node, and without what a user manager cannot do. */
 export async function exampleUnits(mode: LoadOptions['mode'], root: string, port: number, unit: string): Promise<{ service: string; socket?: string }> {

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
 import { freePort, getText } from '../helpers/http.ts';
-import { requireSystemd, type UserSystemd } from '../helpers/systemd.ts';
-import { exampleUnits, uniqueUnit } from '../../bench/load-scenario.ts';
+import { requireSystemd, uniqueUnit, type UserSystemd } from '../helpers/systemd.ts';
+import { exampleUnits } from '../../bench/load-scenario.ts';
 
 const SERVER_JS = fileURLToPath(new URL('../../examples/app/server.js', import.meta.url));
 const node = JSON.stringify(process.execPath);

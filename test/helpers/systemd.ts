@@ -2,6 +2,7 @@
 // /run/systemd/system without touching the machine. Skipped with a reason where it cannot run;
 // under CI=true a missing systemd fails the test instead, so CI cannot pass without it.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -19,6 +20,12 @@ export interface UserSystemd {
   systemctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
+
+/**
+ * A unit name no other test uses. Managers side by side share one cgroup tree, so same-named
+ * units of two tests share a cgroup, and restarting one kills the other's processes.
+ */
+export const uniqueUnit = (prefix = 'app'): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 export async function systemdAvailable(): Promise<{ ok: true } | { ok: false; why: string }> {
   try {
