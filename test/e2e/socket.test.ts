@@ -18,7 +18,7 @@ const node = JSON.stringify(process.execPath);
 
 interface Scene { app: AppFixture; systemd: UserSystemd; port: number; unit: string; env: Record<string, string>; version: (n: number, crash?: boolean) => Promise<string> }
 
-async function setup(t: TestContext): Promise<Scene | undefined> {
+async function setup(t: TestContext, editService: (text: string) => string = (text) => text): Promise<Scene | undefined> {
   const systemd = await requireSystemd(t);
   if (!systemd) return undefined;
   const app = await appFixture(t);
@@ -26,7 +26,7 @@ async function setup(t: TestContext): Promise<Scene | undefined> {
   const unit = uniqueUnit();
   const units = await exampleUnits('socket', app.root, port, unit);
   await systemd.installUnit(`${unit}.socket`, units.socket!);
-  await systemd.installUnit(unit, units.service);
+  await systemd.installUnit(unit, editService(units.service));
   assert.equal((await systemd.systemctl('start', `${unit}.socket`)).code, 0);
   t.after(() => systemd.systemctl('stop', `${unit}.service`, `${unit}.socket`));
   // A long timeout: a check that waited it out instead of seeing the crash would show in the detail.
@@ -110,5 +110,23 @@ describe('socket activation (e2e)', () => {
     assert.equal(rb.code, 6, rb.stderr);
     assert.match(rb.stderr, new RegExp(`error: unit ${unit} is socket-activated but ${unit}\\.socket is inactive`));
     assert.equal(await readlink(join(app.root, 'active')), before);
+  });
+
+  test('a socket that a crash loop made systemd close (start limit hit) is started again on the way back', async (t) => {
+    // A start limit of one start, restarted at once: the crash's restart hits it, and systemd then
+    // stops the socket too (service-start-limit-hit), as the shipped unit's StartLimitIntervalSec=0 avoids.
+    const s = await setup(t, (text) => text.replace(/^StartLimitIntervalSec=0$/m, 'StartLimitIntervalSec=600\nStartLimitBurst=1')
+      .replace(/^Restart=.*$/m, 'Restart=always').replace(/^RestartSec=.*$/m, 'RestartSec=0'));
+    if (!s) return;
+    const { app, systemd, port, env, unit } = s;
+    await s.version(1);
+    const two = await s.version(2);
+    assert.equal((await mfd(['deploy', two], { cwd: app.root, env })).code, 0);
+    await s.version(3, true);
+    const r = await mfd(['deploy'], { cwd: app.root, env });
+    assert.equal(r.code, 7, r.stderr);
+    assert.match(r.stderr, new RegExp(`unit ${unit} failed \\(result [\\w-]+\\); rolled back to ${two}, which is healthy`));
+    assert.equal((await systemd.systemctl('is-active', `${unit}.socket`)).stdout.trim(), 'active');
+    assert.equal(await getOnce(port), two);
   });
 });
