@@ -47,3 +47,26 @@ export class RestartRolledBackError extends MfdError {
     super(`${failure.message}; ${after}`, { hint: failure.hint, cause: failure });
   }
 }
+
+/**
+ * The unit is socket-activated but its socket is not listening (stopped, or failed): a restart
+ * would bring the app up behind a closed port, so mfd does not restart it.
+ */
+export class SocketInactiveError extends MfdError {
+  readonly code = 'SOCKET_INACTIVE';
+  readonly exitCode = EXIT.activate;
+  constructor(
+    readonly unit: string,
+    readonly socket: { unit: string; activeState: string; result: string; listen: readonly string[] },
+    /** Where `active` stands now, in words: what mfd did about the activation it had made. */
+    readonly activeNote: string,
+    /** The commands that bring the socket back, e.g. `systemctl --user start app.socket`. */
+    startCommand: string,
+  ) {
+    const state = socket.activeState === 'failed' ? `failed (result ${socket.result})` : socket.activeState;
+    const where = socket.listen.length ? socket.listen.join(', ') : 'its address';
+    super(`unit ${unit} is socket-activated but ${socket.unit} is ${state}: nothing holds ${where}, so mfd did not restart ${unit}; ${activeNote}`, {
+      hint: `bring the socket back with: ${startCommand}; then run mfd again`,
+    });
+  }
+}

@@ -14,7 +14,7 @@ import type { RunLog } from '../state/runlog.ts';
 import { trimHistory } from '../state/history.ts';
 import { withCacheLock, lockRequest } from '../lock/policy.ts';
 import type { CacheLock } from '../git/git.ts';
-import { recordActivation, restartActive } from './restart.ts';
+import { recordActivation, requireListeningSocket, restartActive } from './restart.ts';
 import { processStart } from '../sys/process.ts';
 import { checkFreeSpace } from '../steps/disk.ts';
 import type { Remote } from '../git/remote.ts';
@@ -115,6 +115,7 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
   async activate(s) {
     const { ctx, name } = s;
     s.previous = await readActive(ctx.layout);
+    await requireListeningSocket(ctx, 'active is untouched');
     await ctx.reporter.step('activate', name, async () => {
       await activate(ctx.layout, name);
       await recordActivation(ctx, { name, sha: s.resolved.sha, at: stamp(ctx), command: 'deploy' });

@@ -4,23 +4,49 @@
 import { activate } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
 import { parseDeploymentName } from '../state/deployment.ts';
-import { HealthCheckFailedError, RestartFailedError, RestartRolledBackError, ServerNeedsAttentionError } from '../errors/index.ts';
+import { HealthCheckFailedError, RestartFailedError, RestartRolledBackError, ServerNeedsAttentionError, SocketInactiveError } from '../errors/index.ts';
 import { runHealthCheck } from '../steps/health.ts';
 import { appendActivation, readRecords, writeRecord, type Activation } from '../state/record.ts';
 import { bestEffort } from '../state/best-effort.ts';
-import { journalctlCommand, restartUnit, unitStatus } from '../steps/service.ts';
+import { journalctlCommand, restartUnit, unitFailure, unitStatus, type ServiceTarget, type UnitStatus } from '../steps/service.ts';
+import { reviveSocket, socketListening, socketOf, socketStartCommand, type SocketStatus } from '../steps/socket.ts';
 import { redact } from '../errors/redact.ts';
 
 export type BringUpFailure = { kind: 'restart'; error: RestartFailedError } | { kind: 'health'; detail: string };
 
-/** Restarts the unit (if any) onto `name` and verifies it. Returns why it failed, or undefined. */
-export async function bringUp(ctx: Context, name: string): Promise<BringUpFailure | undefined> {
+export interface BringUpOptions {
+  /**
+   * The way back after a failed deployment: a socket that deployment's crash loop made systemd
+   * stop (start limit hit) is started again rather than refused, or nothing would serve at all.
+   */
+  wayBack?: boolean;
+}
+
+/**
+ * Before `active` moves: a socket-activated unit whose socket is not listening is refused
+ * (SocketInactiveError, exit 6), since a restart would bring the app up behind a closed port.
+ */
+export async function requireListeningSocket(ctx: Context, activeNote: string): Promise<void> {
   const { unit, scope } = ctx.config.systemd;
+  if (!unit) return;
+  const socket = await socketOf({ unit, scope, env: ctx.env, signal: ctx.signal });
+  if (socket && !socketListening(socket)) throw new SocketInactiveError(unit, socket, activeNote, socketStartCommand(scope, socket));
+}
+
+/** Restarts the unit (if any) onto `name` and verifies it. Returns why it failed, or undefined. */
+export async function bringUp(ctx: Context, name: string, options: BringUpOptions = {}): Promise<BringUpFailure | undefined> {
+  const { unit, scope } = ctx.config.systemd;
+  let watch: (() => Promise<string | undefined>) | undefined;
   if (unit) {
     const target = { unit, scope, env: ctx.env, signal: ctx.signal };
+    const socket = await socketOf(target);
+    if (socket && !socketListening(socket)) {
+      if (!options.wayBack) throw new SocketInactiveError(unit, socket, `active points at ${name}`, socketStartCommand(scope, socket));
+      await reviveSocket(target, socket.unit);
+    }
     const before = await unitStatus(target).catch(() => undefined);
     try {
-      await ctx.reporter.step('restart', unit, () => restartUnit(target));
+      await ctx.reporter.step('restart', restartDetail(unit, socket), () => restartUnit(target));
     } catch (error) {
       if (error instanceof RestartFailedError) return { kind: 'restart', error };
       throw error;
@@ -33,6 +59,7 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
     if (before && after && before.startedMonotonicUs > 0 && after.startedMonotonicUs <= before.startedMonotonicUs) {
       return { kind: 'health', detail: `unit ${unit} did not start a new main process (still pid ${after.mainPid})` };
     }
+    if (after) watch = watchFor(target, after);
   } else {
     await ctx.reporter.skip('restart', 'no [systemd] unit configured: nothing to restart');
   }
@@ -40,7 +67,7 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
   if (health) {
     const result = await ctx.reporter
       .step('health', health.kind === 'http' ? redact(health.url) : health.command.join(' '), () =>
-        runHealthCheck(health, { cwd: ctx.layout.deployment(name), env: ctx.env, signal: ctx.signal }).then((r) => {
+        runHealthCheck(health, { cwd: ctx.layout.deployment(name), env: ctx.env, signal: ctx.signal, ...(watch ? { watch, watchIntervalMs: watchEvery(health.intervalMs) } : {}) }).then((r) => {
           if (!r.ok) throw Object.assign(new Error(r.detail), { result: r });
           return r;
         }),
@@ -56,6 +83,20 @@ export async function bringUp(ctx: Context, name: string): Promise<BringUpFailur
   }
   return undefined;
 }
+
+/** `app`, or `app (socket-activated: app.socket holds 127.0.0.1:8080)`: the restart line says which kind it was. */
+function restartDetail(unit: string, socket: SocketStatus | undefined): string {
+  if (!socket) return unit;
+  return `${unit} (socket-activated: ${socket.unit} holds ${socket.listen.join(', ') || 'its address'})`;
+}
+
+/** The health check's companion: why the main process the restart started is gone, if it is. */
+function watchFor(target: ServiceTarget, started: UnitStatus): () => Promise<string | undefined> {
+  return async () => unitFailure(target.unit, started, await unitStatus(target));
+}
+
+/** Often enough that a crash ends the check well within one interval, never a busy loop of systemctl. */
+const watchEvery = (intervalMs: number) => Math.min(Math.max(intervalMs, 50), 250);
 
 export async function restartActive(ctx: Context, opts: { name: string; previous: string | undefined; sha: string }): Promise<void> {
   const failure = await bringUp(ctx, opts.name);
@@ -73,7 +114,7 @@ export async function restartActive(ctx: Context, opts: { name: string; previous
   }
   await ctx.reporter.step('rollback', previous.name, () => activate(ctx.layout, previous.name));
   await recordActivation(ctx, { name: previous.name, sha: previous.sha, at: new Date(ctx.now()).toISOString(), command: 'auto-rollback' });
-  const again = await bringUp(ctx, previous.name);
+  const again = await bringUp(ctx, previous.name, { wayBack: true });
   if (again) {
     throw new ServerNeedsAttentionError(opts.name, detail, previous.name, again.kind === 'restart' ? again.error.message : again.detail, logs);
   }

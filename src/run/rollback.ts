@@ -9,7 +9,7 @@ import { bestEffort } from '../state/best-effort.ts';
 import { planRollback } from '../steps/rollback-plan.ts';
 import { lockRequest, planLocks, withDeployLock } from '../lock/policy.ts';
 import { recordRun } from './record-run.ts';
-import { bringUp, logsHint, markHealthy, recordActivation } from './restart.ts';
+import { bringUp, logsHint, markHealthy, recordActivation, requireListeningSocket } from './restart.ts';
 
 export interface RollbackResult {
   from: string | undefined;
@@ -36,6 +36,7 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
   const chosen = planRollback(deployments, activations, active, target);
 
   const at = new Date(ctx.now()).toISOString();
+  await requireListeningSocket(ctx, 'active is untouched');
   // The test hook's "rollback-planned" pauses as this step starts: the guard then sees a signal sent meanwhile.
   await reporter.step('activate', chosen.name, async () => {
     await activate(layout, chosen.name);

@@ -1,5 +1,6 @@
 // The health check after every restart: an HTTP GET (expected status, optional body substring) or
-// an argv command, retried every `interval` after an initial `delay` until it passes or `timeout`.
+// an argv command, retried every `interval` after an initial `delay` until it passes or `timeout`,
+// or at once when the unit behind it has failed (no waiting out the timeout against a dead app).
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeOutcome, run } from '../sys/exec.ts';
 import { redact } from '../errors/redact.ts';
@@ -13,6 +14,8 @@ export interface HealthResult {
   attempts: number;
   /** What the last attempt saw: `HTTP 200`, `HTTP 500: <body>`, `connection refused`, a command's tail. */
   detail: string;
+  /** Set when the check ended because `watch` reported the app dead; `detail` is then its reason. */
+  unitFailed?: boolean;
 }
 
 export interface HealthOptions {
@@ -20,9 +23,31 @@ export interface HealthOptions {
   /** A command check's environment (the Context's). */
   env: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
+  /**
+   * Asked every `watchIntervalMs` while the check runs: a reason once the app is dead (its unit
+   * failed), which ends the check at once, even an attempt still waiting for an answer (behind
+   * a socket, a request to a crashed app waits in the queue rather than being refused).
+   */
+  watch?: () => Promise<string | undefined>;
+  watchIntervalMs?: number;
 }
 
 export async function runHealthCheck(config: HealthConfig, options: HealthOptions): Promise<HealthResult> {
+  const dead = new AbortController();
+  let reason: string | undefined;
+  const stopWatch = new AbortController();
+  const watching = options.watch ? watchUnit(options.watch, options.watchIntervalMs ?? 100, stopWatch.signal, (r) => { reason = r; dead.abort(); }) : Promise.resolve();
+  const signal = options.signal ? AbortSignal.any([options.signal, dead.signal]) : dead.signal;
+  try {
+    const result = await attemptUntilDone(config, { ...options, signal });
+    return reason === undefined ? result : { ok: false, attempts: result.attempts, detail: reason, unitFailed: true };
+  } finally {
+    stopWatch.abort();
+    await watching;
+  }
+}
+
+async function attemptUntilDone(config: HealthConfig, options: HealthOptions): Promise<HealthResult> {
   // Monotonic, as every duration here: a clock set back must not stretch the check.
   const deadline = performance.now() + config.delayMs + config.timeoutMs;
   await sleep(config.delayMs, options.signal);
@@ -33,7 +58,7 @@ export async function runHealthCheck(config: HealthConfig, options: HealthOption
     // Each attempt gets at least a second, so the last one near the deadline still sees why it fails;
     // whole milliseconds, as AbortSignal.timeout takes no fraction.
     const left = Math.max(1000, Math.ceil(deadline - performance.now()));
-    const attempt = config.kind === 'http' ? await checkHttp(config, left) : await checkCommand(config, left, options);
+    const attempt = config.kind === 'http' ? await checkHttp(config, left, options.signal) : await checkCommand(config, left, options);
     detail = attempt.detail;
     if (attempt.ok) return { ok: true, attempts, detail };
     if (attempts > config.retries || performance.now() + config.intervalMs > deadline || options.signal?.aborted) {
@@ -43,11 +68,22 @@ export async function runHealthCheck(config: HealthConfig, options: HealthOption
   }
 }
 
-async function checkHttp(config: Extract<HealthConfig, { kind: 'http' }>, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+/** Polls `watch` until it gives a reason (then calls `onDead` once) or `stop` aborts. */
+async function watchUnit(watch: () => Promise<string | undefined>, everyMs: number, stop: AbortSignal, onDead: (reason: string) => void): Promise<void> {
+  while (!stop.aborted) {
+    // A status that cannot be read proves nothing either way: the check itself decides then.
+    const reason = await watch().catch(() => undefined);
+    if (reason !== undefined && !stop.aborted) return onDead(reason);
+    await sleep(everyMs, stop);
+  }
+}
+
+async function checkHttp(config: Extract<HealthConfig, { kind: 'http' }>, timeoutMs: number, signal?: AbortSignal): Promise<{ ok: boolean; detail: string }> {
   // Details reach the terminal, the history and the logs.
   const shown = redact(config.url);
   try {
-    const res = await fetch(config.url, { signal: AbortSignal.timeout(Math.min(timeoutMs, 10_000)), redirect: 'manual' });
+    const timeout = AbortSignal.timeout(Math.min(timeoutMs, 10_000));
+    const res = await fetch(config.url, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout, redirect: 'manual' });
     const body = await res.text();
     const statusOk = config.status === undefined ? res.status >= 200 && res.status < 300 : res.status === config.status;
     const bodyOk = config.body === undefined || body.includes(config.body);

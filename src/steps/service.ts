@@ -24,6 +24,7 @@ export function journalctlCommand(scope: ServiceScope, unit: string): string {
 export async function restartUnit(target: ServiceTarget): Promise<void> {
   // A unit that crashed several times in a row (a bad deployment) hits systemd's start limit,
   // and would then refuse the restart onto the good one; an explicit deploy clears it first.
+  // Its result is not checked: reset-failed of a unit that never failed is a no-op anyway.
   await run(systemctlArgv(target.scope, 'reset-failed', target.unit), { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 30_000 });
   const argv = systemctlArgv(target.scope, 'restart', target.unit);
   const result = await run(argv, { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 120_000 });
@@ -40,24 +41,47 @@ export async function restartUnit(target: ServiceTarget): Promise<void> {
 
 export interface UnitStatus {
   activeState: string;
+  /** `running`, `failed`, `auto-restart` (Restart= waits to start it again), ... */
+  subState: string;
+  /** `success`, or why it last stopped: `exit-code`, `signal`, `start-limit-hit`, ... */
+  result: string;
   mainPid: number;
   /** ExecMainStartTimestampMonotonic: when the main process started, in µs since boot. */
   startedMonotonicUs: number;
   nRestarts: number;
 }
 
-/** For the health-check issue: tells whether a restart really happened and the unit is up. */
+/** Tells whether a restart really happened, and whether the unit is up. */
 export async function unitStatus(target: ServiceTarget): Promise<UnitStatus> {
   const argv = systemctlArgv(target.scope, 'show', target.unit,
-    '-p', 'ActiveState', '-p', 'MainPID', '-p', 'ExecMainStartTimestampMonotonic', '-p', 'NRestarts');
+    '-p', 'ActiveState', '-p', 'SubState', '-p', 'Result', '-p', 'MainPID', '-p', 'ExecMainStartTimestampMonotonic', '-p', 'NRestarts');
   const result = await run(argv, { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 30_000 });
   const values = parseShow(result.stdout);
   return {
     activeState: values.ActiveState ?? 'unknown',
+    subState: values.SubState ?? 'unknown',
+    result: values.Result ?? 'unknown',
     mainPid: Number(values.MainPID ?? 0),
     startedMonotonicUs: Number(values.ExecMainStartTimestampMonotonic ?? 0),
     nRestarts: Number(values.NRestarts ?? 0),
   };
+}
+
+/**
+ * Why the unit, as seen `now`, is no longer running the main process the restart started (seen
+ * as `started`), or undefined while it may still come up. Pure. Behind a socket a crashing app
+ * shows `active` most of the time, as the socket starts it again at once: the new main process
+ * is the sign. Waiting out a health check against such a unit only keeps requests waiting.
+ */
+export function unitFailure(unit: string, started: UnitStatus, now: UnitStatus): string | undefined {
+  if (now.activeState === 'failed') return `unit ${unit} failed (result ${now.result})`;
+  if (now.activeState === 'inactive' || now.activeState === 'deactivating') return `unit ${unit} is ${now.activeState} (result ${now.result}): its main process exited`;
+  if (now.subState === 'auto-restart') return `unit ${unit} is waiting to restart: its main process exited (result ${now.result})`;
+  if (now.nRestarts > started.nRestarts) return `unit ${unit} restarted ${now.nRestarts - started.nRestarts} time(s) since mfd restarted it: its main process keeps exiting`;
+  if (started.startedMonotonicUs > 0 && now.startedMonotonicUs > 0 && now.startedMonotonicUs !== started.startedMonotonicUs) {
+    return `unit ${unit}: the main process mfd started (pid ${started.mainPid}) exited and another (pid ${now.mainPid}) was started`;
+  }
+  return undefined;
 }
 
 export function parseShow(text: string): Record<string, string> {

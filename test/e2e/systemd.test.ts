@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { freePort, getText } from '../helpers/http.ts';
-import { requireSystemd, type UserSystemd } from '../helpers/systemd.ts';
+import { requireSystemd, uniqueUnit, type UserSystemd } from '../helpers/systemd.ts';
 
 // The app answers with the commit it was built from; a deployment holding `fail-start` refuses to
 // start (its ExecStartPre fails), so `systemctl restart` really fails for it.
@@ -15,13 +15,15 @@ require('http').createServer((q, s) => s.end(info.commit)).listen(Number(process
 `;
 const CHECK_JS = `process.exit(require('fs').existsSync('fail-start') ? 1 : 0)`;
 
-async function setup(t: Parameters<typeof requireSystemd>[0]): Promise<{ app: AppFixture; systemd: UserSystemd; port: number } | undefined> {
+async function setup(t: Parameters<typeof requireSystemd>[0]): Promise<{ app: AppFixture; systemd: UserSystemd; port: number; unit: string } | undefined> {
   const systemd = await requireSystemd(t);
   if (!systemd) return undefined;
   const app = await appFixture(t);
   const port = await freePort();
+  // A name of its own: another test's same-named unit would share its cgroup (helpers/systemd.ts).
+  const unit = uniqueUnit();
   await systemd.installUnit(
-    'app',
+    unit,
     [
       '[Service]',
       `WorkingDirectory=${app.root}/active`,
@@ -31,9 +33,9 @@ async function setup(t: Parameters<typeof requireSystemd>[0]): Promise<{ app: Ap
     ].join('\n'),
   );
   await app.writeConfig(
-    `[repo]\nurl = "${app.url}"\n\n[build]\ncommands = [[${JSON.stringify(process.execPath)}, "build.js"]]\n\n[systemd]\nunit = "app"\nscope = "user"\n`,
+    `[repo]\nurl = "${app.url}"\n\n[build]\ncommands = [[${JSON.stringify(process.execPath)}, "build.js"]]\n\n[systemd]\nunit = "${unit}"\nscope = "user"\n`,
   );
-  return { app, systemd, port };
+  return { app, systemd, port, unit };
 }
 
 const version = (app: AppFixture, n: number, failStart = false) =>
@@ -51,7 +53,7 @@ describe('mfd with a real systemd (e2e)', () => {
     const two = await version(app, 2);
     const r = await mfd(['deploy'], { cwd: app.root, env });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /✓ restart +app/);
+    assert.match(r.stderr, new RegExp(`✓ restart +${s.unit} `));
     assert.equal(await getText(port), two);
     const rb = await mfd(['rollback'], { cwd: app.root, env });
     assert.equal(rb.code, 0, rb.stderr);
@@ -69,8 +71,8 @@ describe('mfd with a real systemd (e2e)', () => {
     const bad = await version(app, 2, true);
     const r = await mfd(['deploy'], { cwd: app.root, env });
     assert.equal(r.code, 6, r.stderr);
-    assert.match(r.stderr, new RegExp(`error: restart of unit app failed: systemctl --user restart app: .*rolled back to ${one}`));
-    assert.match(r.stderr, /hint: see why with: journalctl --user -u app/);
+    assert.match(r.stderr, new RegExp(`error: restart of unit ${s.unit} failed: systemctl --user restart ${s.unit}: .*rolled back to ${one}`));
+    assert.match(r.stderr, new RegExp(`hint: see why with: journalctl --user -u ${s.unit} `));
     assert.equal(await readlink(join(app.root, 'active')), before);
     assert.equal(await getText(port), one);
     const ls = await mfd(['ls'], { cwd: app.root, env });

@@ -2,6 +2,7 @@
 // /run/systemd/system without touching the machine. Skipped with a reason where it cannot run;
 // under CI=true a missing systemd fails the test instead, so CI cannot pass without it.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -14,10 +15,17 @@ const SCRIPT = 'mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system &
 export interface UserSystemd {
   /** What `systemctl --user` (and mfd) need to find this manager. */
   env: { XDG_RUNTIME_DIR: string };
+  /** `name` is a service's (`app`), or a unit file's with its suffix (`app.socket`). */
   installUnit(name: string, text: string): Promise<void>;
   systemctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
+
+/**
+ * A unit name no other test uses. Managers side by side share one cgroup tree, so same-named
+ * units of two tests share a cgroup, and restarting one kills the other's processes.
+ */
+export const uniqueUnit = (prefix = 'app'): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 export async function systemdAvailable(): Promise<{ ok: true } | { ok: false; why: string }> {
   try {
@@ -63,7 +71,8 @@ export async function startSystemd(dir: string): Promise<UserSystemd> {
     env,
     systemctl,
     async installUnit(name, text) {
-      await writeFile(join(config, 'systemd', 'user', `${name}.service`), `${text.trim()}\n`);
+      const file = /\.(service|socket)$/.test(name) ? name : `${name}.service`;
+      await writeFile(join(config, 'systemd', 'user', file), `${text.trim()}\n`);
       const r = await systemctl('daemon-reload');
       if (r.code !== 0) throw new Error(`daemon-reload failed: ${r.stderr}`);
     },

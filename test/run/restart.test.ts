@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { appFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { freePort, getText } from '../helpers/http.ts';
-import { requireSystemd } from '../helpers/systemd.ts';
+import { requireSystemd, uniqueUnit } from '../helpers/systemd.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { HealthCheckFailedError } from '../../src/errors/index.ts';
 
@@ -24,9 +24,10 @@ describe('restart and health (in-process)', () => {
       if (fs.existsSync('exit-on-start')) process.exit(1);
       if (fs.existsSync('never-listen')) setInterval(() => {}, 1000);
       else require('http').createServer((q, s) => { s.statusCode = fs.existsSync('answer-500') ? 500 : 200; s.end(info.commit); }).listen(${port}, '127.0.0.1');`;
-    await systemd.installUnit('app', `[Service]\nWorkingDirectory=${app.root}/active\nExecStart=${process.execPath} server.js\n`);
+    const unit = uniqueUnit();
+    await systemd.installUnit(unit, `[Service]\nWorkingDirectory=${app.root}/active\nExecStart=${process.execPath} server.js\n`);
     await app.writeConfig(
-      `[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[systemd]\nunit = "app"\nscope = "user"\n` +
+      `[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[systemd]\nunit = "${unit}"\nscope = "user"\n` +
         `[health]\nurl = "http://127.0.0.1:${port}/"\ntimeout = "2s"\ninterval = "50ms"\n`,
     );
     const env = systemd.env;
@@ -40,7 +41,7 @@ describe('restart and health (in-process)', () => {
       assert.ok(err instanceof HealthCheckFailedError, `${mode}: ${String(err)}`);
       assert.equal(err.exitCode, 7);
       assert.match(err.message, new RegExp(`rolled back to ${good}`));
-      assert.match(err.hint!, /see why with: journalctl --user -u app/);
+      assert.ok(err.hint!.startsWith(`see why with: journalctl --user -u ${unit} `), err.hint);
       if (mode === 'answer-500') assert.match(err.message, /answered HTTP 500/);
       assert.equal(await getText(port), good, `${mode}: the previous commit answers again`);
     }

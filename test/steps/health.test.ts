@@ -70,4 +70,23 @@ describe('health', () => {
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
   });
+  test('a unit reported dead ends the check at once, even an attempt still waiting for an answer', async (t) => {
+    // Accepts and never answers: as a request to a crashed app waits in a socket unit's queue.
+    const held: import('node:http').ServerResponse[] = [];
+    const server = createServer((_req, res) => void held.push(res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => { for (const res of held) res.destroy(); server.close(); });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    let asked = 0;
+    const watch = async () => (++asked >= 3 ? 'unit app failed (result exit-code)' : undefined);
+    const r = await runHealthCheck({ kind: 'http', url, ...timing, timeoutMs: 60_000 }, { cwd: '/', env: process.env, watch, watchIntervalMs: 10 });
+    assert.deepEqual([r.ok, r.unitFailed, r.detail, r.attempts], [false, true, 'unit app failed (result exit-code)', 1]);
+    assert.equal(held.length, 1, 'the one attempt was still waiting for its answer');
+  });
+
+  test('a watch that finds nothing wrong leaves the check to decide', async (t) => {
+    const url = await serve(t, (n) => (n < 2 ? [503, 'starting'] : [200, 'ok']));
+    const r = await runHealthCheck({ kind: 'http', url, ...timing }, { cwd: '/', env: process.env, watch: async () => undefined, watchIntervalMs: 10 });
+    assert.deepEqual([r.ok, r.unitFailed, r.attempts], [true, undefined, 2]);
+  });
 });
