@@ -1,0 +1,97 @@
+// The deploy loop of one app: pokes (polls, webhooks) ask for a run; at most one run goes at a
+// time, and pokes during a run only set "run again", so any burst is the running run plus one more.
+// What a run does is the body it is given (cd/cycle.ts); the loop only schedules and stops it.
+import type { Interruption } from '../errors/index.ts';
+import type { LastRun, Pokeable, Trigger } from './trigger.ts';
+
+/** One run of the loop. `signal` aborts (with an Interruption) only when a stop outlasts its grace. */
+export type RunBody = (trigger: Trigger, signal: AbortSignal) => Promise<LastRun | undefined>;
+
+export interface LoopOptions {
+  body: RunBody;
+  /** A body that throws is a bug or a world fault it did not name: reported, and the loop goes on. */
+  onCrash: (error: unknown) => void;
+  /** Milliseconds since the epoch, for the LastRun of a crashed body. */
+  now: () => number;
+}
+
+export class DeployLoop implements Pokeable {
+  private readonly options: LoopOptions;
+  private readonly controller = new AbortController();
+  private running: Promise<void> | undefined;
+  private again: Trigger | undefined;
+  private last: LastRun | undefined;
+  private stopping = false;
+
+  constructor(options: LoopOptions) {
+    this.options = options;
+  }
+
+  poke(trigger: Trigger): void {
+    if (this.stopping) return;
+    if (this.running) {
+      // The first trigger waiting is the one recorded: later ones add nothing the run will not see.
+      this.again ??= trigger;
+      return;
+    }
+    this.running = this.drain(trigger);
+  }
+
+  lastRun(): LastRun | undefined {
+    return this.last;
+  }
+
+  /** Whether a run is under way (or queued behind one). */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Resolves once no run is under way and none is queued. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /**
+   * No new runs; a run under way may finish for `graceMs`, then its signal is aborted (the deploy
+   * stops cleanly after its current step, as on a first Ctrl-C) and it is awaited. Never throws.
+   */
+  async stop(graceMs: number, signal: Interruption['signal'] = 'SIGTERM'): Promise<void> {
+    this.stopping = true;
+    this.again = undefined;
+    const running = this.running;
+    if (!running) return;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
+    const first = await Promise.race([running.then(() => 'done' as const), graceOver]);
+    clearTimeout(timer);
+    if (first === 'late') {
+      // hurry is already aborted: past the grace the build's children get no second grace of their own.
+      const hurry = new AbortController();
+      hurry.abort();
+      this.controller.abort({ signal, hurry: hurry.signal } satisfies Interruption);
+    }
+    await this.idle();
+  }
+
+  private async drain(first: Trigger): Promise<void> {
+    let next: Trigger | undefined = first;
+    try {
+      while (next && !this.stopping) {
+        this.again = undefined;
+        try {
+          const run = await this.options.body(next, this.controller.signal);
+          if (run) this.last = run;
+        } catch (error) {
+          this.options.onCrash(error);
+          const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+          this.last = { outcome: 'failed', sha: null, at: this.options.now(), error: { code: 'INTERNAL', message } };
+        }
+        next = this.again;
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+}
