@@ -16,6 +16,7 @@ import { checkPrograms, readDurations } from './rules.ts';
 import { Secret } from './secret.ts';
 import { keysOf } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
+import { WatchSchema, watchOf, type WatchConfig } from './watch.ts';
 
 export type { HealthConfig, LockConfig, RepoAuth };
 
@@ -28,6 +29,7 @@ export interface Config {
   deploy: DeployConfig;
   lock: LockConfig;
   health?: HealthConfig;
+  watch: WatchConfig;
   warnings: string[];
 }
 
@@ -41,6 +43,7 @@ const Schema = z.strictObject({
   deploy: DeploySchema,
   lock: LockSchema,
   health: HealthSchema,
+  watch: WatchSchema,
 });
 
 /** Every table's keys, by key path ('' for the top level), read from Schema. */
@@ -118,6 +121,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       deploy: deployOf(parsed.deploy, minFreeBytes),
       lock: lockOf(parsed.lock, { retryIntervalMs: ms['lock.retry_interval'], staleMs: ms['lock.stale'] }, file),
       ...health,
+      watch: watchOf({ intervalMs: ms['watch.interval'] }),
       warnings,
     },
     ...(repoConfig.tokenFile ? { tokenFile: resolve(root, repoConfig.tokenFile) } : {}),
