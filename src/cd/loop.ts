@@ -84,9 +84,8 @@ export class DeployLoop implements Pokeable {
     try {
       while (next && !this.stopping) {
         this.again = undefined;
-        // A signal per run, linked to the loop's only while it runs: whatever a run leaves listening
-        // on its signal (an HTTP body isomorphic-git never finished reading) goes with the run,
-        // instead of piling up on the loop's signal poll after poll.
+        // A signal per run, linked to the loop's only while it runs: anything a run might leave
+        // listening on its signal goes with the run, instead of piling up on the loop's for months.
         const run = new AbortController();
         const forward = () => run.abort(this.controller.signal.reason);
         this.controller.signal.addEventListener('abort', forward, { once: true });
