@@ -3,7 +3,7 @@
 // one that deploys takes the lock (waiting for a manual deploy) and is recorded like a manual one.
 import type { Context } from '../context.ts';
 import { MfdError, toFsError } from '../errors/index.ts';
-import { resolveRef, type ResolvedRef } from '../git/git.ts';
+import type { ResolvedRef } from '../git/git.ts';
 import { remoteOf } from '../git/remote.ts';
 import { deploy } from '../run/deploy.ts';
 import { quarantineOutcome } from '../run/quarantine-mark.ts';
@@ -55,6 +55,8 @@ async function cycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
   let head: ResolvedRef;
   try {
     // No `ref`: the configured branch, else the remote's HEAD; one ls-refs, nothing fetched, nothing written.
+    // Loaded here, not at the top: `mfd help` loads every command's module, and must not load isomorphic-git.
+    const { resolveRef } = await import('../git/git.ts');
     head = await resolveRef({ remote: { ...remoteOf(config), signal: ctx.signal }, gitdir: layout.repo, ...(config.repo.branch ? { branch: config.repo.branch } : {}) });
   } catch (error) {
     if (error instanceof MfdError) return { kind: 'resolve-failed', error: runError(error) };
