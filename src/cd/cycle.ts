@@ -30,9 +30,13 @@ export type CycleOutcome =
   /** `quarantined`: the commit's own fault, so the deploy marked it and no later poll retries it. */
   | { kind: 'deploy-failed'; sha: string; error: RunError; quarantined: boolean };
 
+/** A delivery id comes from a request header: anything but a plain id is not written as given. */
+const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
 /** "poll", "webhook <delivery id>", "manual": the history line's trigger. */
 export function describeTrigger(trigger: Trigger): string {
-  return trigger.kind === 'webhook' ? `webhook ${trigger.delivery}` : trigger.kind;
+  if (trigger.kind !== 'webhook') return trigger.kind;
+  return DELIVERY_ID.test(trigger.delivery) ? `webhook ${trigger.delivery}` : 'webhook (delivery id not shown: not a plain id)';
 }
 
 /** `ctx` is this run's own (the loop builds one per run); its signal stops the run. Throws only on bugs. */
