@@ -18,6 +18,7 @@ import { keysOf } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
 import { STATUS_SECRET_KEYS, StatusSchema, statusOf, type StatusConfig } from './status.ts';
 import { NotifySchema, notifyOf, type NotifyConfig } from './notify.ts';
+import { WatchSchema, watchOf, type WatchConfig } from './watch.ts';
 
 export type { HealthConfig, LockConfig, NotifyConfig, RepoAuth, StatusConfig };
 
@@ -34,6 +35,7 @@ export interface Config {
   status?: StatusConfig;
   /** The command told of each run's end (notify/). */
   notify?: NotifyConfig;
+  watch: WatchConfig;
   warnings: string[];
 }
 
@@ -49,6 +51,7 @@ const Schema = z.strictObject({
   health: HealthSchema,
   status: StatusSchema,
   notify: NotifySchema,
+  watch: WatchSchema,
 });
 
 /** Every table's keys, by key path ('' for the top level), read from Schema. */
@@ -132,6 +135,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       ...health,
       ...(status ? { status: status.status } : {}),
       ...(notify ? { notify } : {}),
+      watch: watchOf({ intervalMs: ms['watch.interval'] }),
       warnings,
     },
     ...(repoConfig.tokenFile ? { tokenFile: resolve(root, repoConfig.tokenFile) } : {}),

@@ -40,14 +40,6 @@ export function wanted(config: NotifyConfig, outcome: RunOutcome, trigger: strin
   return config.outcomes.has(outcome === 'success' ? 'success' : 'failure');
 }
 
-/** The trigger a Context carries, if the caller (the deploy loop) put one there: a name, or `{ kind }`. */
-export function triggerOf(ctx: object): string | undefined {
-  const trigger = (ctx as { trigger?: unknown }).trigger;
-  if (typeof trigger === 'string') return trigger;
-  const kind = (trigger as { kind?: unknown } | undefined)?.kind;
-  return typeof kind === 'string' ? kind : undefined;
-}
-
 export function notifySubscriber(opts: NotifyOptions): Subscriber {
   const { run } = opts;
   let resolved: { ref: string; sha: string } | undefined;

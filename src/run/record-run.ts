@@ -6,7 +6,7 @@ import { InterruptedError, MfdError, toFsError } from '../errors/index.ts';
 import { openRunLog, runLogSubscriber } from '../state/runlog.ts';
 import { pauseAtSteps } from '../sys/testhook.ts';
 import { historyLine } from './history-line.ts';
-import { notifySubscriber, triggerOf } from '../notify/notify.ts';
+import { notifySubscriber } from '../notify/notify.ts';
 import { commitStatusSubscriber } from '../status/subscriber.ts';
 import { outcomeOf } from './outcome.ts';
 import { Run, type RunCommand } from './run.ts';
@@ -17,6 +17,8 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   command: RunCommand,
   ref: string | undefined,
   fn: (ctx: Context, run: Run) => Promise<T>,
+  /** For the history line: "manual" (a command typed), "poll", "webhook <delivery id>". */
+  trigger = 'manual',
 ): Promise<T> {
   const start = ctx.now();
   const terminal = ctx.reporter;
@@ -30,9 +32,9 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   // In this order: the terminal shows a line before the log keeps it, and the test hook pauses last.
   run.subscribe((event) => terminal.handle(event));
   run.subscribe(runLogSubscriber(log));
-  run.subscribe(historyLine(run, { layout: ctx.layout, user: ctx.identity.user, ref }));
+  run.subscribe(historyLine(run, { layout: ctx.layout, user: ctx.identity.user, ref, trigger }));
   // After the history line, so `mfd history` has the run while its statuses are still being sent.
-  for (const subscriber of reportingSubscribers(ctx, run, ref, terminal)) run.subscribe(subscriber);
+  for (const subscriber of reportingSubscribers(ctx, run, ref, terminal, trigger)) run.subscribe(subscriber);
   const pause = pauseAtSteps({ command, signal: ctx.signal }, ctx.testHook.pauseAt);
   if (pause) run.subscribe(pause);
 
@@ -55,7 +57,7 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
  * The forge's commit statuses and the notify command, when configured. What they fail at is an
  * error line in the run's log and a warning on the terminal, never the run's outcome.
  */
-function reportingSubscribers(ctx: Context, run: Run, ref: string | undefined, terminal: Context['reporter']) {
+function reportingSubscribers(ctx: Context, run: Run, ref: string | undefined, terminal: Context['reporter'], trigger: string) {
   const { config } = ctx;
   const report = (message: string, hint?: string) => {
     run.log.write(`error: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
@@ -76,7 +78,7 @@ function reportingSubscribers(ctx: Context, run: Run, ref: string | undefined, t
     const auth = config.repo.auth;
     const secrets = [auth.kind === 'token' ? auth.token.reveal() : auth.kind === 'basic' ? auth.password.reveal() : '', config.status?.token?.reveal() ?? ''];
     subscribers.push(notifySubscriber({
-      run: { id: run.id, command: run.command, app: ctx.root, start: run.start, ref, trigger: triggerOf(ctx) },
+      run: { id: run.id, command: run.command, app: ctx.root, start: run.start, ref, trigger },
       config: config.notify, env: ctx.env, secrets, report,
       runUrl: base ? `${base}/runs/${encodeURIComponent(run.id)}` : undefined,
     }));

@@ -41,6 +41,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   FsPermissionError: new errors.FsPermissionError(fsInfo),
   FsLayoutError: new errors.FsLayoutError({ ...fsInfo, code: 'EISDIR' }),
   InterruptedError: new errors.InterruptedError('SIGINT', 'before the build'),
+  DeploySupersededError: new errors.DeploySupersededError('sha', 'why'),
 };
 
 describe('errors', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpRoot } from '../helpers/repo.ts';
-import { notifySubscriber, triggerOf, wanted } from '../../src/notify/notify.ts';
+import { notifySubscriber, wanted } from '../../src/notify/notify.ts';
 import type { NotifyConfig } from '../../src/config/notify.ts';
 
 const config = (on: string[], command: string[] = ['true']): NotifyConfig => {
@@ -22,13 +22,6 @@ describe('notify', () => {
     assert.equal(wanted(config(['failure']), 'interrupted', 'poll'), true);
     assert.equal(wanted(config(['success', 'manual']), 'needs-attention', undefined), false);
     assert.equal(wanted(config(['failure', 'success', 'manual']), 'refused', undefined), false);
-  });
-
-  test('the trigger is read from the Context when the caller put one there, as a name or { kind }', () => {
-    assert.equal(triggerOf({}), undefined);
-    assert.equal(triggerOf({ trigger: 'poll' }), 'poll');
-    assert.equal(triggerOf({ trigger: { kind: 'webhook', id: 'd-1' } }), 'webhook');
-    assert.equal(triggerOf({ trigger: 42 }), undefined);
   });
 
   test('an automatic run\'s end runs the command with its facts; a command that outlives its timeout is killed and reported', async (t) => {

@@ -1,0 +1,63 @@
+// `mfd watch`: continuous deployment by polling, in the foreground (a systemd service). Every
+// [watch] interval it pokes the app's deploy loop (cd/); SIGTERM/SIGINT stop the polls, let a
+// deploy under way finish (a second signal, or the grace period, stops it the way Ctrl-C does), exit 0.
+import type { Context } from '../context.ts';
+import { createAppLoop } from '../cd/app-loop.ts';
+import { LevelLog } from '../cd/log.ts';
+import { runPoller } from '../cd/poller.ts';
+import { interruptionOf } from '../errors/index.ts';
+import { formatDuration } from '../errors/duration.ts';
+import type { Command } from './command.ts';
+
+/** How long a deploy under way may go on after SIGTERM; systemd's own stop timeout is 90s. */
+export const WATCH_STOP_GRACE_MS = 60_000;
+
+export async function watchCommand(ctx: Context): Promise<void> {
+  const log = new LevelLog((line) => ctx.reporter.info(line));
+  const app = createAppLoop(ctx, log);
+  const { config } = ctx;
+  // Loaded by the command, not with the module: `mfd help` loads every command and must not load isomorphic-git.
+  const { redactUrl } = await import('../git/git.ts');
+  log.info(`watching ${redactUrl(config.repo.url)} ${config.repo.branch ? `branch ${config.repo.branch}` : "(the remote's HEAD)"} every ${formatDuration(config.watch.intervalMs)}`);
+  await runPoller({
+    intervalMs: config.watch.intervalMs,
+    signal: ctx.signal,
+    log: (level, message) => log.line(level, message),
+    poll: async () => {
+      app.loop.poke({ kind: 'poll' });
+      // A signal ends the wait, not the run: the stop below decides how long the run may go on.
+      await idleOrAborted(app.loop.idle(), ctx.signal);
+      // A commit's own failure is quarantined and the next poll finds that: no reason to poll less.
+      // The world's (remote, lock, disk, state files) back off until it is over.
+      const latest = app.latest();
+      return latest?.kind === 'resolve-failed' || latest?.kind === 'unreadable' || (latest?.kind === 'deploy-failed' && !latest.quarantined);
+    },
+  });
+  // Only a signal ends the poller (cli.ts aborts ctx.signal with the Interruption).
+  const interruption = interruptionOf(ctx.signal);
+  const signal = interruption?.signal ?? 'SIGTERM';
+  log.info(`${signal}: no more polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(WATCH_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
+  await app.loop.stop(WATCH_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
+  log.info('stopped');
+}
+
+/** Resolves with `idle` or when `signal` aborts, and leaves no listener behind (a watch polls for months). */
+async function idleOrAborted(idle: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([idle, new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+export const WATCH: Command = {
+  name: 'watch',
+  args: '',
+  summary: 'deploy the branch head by itself: poll every [watch] interval, in the foreground',
+  flags: {},
+  // Its runs change the app root: a signal must let them end cleanly, never cut them off.
+  stopsCleanly: true,
+  run: watchCommand,
+};
