@@ -14,10 +14,11 @@ import { LockSchema, lockOf, type LockConfig } from './lock.ts';
 import { checkRepoAuth, checkRepoUrlOf, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
 import { checkPrograms, readDurations } from './rules.ts';
 import { Secret } from './secret.ts';
+import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
 
-export type { HealthConfig, LockConfig, RepoAuth };
+export type { HealthConfig, LockConfig, RepoAuth, ServeConfig };
 
 export interface Config {
   file: string;
@@ -28,6 +29,7 @@ export interface Config {
   deploy: DeployConfig;
   lock: LockConfig;
   health?: HealthConfig;
+  serve: ServeConfig;
   warnings: string[];
 }
 
@@ -41,11 +43,12 @@ const Schema = z.strictObject({
   deploy: DeploySchema,
   lock: LockSchema,
   health: HealthSchema,
+  serve: ServeSchema,
 });
 
 /** Every table's keys, by key path ('' for the top level), read from Schema. */
 export const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = keysOf(Schema);
-const SECRET_PATHS = new Set(SECRET_KEYS);
+const SECRET_PATHS = new Set([...SECRET_KEYS, ...SERVE_SECRET_KEYS]);
 
 /** The result of validating the text alone: what loadConfig still has to read is `tokenFile`. */
 export interface ParsedConfig {
@@ -100,6 +103,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   checkRepoUrlOf(repo, add);
   const minFreeBytes = readMinFree(data, add);
   checkHealth(data, add);
+  const serveValues = checkServe(data, add);
   if (issues.length > 0 || !parsed) throw new ConfigInvalidError(file, issues);
 
   const warnings: string[] = [];
@@ -118,10 +122,11 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       deploy: deployOf(parsed.deploy, minFreeBytes),
       lock: lockOf(parsed.lock, { retryIntervalMs: ms['lock.retry_interval'], staleMs: ms['lock.stale'] }, file),
       ...health,
+      serve: serveOf(parsed.serve, { ...serveValues, env }),
       warnings,
     },
     ...(repoConfig.tokenFile ? { tokenFile: resolve(root, repoConfig.tokenFile) } : {}),
-    holdsSecret: repoConfig.holdsSecret,
+    holdsSecret: repoConfig.holdsSecret || !!parsed.serve?.secret,
   };
 }
 

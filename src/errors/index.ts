@@ -14,3 +14,4 @@ export * from './lock.ts';
 export * from './fs.ts';
 export * from './run.ts';
 export * from './tree.ts';
+export * from './serve.ts';
