@@ -36,6 +36,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   lock: async () => (await import('./commands/lock.ts')).LOCK,
   unlock: async () => (await import('./commands/lock.ts')).UNLOCK,
   serve: async () => (await import('./commands/serve.ts')).SERVE,
+  watch: async () => (await import('./commands/watch.ts')).WATCH,
+  pause: async () => (await import('./commands/pause.ts')).PAUSE,
+  resume: async () => (await import('./commands/resume.ts')).RESUME,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -52,25 +52,29 @@ export class DeployLoop implements Pokeable {
   }
 
   /**
-   * No new runs; a run under way may finish for `graceMs`, then its signal is aborted (the deploy
-   * stops cleanly after its current step, as on a first Ctrl-C) and it is awaited. Never throws.
+   * No new runs; a run under way may finish for `graceMs` (less if `hurry` aborts), then its signal
+   * is aborted (the deploy stops cleanly after its current step, as on a first Ctrl-C) and it is
+   * awaited. Never throws.
    */
-  async stop(graceMs: number, signal: Interruption['signal'] = 'SIGTERM'): Promise<void> {
+  async stop(graceMs: number, options: { signal?: Interruption['signal']; hurry?: AbortSignal } = {}): Promise<void> {
     this.stopping = true;
     this.again = undefined;
     const running = this.running;
     if (!running) return;
     let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), graceMs);
+    let onHurry: (() => void) | undefined;
+    const cut = new Promise<'cut'>((resolve) => {
+      timer = setTimeout(() => resolve('cut'), graceMs);
+      onHurry = () => resolve('cut');
+      if (options.hurry?.aborted) resolve('cut');
+      else options.hurry?.addEventListener('abort', onHurry, { once: true });
     });
-    const first = await Promise.race([running.then(() => 'done' as const), graceOver]);
+    const first = await Promise.race([running.then(() => 'done' as const), cut]);
     clearTimeout(timer);
-    if (first === 'late') {
-      // hurry is already aborted: past the grace the build's children get no second grace of their own.
-      const hurry = new AbortController();
-      hurry.abort();
-      this.controller.abort({ signal, hurry: hurry.signal } satisfies Interruption);
+    if (onHurry) options.hurry?.removeEventListener('abort', onHurry);
+    if (first === 'cut') {
+      // The build's children still get their own short TERM-then-KILL grace, unless hurried too.
+      this.controller.abort({ signal: options.signal ?? 'SIGTERM', hurry: options.hurry ?? new AbortController().signal } satisfies Interruption);
     }
     await this.idle();
   }

@@ -10,17 +10,23 @@ import { fileBackend } from '../lock/file.ts';
 import { appLock } from '../lock/names.ts';
 import { listDeployments, readActivations, type Deployment } from '../state/record.ts';
 import { shownState } from '../run/recover.ts';
+import { readPause } from '../state/pause.ts';
+import { readQuarantine } from '../state/quarantine.ts';
 
 export async function statusCommand(ctx: Context): Promise<void> {
   const { layout } = ctx;
   const warn = (m: string, h?: string) => ctx.reporter.warn(m, h);
-  const [active, deployments, activations, history, lock] = await Promise.all([
+  const [active, deployments, activations, history, lock, pause, quarantine] = await Promise.all([
     readActive(layout),
     listDeployments(layout, { now: ctx.now(), onWarning: warn }),
     readActivations(layout, warn),
     readHistory(layout, warn),
     fileBackend.inspect(appLock(layout), { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host }),
+    readPause(layout),
+    readQuarantine(layout),
   ]);
+  if (!quarantine.ok) warn(`cannot read the quarantine marks: ${quarantine.problem}`, 'the deploy loop deploys nothing by itself until the file is fixed or removed');
+  const marks = quarantine.ok ? [...quarantine.marks].map(([sha, m]) => ({ sha, ...m })) : [];
   const current = deployments.find((d) => d.name === active);
   const since = [...activations].reverse().find((a) => a.name === active)?.at ?? null;
   // A run refused because the lock was held changed nothing: the holder's run is the one that counts.
@@ -37,6 +43,8 @@ export async function statusCommand(ctx: Context): Promise<void> {
     ...builds.map((b) => `build:    ${b.directory} ${b.state === 'interrupted' ? 'interrupted (its deploy is gone; the next deploy or rollback removes it)' : 'in progress'}`),
     ...(holder ? [`running:  ${[holder.command, holder.ref].filter(Boolean).join(' ')} by ${holder.user}@${holder.hostname} pid ${holder.pid} since ${new Date(holder.timestamp).toISOString()} (${age(holder.timestamp)})`] : []),
     `last run: ${last ? `${last.command} ${last.ref ?? ''} → ${last.outcome}${last.error ? ` (${last.error.code}: ${last.error.message})` : ''} at ${last.end}`.replace('  ', ' ') : 'none'}`,
+    ...(pause.paused ? [`paused:   ${'record' in pause ? `continuous deployment, by ${pause.record.user}@${pause.record.host} since ${pause.record.at} (${age(Date.parse(pause.record.at))})${pause.record.reason ? `: ${pause.record.reason}` : ''}` : `continuous deployment (${pause.problem})`}; "mfd resume" releases it`] : []),
+    ...marks.map((m) => `skipped:  ${m.sha} (${m.outcome} ${m.at}: ${m.reason}); the loop never deploys it by itself, "mfd deploy ${m.sha}" can`),
     `lock:     ${!lock ? 'free' : `${lock.stale ? 'stale' : 'held'} by ${lock.owner ? `${lock.owner.user}@${lock.owner.hostname} pid ${lock.owner.pid} "mfd ${lock.owner.command}"` : 'unknown'}`}`,
   ];
   ctx.reporter.result(human, {
@@ -45,6 +53,8 @@ export async function statusCommand(ctx: Context): Promise<void> {
     running: holder ? { command: holder.command, ref: holder.ref, user: holder.user, hostname: holder.hostname, pid: holder.pid, since: new Date(holder.timestamp).toISOString() } : null,
     lastRun: last ?? null,
     lock: lock ? { owner: lock.owner ?? null, stale: lock.stale || null, alive: lock.alive ?? null } : null,
+    paused: pause.paused ? ('record' in pause ? pause.record : { problem: pause.problem }) : null,
+    quarantined: marks,
   });
 }
 

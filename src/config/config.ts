@@ -17,6 +17,7 @@ import { Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
+import { WatchSchema, watchOf, type WatchConfig } from './watch.ts';
 
 export type { HealthConfig, LockConfig, RepoAuth, ServeConfig };
 
@@ -30,6 +31,7 @@ export interface Config {
   lock: LockConfig;
   health?: HealthConfig;
   serve: ServeConfig;
+  watch: WatchConfig;
   warnings: string[];
 }
 
@@ -44,6 +46,7 @@ const Schema = z.strictObject({
   lock: LockSchema,
   health: HealthSchema,
   serve: ServeSchema,
+  watch: WatchSchema,
 });
 
 /** Every table's keys, by key path ('' for the top level), read from Schema. */
@@ -123,6 +126,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       lock: lockOf(parsed.lock, { retryIntervalMs: ms['lock.retry_interval'], staleMs: ms['lock.stale'] }, file),
       ...health,
       serve: serveOf(parsed.serve, { ...serveValues, env }),
+      watch: watchOf({ intervalMs: ms['watch.interval'] }),
       warnings,
     },
     ...(repoConfig.tokenFile ? { tokenFile: resolve(root, repoConfig.tokenFile) } : {}),

@@ -25,6 +25,8 @@ export const DURATIONS = {
   'health.timeout': { defaultMs: 30 * S, minMs: 100, maxMs: H },
   'health.interval': { defaultMs: S, minMs: 10, maxMs: H },
   'health.delay': { defaultMs: 0, minMs: 0, maxMs: H },
+  // At least 1s: a loop asking the remote more often only loads the forge.
+  'watch.interval': { defaultMs: 60 * S, minMs: S, maxMs: 24 * H },
 } as const satisfies Record<string, { defaultMs: number | undefined; minMs: number; maxMs: number }>;
 type DurationKey = keyof typeof DURATIONS;
 export type Durations = { [K in DurationKey]: (typeof DURATIONS)[K]['defaultMs'] extends number ? number : number | undefined };

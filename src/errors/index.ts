@@ -15,3 +15,4 @@ export * from './fs.ts';
 export * from './run.ts';
 export * from './tree.ts';
 export * from './serve.ts';
+export * from './cd.ts';

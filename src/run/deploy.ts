@@ -4,7 +4,7 @@
 import type { Context } from '../context.ts';
 import { fingerprintCommands } from '../steps/fingerprint.ts';
 import { fullSha } from '../git/revision.ts';
-import { throwIfInterrupted } from '../errors/index.ts';
+import { DeploySupersededError, throwIfInterrupted } from '../errors/index.ts';
 import { recover, reportRecovery } from './recover.ts';
 import { listDeployments } from '../state/record.ts';
 import type { RunLog } from '../state/runlog.ts';
@@ -13,6 +13,8 @@ import { decideDeploy } from './plan.ts';
 import { lockRequest, planLocks, withDeployLock } from '../lock/policy.ts';
 import { readActive } from '../steps/activate.ts';
 import { remoteOf } from '../git/remote.ts';
+import type { ResolvedRef } from '../git/resolve.ts';
+import { noteDeployFailure, releaseQuarantine } from './quarantine-mark.ts';
 import type { StepName } from '../sys/events.ts';
 import { cacheLock, failBuild, loadGit, stopped, STEP_BODIES, UNTOUCHED, type BodyName, type DeployState } from './deploy-steps.ts';
 
@@ -26,15 +28,34 @@ export interface DeployResult {
   logFile: string;
 }
 
-export async function deploy(ctx: Context, ref: string | undefined): Promise<DeployResult> {
+/** What the deploy loop (cd/) adds to a deploy; a deploy typed at the command line has none. */
+export interface AutoDeploy {
+  /** For the history line: "poll", "webhook <delivery id>", "manual" (a poke by hand). */
+  trigger: string;
+  /** The head the loop resolved with its one ref advertisement: the deploy asks the remote nothing more. */
+  resolved: ResolvedRef;
+  /** Asked holding the lock, before any change: a reason not to deploy after all (a manual run got there first). */
+  recheck: () => Promise<string | undefined>;
+}
+
+/**
+ * A deploy typed at the command line clears the commit's quarantine mark; any deploy whose commit
+ * fails (build, restart, health) marks it, so the loop never deploys that commit again by itself.
+ */
+export async function deploy(ctx: Context, ref: string | undefined, auto?: AutoDeploy): Promise<DeployResult> {
   return recordRun(ctx, 'deploy', ref, (ctx, run) =>
-    withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: ctx.wait }, lockRequest(ctx, 'deploy', ref), () => deployLocked(ctx, ref, run.log)),
+    withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: ctx.wait }, lockRequest(ctx, 'deploy', ref), () => deployLocked(ctx, ref, run.log, auto)),
+    auto?.trigger,
   );
 }
 
-async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog): Promise<DeployResult> {
+async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog, auto: AutoDeploy | undefined): Promise<DeployResult> {
   const { layout, config, reporter } = ctx;
   reportRecovery(ctx, await recover(layout, ctx.now, ctx.identity.pid, (m, h) => reporter.warn(m, h)));
+  if (auto) {
+    const why = await auto.recheck();
+    if (why) throw new DeploySupersededError(auto.resolved.sha, why);
+  }
   // The run's signal goes with it: Ctrl-C cuts a fetch or resolve under way instead of waiting it out.
   const remote = { ...remoteOf(config), signal: ctx.signal };
 
@@ -42,7 +63,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
   // isomorphic-git with it) is loaded only when something has to be asked of the remote or fetched.
   const sha = ref === undefined ? undefined : fullSha(ref);
   const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', async () =>
-    sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch, lock: cacheLock(ctx, ref) })
+    auto ? auto.resolved : sha ? { sha, ref: ref! } : (await loadGit()).resolveRef({ remote, gitdir: layout.repo, ref, branch: config.repo.branch, lock: cacheLock(ctx, ref) })
       .catch((error: unknown) => {
         // A transfer cut by Ctrl-C fails as a network error: the interruption is the outcome.
         throwIfInterrupted(ctx.signal, UNTOUCHED);
@@ -51,6 +72,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
     (r) => `${ref ?? r.ref} → ${r.sha}`,
   );
   throwIfInterrupted(ctx.signal, UNTOUCHED);
+  if (!auto) await releaseQuarantine(ctx, resolved.sha);
 
   const now = ctx.now();
   const plan = decideDeploy({ resolved, deployments: await listDeployments(layout, { now }), active: await readActive(layout), now }, config);
@@ -60,7 +82,9 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog):
     try {
       await STEP_BODIES[body](state);
     } catch (caught) {
-      throw state.building ? await failBuild(state, caught) : caught;
+      const error = state.building ? await failBuild(state, caught) : caught;
+      await noteDeployFailure(ctx, resolved.sha, error);
+      throw error;
     }
   }
   stopped(state, 'at the end of the deploy');

@@ -7,13 +7,13 @@ import type { Layout } from '../state/layout.ts';
 import type { Subscriber } from '../sys/events.ts';
 import type { Run } from './run.ts';
 
-export function historyLine(run: Run, opts: { layout: Layout; user: string; ref: string | undefined }): Subscriber {
+export function historyLine(run: Run, opts: { layout: Layout; user: string; ref: string | undefined; trigger: string }): Subscriber {
   const steps: HistoryEntry['steps'] = [];
   return (event) => {
     if (event.type === 'step-finished') steps.push({ step: event.step, ms: Math.round(event.ms), ok: event.outcome === 'ok' });
     if (event.type !== 'run-finished') return;
     const entry: HistoryEntry = {
-      runId: run.id, command: run.command, user: opts.user, ref: opts.ref ?? null,
+      runId: run.id, command: run.command, user: opts.user, trigger: opts.trigger, ref: opts.ref ?? null,
       sha: event.sha, deployment: event.deployment,
       start: new Date(run.start).toISOString(), end: new Date(event.at).toISOString(),
       steps: [...steps], outcome: event.outcome, error: event.error, log: run.log.file,

@@ -15,6 +15,8 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   command: RunCommand,
   ref: string | undefined,
   fn: (ctx: Context, run: Run) => Promise<T>,
+  /** For the history line: "manual" (a command typed), "poll", "webhook <delivery id>". */
+  trigger = 'manual',
 ): Promise<T> {
   const start = ctx.now();
   const terminal = ctx.reporter;
@@ -28,7 +30,7 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   // In this order: the terminal shows a line before the log keeps it, and the test hook pauses last.
   run.subscribe((event) => terminal.handle(event));
   run.subscribe(runLogSubscriber(log));
-  run.subscribe(historyLine(run, { layout: ctx.layout, user: ctx.identity.user, ref }));
+  run.subscribe(historyLine(run, { layout: ctx.layout, user: ctx.identity.user, ref, trigger }));
   const pause = pauseAtSteps({ command, signal: ctx.signal }, ctx.testHook.pauseAt);
   if (pause) run.subscribe(pause);
 

@@ -10,6 +10,7 @@ import { planRollback } from '../steps/rollback-plan.ts';
 import { lockRequest, planLocks, withDeployLock } from '../lock/policy.ts';
 import { recordRun } from './record-run.ts';
 import { bringUp, logsHint, markHealthy, recordActivation } from './restart.ts';
+import { noteRolledBack } from './quarantine-mark.ts';
 
 export interface RollbackResult {
   from: string | undefined;
@@ -50,6 +51,8 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
         createdAt: left.record?.createdAt ?? new Date(left.createdAt * 1000).toISOString(), updatedAt: at,
         state: 'rolled-back', error: `rolled back to ${chosen.sha}`,
       }));
+    // Not the same sha: rolling back to another build of the commit leaves nothing to keep away.
+    if (left.sha !== chosen.sha) await noteRolledBack(ctx, left.sha, chosen.sha);
   }
 
   // As in deploy: once active has moved, the restart and its checks run to the end whatever signal comes.

@@ -11,6 +11,7 @@ export const HistoryEntrySchema = z.object({
   runId,
   command: z.enum(['deploy', 'rollback']),
   user: z.string(),
+  trigger: z.optional(z.string()),
   ref: nullable(z.string()),
   sha: nullable(sha),
   deployment: nullable(z.string()),

@@ -14,6 +14,8 @@ export interface HistoryEntry {
   runId: string;
   command: 'deploy' | 'rollback';
   user: string;
+  /** Why the run started: "manual", "poll" or "webhook <delivery id>"; absent in lines of older versions. */
+  trigger?: string;
   ref: string | null;
   sha: string | null;
   deployment: string | null;

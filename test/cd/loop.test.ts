@@ -1,34 +1,206 @@
-// cd/loop.ts: the loop's scheduling (one run at a time, a burst collapses into one more run, stop
-// waits for the run) with real deploys of a real app against the real git server as its body.
+// The deploy loop (cd/) driven in-process: a real Context (test/helpers/context.ts) for a real app
+// root and git server, real builds, no CLI process. test/e2e/watch.test.ts keeps what only the
+// process shows (signals, the poll clock).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readlink } from 'node:fs/promises';
+import { readFile, readlink, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
+import { commitHold, exists, holdConfig, until } from '../helpers/hold.ts';
+import { snapshotTree } from '../helpers/snapshot.ts';
 import { deploy } from '../../src/run/deploy.ts';
+import { rollback } from '../../src/run/rollback.ts';
 import { DeployLoop } from '../../src/cd/loop.ts';
+import { createAppLoop, type AppLoop } from '../../src/cd/app-loop.ts';
+import { LevelLog } from '../../src/cd/log.ts';
+import { runPoller } from '../../src/cd/poller.ts';
+import { PAUSE } from '../../src/commands/pause.ts';
+import { RESUME } from '../../src/commands/resume.ts';
+import { STATUS } from '../../src/commands/status.ts';
+import { readQuarantine } from '../../src/state/quarantine.ts';
+
+const activeSha = async (root: string) => /_([0-9a-f]{40})$/.exec(await readlink(join(root, 'active')))?.[1];
+async function history(root: string): Promise<Record<string, any>[]> {
+  const text = await readFile(join(root, '.mfd', 'history.jsonl'), 'utf8').catch(() => '');
+  return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** The app's loop as `mfd watch` builds it, on a real Context; `lines` is its log. */
+async function appLoop(app: AppFixture, env: Record<string, string> = {}): Promise<AppLoop & { lines: string[]; pollOnce: () => Promise<void> }> {
+  const lines: string[] = [];
+  const { ctx } = await testContext(app.root, { env });
+  const loop = createAppLoop(ctx, new LevelLog((l) => lines.push(l)));
+  return { ...loop, lines, pollOnce: async () => { loop.loop.poke({ kind: 'poll' }); await loop.loop.idle(); } };
+}
 
 describe('cd/loop', () => {
-  test('a poke runs the body once, and idle() resolves when it is done', async (t) => {
-    const app = await appFixture(t);
-    const one = await app.commitVersion(1);
+  test('a poke runs the body once, and idle() resolves when it is done', async () => {
     const triggers: string[] = [];
     const loop = new DeployLoop({
       body: async (trigger) => {
         triggers.push(trigger.kind);
-        const result = await deploy((await testContext(app.root)).ctx, undefined);
-        return { outcome: 'success', sha: result.sha, at: Date.now(), error: null };
+        return { outcome: 'success', sha: null, at: 1, error: null };
       },
       onCrash: (error) => assert.fail(String(error)),
-      now: () => Date.now(),
+      now: () => 1,
     });
     assert.equal(loop.lastRun(), undefined);
     loop.poke({ kind: 'manual' });
     await loop.idle();
     assert.deepEqual(triggers, ['manual']);
-    assert.match(await readlink(join(app.root, 'active')), new RegExp(one));
-    assert.equal(loop.lastRun()?.sha, one);
+    assert.equal(loop.lastRun()?.outcome, 'success');
     await loop.stop(1000);
+    loop.poke({ kind: 'poll' });
+    await loop.idle();
+    assert.deepEqual(triggers, ['manual'], 'a stopped loop runs nothing more');
+  });
+
+  test('a burst of 50 pokes while a deploy runs gives the running deploy and at most one more', async (t) => {
+    const app = await appFixture(t, { config: (url) => holdConfig(url) });
+    const tmp = join(app.root, '..');
+    const started = join(tmp, 'started');
+    const release = join(tmp, 'release');
+    const marks = join(tmp, 'marks');
+    const one = await commitHold(app, 1);
+    const loop = await appLoop(app, { T_STARTED: started, T_WAIT_FOR: release, T_MARKS: marks });
+    loop.loop.poke({ kind: 'poll' });
+    await until(() => exists(started), 'the first build to start');
+    const two = await commitHold(app, 2);
+    for (let i = 0; i < 50; i++) loop.loop.poke({ kind: 'webhook', delivery: `d${i}` });
+    await writeFile(release, '');
+    await loop.loop.idle();
+    const runs = await history(app.root);
+    assert.deepEqual(runs.map((r) => [r.sha, r.outcome, r.trigger]), [[one, 'success', 'poll'], [two, 'success', 'webhook d0']]);
+    assert.equal((await readFile(marks, 'utf8')).match(/^start/gm)?.length, 2, 'two builds');
+    assert.equal(await activeSha(app.root), two);
+    assert.equal(loop.loop.lastRun()?.sha, two);
+  });
+
+  test('a failed commit is skipped from then on, and a newer one is deployed; a quiet poll writes nothing', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    assert.equal(await activeSha(app.root), one);
+
+    const before = await snapshotTree(app.root);
+    await loop.pollOnce();
+    assert.deepEqual(await snapshotTree(app.root), before, 'a poll with nothing to do writes nothing');
+    assert.deepEqual(loop.latest(), { kind: 'current', sha: one });
+
+    const two = await app.commitVersion(2, { fail: true });
+    await loop.pollOnce();
+    assert.equal(await activeSha(app.root), one);
+    const marks = await readQuarantine((await testContext(app.root)).ctx.layout);
+    assert.ok(marks.ok && marks.marks.get(two)?.outcome === 'failed', JSON.stringify(marks));
+    assert.match(marks.ok ? marks.marks.get(two)!.reason : '', /^BUILD_FAILED: /);
+
+    const quiet = await snapshotTree(app.root);
+    await loop.pollOnce();
+    await loop.pollOnce();
+    assert.equal(loop.latest()?.kind, 'quarantined');
+    assert.deepEqual(await snapshotTree(app.root), quiet, 'a quarantined head is not built again, and nothing is written');
+    assert.equal(loop.lines.filter((l) => l.includes(`${two} is quarantined`)).length, 1, `said once:\n${loop.lines.join('\n')}`);
+    assert.ok(loop.lines.some((l) => /^error: deploy of [0-9a-f]{40} failed: BUILD_FAILED: /.test(l)), loop.lines.join('\n'));
+
+    const three = await app.commitVersion(3);
+    await loop.pollOnce();
+    assert.equal(await activeSha(app.root), three);
+    assert.deepEqual((await history(app.root)).map((r) => [r.sha ?? null, r.outcome]), [[one, 'success'], [null, 'failed'], [three, 'success']]);
+  });
+
+  test('a rolled-back commit is not redeployed by the next poll; a manual deploy of it clears the mark', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    const two = await app.commitVersion(2);
+    await loop.pollOnce();
+    assert.equal(await activeSha(app.root), two);
+
+    await rollback((await testContext(app.root)).ctx, undefined);
+    assert.equal(await activeSha(app.root), one);
+    const quiet = await snapshotTree(app.root);
+    await loop.pollOnce();
+    assert.deepEqual(loop.latest(), { kind: 'quarantined', sha: two, reason: `rolled-back: rolled back to ${one}` });
+    assert.equal(await activeSha(app.root), one);
+    assert.deepEqual(await snapshotTree(app.root), quiet);
+
+    const manual = await testContext(app.root);
+    await deploy(manual.ctx, two);
+    assert.match(manual.stderr(), new RegExp(`cleared the quarantine mark of ${two}`));
+    const marks = await readQuarantine(manual.ctx.layout);
+    assert.ok(marks.ok && marks.marks.size === 0);
+    const last = (await history(app.root)).at(-1)!;
+    assert.deepEqual([last.command, last.trigger, last.sha], ['deploy', 'manual', two]);
+    await loop.pollOnce();
+    assert.equal(loop.latest()?.kind, 'current');
+  });
+
+  test('pause holds the loop (shown by status with who, when and why), manual deploys still work, resume releases it', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    const paused = await testContext(app.root, { env: { USER: 'ops' }, json: true });
+    await PAUSE.run(paused.ctx, [], { reason: 'db migration' });
+    await loop.pollOnce();
+    assert.deepEqual(loop.latest(), { kind: 'paused', by: `ops@${paused.ctx.identity.host}` });
+    assert.equal(await exists(join(app.root, 'active')), false);
+
+    const status = await testContext(app.root, { json: true });
+    await STATUS.run(status.ctx, [], {});
+    const json = JSON.parse(status.stdout());
+    assert.equal(json.paused.user, 'ops');
+    assert.equal(json.paused.reason, 'db migration');
+    assert.ok(Date.parse(json.paused.at) > 0);
+    const human = await testContext(app.root);
+    await STATUS.run(human.ctx, [], {});
+    assert.match(human.stdout(), /^paused: +continuous deployment, by ops@\S+ since \S+ \(.*\): db migration; "mfd resume" releases it$/m);
+
+    await deploy((await testContext(app.root)).ctx, undefined);
+    assert.equal(await activeSha(app.root), one, 'a manual deploy ignores the hold');
+    const two = await app.commitVersion(2);
+    await loop.pollOnce();
+    assert.equal(await activeSha(app.root), one);
+
+    await RESUME.run((await testContext(app.root)).ctx, [], {});
+    await loop.pollOnce();
+    assert.equal(await activeSha(app.root), two);
+    assert.equal(loop.lines.filter((l) => l.includes('paused by ops')).length, 1, loop.lines.join('\n'));
+  });
+
+  test('an unreachable remote is said once, polls back off (said once), and recovery is said once', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    await rename(app.repo.bare, `${app.repo.bare}.away`);
+    const controller = new AbortController();
+    let polls = 0;
+    let failedPolls = 0;
+    const lines = loop.lines;
+    await runPoller({
+      intervalMs: 10,
+      signal: controller.signal,
+      random: () => 0.5,
+      log: (level, message) => lines.push(`${level}: ${message}`),
+      poll: async () => {
+        polls++;
+        if (failedPolls === 4 && !(await exists(app.repo.bare))) await rename(`${app.repo.bare}.away`, app.repo.bare);
+        await loop.pollOnce();
+        const failed = loop.latest()?.kind === 'resolve-failed';
+        if (failed) failedPolls++;
+        if (polls === 8) controller.abort();
+        return failed;
+      },
+    });
+    assert.equal(failedPolls, 4);
+    const text = lines.join('\n');
+    assert.equal(lines.filter((l) => l.startsWith('warn: cannot resolve the branch head')).length, 1, text);
+    assert.equal(lines.filter((l) => l.startsWith('warn: backing off: next poll in 20ms')).length, 1, text);
+    assert.equal(lines.filter((l) => l.startsWith('info: polls work again after 4 failed')).length, 1, text);
+    assert.equal(lines.filter((l) => l.includes(`${one} is active (the remote answers again)`)).length, 1, text);
+    assert.equal(loop.loop.lastRun()?.outcome, 'success');
   });
 });

@@ -25,6 +25,12 @@ describe('config rules', () => {
     assert.equal(parse(BASE.replace('[build]', 'timeout = "30s"\n[build]')).repo.timeoutMs, 30_000);
   });
 
+  test('[watch] interval is 1m by default and takes a duration; [watch] allows no other key', () => {
+    assert.equal(parse(BASE).watch.intervalMs, 60_000);
+    assert.equal(parse(`${BASE}[watch]\ninterval = "5s"\n`).watch.intervalMs, 5_000);
+    assert.equal(issue(`${BASE}[watch]\nintervall = "5s"\n`).path, 'watch.intervall');
+  });
+
   test('every duration beyond its range is a config error naming the key and the range', () => {
     const cases: [string, string, string, string][] = [
       // [table, key = value, path, range]
@@ -36,6 +42,8 @@ describe('config rules', () => {
       ['health', 'command = ["true"]\ntimeout = "50ms"', 'health.timeout', 'from 100ms to 1h'],
       ['health', 'command = ["true"]\ninterval = "1000h"', 'health.interval', 'from 10ms to 1h'],
       ['health', 'command = ["true"]\ndelay = "2h"', 'health.delay', 'from 0s to 1h'],
+      ['watch', 'interval = "500ms"', 'watch.interval', 'from 1s to 24h'],
+      ['watch', 'interval = "25h"', 'watch.interval', 'from 1s to 24h'],
     ];
     for (const [table, line, path, range] of cases) {
       const text = table === 'build' ? BASE.replace('commands = []', `commands = []\n${line}`) : `${BASE}[${table}]\n${line}\n`;

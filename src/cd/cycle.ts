@@ -1,0 +1,107 @@
+// One run of the deploy loop: unless paused, resolve the branch head with one ref advertisement and
+// deploy it when it is neither active nor quarantined. A run with nothing to do writes nothing;
+// one that deploys takes the lock (waiting for a manual deploy) and is recorded like a manual one.
+import type { Context } from '../context.ts';
+import { MfdError } from '../errors/index.ts';
+import { resolveRef, type ResolvedRef } from '../git/git.ts';
+import { remoteOf } from '../git/remote.ts';
+import { deploy } from '../run/deploy.ts';
+import { parseDeploymentName } from '../state/deployment.ts';
+import { readPause } from '../state/pause.ts';
+import { readQuarantine } from '../state/quarantine.ts';
+import { readActive } from '../steps/activate.ts';
+import type { Trigger } from './trigger.ts';
+
+export interface RunError {
+  code: string;
+  message: string;
+  hint?: string | undefined;
+}
+
+/** How a run ended. `resolve-failed` is what the poller backs off on: the remote or its credentials. */
+export type CycleOutcome =
+  | { kind: 'paused'; by: string }
+  | { kind: 'current'; sha: string }
+  | { kind: 'quarantined'; sha: string; reason: string }
+  | { kind: 'unreadable'; problem: string }
+  | { kind: 'resolve-failed'; error: RunError }
+  | { kind: 'deployed'; sha: string; deployment: string }
+  | { kind: 'deploy-failed'; sha: string; error: RunError };
+
+/** "poll", "webhook <delivery id>", "manual": the history line's trigger. */
+export function describeTrigger(trigger: Trigger): string {
+  return trigger.kind === 'webhook' ? `webhook ${trigger.delivery}` : trigger.kind;
+}
+
+/** `ctx` is this run's own (the loop builds one per run); its signal stops the run. Throws only on bugs. */
+export async function runCycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
+  const { layout, config } = ctx;
+  const hold = await holdReason(ctx);
+  if (hold) return hold;
+
+  let head: ResolvedRef;
+  try {
+    // No `ref`: the configured branch, else the remote's HEAD; one ls-refs, nothing fetched, nothing written.
+    head = await resolveRef({ remote: { ...remoteOf(config), signal: ctx.signal }, gitdir: layout.repo, ...(config.repo.branch ? { branch: config.repo.branch } : {}) });
+  } catch (error) {
+    if (error instanceof MfdError) return { kind: 'resolve-failed', error: runError(error) };
+    throw error;
+  }
+  const skip = await skipReason(ctx, head.sha);
+  if (skip) return skip;
+
+  try {
+    const result = await deploy(ctx, config.repo.branch, {
+      trigger: describeTrigger(trigger),
+      resolved: head,
+      // Asked again holding the lock: a manual deploy or rollback may have changed the answer while this run waited.
+      recheck: async () => {
+        const now = (await holdReason(ctx)) ?? (await skipReason(ctx, head.sha));
+        return now && describeSkip(now);
+      },
+    });
+    return { kind: 'deployed', sha: result.sha, deployment: result.deployment };
+  } catch (error) {
+    if (!(error instanceof MfdError)) throw error;
+    return { kind: 'deploy-failed', sha: head.sha, error: runError(error) };
+  }
+}
+
+async function holdReason(ctx: Context): Promise<CycleOutcome | undefined> {
+  const pause = await readPause(ctx.layout);
+  if (!pause.paused) return undefined;
+  return 'record' in pause ? { kind: 'paused', by: `${pause.record.user}@${pause.record.host}` } : { kind: 'unreadable', problem: pause.problem };
+}
+
+async function skipReason(ctx: Context, sha: string): Promise<CycleOutcome | undefined> {
+  const active = await readActive(ctx.layout);
+  if (active && parseDeploymentName(active)?.sha === sha) return { kind: 'current', sha };
+  const quarantine = await readQuarantine(ctx.layout);
+  if (!quarantine.ok) return { kind: 'unreadable', problem: quarantine.problem };
+  const mark = quarantine.marks.get(sha);
+  return mark ? { kind: 'quarantined', sha, reason: `${mark.outcome}: ${mark.reason}` } : undefined;
+}
+
+/** One line for the log and for a superseded deploy's message. */
+export function describeSkip(outcome: CycleOutcome): string {
+  switch (outcome.kind) {
+    case 'paused':
+      return `paused by ${outcome.by} (mfd resume releases it)`;
+    case 'current':
+      return `${outcome.sha} is active`;
+    case 'quarantined':
+      return `${outcome.sha} is quarantined (${outcome.reason}); a newer commit, or "mfd deploy ${outcome.sha}", deploys`;
+    case 'unreadable':
+      return `${outcome.problem}: deploying nothing by itself until it is fixed or removed`;
+    case 'resolve-failed':
+      return `cannot resolve the branch head: ${outcome.error.message}`;
+    case 'deployed':
+      return `deployed ${outcome.sha} as ${outcome.deployment}`;
+    case 'deploy-failed':
+      return `deploy of ${outcome.sha} failed: ${outcome.error.code}: ${outcome.error.message}`;
+  }
+}
+
+function runError(error: MfdError): RunError {
+  return { code: error.code, message: error.message.split('\n')[0]!, hint: error.hint };
+}

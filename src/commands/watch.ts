@@ -1,0 +1,47 @@
+// `mfd watch`: continuous deployment by polling, in the foreground (a systemd service). Every
+// [watch] interval it pokes the app's deploy loop (cd/); SIGTERM/SIGINT stop the polls, let a
+// deploy under way finish (a second signal, or the grace period, stops it the way Ctrl-C does), exit 0.
+import type { Context } from '../context.ts';
+import { createAppLoop } from '../cd/app-loop.ts';
+import { LevelLog } from '../cd/log.ts';
+import { runPoller } from '../cd/poller.ts';
+import { interruptionOf } from '../errors/index.ts';
+import { formatDuration } from '../errors/duration.ts';
+import { redactUrl } from '../git/git.ts';
+import type { Command } from './command.ts';
+
+/** How long a deploy under way may go on after SIGTERM; systemd's own stop timeout is 90s. */
+export const WATCH_STOP_GRACE_MS = 60_000;
+
+export async function watchCommand(ctx: Context): Promise<void> {
+  const log = new LevelLog((line) => ctx.reporter.info(line));
+  const app = createAppLoop(ctx, log);
+  const { config } = ctx;
+  log.info(`watching ${redactUrl(config.repo.url)} ${config.repo.branch ? `branch ${config.repo.branch}` : "(the remote's HEAD)"} every ${formatDuration(config.watch.intervalMs)}`);
+  await runPoller({
+    intervalMs: config.watch.intervalMs,
+    signal: ctx.signal,
+    log: (level, message) => log.line(level, message),
+    poll: async () => {
+      app.loop.poke({ kind: 'poll' });
+      await app.loop.idle();
+      return app.latest()?.kind === 'resolve-failed';
+    },
+  });
+  // Only a signal ends the poller (cli.ts aborts ctx.signal with the Interruption).
+  const interruption = interruptionOf(ctx.signal);
+  const signal = interruption?.signal ?? 'SIGTERM';
+  log.info(`${signal}: no more polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(WATCH_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
+  await app.loop.stop(WATCH_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
+  log.info('stopped');
+}
+
+export const WATCH: Command = {
+  name: 'watch',
+  args: '',
+  summary: 'deploy the branch head by itself: poll every [watch] interval, in the foreground',
+  flags: {},
+  // Its runs change the app root: a signal must let them end cleanly, never cut them off.
+  stopsCleanly: true,
+  run: watchCommand,
+};
