@@ -79,12 +79,15 @@ describe('mfd serve', () => {
     const { app, url } = await serveApp(t);
     const one = await app.commitVersion(1);
     const term = join(app.root, '..', 'term');
+    let delivery = '';
     const running = runInPidNamespace([serve(app), { op: 'waitOutput', id: 'serve', text: 'serving webhooks on' }, { op: 'waitFile', path: term }, { op: 'signal', id: 'serve', signal: 'SIGTERM' }, { op: 'exit', id: 'serve' }]);
     try {
       // The first look at start deploys what was pushed while serve was down.
       await activeIs(app, one);
       const two = await app.commitVersion(2);
-      const answer = await until('mfd serve to answer', () => deliver(url, pushOf(app)));
+      const push = pushOf(app);
+      delivery = push.headers['x-github-delivery']!;
+      const answer = await until('mfd serve to answer', () => deliver(url, push));
       assert.equal(answer.status, 202, answer.body);
       assert.equal(answer.json.action, 'deploy');
       await activeIs(app, two);
@@ -101,6 +104,8 @@ describe('mfd serve', () => {
     assert.ok(!(run.stdout + run.stderr).includes(SECRET), 'the secret is in no output');
     const history = await historyOf(app);
     assert.ok(!JSON.stringify(history).includes(SECRET));
+    // The history says what started each run: the first look at start, then the delivery.
+    assert.deepEqual(history.map((h) => [h.outcome, h.trigger]), [['success', 'poll'], ['success', `webhook ${delivery}`]]);
   });
 
   test('50 valid pushes while a deploy runs yield at most two deploys, the last of the newest commit', async (t) => {
