@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import { ConfigInvalidError } from '../errors/index.ts';
+import { WebhookSecretUnreadableError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
 import { parseDuration } from './duration.ts';
 import { describeValue, valueAt } from './issue.ts';
@@ -118,7 +118,8 @@ export async function readWebhookSecret(serve: ServeConfig, opts: { file: string
   const source = serve.secret;
   if (source.kind === 'none') return undefined;
   if (source.kind !== 'file') return source.secret;
-  const fail = (message: string) => new ConfigInvalidError(opts.file, [{ path: 'serve.secret_file', message }]);
+  const viaCredentials = source.path.includes('${CREDENTIALS_DIRECTORY}');
+  const fail = (problem: string, cause?: unknown) => new WebhookSecretUnreadableError(opts.file, problem, viaCredentials, cause);
   let unset: string | undefined;
   const expanded = source.path.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_all, name: string) => {
     // Only the directory systemd hands a unit's credentials in: any other variable is a typo or a leak.
@@ -132,7 +133,7 @@ export async function readWebhookSecret(serve: ServeConfig, opts: { file: string
   try {
     secret = (await readFile(path, 'utf8')).trim();
   } catch (error) {
-    throw fail(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw fail(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, error);
   }
   if (!secret) throw fail(`${path} is empty`);
   return new Secret(secret);

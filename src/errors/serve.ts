@@ -23,3 +23,16 @@ export class ServeListenError extends MfdError {
     });
   }
 }
+
+export class WebhookSecretUnreadableError extends MfdError {
+  readonly code = 'WEBHOOK_SECRET_UNREADABLE';
+  readonly exitCode = EXIT.config;
+  constructor(readonly file: string, problem: string, viaCredentials: boolean, cause?: unknown) {
+    super(`${file}: serve.secret_file: ${problem}`, {
+      cause,
+      hint: viaCredentials
+        ? 'the unit that runs mfd serve needs LoadCredential=webhook-secret:<file> (see systemd/mfd-serve@.service), and that file must exist; or point serve.secret_file at the file itself'
+        : 'check that the file exists, is not empty, and that the user mfd serve runs as can read it',
+    });
+  }
+}

@@ -42,6 +42,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   InterruptedError: new errors.InterruptedError('SIGINT', 'before the build'),
   WebhookSecretMissingError: new errors.WebhookSecretMissingError('mfd.toml'),
   ServeListenError: new errors.ServeListenError('127.0.0.1:8090', 'EADDRINUSE'),
+  WebhookSecretUnreadableError: new errors.WebhookSecretUnreadableError('mfd.toml', 'cannot read x: ENOENT', true),
   DeploySupersededError: new errors.DeploySupersededError('sha', 'why'),
 };
 

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config/config.ts';
 import { readWebhookSecret } from '../../src/config/serve.ts';
-import { ConfigInvalidError } from '../../src/errors/index.ts';
+import { ConfigInvalidError, WebhookSecretUnreadableError } from '../../src/errors/index.ts';
 import { isLoopback } from '../../src/serve/watch.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
@@ -61,7 +61,8 @@ describe('config/serve', () => {
     const file = join(root, 'mfd.toml');
     await writeFile(file, `${BASE}[serve]\nsecret_file = "hook.secret"\n`, { mode: 0o600 });
     const config = await loadConfig(file, {});
-    await assert.rejects(readWebhookSecret(config.serve, { file, env: {} }), (e: ConfigInvalidError) => /serve\.secret_file: cannot read .*hook\.secret: ENOENT/.test(e.message));
+    await assert.rejects(readWebhookSecret(config.serve, { file, env: {} }), (e: WebhookSecretUnreadableError) =>
+      e.exitCode === 2 && /serve\.secret_file: cannot read .*hook\.secret: ENOENT/.test(e.message) && /the user mfd serve runs as can read it/.test(e.hint!));
     await writeFile(join(root, 'hook.secret'), '\n');
     await assert.rejects(readWebhookSecret(config.serve, { file, env: {} }), /is empty/);
     await writeFile(join(root, 'hook.secret'), 'relative-secret\n');
@@ -73,6 +74,8 @@ describe('config/serve', () => {
     const viaSystemd = { ...config.serve, secret: { kind: 'file' as const, path: '${CREDENTIALS_DIRECTORY}/webhook-secret' } };
     assert.equal((await readWebhookSecret(viaSystemd, { file, env: { CREDENTIALS_DIRECTORY: creds } }))!.reveal(), 'credential-secret');
     await assert.rejects(readWebhookSecret(viaSystemd, { file, env: {} }), /\$\{CREDENTIALS_DIRECTORY\} is not set: systemd sets it for a unit with LoadCredential=/);
+    // Set, but the unit loaded no such credential: the hint names the unit's line that is missing.
+    await assert.rejects(readWebhookSecret(viaSystemd, { file, env: { CREDENTIALS_DIRECTORY: root } }), (e: WebhookSecretUnreadableError) => /LoadCredential=webhook-secret:/.test(e.hint!));
     const other = { ...config.serve, secret: { kind: 'file' as const, path: '${HOME}/secret' } };
     await assert.rejects(readWebhookSecret(other, { file, env: { HOME: root } }), /only \$\{CREDENTIALS_DIRECTORY\} is/);
     assert.equal(await readWebhookSecret({ ...config.serve, secret: { kind: 'none' } }, { file, env: {} }), undefined);
