@@ -19,7 +19,7 @@ export const SERVE_STOP_GRACE_MS = 60_000;
 export async function serveCommand(ctx: Context): Promise<void> {
   const { config } = ctx;
   const log = new LevelLog((line) => ctx.reporter.info(line));
-  const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env });
+  const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });
   if (!secret) throw new WebhookSecretMissingError(config.file);
   const watch = { ref: await watchedRef(ctx), repository: config.serve.repository ?? config.repo.url };
   // The runs get the environment without the webhook secret: no build command or restart sees it.
