@@ -5,18 +5,21 @@ import type { Context } from '../context.ts';
 import { readWebhookSecret, WEBHOOK_SECRET_VAR } from '../config/serve.ts';
 import { interruptionOf, ServeListenError, WebhookSecretMissingError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
-import { createAppLoop } from '../cd/app-loop.ts';
 import { LevelLog } from '../cd/log.ts';
-import { runPoller } from '../cd/poller.ts';
-import { redactUrl } from '../git/git.ts';
-import { startWebhookServer } from '../serve/server.ts';
-import { isLoopback, watchedRef } from '../serve/watch.ts';
 import type { Command } from './command.ts';
 
 /** How long a deploy under way may go on after SIGTERM; systemd's own stop timeout is 90s. */
 export const SERVE_STOP_GRACE_MS = 60_000;
 
 export async function serveCommand(ctx: Context): Promise<void> {
+  // Loaded when serve runs: `mfd --help` reads this file and must not compile isomorphic-git.
+  const [{ createAppLoop }, { runPoller }, { redactUrl }, { startWebhookServer }, { isLoopback, watchedRef }] = await Promise.all([
+    import('../cd/app-loop.ts'),
+    import('../cd/poller.ts'),
+    import('../git/git.ts'),
+    import('../serve/server.ts'),
+    import('../serve/watch.ts'),
+  ]);
   const { config } = ctx;
   const log = new LevelLog((line) => ctx.reporter.info(line));
   const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });
