@@ -31,10 +31,13 @@ async function skipUnlessPidNamespace(t: TestContext): Promise<boolean> {
   return true;
 }
 
+// A second build command that keeps the environment builds get, for the test to read.
+const DUMP_ENV = `[${node}, "-e", "require('fs').writeFileSync('env.json', JSON.stringify(process.env))"]`;
+
 async function serveApp(t: TestContext, options: { held?: boolean } = {}): Promise<{ app: AppFixture; port: number; url: string }> {
   const app = await appFixture(t);
   const port = await freePort();
-  const build = options.held ? `[[${node}, "held.js"]]` : `[[${node}, "build.js"]]`;
+  const build = options.held ? `[[${node}, "held.js"]]` : `[[${node}, "build.js"], ${DUMP_ENV}]`;
   await app.writeConfig(`[repo]\nurl = "${app.url}"\n\n[build]\ncommands = ${build}\n\n[serve]\nlisten = "127.0.0.1:${port}"\n`);
   return { app, port, url: `http://127.0.0.1:${port}` };
 }
@@ -116,6 +119,8 @@ describe('mfd serve', () => {
     assert.deepEqual(report.leftover, []);
     assert.equal(await exists(join(app.root, '.mfd-deploy.lock')), false, 'the lock is free');
     assert.ok(!(run.stdout + run.stderr).includes(SECRET), 'the secret is in no output');
+    const buildEnv = await readFile(join(app.root, 'active', 'env.json'), 'utf8');
+    assert.ok(!buildEnv.includes(SECRET) && !buildEnv.includes('MFD_WEBHOOK_SECRET'), 'build commands do not get the secret');
     const history = await historyOf(app);
     assert.ok(!JSON.stringify(history).includes(SECRET));
     // The history says what started each run: the first look at start, then the delivery.
