@@ -77,6 +77,47 @@ describe('cd/loop', () => {
     assert.equal(loop.loop.lastRun()?.sha, two);
   });
 
+  test('the loop waits for a manual deploy holding the lock, then deploys the newer head', async (t) => {
+    const app = await appFixture(t, { config: (url) => holdConfig(url, 'retry_interval = "50ms"\nretry_attempts = 100000') });
+    const tmp = join(app.root, '..');
+    const started = join(tmp, 'started');
+    const release = join(tmp, 'release');
+    const one = await commitHold(app, 1);
+    const manual = testContext(app.root, { env: { T_STARTED: started, T_WAIT_FOR: release } }).then(({ ctx }) => deploy(ctx, one));
+    await until(() => exists(started), 'the manual build to start');
+    const two = await commitHold(app, 2);
+    const loop = await appLoop(app, { T_WAIT_FOR: release });
+    loop.loop.poke({ kind: 'poll' });
+    await until(async () => loop.lines.some((l) => l.startsWith('info: waiting: deploy lock held by')), 'the loop to wait for the lock');
+    await writeFile(release, '');
+    await manual;
+    await loop.loop.idle();
+    assert.equal(await activeSha(app.root), two);
+    assert.deepEqual((await history(app.root)).map((r) => [r.sha, r.outcome, r.trigger]), [[one, 'success', 'manual'], [two, 'success', 'poll']]);
+  });
+
+  test('a loop run that waited for the lock deploys nothing when the manual deploy it waited for deployed the same head', async (t) => {
+    const app = await appFixture(t, { config: (url) => holdConfig(url, 'retry_interval = "50ms"\nretry_attempts = 100000') });
+    const tmp = join(app.root, '..');
+    const started = join(tmp, 'started');
+    const release = join(tmp, 'release');
+    const marks = join(tmp, 'marks');
+    const one = await commitHold(app, 1);
+    const manual = testContext(app.root, { env: { T_STARTED: started, T_WAIT_FOR: release, T_MARKS: marks } }).then(({ ctx }) => deploy(ctx, undefined));
+    await until(() => exists(started), 'the manual build to start');
+    const loop = await appLoop(app, { T_MARKS: marks });
+    loop.loop.poke({ kind: 'poll' });
+    await until(async () => loop.lines.some((l) => l.startsWith('info: waiting: deploy lock held by')), 'the loop to wait for the lock');
+    await writeFile(release, '');
+    await manual;
+    await loop.loop.idle();
+    assert.equal((await readFile(marks, 'utf8')).match(/^start/gm)?.length, 1, 'one build');
+    const runs = await history(app.root);
+    assert.deepEqual(runs.map((r) => [r.outcome, r.trigger, r.error?.code ?? null]), [['success', 'manual', null], ['refused', 'poll', 'DEPLOY_SUPERSEDED']]);
+    assert.match(runs[1]!.error.message, new RegExp(`^automatic deploy of ${one} not started: ${one} is active$`));
+    assert.equal(await activeSha(app.root), one);
+  });
+
   test('a failed commit is skipped from then on, and a newer one is deployed; a quiet poll writes nothing', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
