@@ -40,23 +40,27 @@ export async function serveCommand(ctx: Context): Promise<void> {
   }
   log.info(`serving webhooks on ${server.url}/webhook for ${watch.ref} of ${redactUrl(config.repo.url)}, health on ${server.url}/healthz; polling every ${formatDuration(config.serve.pollMs)}`);
   const stopped = new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
-  // The safety net. Its first poll is at start: a push made while serve was down deploys now.
-  await runPoller({
-    intervalMs: config.serve.pollMs,
-    signal: ctx.signal,
-    log: (level, message) => log.line(level, message),
-    poll: async () => {
-      app.loop.poke({ kind: 'poll' });
-      // A signal ends the wait for a deploy under way: the grace below is what it gets.
-      await Promise.race([app.loop.idle(), stopped]);
-      return app.latest()?.kind === 'resolve-failed';
-    },
-  });
-  const interruption = interruptionOf(ctx.signal);
-  const signal = interruption?.signal ?? 'SIGTERM';
-  log.info(`${signal}: no more deliveries or polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(SERVE_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
-  await server.close();
-  await app.loop.stop(SERVE_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
+  try {
+    // The safety net. Its first poll is at start: a push made while serve was down deploys now.
+    await runPoller({
+      intervalMs: config.serve.pollMs,
+      signal: ctx.signal,
+      log: (level, message) => log.line(level, message),
+      poll: async () => {
+        app.loop.poke({ kind: 'poll' });
+        // A signal ends the wait for a deploy under way: the grace below is what it gets.
+        await Promise.race([app.loop.idle(), stopped]);
+        return app.latest()?.kind === 'resolve-failed';
+      },
+    });
+  } finally {
+    // Only a signal ends the poller; should anything else, the server must not keep the process alive.
+    const interruption = interruptionOf(ctx.signal);
+    const signal = interruption?.signal ?? 'SIGTERM';
+    log.info(`${signal}: no more deliveries or polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(SERVE_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
+    await server.close();
+    await app.loop.stop(SERVE_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
+  }
   log.info('stopped');
 }
 
