@@ -211,6 +211,23 @@ describe('cd/loop', () => {
     assert.equal(loop.lines.filter((l) => l.includes('paused by ops')).length, 1, loop.lines.join('\n'));
   });
 
+  test('an unreadable quarantine file is never guessed at: the loop deploys nothing by itself and says why once; status warns', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    await app.commitVersion(2);
+    await writeFile(join(app.root, '.mfd', 'quarantine.json'), '{"version":1,"marks":{"not-a-sha":{}}}\n');
+    await loop.pollOnce();
+    await loop.pollOnce();
+    assert.equal(loop.latest()?.kind, 'unreadable');
+    assert.equal(await activeSha(app.root), one);
+    assert.equal(loop.lines.filter((l) => /^error: .*quarantine\.json: marks\..*deploying nothing by itself until it is fixed or removed$/.test(l)).length, 1, loop.lines.join('\n'));
+    const status = await testContext(app.root);
+    await STATUS.run(status.ctx, [], {});
+    assert.match(status.stderr(), /warning: cannot read the quarantine marks: .*quarantine\.json/);
+  });
+
   test('an unreachable remote is said once, polls back off (said once), and recovery is said once', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
