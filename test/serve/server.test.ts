@@ -280,6 +280,12 @@ describe('serve/server', () => {
     loop.last = undefined;
   });
 
+  test('it binds only the configured address: another loopback address of this host is refused', async () => {
+    assert.equal(server.host, '127.0.0.1');
+    // 127.0.0.2 reaches this host too; a server bound to every address (0.0.0.0) would answer there.
+    await assert.rejects(send(`http://127.0.0.2:${server.port}/healthz`, { method: 'GET' }), /ECONNREFUSED/);
+  });
+
   test('the secret appears in no log line', () => {
     assert.ok(lines.length > 10);
     assert.ok(!lines.join('\n').includes(SECRET));
