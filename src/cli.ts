@@ -35,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   logs: async () => (await import('./commands/history.ts')).LOGS,
   lock: async () => (await import('./commands/lock.ts')).LOCK,
   unlock: async () => (await import('./commands/lock.ts')).UNLOCK,
+  serve: async () => (await import('./commands/serve.ts')).SERVE,
   watch: async () => (await import('./commands/watch.ts')).WATCH,
   pause: async () => (await import('./commands/pause.ts')).PAUSE,
   resume: async () => (await import('./commands/resume.ts')).RESUME,

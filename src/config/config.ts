@@ -14,13 +14,14 @@ import { LockSchema, lockOf, type LockConfig } from './lock.ts';
 import { checkRepoAuth, checkRepoUrlOf, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
 import { checkPrograms, readDurations } from './rules.ts';
 import { Secret } from './secret.ts';
+import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
 import { STATUS_SECRET_KEYS, StatusSchema, statusOf, type StatusConfig } from './status.ts';
 import { NotifySchema, notifyOf, type NotifyConfig } from './notify.ts';
 import { WatchSchema, watchOf, type WatchConfig } from './watch.ts';
 
-export type { HealthConfig, LockConfig, NotifyConfig, RepoAuth, StatusConfig };
+export type { HealthConfig, LockConfig, NotifyConfig, RepoAuth, ServeConfig, StatusConfig };
 
 export interface Config {
   file: string;
@@ -35,6 +36,7 @@ export interface Config {
   status?: StatusConfig;
   /** The command told of each run's end (notify/). */
   notify?: NotifyConfig;
+  serve: ServeConfig;
   watch: WatchConfig;
   warnings: string[];
 }
@@ -51,12 +53,13 @@ const Schema = z.strictObject({
   health: HealthSchema,
   status: StatusSchema,
   notify: NotifySchema,
+  serve: ServeSchema,
   watch: WatchSchema,
 });
 
 /** Every table's keys, by key path ('' for the top level), read from Schema. */
 export const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = keysOf(Schema);
-const SECRET_PATHS = new Set([...SECRET_KEYS, ...STATUS_SECRET_KEYS]);
+const SECRET_PATHS = new Set([...SECRET_KEYS, ...STATUS_SECRET_KEYS, ...SERVE_SECRET_KEYS]);
 
 /** The result of validating the text alone: what loadConfig still has to read is `tokenFile`. */
 export interface ParsedConfig {
@@ -115,6 +118,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   checkHealth(data, add);
   const status = parsed?.status ? statusOf(parsed.status, { repoUrl: parsed.repo.url, root: dirname(file), env, add }) : undefined;
   const notify = parsed?.notify ? notifyOf(parsed.notify, add) : undefined;
+  const serveValues = checkServe(data, add);
   if (issues.length > 0 || !parsed) throw new ConfigInvalidError(file, issues);
 
   const warnings: string[] = [];
@@ -135,12 +139,13 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       ...health,
       ...(status ? { status: status.status } : {}),
       ...(notify ? { notify } : {}),
+      serve: serveOf(parsed.serve, { ...serveValues, env }),
       watch: watchOf({ intervalMs: ms['watch.interval'] }),
       warnings,
     },
     ...(repoConfig.tokenFile ? { tokenFile: resolve(root, repoConfig.tokenFile) } : {}),
     ...(status?.tokenFile ? { statusTokenFile: resolve(root, status.tokenFile) } : {}),
-    holdsSecret: repoConfig.holdsSecret || !!status?.holdsSecret,
+    holdsSecret: repoConfig.holdsSecret || !!status?.holdsSecret || !!parsed.serve?.secret,
   };
 }
 

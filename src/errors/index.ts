@@ -14,4 +14,5 @@ export * from './lock.ts';
 export * from './fs.ts';
 export * from './run.ts';
 export * from './tree.ts';
+export * from './serve.ts';
 export * from './cd.ts';

@@ -41,6 +41,9 @@ const INSTANCES: Record<string, errors.MfdError> = {
   FsPermissionError: new errors.FsPermissionError(fsInfo),
   FsLayoutError: new errors.FsLayoutError({ ...fsInfo, code: 'EISDIR' }),
   InterruptedError: new errors.InterruptedError('SIGINT', 'before the build'),
+  WebhookSecretMissingError: new errors.WebhookSecretMissingError('mfd.toml'),
+  ServeListenError: new errors.ServeListenError('127.0.0.1:8090', 'EADDRINUSE'),
+  WebhookSecretUnreadableError: new errors.WebhookSecretUnreadableError('mfd.toml', 'cannot read x: ENOENT', true),
   DeploySupersededError: new errors.DeploySupersededError('sha', 'why'),
 };
 

@@ -1,0 +1,78 @@
+// `mfd serve`: the webhook server in front of the app's deploy loop (cd/), plus a poll every
+// [serve] poll as a safety net (forges never redeliver a failed delivery). It runs until SIGTERM /
+// SIGINT, then takes no more deliveries, lets a deploy under way finish (within a grace), and exits 0.
+import type { Context } from '../context.ts';
+import { readWebhookSecret, WEBHOOK_SECRET_VAR } from '../config/serve.ts';
+import { interruptionOf, ServeListenError, WebhookSecretMissingError } from '../errors/index.ts';
+import { formatDuration } from '../errors/duration.ts';
+import { LevelLog } from '../cd/log.ts';
+import type { Command } from './command.ts';
+
+/** How long a deploy under way may go on after SIGTERM; systemd's own stop timeout is 90s. */
+export const SERVE_STOP_GRACE_MS = 60_000;
+
+export async function serveCommand(ctx: Context): Promise<void> {
+  // Loaded when serve runs: `mfd --help` reads this file and must not compile isomorphic-git.
+  const [{ createAppLoop }, { runPoller }, { redactUrl }, { startWebhookServer }, { isLoopback, watchedRef }] = await Promise.all([
+    import('../cd/app-loop.ts'),
+    import('../cd/poller.ts'),
+    import('../git/git.ts'),
+    import('../serve/server.ts'),
+    import('../serve/watch.ts'),
+  ]);
+  const { config } = ctx;
+  const log = new LevelLog((line) => ctx.reporter.info(line));
+  const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });
+  if (!secret) throw new WebhookSecretMissingError(config.file);
+  const watch = { ref: await watchedRef(ctx), repository: config.serve.repository ?? config.repo.url };
+  // The runs get the environment without the webhook secret: no build command or restart sees it.
+  const env = Object.freeze(Object.fromEntries(Object.entries(ctx.env).filter(([name]) => name !== WEBHOOK_SECRET_VAR)));
+  const app = createAppLoop({ ...ctx, env }, log);
+  const { host, port } = config.serve.listen;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const server = await startWebhookServer({ listen: config.serve.listen, secret, maxBodyBytes: config.serve.maxBodyBytes, watch, loop: app.loop, log }).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw new ServeListenError(address, error.code ?? String(error), error);
+    },
+  );
+  if (!isLoopback(host)) {
+    log.warn(`mfd serve listens on ${address}, beyond this host: deliveries arrive unencrypted unless a TLS proxy is in front`, 'put Caddy (systemd/Caddyfile) in front and listen on 127.0.0.1');
+  }
+  log.info(`serving webhooks on ${server.url}/webhook for ${watch.ref} of ${redactUrl(config.repo.url)}, health on ${server.url}/healthz; polling every ${formatDuration(config.serve.pollMs)}`);
+  const stopped = new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
+  try {
+    // The safety net. Its first poll is at start: a push made while serve was down deploys now.
+    await runPoller({
+      intervalMs: config.serve.pollMs,
+      signal: ctx.signal,
+      log: (level, message) => log.line(level, message),
+      poll: async () => {
+        app.loop.poke({ kind: 'poll' });
+        // A signal ends the wait for a deploy under way: the grace below is what it gets.
+        await Promise.race([app.loop.idle(), stopped]);
+        // As mfd watch backs off: after the world's failures (remote, lock, disk, state files), not
+        // after a commit's own, which is quarantined so the next poll does not retry it.
+        const latest = app.latest();
+        return latest?.kind === 'resolve-failed' || latest?.kind === 'unreadable' || (latest?.kind === 'deploy-failed' && !latest.quarantined);
+      },
+    });
+  } finally {
+    // Only a signal ends the poller; should anything else, the server must not keep the process alive.
+    const interruption = interruptionOf(ctx.signal);
+    const signal = interruption?.signal ?? 'SIGTERM';
+    log.info(`${signal}: no more deliveries or polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(SERVE_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
+    await server.close();
+    await app.loop.stop(SERVE_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
+  }
+  log.info('stopped');
+}
+
+export const SERVE: Command = {
+  name: 'serve',
+  args: '',
+  summary: 'deploy on push webhooks received on [serve] listen, polling every [serve] poll as a safety net',
+  flags: {},
+  // Its runs change the app root: a signal must let them end cleanly, never cut them off.
+  stopsCleanly: true,
+  run: serveCommand,
+};

@@ -1,0 +1,146 @@
+// The [serve] section of `mfd serve`: the address it binds, its safety-net poll, the largest body it
+// reads, the repository a payload must name, and where the webhook secret comes from. secret_file
+// is read by `mfd serve` alone (readWebhookSecret), so no other command needs that credential.
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import * as z from 'zod/mini';
+import { WebhookSecretUnreadableError } from '../errors/index.ts';
+import { formatDuration } from '../errors/duration.ts';
+import { parseDuration } from './duration.ts';
+import { describeValue, valueAt } from './issue.ts';
+import { Secret } from './secret.ts';
+import { opt, text, type Add } from './shape.ts';
+import { formatSize, parseSize } from './size.ts';
+
+/** Where the webhook secret comes from: mfd.toml, a file (e.g. a systemd credential), the environment. */
+export type WebhookSecretSource =
+  | { kind: 'none' }
+  | { kind: 'inline'; secret: Secret }
+  | { kind: 'env'; secret: Secret }
+  /** `path` as written: `${CREDENTIALS_DIRECTORY}` is expanded when `mfd serve` reads it. */
+  | { kind: 'file'; path: string };
+
+export interface ServeConfig {
+  listen: { host: string; port: number };
+  /** The safety-net poll of `mfd serve`: forges do not redeliver a failed delivery. */
+  pollMs: number;
+  maxBodyBytes: number;
+  /** What a payload's repository must be (owner/name or a URL); default: repo.url. */
+  repository?: string;
+  /** The address people reach `mfd serve` at through its proxy (links in commit statuses). */
+  publicUrl?: string;
+  secret: WebhookSecretSource;
+}
+
+export const ServeSchema = opt(
+  z.strictObject({
+    listen: opt(text),
+    poll: opt(z.string()),
+    max_body: opt(z.string()),
+    repository: opt(text),
+    public_url: opt(z.url({ protocol: /^https?$/ })),
+    secret: opt(text),
+    secret_file: opt(text),
+  }),
+);
+type ParsedServe = z.infer<typeof ServeSchema>;
+
+export const WEBHOOK_SECRET_VAR = 'MFD_WEBHOOK_SECRET';
+export const SERVE_SECRET_KEYS = ['serve.secret'];
+
+const POLL = { defaultMs: 10 * 60_000, minMs: 1000, maxMs: 24 * 3_600_000 };
+const MAX_BODY = { default: 1024 ** 2, min: 1024, max: 100 * 1024 ** 2 };
+const LISTEN_DEFAULT = { host: '127.0.0.1', port: 8090 };
+
+/** `host:port`, `[v6]:port`; a port of 0 lets the OS pick (tests). */
+export function parseListen(value: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port > 65_535) return undefined;
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** Problems of the raw [serve] values: each is reported with every other problem of the file. */
+export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBytes: number } {
+  const listen = valueAt(data, ['serve', 'listen']);
+  if (typeof listen === 'string' && listen !== '' && !parseListen(listen)) {
+    add(['serve', 'listen'], `expected "host:port" such as "127.0.0.1:8090" or "[::1]:8090", got ${describeValue(listen)}`);
+  }
+  const serve = valueAt(data, ['serve']) as Partial<Record<string, unknown>> | undefined;
+  if (serve && typeof serve === 'object' && serve.secret !== undefined && serve.secret_file !== undefined) {
+    add(['serve', 'secret_file'], 'give either serve.secret or serve.secret_file, not both');
+  }
+  let pollMs = POLL.defaultMs;
+  const poll = valueAt(data, ['serve', 'poll']);
+  if (typeof poll === 'string') {
+    try {
+      const ms = parseDuration(poll);
+      if (ms < POLL.minMs || ms > POLL.maxMs) add(['serve', 'poll'], `expected a duration from ${formatDuration(POLL.minMs)} to ${formatDuration(POLL.maxMs)}, got ${describeValue(poll)}`);
+      else pollMs = ms;
+    } catch (error) {
+      add(['serve', 'poll'], (error as Error).message);
+    }
+  }
+  let maxBodyBytes = MAX_BODY.default;
+  const maxBody = valueAt(data, ['serve', 'max_body']);
+  if (typeof maxBody === 'string') {
+    try {
+      const bytes = parseSize(maxBody);
+      if (bytes < MAX_BODY.min || bytes > MAX_BODY.max) add(['serve', 'max_body'], `expected a size from ${formatSize(MAX_BODY.min)} to ${formatSize(MAX_BODY.max)}, got ${describeValue(maxBody)}`);
+      else maxBodyBytes = bytes;
+    } catch (error) {
+      add(['serve', 'max_body'], (error as Error).message);
+    }
+  }
+  return { pollMs, maxBodyBytes };
+}
+
+export function serveOf(serve: ParsedServe, opts: { pollMs: number; maxBodyBytes: number; env: Record<string, string | undefined> }): ServeConfig {
+  let secret: WebhookSecretSource = { kind: 'none' };
+  if (serve?.secret) secret = { kind: 'inline', secret: new Secret(serve.secret) };
+  else if (serve?.secret_file) secret = { kind: 'file', path: serve.secret_file };
+  else if (opts.env[WEBHOOK_SECRET_VAR]) secret = { kind: 'env', secret: new Secret(opts.env[WEBHOOK_SECRET_VAR]) };
+  return {
+    listen: serve?.listen ? parseListen(serve.listen)! : LISTEN_DEFAULT,
+    pollMs: opts.pollMs,
+    maxBodyBytes: opts.maxBodyBytes,
+    ...(serve?.repository ? { repository: serve.repository } : {}),
+    ...(serve?.public_url ? { publicUrl: serve.public_url } : {}),
+    secret,
+  };
+}
+
+/**
+ * The webhook secret, or undefined when none is configured. A secret_file is read here, not when
+ * mfd.toml is loaded: `${CREDENTIALS_DIRECTORY}` exists only inside the unit that runs `mfd serve`.
+ */
+export async function readWebhookSecret(
+  serve: ServeConfig,
+  opts: { file: string; env: Record<string, string | undefined>; warn?: (message: string) => void },
+): Promise<Secret | undefined> {
+  const source = serve.secret;
+  if (source.kind === 'none') return undefined;
+  if (source.kind !== 'file') return source.secret;
+  const viaCredentials = source.path.includes('${CREDENTIALS_DIRECTORY}');
+  const fail = (problem: string, cause?: unknown) => new WebhookSecretUnreadableError(opts.file, problem, viaCredentials, cause);
+  let unset: string | undefined;
+  const expanded = source.path.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_all, name: string) => {
+    // Only the directory systemd hands a unit's credentials in: any other variable is a typo or a leak.
+    if (name !== 'CREDENTIALS_DIRECTORY') unset ??= `\${${name}} is not expanded (only \${CREDENTIALS_DIRECTORY} is)`;
+    else if (!opts.env.CREDENTIALS_DIRECTORY) unset ??= '${CREDENTIALS_DIRECTORY} is not set: systemd sets it for a unit with LoadCredential=';
+    return opts.env[name] ?? '';
+  });
+  if (unset) throw fail(unset);
+  const path = resolve(dirname(opts.file), expanded);
+  let secret: string;
+  try {
+    secret = (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    throw fail(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, error);
+  }
+  if (!secret) throw fail(`${path} is empty`);
+  // As for the repository token: a secret others can read is no secret (a credential file is 0400 already).
+  const mode = (await stat(path)).mode & 0o777;
+  if (mode & 0o077) opts.warn?.(`${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}) and it holds the webhook secret; run: chmod 600 ${path}`);
+  return new Secret(secret);
+}

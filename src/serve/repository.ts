@@ -1,0 +1,52 @@
+// Whether a payload is about the repository mfd deploys: its clone/web URLs or its full name
+// against repo.url (or [serve] repository), compared as host + path, case-folded, without the
+// scheme, credentials, a trailing ".git" or "/". A webhook for another repository is refused (403).
+
+/** `host/owner/name` of a URL (any scheme, scp-like `git@host:owner/name` too); undefined if none. */
+export function normaliseUrl(url: string): string | undefined {
+  const scp = /^[^\s/@:]+@([^\s/:]+):(.+)$/.exec(url);
+  let host: string;
+  let path: string;
+  if (scp) {
+    [host, path] = [scp[1]!, scp[2]!];
+  } else {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      // Not a URL at all: the caller compares it as a full name instead.
+      return undefined;
+    }
+    if (!parsed.host) return undefined;
+    [host, path] = [parsed.host, parsed.pathname];
+  }
+  const clean = path.replace(/\/+$/, '').replace(/\.git$/i, '').replace(/^\/+/, '');
+  return `${host}/${clean}`.toLowerCase();
+}
+
+/** `owner/name` (or GitLab's `group/sub/name`) folded for comparison. */
+function normaliseName(name: string): string {
+  return name.replace(/^\/+|\/+$/g, '').replace(/\.git$/i, '').toLowerCase();
+}
+
+export interface RepositoryClaim {
+  urls: string[];
+  names: string[];
+}
+
+/**
+ * True when the payload names `expected` (a URL, or an `owner/name`). A URL matches a URL; a full
+ * name matches the expected name, or the end of the expected URL's path (a forge under a path prefix).
+ */
+export function sameRepository(expected: string, claim: RepositoryClaim): boolean {
+  const url = normaliseUrl(expected);
+  const urls = claim.urls.map(normaliseUrl).filter((u): u is string => u !== undefined);
+  const names = claim.names.map(normaliseName).filter(Boolean);
+  if (url === undefined) {
+    const name = normaliseName(expected);
+    return names.includes(name) || urls.some((u) => u.endsWith(`/${name}`));
+  }
+  if (urls.includes(url)) return true;
+  const path = url.slice(url.indexOf('/') + 1);
+  return names.some((n) => path === n || path.endsWith(`/${n}`));
+}

@@ -1,0 +1,100 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfig, parseConfig } from '../../src/config/config.ts';
+import { readWebhookSecret } from '../../src/config/serve.ts';
+import { ConfigInvalidError, WebhookSecretUnreadableError } from '../../src/errors/index.ts';
+import { isLoopback } from '../../src/serve/watch.ts';
+import { tmpRoot } from '../helpers/repo.ts';
+
+const BASE = '[repo]\nurl = "https://git.example.com/me/app.git"\n[build]\ncommands = []\n';
+const parse = (serve: string, env: Record<string, string> = {}) => parseConfig(`${BASE}[serve]\n${serve}`, { file: '/srv/app/mfd.toml', env }).config.serve;
+function problems(serve: string): Map<string, string> {
+  try {
+    parse(serve);
+  } catch (error) {
+    assert.ok(error instanceof ConfigInvalidError);
+    return new Map(error.issues.map((i) => [i.path, i.message]));
+  }
+  assert.fail('expected a config error');
+}
+
+describe('config/serve', () => {
+  test('defaults: loopback port 8090, a poll every 10m, 1 MiB bodies, no secret', () => {
+    const serve = parseConfig(BASE, { file: '/srv/app/mfd.toml', env: {} }).config.serve;
+    assert.deepEqual(serve, { listen: { host: '127.0.0.1', port: 8090 }, pollMs: 600_000, maxBodyBytes: 1024 ** 2, secret: { kind: 'none' } });
+  });
+
+  test('listen takes host:port and [v6]:port; poll and max_body are range-checked', () => {
+    assert.deepEqual(parse('listen = "0.0.0.0:9000"').listen, { host: '0.0.0.0', port: 9000 });
+    assert.deepEqual(parse('listen = "[::1]:9000"').listen, { host: '::1', port: 9000 });
+    assert.equal(parse('poll = "1m"\nmax_body = "25MiB"').pollMs, 60_000);
+    const bad = problems('listen = "8090"\npoll = "0s"\nmax_body = "1B"');
+    assert.match(bad.get('serve.listen')!, /expected "host:port".*got "8090"/);
+    assert.match(bad.get('serve.poll')!, /expected a duration from 1s to 24h, got "0s"/);
+    assert.match(bad.get('serve.max_body')!, /expected a size from 1\.0KiB to 100\.0MiB, got "1B"/);
+    assert.match(problems('listen = "host:70000"').get('serve.listen')!, /host:port/);
+  });
+
+  test('the secret comes from the file, else secret_file, else MFD_WEBHOOK_SECRET; secret and secret_file together are an error', () => {
+    assert.equal(parse('secret = "s3cret"').secret.kind, 'inline');
+    assert.deepEqual(parse('secret_file = "hook.secret"', { MFD_WEBHOOK_SECRET: 'x' }).secret, { kind: 'file', path: 'hook.secret' });
+    assert.equal(parse('', { MFD_WEBHOOK_SECRET: 'from-env' }).secret.kind, 'env');
+    assert.match(problems('secret = "a"\nsecret_file = "b"').get('serve.secret_file')!, /either serve\.secret or serve\.secret_file/);
+  });
+
+  test('a bad secret value is described by its type, never echoed', () => {
+    const text = `${BASE}[serve]\nsecret = ["hunter2-webhook"]\n`;
+    try {
+      parseConfig(text, { file: '/srv/app/mfd.toml', env: {} });
+      assert.fail('expected a config error');
+    } catch (error) {
+      assert.ok(error instanceof ConfigInvalidError);
+      assert.doesNotMatch(error.message, /hunter2/);
+      assert.match(error.message, /serve\.secret: expected a string, got an array/);
+    }
+  });
+
+  test('secret_file: relative to mfd.toml, ${CREDENTIALS_DIRECTORY} expanded, and each way it can fail a config error naming the key', async (t) => {
+    const root = await tmpRoot(t);
+    const file = join(root, 'mfd.toml');
+    await writeFile(file, `${BASE}[serve]\nsecret_file = "hook.secret"\n`, { mode: 0o600 });
+    const config = await loadConfig(file, {});
+    await assert.rejects(readWebhookSecret(config.serve, { file, env: {} }), (e: WebhookSecretUnreadableError) =>
+      e.exitCode === 2 && /serve\.secret_file: cannot read .*hook\.secret: ENOENT/.test(e.message) && /the user mfd serve runs as can read it/.test(e.hint!));
+    await writeFile(join(root, 'hook.secret'), '\n');
+    await assert.rejects(readWebhookSecret(config.serve, { file, env: {} }), /is empty/);
+    await writeFile(join(root, 'hook.secret'), 'relative-secret\n', { mode: 0o644 });
+    const warnings: string[] = [];
+    assert.equal((await readWebhookSecret(config.serve, { file, env: {}, warn: (w) => warnings.push(w) }))!.reveal(), 'relative-secret');
+    assert.match(warnings.join('\n'), /hook\.secret is readable by other users \(mode 0644\).*chmod 600/);
+    assert.ok(!warnings.join('\n').includes('relative-secret'));
+
+    const creds = join(root, 'credentials');
+    await mkdir(creds);
+    await writeFile(join(creds, 'webhook-secret'), 'credential-secret');
+    const viaSystemd = { ...config.serve, secret: { kind: 'file' as const, path: '${CREDENTIALS_DIRECTORY}/webhook-secret' } };
+    assert.equal((await readWebhookSecret(viaSystemd, { file, env: { CREDENTIALS_DIRECTORY: creds } }))!.reveal(), 'credential-secret');
+    await assert.rejects(readWebhookSecret(viaSystemd, { file, env: {} }), /\$\{CREDENTIALS_DIRECTORY\} is not set: systemd sets it for a unit with LoadCredential=/);
+    // Set, but the unit loaded no such credential: the hint names the unit's line that is missing.
+    await assert.rejects(readWebhookSecret(viaSystemd, { file, env: { CREDENTIALS_DIRECTORY: root } }), (e: WebhookSecretUnreadableError) => /LoadCredential=webhook-secret:/.test(e.hint!));
+    const other = { ...config.serve, secret: { kind: 'file' as const, path: '${HOME}/secret' } };
+    await assert.rejects(readWebhookSecret(other, { file, env: { HOME: root } }), /only \$\{CREDENTIALS_DIRECTORY\} is/);
+    assert.equal(await readWebhookSecret({ ...config.serve, secret: { kind: 'none' } }, { file, env: {} }), undefined);
+  });
+
+  test('a secret in mfd.toml makes a loose mode a warning, as a token does', async (t) => {
+    const root = await tmpRoot(t);
+    const file = join(root, 'mfd.toml');
+    await writeFile(file, `${BASE}[serve]\nsecret = "in-the-file"\n`, { mode: 0o644 });
+    const config = await loadConfig(file, {});
+    assert.ok(config.warnings.some((w) => /readable by other users.*chmod 600/.test(w)));
+    assert.ok(!config.warnings.join('\n').includes('in-the-file'));
+  });
+
+  test('loopback addresses are told from the others', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(isLoopback(host), true, host);
+    for (const host of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.2', 'example.com']) assert.equal(isLoopback(host), false, host);
+  });
+});
