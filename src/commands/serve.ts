@@ -5,27 +5,32 @@ import type { Context } from '../context.ts';
 import { readWebhookSecret, WEBHOOK_SECRET_VAR } from '../config/serve.ts';
 import { interruptionOf, ServeListenError, WebhookSecretMissingError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
-import { createAppLoop } from '../cd/app-loop.ts';
 import { LevelLog } from '../cd/log.ts';
-import { runPoller } from '../cd/poller.ts';
-import { redactUrl } from '../git/git.ts';
-import { startWebhookServer } from '../serve/server.ts';
-import { describeSkip } from '../cd/cycle.ts';
-import { LiveLog, LiveRuns } from '../serve/events.ts';
-import { pageAccessOf } from '../serve/page-access.ts';
-import { statusRoutes } from '../serve/page-routes.ts';
-import { isLoopback, watchedRef } from '../serve/watch.ts';
 import type { Command } from './command.ts';
 
 /** How long a deploy under way may go on after SIGTERM; systemd's own stop timeout is 90s. */
 export const SERVE_STOP_GRACE_MS = 60_000;
 
 export async function serveCommand(ctx: Context): Promise<void> {
+  // Loaded when serve runs: `mfd --help` reads this file and must not compile isomorphic-git.
+  const [{ createAppLoop }, { runPoller }, { redactUrl }, { startWebhookServer }, { isLoopback, watchedRef }] = await Promise.all([
+    import('../cd/app-loop.ts'),
+    import('../cd/poller.ts'),
+    import('../git/git.ts'),
+    import('../serve/server.ts'),
+    import('../serve/watch.ts'),
+  ]);
+  const [{ describeSkip }, { LiveLog, LiveRuns }, { pageAccessOf }, { statusRoutes }] = await Promise.all([
+    import('../cd/cycle.ts'),
+    import('../serve/events.ts'),
+    import('../serve/page-access.ts'),
+    import('../serve/page-routes.ts'),
+  ]);
   const { config } = ctx;
   // The loop's runs report to this log: the status page hears their events through it.
   const live = new LiveRuns({ now: ctx.now, layout: ctx.layout, pid: ctx.identity.pid });
   const log: LevelLog = new LiveLog((line) => ctx.reporter.info(line), live);
-  const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env });
+  const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });
   if (!secret) throw new WebhookSecretMissingError(config.file);
   const watch = { ref: await watchedRef(ctx), repository: config.serve.repository ?? config.repo.url };
   // The runs get the environment without the webhook secret: no build command or restart sees it.

@@ -24,7 +24,8 @@ export async function watchCommand(ctx: Context): Promise<void> {
     log: (level, message) => log.line(level, message),
     poll: async () => {
       app.loop.poke({ kind: 'poll' });
-      await app.loop.idle();
+      // A signal ends the wait, not the run: the stop below decides how long the run may go on.
+      await idleOrAborted(app.loop.idle(), ctx.signal);
       return app.latest()?.kind === 'resolve-failed';
     },
   });
@@ -34,6 +35,17 @@ export async function watchCommand(ctx: Context): Promise<void> {
   log.info(`${signal}: no more polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(WATCH_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
   await app.loop.stop(WATCH_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
   log.info('stopped');
+}
+
+/** Resolves with `idle` or when `signal` aborts, and leaves no listener behind (a watch polls for months). */
+async function idleOrAborted(idle: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([idle, new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
 }
 
 export const WATCH: Command = {

@@ -1,7 +1,7 @@
 // The [serve] section of `mfd serve`: the address it binds, its safety-net poll, the largest body it
 // reads, the repository a payload must name, and where the webhook secret comes from. secret_file
 // is read by `mfd serve` alone (readWebhookSecret), so no other command needs that credential.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod/mini';
 import { WebhookSecretUnreadableError } from '../errors/index.ts';
@@ -127,7 +127,10 @@ export function serveOf(serve: ParsedServe, opts: { pollMs: number; maxBodyBytes
  * The webhook secret, or undefined when none is configured. A secret_file is read here, not when
  * mfd.toml is loaded: `${CREDENTIALS_DIRECTORY}` exists only inside the unit that runs `mfd serve`.
  */
-export async function readWebhookSecret(serve: ServeConfig, opts: { file: string; env: Record<string, string | undefined> }): Promise<Secret | undefined> {
+export async function readWebhookSecret(
+  serve: ServeConfig,
+  opts: { file: string; env: Record<string, string | undefined>; warn?: (message: string) => void },
+): Promise<Secret | undefined> {
   const source = serve.secret;
   if (source.kind === 'none') return undefined;
   if (source.kind !== 'file') return source.secret;
@@ -149,5 +152,8 @@ export async function readWebhookSecret(serve: ServeConfig, opts: { file: string
     throw fail(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, error);
   }
   if (!secret) throw fail(`${path} is empty`);
+  // As for the repository token: a secret others can read is no secret (a credential file is 0400 already).
+  const mode = (await stat(path)).mode & 0o777;
+  if (mode & 0o077) opts.warn?.(`${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}) and it holds the webhook secret; run: chmod 600 ${path}`);
   return new Secret(secret);
 }

@@ -7,7 +7,6 @@ import { remoteOf } from '../git/remote.ts';
 export async function watchedRef(ctx: Context): Promise<string> {
   const branch = ctx.config.repo.branch;
   if (branch) return branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
-  // Loaded only here: isomorphic-git is for the commands that talk to the remote.
   const { resolveRef } = await import('../git/git.ts');
   const resolved = await resolveRef({ remote: { ...remoteOf(ctx.config), signal: ctx.signal }, gitdir: ctx.layout.repo, ref: 'HEAD' });
   return resolved.ref;

@@ -4,6 +4,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { access, readFile, readlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
@@ -71,6 +72,19 @@ describe('mfd serve', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^error: .*mfd serve needs a webhook secret/m);
     assert.match(r.stderr, /hint: .*MFD_WEBHOOK_SECRET.*secret_file.*\[serve\] secret/);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  });
+
+  test('an address in use is a config error naming it (exit 2), not an internal error', async (t) => {
+    const { app, port } = await serveApp(t);
+    await app.commitVersion(1);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => taken.close(resolve)));
+    const r = await mfd(['serve'], { cwd: app.root, env: { MFD_WEBHOOK_SECRET: SECRET } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: mfd serve cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use \\(EADDRINUSE\\)`, 'm'));
+    assert.match(r.stderr, /hint: .*\[serve\] listen/);
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
   });
 

@@ -65,8 +65,11 @@ describe('config/serve', () => {
       e.exitCode === 2 && /serve\.secret_file: cannot read .*hook\.secret: ENOENT/.test(e.message) && /the user mfd serve runs as can read it/.test(e.hint!));
     await writeFile(join(root, 'hook.secret'), '\n');
     await assert.rejects(readWebhookSecret(config.serve, { file, env: {} }), /is empty/);
-    await writeFile(join(root, 'hook.secret'), 'relative-secret\n');
-    assert.equal((await readWebhookSecret(config.serve, { file, env: {} }))!.reveal(), 'relative-secret');
+    await writeFile(join(root, 'hook.secret'), 'relative-secret\n', { mode: 0o644 });
+    const warnings: string[] = [];
+    assert.equal((await readWebhookSecret(config.serve, { file, env: {}, warn: (w) => warnings.push(w) }))!.reveal(), 'relative-secret');
+    assert.match(warnings.join('\n'), /hook\.secret is readable by other users \(mode 0644\).*chmod 600/);
+    assert.ok(!warnings.join('\n').includes('relative-secret'));
 
     const creds = join(root, 'credentials');
     await mkdir(creds);

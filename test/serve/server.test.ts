@@ -201,6 +201,30 @@ describe('serve/server', () => {
     assert.ok(pokes.every((p) => p.kind === 'webhook'));
   });
 
+  test('Forgejo deliveries: its own headers and bare-hex signature, and a replay by X-Forgejo-Delivery', async () => {
+    const push = giteaPush({ ref: 'refs/heads/master', cloneUrl: 'https://codeberg.org/Codertocat/Hello-World.git', fullName: 'Codertocat/Hello-World' });
+    const body = JSON.stringify(push);
+    const headers = {
+      'content-type': 'application/json',
+      'x-forgejo-event': 'push',
+      'x-forgejo-event-type': 'push',
+      'x-forgejo-delivery': 'fj-1',
+      'x-forgejo-signature': hmac(SECRET, body),
+      'x-gitea-event': 'push',
+      'x-gitea-delivery': 'fj-1',
+      'x-gitea-signature': hmac(SECRET, body),
+    };
+    const before = lines.length;
+    const pokes = await pokesDuring(async () => {
+      assert.equal((await deliver(server.url, { headers, body })).json.action, 'deploy');
+      assert.equal((await deliver(server.url, { headers, body })).json.action, 'replay');
+      const forged = { ...headers, 'x-forgejo-delivery': 'fj-2', 'x-forgejo-signature': hmac('guess', body) };
+      assert.equal((await deliver(server.url, { headers: forged, body })).status, 401);
+    });
+    assert.deepEqual(pokes, [{ kind: 'webhook', delivery: 'fj-1' }]);
+    assert.match(lines.slice(before).join('\n'), /info: webhook forgejo push fj-1: push to refs\/heads\/master, deploy loop poked/);
+  });
+
   test('GitLab deliveries: a push deploys, a tag push and a deletion are ignored, a wrong token is 401', async () => {
     const url = 'https://gitlab.example.com/codertocat/hello-world.git';
     const path = 'Codertocat/Hello-World';
