@@ -41,12 +41,12 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;
 h1{font-size:1.3rem;margin:.2rem 0}h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
 code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;padding:.6rem;border:1px solid var(--line);border-radius:6px;margin:.4rem 0}
-section{border:1px solid var(--line);border-radius:8px;padding:.4rem .8rem;margin:.6rem 0}
+section{border:1px solid var(--line);border-radius:8px;padding:.4rem .8rem;margin:.6rem 0;overflow-wrap:anywhere}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.dim{color:var(--dim)}
 .sha{overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .4rem;border-top:1px solid var(--line);vertical-align:top}
 ul{padding-left:1.2rem;margin:.3rem 0}
-@media (max-width:40rem){thead{display:none}tr{display:block;border-top:1px solid var(--line);padding:.3rem 0}td{display:inline-block;border:0;padding:.1rem .4rem}}
+@media (max-width:40rem){thead{display:none}tr{display:block;border-top:1px solid var(--line);padding:.3rem 0}td{display:block;border:0;padding:.1rem .4rem}td[data-label]::before{content:attr(data-label) ": ";color:var(--dim)}}
 `;
 
 export interface Shell {

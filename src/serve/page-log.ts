@@ -32,7 +32,7 @@ export async function readRunLog(layout: Layout, runId: string): Promise<LogView
     throw error;
   }
   const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-  const body = html`<header><h1>Run ${runId}</h1><div class="dim"><a href="../../">status</a>${cut ? ` · the first ${cut} bytes are left out` : ''}</div></header>
+  const body = html`<header><h1>Run ${runId}</h1><div class="dim"><a href="../../">status</a>${cut ? ` \u00b7 the first ${cut} bytes are left out` : ''}</div></header>
 <pre id="log">${plain || '(empty)'}</pre>`;
   return { ok: true, shell: { title: `mfd run ${runId}`, body }, text: plain };
 }

@@ -1,7 +1,6 @@
 // GET /: the status page, rendered on the server from the same document GET /api/status returns:
 // what is live and how healthy, whether the loop holds, the deploy under way, the last runs.
 // Every value goes through html`` (escaped); the deploy under way is kept live by page-live.ts.
-import { formatDuration } from '../errors/duration.ts';
 import { formatAge } from '../errors/index.ts';
 import { html, type Html, type Shell } from './page-html.ts';
 import { LIVE_SCRIPT } from './page-live.ts';
@@ -19,7 +18,7 @@ export function renderStatusPage(doc: StatusDocument): Shell {
   const ago = (iso: string | null) => (iso ? html`<span title="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</span> <span class="dim">(${formatAge(Math.max(0, now - Date.parse(iso)))} ago)</span>` : 'unknown');
   const body = html`
 <header><h1>${doc.app.name}</h1>
-<div class="dim">${doc.app.repo} · ${doc.app.branch}${doc.app.unit ? html` · unit ${doc.app.unit}` : ''} · as of ${doc.now}</div></header>
+<div class="dim">${doc.app.repo} &middot; ${doc.app.branch}${doc.app.unit ? html` &middot; unit ${doc.app.unit}` : ''} &middot; as of ${doc.now}</div></header>
 <section id="active"><h2>Active deployment</h2>${activeOf(doc, ago)}</section>
 <section id="loop"><h2>Continuous deployment</h2>${loopOf(doc, ago)}</section>
 <section id="running"><h2>Running</h2><div id="running-body" data-live="${doc.running?.by === 'loop' ? '1' : '0'}">${runningOf(doc, ago)}</div></section>
@@ -51,7 +50,8 @@ function loopOf(doc: StatusDocument, ago: Ago): Html {
         (q) => html`<li><code class="sha">${q.sha}</code> <span class="bad">${q.outcome}</span> ${ago(q.at)}: ${q.reason}</li>`,
       )}</ul>`
     : '';
-  const latest = doc.loop ? html`<p class="${doc.loop.kind === 'resolve-failed' || doc.loop.kind === 'unreadable' ? 'bad' : 'dim'}">Last look: ${doc.loop.text}</p>` : '';
+  // A deploy, good or failed, is in the runs below; what a quiet look found is said only here.
+  const latest = doc.loop && doc.loop.kind !== 'deployed' && doc.loop.kind !== 'deploy-failed' ? html`<p class="${doc.loop.kind === 'resolve-failed' || doc.loop.kind === 'unreadable' ? 'bad' : 'dim'}">Last look: ${doc.loop.text}</p>` : '';
   return html`${hold}${marks}${latest}`;
 }
 
@@ -66,8 +66,8 @@ function runningOf(doc: StatusDocument, ago: Ago): Html {
 function loopRunningOf(r: LoopRunning, ago: Ago): Html {
   const now = [...r.steps].reverse().find((s) => s.state === 'running');
   return html`<p class="warn" id="running-now">Deploying: ${now ? `${now.step} ${now.detail}` : 'starting'}</p>
-<p class="dim">since ${ago(r.startedAt)}${r.log ? html` · <a href="${r.log}">log so far</a>` : ''}</p>
-<ul id="running-steps">${r.steps.map((s) => html`<li class="${s.state === 'ok' ? 'ok' : s.state === 'failed' ? 'bad' : 'warn'}">${s.state === 'ok' ? '✓' : s.state === 'failed' ? '✗' : '…'} ${s.step} ${s.detail}${s.ms === undefined ? '' : ` ${(s.ms / 1000).toFixed(2)}s`}</li>`)}</ul>
+<p class="dim">since ${ago(r.startedAt)}${r.log ? html` &middot; <a href="${r.log}">log so far</a>` : ''}</p>
+<ul id="running-steps">${r.steps.map((s) => html`<li class="${s.state === 'ok' ? 'ok' : s.state === 'failed' ? 'bad' : 'warn'}">${s.state === 'ok' ? '\u2713' : s.state === 'failed' ? '\u2717' : '\u2026'} ${s.step} ${s.detail}${s.ms === undefined ? '' : ` ${(s.ms / 1000).toFixed(2)}s`}</li>`)}</ul>
 ${r.tail.length ? html`<pre id="running-tail">${r.tail.join('\n')}</pre>` : ''}`;
 }
 
@@ -77,7 +77,7 @@ function runsOf(runs: RunRow[], ago: Ago): Html {
   if (runs.length === 0) return html`<p class="dim">No runs yet.</p>`;
   return html`<table><thead><tr><th>started</th><th>run</th><th>trigger</th><th>outcome</th><th>took</th><th></th></tr></thead><tbody>${runs.map(
     (r) => html`<tr class="run"><td>${ago(r.start)}</td><td>${r.command} ${r.ref ?? ''} <code class="sha">${r.sha ? r.sha.slice(0, 12) : ''}</code> <span class="dim">by ${r.user}</span></td>
-<td>${r.trigger}</td><td><strong class="${OUTCOME_CLASS[r.outcome]}">${r.outcome}</strong>${r.error ? html`<div class="dim">${r.error.code}: ${r.error.message}</div>` : ''}</td>
-<td>${formatDuration(r.durationMs)}</td><td><a href="${r.log}">log</a></td></tr>`,
+<td data-label="trigger">${r.trigger}</td><td data-label="outcome"><strong class="${OUTCOME_CLASS[r.outcome]}">${r.outcome}</strong>${r.error ? html`<div class="dim">${r.error.code}: ${r.error.message}</div>` : ''}</td>
+<td data-label="took">${(r.durationMs / 1000).toFixed(1)}s</td><td><a href="${r.log}">log</a></td></tr>`,
   )}</tbody></table>`;
 }
