@@ -7,7 +7,7 @@ import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { artifact, launchBrowser } from '../helpers/browser.ts';
-import { MFD } from '../helpers/cli.ts';
+import { MFD, mfd } from '../helpers/cli.ts';
 import { freePort } from '../helpers/http.ts';
 import { until } from '../helpers/hold.ts';
 import { pidNamespaceAvailable, runInPidNamespace } from '../helpers/pidns.ts';
@@ -50,7 +50,7 @@ describe('status page in a browser (e2e)', () => {
     const dir = join(app.root, '..');
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.cjs"]]\n[health]\ncommand = ${CHECK}\ntimeout = "1s"\ninterval = "100ms"\n[serve]\nlisten = "127.0.0.1:${port}"\n`);
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.cjs"]]\n[health]\ncommand = ${CHECK}\ntimeout = "60s"\nretries = 0\n[serve]\nlisten = "127.0.0.1:${port}"\n`);
     const one = await app.commitVersion(1, { extra: { 'build.cjs': BUILD } });
     const term = join(dir, 'term');
     const release = join(dir, 'release');
@@ -64,6 +64,7 @@ describe('status page in a browser (e2e)', () => {
       ],
       240_000,
     );
+    let two = '';
     try {
       // Good: the first look at start deploys v1, and its health check passes.
       await until(async () => (await activeSha(app)) === one, `v1 (${one}) to go live`, 90_000);
@@ -79,7 +80,7 @@ describe('status page in a browser (e2e)', () => {
       await page.screenshot({ path: await artifact('page', '1-good'), fullPage: true });
 
       // During: a push of v2, whose build waits; the page already open shows the live step by itself.
-      const two = await app.commitVersion(2, { extra: { 'build.cjs': BUILD, 'hold-build': 'yes', unhealthy: 'yes' } });
+      two = await app.commitVersion(2, { extra: { 'build.cjs': BUILD, 'hold-build': 'yes', unhealthy: 'yes' } });
       const answer = await deliver(url, pushOf(app, 'page-e2e-1'));
       assert.equal(answer.status, 202, answer.body);
       await page.waitForFunction(() => document.getElementById('running-now')?.textContent?.startsWith('Deploying: build'), undefined, { timeout: 60_000 });
@@ -122,5 +123,12 @@ describe('status page in a browser (e2e)', () => {
     assert.deepEqual(report.leftover, []);
     const history = (await readFile(join(app.root, '.mfd', 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { outcome: string });
     assert.deepEqual(history.map((h) => h.outcome), ['success', 'rolled-back']);
+    // The terminal tells the same facts.
+    const status = await mfd(['status'], { cwd: app.root });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^active: +${one} `, 'm'));
+    assert.match(status.stdout, /^state: +built, came up healthy$/m);
+    assert.match(status.stdout, /^last run: deploy → rolled-back \(HEALTH_CHECK_FAILED: .*\) at \S+ \(webhook page-e2e-1, took \d+\.\ds; mfd logs \d{8}T\d{6}Z-deploy-\d+\)$/m);
+    assert.match(status.stdout, new RegExp(`^skipped: +${two} \\(rolled-back `, 'm'));
   });
 });
