@@ -2,10 +2,11 @@
 // deploy it when it is neither active nor quarantined. A run with nothing to do writes nothing;
 // one that deploys takes the lock (waiting for a manual deploy) and is recorded like a manual one.
 import type { Context } from '../context.ts';
-import { MfdError } from '../errors/index.ts';
+import { MfdError, toFsError } from '../errors/index.ts';
 import { resolveRef, type ResolvedRef } from '../git/git.ts';
 import { remoteOf } from '../git/remote.ts';
 import { deploy } from '../run/deploy.ts';
+import { quarantineOutcome } from '../run/quarantine-mark.ts';
 import { parseDeploymentName } from '../state/deployment.ts';
 import { readPause } from '../state/pause.ts';
 import { readQuarantine } from '../state/quarantine.ts';
@@ -26,7 +27,8 @@ export type CycleOutcome =
   | { kind: 'unreadable'; problem: string }
   | { kind: 'resolve-failed'; error: RunError }
   | { kind: 'deployed'; sha: string; deployment: string }
-  | { kind: 'deploy-failed'; sha: string; error: RunError };
+  /** `quarantined`: the commit's own fault, so the deploy marked it and no later poll retries it. */
+  | { kind: 'deploy-failed'; sha: string; error: RunError; quarantined: boolean };
 
 /** "poll", "webhook <delivery id>", "manual": the history line's trigger. */
 export function describeTrigger(trigger: Trigger): string {
@@ -35,6 +37,17 @@ export function describeTrigger(trigger: Trigger): string {
 
 /** `ctx` is this run's own (the loop builds one per run); its signal stops the run. Throws only on bugs. */
 export async function runCycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
+  try {
+    return await cycle(ctx, trigger);
+  } catch (error) {
+    // The world's fault (a root-owned .mfd, a read-only mount), never "internal error".
+    const fsError = toFsError(error, { root: ctx.root });
+    if (fsError) return { kind: 'unreadable', problem: fsError.message };
+    throw error;
+  }
+}
+
+async function cycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
   const { layout, config } = ctx;
   const hold = await holdReason(ctx);
   if (hold) return hold;
@@ -62,8 +75,9 @@ export async function runCycle(ctx: Context, trigger: Trigger): Promise<CycleOut
     });
     return { kind: 'deployed', sha: result.sha, deployment: result.deployment };
   } catch (error) {
-    if (!(error instanceof MfdError)) throw error;
-    return { kind: 'deploy-failed', sha: head.sha, error: runError(error) };
+    const known = toFsError(error, { root: ctx.root }) ?? error;
+    if (!(known instanceof MfdError)) throw error;
+    return { kind: 'deploy-failed', sha: head.sha, error: runError(known), quarantined: quarantineOutcome(known) !== undefined };
   }
 }
 

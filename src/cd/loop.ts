@@ -84,13 +84,20 @@ export class DeployLoop implements Pokeable {
     try {
       while (next && !this.stopping) {
         this.again = undefined;
+        // A signal per run, linked to the loop's only while it runs: anything a run might leave
+        // listening on its signal goes with the run, instead of piling up on the loop's for months.
+        const run = new AbortController();
+        const forward = () => run.abort(this.controller.signal.reason);
+        this.controller.signal.addEventListener('abort', forward, { once: true });
         try {
-          const run = await this.options.body(next, this.controller.signal);
-          if (run) this.last = run;
+          const ended = await this.options.body(next, run.signal);
+          if (ended) this.last = ended;
         } catch (error) {
           this.options.onCrash(error);
           const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
           this.last = { outcome: 'failed', sha: null, at: this.options.now(), error: { code: 'INTERNAL', message } };
+        } finally {
+          this.controller.signal.removeEventListener('abort', forward);
         }
         next = this.again;
       }

@@ -56,23 +56,30 @@ export async function serveCommand(ctx: Context): Promise<void> {
   else if (!access.token && !isLoopback(host)) log.warn(`the status page on ${address} asks no token, and run logs can hold secrets`, 'set [serve] status_token_file');
   log.info(`serving webhooks on ${server.url}/webhook for ${watch.ref} of ${redactUrl(config.repo.url)}, health on ${server.url}/healthz${access.off ? '' : `, status page on ${server.url}/`}; polling every ${formatDuration(config.serve.pollMs)}`);
   const stopped = new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
-  // The safety net. Its first poll is at start: a push made while serve was down deploys now.
-  await runPoller({
-    intervalMs: config.serve.pollMs,
-    signal: ctx.signal,
-    log: (level, message) => log.line(level, message),
-    poll: async () => {
-      app.loop.poke({ kind: 'poll' });
-      // A signal ends the wait for a deploy under way: the grace below is what it gets.
-      await Promise.race([app.loop.idle(), stopped]);
-      return app.latest()?.kind === 'resolve-failed';
-    },
-  });
-  const interruption = interruptionOf(ctx.signal);
-  const signal = interruption?.signal ?? 'SIGTERM';
-  log.info(`${signal}: no more deliveries or polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(SERVE_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
-  await server.close();
-  await app.loop.stop(SERVE_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
+  try {
+    // The safety net. Its first poll is at start: a push made while serve was down deploys now.
+    await runPoller({
+      intervalMs: config.serve.pollMs,
+      signal: ctx.signal,
+      log: (level, message) => log.line(level, message),
+      poll: async () => {
+        app.loop.poke({ kind: 'poll' });
+        // A signal ends the wait for a deploy under way: the grace below is what it gets.
+        await Promise.race([app.loop.idle(), stopped]);
+        // As mfd watch backs off: after the world's failures (remote, lock, disk, state files), not
+        // after a commit's own, which is quarantined so the next poll does not retry it.
+        const latest = app.latest();
+        return latest?.kind === 'resolve-failed' || latest?.kind === 'unreadable' || (latest?.kind === 'deploy-failed' && !latest.quarantined);
+      },
+    });
+  } finally {
+    // Only a signal ends the poller; should anything else, the server must not keep the process alive.
+    const interruption = interruptionOf(ctx.signal);
+    const signal = interruption?.signal ?? 'SIGTERM';
+    log.info(`${signal}: no more deliveries or polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(SERVE_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
+    await server.close();
+    await app.loop.stop(SERVE_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
+  }
   log.info('stopped');
 }
 

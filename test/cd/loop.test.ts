@@ -77,6 +77,47 @@ describe('cd/loop', () => {
     assert.equal(loop.loop.lastRun()?.sha, two);
   });
 
+  test('the loop waits for a manual deploy holding the lock, then deploys the newer head', async (t) => {
+    const app = await appFixture(t, { config: (url) => holdConfig(url, 'retry_interval = "50ms"\nretry_attempts = 100000') });
+    const tmp = join(app.root, '..');
+    const started = join(tmp, 'started');
+    const release = join(tmp, 'release');
+    const one = await commitHold(app, 1);
+    const manual = testContext(app.root, { env: { T_STARTED: started, T_WAIT_FOR: release } }).then(({ ctx }) => deploy(ctx, one));
+    await until(() => exists(started), 'the manual build to start');
+    const two = await commitHold(app, 2);
+    const loop = await appLoop(app, { T_WAIT_FOR: release });
+    loop.loop.poke({ kind: 'poll' });
+    await until(async () => loop.lines.some((l) => l.startsWith('info: waiting: deploy lock held by')), 'the loop to wait for the lock');
+    await writeFile(release, '');
+    await manual;
+    await loop.loop.idle();
+    assert.equal(await activeSha(app.root), two);
+    assert.deepEqual((await history(app.root)).map((r) => [r.sha, r.outcome, r.trigger]), [[one, 'success', 'manual'], [two, 'success', 'poll']]);
+  });
+
+  test('a loop run that waited for the lock deploys nothing when the manual deploy it waited for deployed the same head', async (t) => {
+    const app = await appFixture(t, { config: (url) => holdConfig(url, 'retry_interval = "50ms"\nretry_attempts = 100000') });
+    const tmp = join(app.root, '..');
+    const started = join(tmp, 'started');
+    const release = join(tmp, 'release');
+    const marks = join(tmp, 'marks');
+    const one = await commitHold(app, 1);
+    const manual = testContext(app.root, { env: { T_STARTED: started, T_WAIT_FOR: release, T_MARKS: marks } }).then(({ ctx }) => deploy(ctx, undefined));
+    await until(() => exists(started), 'the manual build to start');
+    const loop = await appLoop(app, { T_MARKS: marks });
+    loop.loop.poke({ kind: 'poll' });
+    await until(async () => loop.lines.some((l) => l.startsWith('info: waiting: deploy lock held by')), 'the loop to wait for the lock');
+    await writeFile(release, '');
+    await manual;
+    await loop.loop.idle();
+    assert.equal((await readFile(marks, 'utf8')).match(/^start/gm)?.length, 1, 'one build');
+    const runs = await history(app.root);
+    assert.deepEqual(runs.map((r) => [r.outcome, r.trigger, r.error?.code ?? null]), [['success', 'manual', null], ['refused', 'poll', 'DEPLOY_SUPERSEDED']]);
+    assert.match(runs[1]!.error.message, new RegExp(`^automatic deploy of ${one} not started: ${one} is active$`));
+    assert.equal(await activeSha(app.root), one);
+  });
+
   test('a failed commit is skipped from then on, and a newer one is deployed; a quiet poll writes nothing', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
@@ -168,6 +209,23 @@ describe('cd/loop', () => {
     await loop.pollOnce();
     assert.equal(await activeSha(app.root), two);
     assert.equal(loop.lines.filter((l) => l.includes('paused by ops')).length, 1, loop.lines.join('\n'));
+  });
+
+  test('an unreadable quarantine file is never guessed at: the loop deploys nothing by itself and says why once; status warns', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    await app.commitVersion(2);
+    await writeFile(join(app.root, '.mfd', 'quarantine.json'), '{"version":1,"marks":{"not-a-sha":{}}}\n');
+    await loop.pollOnce();
+    await loop.pollOnce();
+    assert.equal(loop.latest()?.kind, 'unreadable');
+    assert.equal(await activeSha(app.root), one);
+    assert.equal(loop.lines.filter((l) => /^error: .*quarantine\.json: marks\..*deploying nothing by itself until it is fixed or removed$/.test(l)).length, 1, loop.lines.join('\n'));
+    const status = await testContext(app.root);
+    await STATUS.run(status.ctx, [], {});
+    assert.match(status.stderr(), /warning: cannot read the quarantine marks: .*quarantine\.json/);
   });
 
   test('an unreachable remote is said once, polls back off (said once), and recovery is said once', async (t) => {

@@ -31,10 +31,13 @@ async function skipUnlessPidNamespace(t: TestContext): Promise<boolean> {
   return true;
 }
 
+// A second build command that keeps the environment builds get, for the test to read.
+const DUMP_ENV = `[${node}, "-e", "require('fs').writeFileSync('env.json', JSON.stringify(process.env))"]`;
+
 async function serveApp(t: TestContext, options: { held?: boolean } = {}): Promise<{ app: AppFixture; port: number; url: string }> {
   const app = await appFixture(t);
   const port = await freePort();
-  const build = options.held ? `[[${node}, "held.js"]]` : `[[${node}, "build.js"]]`;
+  const build = options.held ? `[[${node}, "held.js"]]` : `[[${node}, "build.js"], ${DUMP_ENV}]`;
   await app.writeConfig(`[repo]\nurl = "${app.url}"\n\n[build]\ncommands = ${build}\n\n[serve]\nlisten = "127.0.0.1:${port}"\n`);
   return { app, port, url: `http://127.0.0.1:${port}` };
 }
@@ -88,7 +91,7 @@ describe('mfd serve', () => {
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
   });
 
-  test('a signed push deploys the pushed commit; SIGTERM then exits 0 with the lock free', async (t) => {
+  test('a signed push deploys the pushed commit, one whose build fails turns /healthz 503; SIGTERM then exits 0 with the lock free', async (t) => {
     if (await skipUnlessPidNamespace(t)) return;
     const { app, url } = await serveApp(t);
     const one = await app.commitVersion(1);
@@ -107,6 +110,16 @@ describe('mfd serve', () => {
       await activeIs(app, two);
       const health = await send(`${url}/healthz`, { method: 'GET' });
       assert.equal(health.status, 200, health.body);
+      // A push whose build fails: /healthz turns 503 with the reason, and active stays where it was.
+      const three = await app.commitVersion(3, { fail: true });
+      assert.equal((await deliver(url, pushOf(app))).status, 202);
+      const failed = await until('/healthz to report the failure', async () => {
+        const h = await send(`${url}/healthz`, { method: 'GET' });
+        return h.status === 503 ? h : undefined;
+      });
+      assert.deepEqual([failed.json.outcome, failed.json.sha, failed.json.code], ['failed', three, 'BUILD_FAILED']);
+      assert.match(String(failed.json.reason), /exit status 3/);
+      assert.equal(await activeSha(app), two);
     } finally {
       await writeFile(term, '');
     }
@@ -116,10 +129,13 @@ describe('mfd serve', () => {
     assert.deepEqual(report.leftover, []);
     assert.equal(await exists(join(app.root, '.mfd-deploy.lock')), false, 'the lock is free');
     assert.ok(!(run.stdout + run.stderr).includes(SECRET), 'the secret is in no output');
+    const buildEnv = await readFile(join(app.root, 'active', 'env.json'), 'utf8');
+    assert.ok(!buildEnv.includes(SECRET) && !buildEnv.includes('MFD_WEBHOOK_SECRET'), 'build commands do not get the secret');
     const history = await historyOf(app);
     assert.ok(!JSON.stringify(history).includes(SECRET));
     // The history says what started each run: the first look at start, then the delivery.
-    assert.deepEqual(history.map((h) => [h.outcome, h.trigger]), [['success', 'poll'], ['success', `webhook ${delivery}`]]);
+    assert.deepEqual(history.slice(0, 2).map((h) => [h.outcome, h.trigger]), [['success', 'poll'], ['success', `webhook ${delivery}`]]);
+    assert.equal(history[2]!.outcome, 'failed');
   });
 
   test('50 valid pushes while a deploy runs yield at most two deploys, the last of the newest commit', async (t) => {

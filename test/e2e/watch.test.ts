@@ -52,7 +52,8 @@ describe('mfd watch (e2e)', () => {
     assert.equal(out.code, 0, out.stderr);
     assert.deepEqual(r.leftover, []);
     assert.match(out.stderr, /^info: watching http:\/\/127\.0\.0\.1:\d+\/app\.git \(the remote's HEAD\) every 1s$/m);
-    assert.match(out.stderr, /^info: SIGTERM: no more polls; nothing under way$/m);
+    // The run that printed "deployed" may still be pruning when the signal comes: either is right.
+    assert.match(out.stderr, /^info: SIGTERM: no more polls; (nothing under way|letting the deploy under way finish .*)$/m);
     assert.match(out.stderr, /^info: stopped$/m);
     assert.doesNotMatch(out.stderr, /internal error|\n\s+at /);
     assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${two}$`));

@@ -171,6 +171,28 @@ describe('serve/server', () => {
     assert.equal(streamed, 413);
   });
 
+  test('Expect: 100-continue (as curl sends for a large body): 413 instead of 100 when too large, else the delivery goes through', async () => {
+    const continued = (length: number, body?: string) => new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+      let sawContinue = false;
+      const d = github('push', pushTo('refs/heads/master'), SECRET);
+      const headers = body === undefined ? { 'content-type': 'application/json', 'content-length': String(length), expect: '100-continue' } : { ...d.headers, 'content-length': String(Buffer.byteLength(d.body)), expect: '100-continue' };
+      const req = request(`${server.url}/webhook`, { method: 'POST', headers }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, continued: sawContinue });
+        if (body === undefined) req.destroy();
+      });
+      req.on('continue', () => {
+        sawContinue = true;
+        req.end(d.body);
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    assert.deepEqual(await continued(MAX_BODY + 1), { status: 413, continued: false });
+    const pokes = await pokesDuring(async () => assert.deepEqual(await continued(0, 'signed'), { status: 202, continued: true }));
+    assert.equal(pokes.length, 1);
+  });
+
   test('a wrong method is 405 with Allow, and an unknown path 404', async () => {
     const get = await send(`${server.url}/webhook`, { method: 'GET' });
     assert.equal(get.status, 405);
@@ -256,6 +278,12 @@ describe('serve/server', () => {
     assert.match(String(failed.json.reason), /exit status 2/);
     assert.equal((await send(`${server.url}/healthz`, { method: 'HEAD' })).status, 503);
     loop.last = undefined;
+  });
+
+  test('it binds only the configured address: another loopback address of this host is refused', async () => {
+    assert.equal(server.host, '127.0.0.1');
+    // 127.0.0.2 reaches this host too; a server bound to every address (0.0.0.0) would answer there.
+    await assert.rejects(send(`http://127.0.0.2:${server.port}/healthz`, { method: 'GET' }), /ECONNREFUSED/);
   });
 
   test('the secret appears in no log line', () => {

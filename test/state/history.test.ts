@@ -30,6 +30,20 @@ async function history(t: Parameters<typeof tmpRoot>[0], runs: number) {
 }
 
 describe('history', () => {
+  test('a line with a trigger reads back with it, and a line written before triggers existed still reads back', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    await mkdir(layout.state, { recursive: true });
+    const old = JSON.stringify(entry(0));
+    const withTrigger = JSON.stringify({ ...entry(1), trigger: 'webhook 7a1f' });
+    await writeFile(layout.history, `${old}\n${withTrigger}\n`);
+    const warnings: string[] = [];
+    const [newest, oldest] = await readHistory(layout, (m) => warnings.push(m));
+    assert.deepEqual(warnings, []);
+    assert.equal(newest?.trigger, 'webhook 7a1f');
+    assert.equal(oldest?.trigger, undefined);
+    assert.equal(oldest?.runId, runId(0));
+  });
+
   test('up to twice HISTORY_KEEP runs, nothing is trimmed', async (t) => {
     const layout = await history(t, 2 * HISTORY_KEEP);
     const before = await readFile(layout.history, 'utf8');
