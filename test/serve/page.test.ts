@@ -4,15 +4,17 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
-import { symlink, writeFile } from 'node:fs/promises';
+import { chmod, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { commitHold, holdConfig, until } from '../helpers/hold.ts';
+import { tmpRoot } from '../helpers/repo.ts';
 import { send } from './deliveries.ts';
 import { createAppLoop, type AppLoop } from '../../src/cd/app-loop.ts';
 import { describeSkip } from '../../src/cd/cycle.ts';
 import { parseConfig } from '../../src/config/config.ts';
+import { ConfigInvalidError } from '../../src/errors/index.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { LiveLog, LiveRuns } from '../../src/serve/events.ts';
 import { checkAccess, pageAccessOf } from '../../src/serve/page-access.ts';
@@ -275,5 +277,42 @@ describe('serve/page-access', () => {
     }
     assert.deepEqual(checkAccess({ authorization: 'Bearer tok-3e1f' }, access), { ok: true });
     assert.deepEqual(checkAccess({ authorization: `Basic ${Buffer.from('anyone:tok-3e1f').toString('base64')}` }, access), { ok: true });
+  });
+
+  test('the [serve] keys: status_token and status_token_file together are an error, and a bad token value is never echoed', () => {
+    const issues = (lines: string) => {
+      try {
+        serveOf(lines);
+      } catch (error) {
+        assert.ok(error instanceof ConfigInvalidError);
+        return new Map(error.issues.map((i) => [i.path, i.message]));
+      }
+      assert.fail('expected a config error');
+    };
+    assert.match(issues('status_token = "a"\nstatus_token_file = "b"').get('serve.status_token_file')!, /either serve\.status_token or serve\.status_token_file/);
+    assert.match(issues('status_page = "yes"').get('serve.status_page')!, /boolean/);
+    const secret = issues('status_token = ["hunter2-token"]').get('serve.status_token')!;
+    assert.ok(!secret.includes('hunter2'), secret);
+    assert.equal(serveOf('status_token = "t"').statusToken?.kind, 'inline');
+    assert.equal(JSON.stringify(serveOf('status_token = "visible-or-not"')).includes('visible-or-not'), false, 'the token is a Secret');
+  });
+
+  test('status_token_file is read at start, relative to mfd.toml or from ${CREDENTIALS_DIRECTORY}; empty or missing is a config error; readable by others warns', async (t) => {
+    const root = await tmpRoot(t);
+    const file = join(root, 'mfd.toml');
+    const serve = (lines: string) => parseConfig(`[repo]\nurl = "https://git.example.com/me/app.git"\n[build]\ncommands = []\n[serve]\n${lines}\n`, { file, env: {} }).config.serve;
+    const warnings: string[] = [];
+    const read = (lines: string, env: Record<string, string> = {}) => pageAccessOf(serve(lines), { file, env, warn: (m) => warnings.push(m) });
+    await writeFile(join(root, 'token'), 'tok-from-file\n', { mode: 0o600 });
+    assert.equal((await read('status_token_file = "token"')).token?.reveal(), 'tok-from-file');
+    assert.deepEqual(warnings, []);
+    assert.equal((await read('status_token_file = "${CREDENTIALS_DIRECTORY}/token"', { CREDENTIALS_DIRECTORY: root })).token?.reveal(), 'tok-from-file');
+    await chmod(join(root, 'token'), 0o644);
+    await read('status_token_file = "token"');
+    assert.match(warnings[0] ?? '', /token is readable by other users \(mode 0644\).*chmod 600/);
+    await writeFile(join(root, 'empty'), '\n');
+    for (const [lines, why] of [['status_token_file = "empty"', /empty is empty/], ['status_token_file = "nope"', /cannot read .*nope: ENOENT/], ['status_token_file = "${CREDENTIALS_DIRECTORY}/t"', /CREDENTIALS_DIRECTORY\} is not set/], ['status_token_file = "${HOME}/t"', /\$\{HOME\} is not expanded/]] as const) {
+      await assert.rejects(read(lines), (error: unknown) => error instanceof ConfigInvalidError && error.issues[0]!.path === 'serve.status_token_file' && why.test(error.issues[0]!.message), lines);
+    }
   });
 });
