@@ -8,7 +8,8 @@ import { chmod, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
-import { commitHold, holdConfig, until } from '../helpers/hold.ts';
+import { commitHold, exists, holdConfig, until } from '../helpers/hold.ts';
+import { deploy } from '../../src/run/deploy.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 import { send } from './deliveries.ts';
 import { createAppLoop, type AppLoop } from '../../src/cd/app-loop.ts';
@@ -207,6 +208,34 @@ describe('serve/page', () => {
     const after = (await get(`${server.url}/api/status`)).json as any;
     assert.equal(after.running, null);
     assert.equal(after.runs[0].runId, building.data.runId, 'the live run is the one the history recorded');
+  });
+});
+
+describe('serve/page: a deploy typed in a shell', () => {
+  test('while a manual deploy holds the lock, the page names it as the running deploy, not the loop\'s', async (t) => {
+    const fixture = await appFixture(t);
+    await fixture.writeConfig(holdConfig(fixture.url));
+    const dir = join(fixture.root, '..');
+    const release = join(dir, 'release');
+    const started = join(dir, 'started');
+    await commitHold(fixture, 1);
+    const { server } = await pageServer(t, fixture);
+    const manual = await testContext(fixture.root, { env: { T_WAIT_FOR: release, T_STARTED: started, USER: 'alice' } });
+    const deploying = deploy(manual.ctx, 'main');
+    try {
+      await until(() => exists(started), 'the manual build to start');
+      const doc = (await get(`${server.url}/api/status`)).json as any;
+      assert.equal(doc.running.by, 'other');
+      assert.equal(doc.running.command, 'deploy');
+      assert.equal(doc.running.ref, 'main');
+      assert.match(doc.running.holder, /^alice@/);
+      const page = await get(`${server.url}/`);
+      assert.match(page.body, /mfd deploy main by alice@\S+ pid \d+, since/);
+    } finally {
+      await writeFile(release, '');
+      await deploying;
+    }
+    assert.equal(((await get(`${server.url}/api/status`)).json as any).running, null);
   });
 });
 
