@@ -3,7 +3,7 @@
 // one that deploys takes the lock (waiting for a manual deploy) and is recorded like a manual one.
 import type { Context } from '../context.ts';
 import { MfdError, toFsError } from '../errors/index.ts';
-import { resolveRef, type ResolvedRef } from '../git/git.ts';
+import type { ResolvedRef } from '../git/git.ts';
 import { remoteOf } from '../git/remote.ts';
 import { deploy } from '../run/deploy.ts';
 import { quarantineOutcome } from '../run/quarantine-mark.ts';
@@ -30,9 +30,13 @@ export type CycleOutcome =
   /** `quarantined`: the commit's own fault, so the deploy marked it and no later poll retries it. */
   | { kind: 'deploy-failed'; sha: string; error: RunError; quarantined: boolean };
 
+/** A delivery id comes from a request header: anything but a plain id is not written as given. */
+const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
 /** "poll", "webhook <delivery id>", "manual": the history line's trigger. */
 export function describeTrigger(trigger: Trigger): string {
-  return trigger.kind === 'webhook' ? `webhook ${trigger.delivery}` : trigger.kind;
+  if (trigger.kind !== 'webhook') return trigger.kind;
+  return DELIVERY_ID.test(trigger.delivery) ? `webhook ${trigger.delivery}` : 'webhook (delivery id not shown: not a plain id)';
 }
 
 /** `ctx` is this run's own (the loop builds one per run); its signal stops the run. Throws only on bugs. */
@@ -55,6 +59,8 @@ async function cycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
   let head: ResolvedRef;
   try {
     // No `ref`: the configured branch, else the remote's HEAD; one ls-refs, nothing fetched, nothing written.
+    // Loaded here, not at the top: `mfd help` loads every command's module, and must not load isomorphic-git.
+    const { resolveRef } = await import('../git/git.ts');
     head = await resolveRef({ remote: { ...remoteOf(config), signal: ctx.signal }, gitdir: layout.repo, ...(config.repo.branch ? { branch: config.repo.branch } : {}) });
   } catch (error) {
     if (error instanceof MfdError) return { kind: 'resolve-failed', error: runError(error) };

@@ -7,7 +7,6 @@ import { LevelLog } from '../cd/log.ts';
 import { runPoller } from '../cd/poller.ts';
 import { interruptionOf } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
-import { redactUrl } from '../git/git.ts';
 import type { Command } from './command.ts';
 
 /** How long a deploy under way may go on after SIGTERM; systemd's own stop timeout is 90s. */
@@ -17,6 +16,8 @@ export async function watchCommand(ctx: Context): Promise<void> {
   const log = new LevelLog((line) => ctx.reporter.info(line));
   const app = createAppLoop(ctx, log);
   const { config } = ctx;
+  // Loaded by the command, not with the module: `mfd help` loads every command and must not load isomorphic-git.
+  const { redactUrl } = await import('../git/git.ts');
   log.info(`watching ${redactUrl(config.repo.url)} ${config.repo.branch ? `branch ${config.repo.branch}` : "(the remote's HEAD)"} every ${formatDuration(config.watch.intervalMs)}`);
   await runPoller({
     intervalMs: config.watch.intervalMs,

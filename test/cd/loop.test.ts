@@ -67,11 +67,12 @@ describe('cd/loop', () => {
     loop.loop.poke({ kind: 'poll' });
     await until(() => exists(started), 'the first build to start');
     const two = await commitHold(app, 2);
+    loop.loop.poke({ kind: 'webhook', delivery: 'bad id\n{"x":1}' });
     for (let i = 0; i < 50; i++) loop.loop.poke({ kind: 'webhook', delivery: `d${i}` });
     await writeFile(release, '');
     await loop.loop.idle();
     const runs = await history(app.root);
-    assert.deepEqual(runs.map((r) => [r.sha, r.outcome, r.trigger]), [[one, 'success', 'poll'], [two, 'success', 'webhook d0']]);
+    assert.deepEqual(runs.map((r) => [r.sha, r.outcome, r.trigger]), [[one, 'success', 'poll'], [two, 'success', 'webhook (delivery id not shown: not a plain id)']]);
     assert.equal((await readFile(marks, 'utf8')).match(/^start/gm)?.length, 2, 'two builds');
     assert.equal(await activeSha(app.root), two);
     assert.equal(loop.loop.lastRun()?.sha, two);
@@ -126,8 +127,11 @@ describe('cd/loop', () => {
     assert.equal(await activeSha(app.root), one);
 
     const before = await snapshotTree(app.root);
+    app.server.resetCounters();
     await loop.pollOnce();
     assert.deepEqual(await snapshotTree(app.root), before, 'a poll with nothing to do writes nothing');
+    // One ref advertisement (protocol v2: the capabilities, then ls-refs), and no fetch.
+    assert.deepEqual(app.server.requests.map((r) => r.command), ['advertise', 'ls-refs']);
     assert.deepEqual(loop.latest(), { kind: 'current', sha: one });
 
     const two = await app.commitVersion(2, { fail: true });
