@@ -18,7 +18,7 @@ export interface PageAccess {
   token: Secret | undefined;
 }
 
-export type Verdict = { ok: true } | { ok: false; status: 401 | 404; reason: string; headers?: Record<string, string[]> };
+export type AccessVerdict = { ok: true } | { ok: false; status: 401 | 404; reason: string; headers?: Record<string, string[]> };
 
 /** The policy of this listen address and config; `warn` hears of a token file others can read. */
 export async function pageAccessOf(serve: ServeConfig, opts: { file: string; env: Record<string, string | undefined>; warn: (message: string) => void }): Promise<PageAccess> {
@@ -59,7 +59,7 @@ async function readStatusToken(serve: ServeConfig, opts: { file: string; env: Re
 }
 
 /** Whether this request may see the page. Never throws on any header a client sends. */
-export function checkAccess(headers: IncomingHttpHeaders, access: PageAccess): Verdict {
+export function checkAccess(headers: IncomingHttpHeaders, access: PageAccess): AccessVerdict {
   if (access.off) return { ok: false, status: 404, reason: access.off };
   // A proxy in front (Caddy adds X-Forwarded-For) means the client may be anywhere: not "this host".
   if (!access.proxied && (headers.forwarded !== undefined || headers['x-forwarded-for'] !== undefined || headers['x-real-ip'] !== undefined)) {

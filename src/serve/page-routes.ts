@@ -9,7 +9,7 @@ import { checkAccess, type PageAccess } from './page-access.ts';
 import { documentOf, type Shell } from './page-html.ts';
 import { readRunLog } from './page-log.ts';
 import { renderStatusPage } from './page.ts';
-import { readStatus, type StatusSources } from './status-api.ts';
+import { readStatus, type StatusDocument, type StatusSources } from './status-api.ts';
 
 export interface StatusPageOptions {
   access: PageAccess;
@@ -59,7 +59,18 @@ export function statusRoutes(options: StatusPageOptions): StatusRoutes {
         else page(res, view.shell);
         return true;
       }
-      const doc = await readStatus(options.status);
+      let doc: StatusDocument;
+      try {
+        doc = await readStatus(options.status);
+      } catch (error) {
+        // The app root's state cannot be read (permissions, a file where a directory should be):
+        // the world's fault, said as such, and the server goes on.
+        const { code, path, message } = error as NodeJS.ErrnoException;
+        if (typeof code !== 'string') throw error;
+        // Some fs errors (EISDIR of a read) name no path: the state directory at least says where.
+        reply(res, 500, { ok: false, reason: `cannot read the app's state in ${options.layout.state}: ${path ? `${code} on ${path}` : message}` }, json);
+        return true;
+      }
       if (json) reply(res, 200, { ok: true, ...doc }, true);
       else page(res, renderStatusPage(doc));
       return true;

@@ -4,7 +4,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
-import { chmod, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
@@ -177,6 +177,19 @@ describe('serve/page', () => {
       assert.ok(!answer.body.includes('SECRET OUTSIDE'), path);
     }
     assert.equal((await send(`${server.url}/api/status`, { method: 'POST' })).status, 405);
+  });
+
+  test('state that cannot be read answers 500 saying what and where, and the server goes on', async (t) => {
+    const fixture = await appFixture(t);
+    const { server } = await pageServer(t, fixture);
+    await mkdir(join(fixture.root, '.mfd', 'history.jsonl'), { recursive: true });
+    for (const path of ['/', '/api/status']) {
+      const answer = await get(`${server.url}${path}`);
+      assert.equal(answer.status, 500, answer.body);
+      assert.match(answer.body, /cannot read the app's state in \S*\.mfd: EISDIR/);
+      assert.doesNotMatch(answer.body, /internal error/);
+    }
+    assert.equal((await get(`${server.url}/healthz`)).status, 200);
   });
 
   test('during a deploy, /api/events streams its live step and build output, then its end', async (t) => {
