@@ -76,7 +76,7 @@ const OUTCOME_CLASS: Record<RunRow['outcome'], string> = { success: 'ok', failed
 function runsOf(runs: RunRow[], ago: Ago): Html {
   if (runs.length === 0) return html`<p class="dim">No runs yet.</p>`;
   return html`<table><thead><tr><th>started</th><th>run</th><th>trigger</th><th>outcome</th><th>took</th><th></th></tr></thead><tbody>${runs.map(
-    (r) => html`<tr class="run"><td>${ago(r.start)}</td><td>${r.command} ${r.ref ?? ''} <code class="sha">${r.sha ? r.sha.slice(0, 12) : ''}</code> <span class="dim">by ${r.user}</span></td>
+    (r) => html`<tr class="run"><td>${ago(r.start)}</td><td>${r.command} ${r.ref ?? ''} <code class="sha">${r.commit ? r.commit.slice(0, 12) : ''}</code> <span class="dim">by ${r.user}</span></td>
 <td data-label="trigger">${r.trigger}</td><td data-label="outcome"><strong class="${OUTCOME_CLASS[r.outcome]}">${r.outcome}</strong>${r.error ? html`<div class="dim">${r.error.code}: ${r.error.message}</div>` : ''}</td>
 <td data-label="took">${(r.durationMs / 1000).toFixed(1)}s</td><td><a href="${r.log}">log</a></td></tr>`,
   )}</tbody></table>`;

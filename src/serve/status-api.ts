@@ -9,7 +9,7 @@ import { appLock } from '../lock/names.ts';
 import { readHistory, type HistoryEntry } from '../state/history.ts';
 import { readPause } from '../state/pause.ts';
 import { readQuarantine } from '../state/quarantine.ts';
-import { listDeployments, readActivations, type Deployment } from '../state/record.ts';
+import { listDeployments, readActivations, readRecords, type Deployment } from '../state/record.ts';
 import { readActive } from '../steps/activate.ts';
 import type { LiveRun, LiveStep } from './events.ts';
 
@@ -25,6 +25,8 @@ export interface RunRow {
   user: string;
   ref: string | null;
   sha: string | null;
+  /** The commit it deployed or tried to: its sha, else that of the deployment its record says it built. */
+  commit: string | null;
   outcome: HistoryEntry['outcome'];
   start: string;
   durationMs: number;
@@ -72,9 +74,11 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
   const { layout, config, identity, now } = sources.ctx;
   const problems: string[] = [];
   const warn = (message: string) => void problems.push(message);
-  const [active, deployments, activations, history, lock, pause, quarantine] = await Promise.all([
+  const [active, deployments, records, activations, history, lock, pause, quarantine] = await Promise.all([
     readActive(layout),
     listDeployments(layout, { now: now(), onWarning: warn }),
+    // Failed builds' records outlive their directories: they say which commit a failed run tried.
+    readRecords(layout),
     readActivations(layout, warn),
     readHistory(layout, warn),
     fileBackend.inspect(appLock(layout), { staleMs: config.lock.staleMs, now, host: identity.host }),
@@ -84,6 +88,7 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
   if (!quarantine.ok) warn(`cannot read the quarantine marks: ${quarantine.problem}`);
   const current = deployments.find((d) => d.name === active);
   const since = [...activations].reverse().find((a) => a.name === active)?.at ?? null;
+  const built = new Map([...records.values()].flatMap((r) => (r.runId ? [[r.runId, r.sha] as const] : [])));
   const live = sources.live();
   const latest = sources.latest();
   return {
@@ -100,7 +105,7 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
       : lock && !lock.stale && lock.owner
         ? { by: 'other', command: lock.owner.command, ref: lock.owner.ref, holder: `${lock.owner.user}@${lock.owner.hostname} pid ${lock.owner.pid}`, since: new Date(lock.owner.timestamp).toISOString() }
         : null,
-    runs: history.slice(0, RUNS_SHOWN).map(rowOf),
+    runs: history.slice(0, RUNS_SHOWN).map((e) => rowOf(e, built)),
     problems,
   };
 }
@@ -118,7 +123,7 @@ export function runningOf(live: LiveRun): LoopRunning {
 
 export const logLink = (runId: string): string => `runs/${encodeURIComponent(runId)}/log`;
 
-function rowOf(e: HistoryEntry): RunRow {
+function rowOf(e: HistoryEntry, built: Map<string, string>): RunRow {
   return {
     runId: e.runId,
     command: e.command,
@@ -126,6 +131,7 @@ function rowOf(e: HistoryEntry): RunRow {
     user: e.user,
     ref: e.ref,
     sha: e.sha,
+    commit: e.sha ?? built.get(e.runId) ?? null,
     outcome: e.outcome,
     start: e.start,
     durationMs: Math.max(0, Date.parse(e.end) - Date.parse(e.start)),

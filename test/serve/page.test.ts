@@ -154,6 +154,7 @@ describe('serve/page', () => {
     assert.equal(doc.quarantined[0].sha, bad);
     assert.equal(doc.runs[0].outcome, 'failed');
     assert.equal(doc.runs[0].error.code, 'BUILD_FAILED');
+    assert.deepEqual([doc.runs[0].sha, doc.runs[0].commit], [null, bad], 'a failed run names the commit it tried, from its record');
     assert.equal(doc.paused.reason, reason, 'JSON carries the text as it is');
   });
 
