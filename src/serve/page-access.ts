@@ -35,7 +35,10 @@ export async function pageAccessOf(serve: ServeConfig, opts: { file: string; env
 async function readStatusToken(serve: ServeConfig, opts: { file: string; env: Record<string, string | undefined>; warn: (message: string) => void }): Promise<Secret | undefined> {
   const source = serve.statusToken;
   if (!source) return undefined;
-  if (source.kind === 'inline') return source.secret;
+  if (source.kind === 'inline') {
+    await warnIfShared(opts.file, opts.warn);
+    return source.secret;
+  }
   const fail = (message: string) => new ConfigInvalidError(opts.file, [{ path: 'serve.status_token_file', message }]);
   // As serve.secret_file: only the directory systemd hands a unit's credentials in is expanded.
   let unset: string | undefined;
@@ -53,9 +56,20 @@ async function readStatusToken(serve: ServeConfig, opts: { file: string; env: Re
     throw fail(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   if (!token) throw fail(`${path} is empty`);
-  const mode = (await stat(path)).mode & 0o777;
-  if (mode & 0o077) opts.warn(`${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}) and it holds the status page's token; run: chmod 600 ${path}`);
+  await warnIfShared(path, opts.warn);
   return new Secret(token);
+}
+
+async function warnIfShared(path: string, warn: (message: string) => void): Promise<void> {
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode & 0o777;
+  } catch (error) {
+    // Gone since it was read (or a config given as text): there is no file left to warn about.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (mode & 0o077) warn(`${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}) and it holds the status page's token; run: chmod 600 ${path}`);
 }
 
 /** Whether this request may see the page. Never throws on any header a client sends. */

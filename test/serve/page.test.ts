@@ -353,6 +353,10 @@ describe('serve/page-access', () => {
     await chmod(join(root, 'token'), 0o644);
     await read('status_token_file = "token"');
     assert.match(warnings[0] ?? '', /token is readable by other users \(mode 0644\).*chmod 600/);
+    warnings.length = 0;
+    await writeFile(file, '', { mode: 0o644 });
+    await read('status_token = "inline-tok"');
+    assert.match(warnings[0] ?? '', /mfd\.toml is readable by other users \(mode 0644\) and it holds the status page's token/);
     await writeFile(join(root, 'empty'), '\n');
     for (const [lines, why] of [['status_token_file = "empty"', /empty is empty/], ['status_token_file = "nope"', /cannot read .*nope: ENOENT/], ['status_token_file = "${CREDENTIALS_DIRECTORY}/t"', /CREDENTIALS_DIRECTORY\} is not set/], ['status_token_file = "${HOME}/t"', /\$\{HOME\} is not expanded/]] as const) {
       await assert.rejects(read(lines), (error: unknown) => error instanceof ConfigInvalidError && error.issues[0]!.path === 'serve.status_token_file' && why.test(error.issues[0]!.message), lines);
