@@ -45,12 +45,14 @@ describe('mfd serve under a real systemd --user', () => {
       .replace('[Service]\n', `[Service]\nStandardOutput=append:${log}\nStandardError=append:${log}\n`);
     await mkdir(join(home, '.config', 'mfd', 'app'), { recursive: true });
     await writeFile(join(home, '.config', 'mfd', 'app', 'webhook-secret'), `${SECRET}\n`, { mode: 0o600 });
-    await systemd.installUnit('app', `[Service]\nWorkingDirectory=${app.root}/active\nExecStart=${process.execPath} server.js\nEnvironment=PORT=${appPort}\n`);
+    // A unit name of its own: user managers of concurrent tests share the cgroup tree, so two
+    // "app.service" of two managers would be one cgroup, and stopping one kills the other's app.
+    await systemd.installUnit('serve-app', `[Service]\nWorkingDirectory=${app.root}/active\nExecStart=${process.execPath} server.js\nEnvironment=PORT=${appPort}\n`);
     await systemd.installUnit('mfd-serve@', unit);
     await app.writeConfig([
       `[repo]\nurl = "${app.url}"`,
       `[build]\ncommands = [[${JSON.stringify(process.execPath)}, "build.js"]]`,
-      `[systemd]\nunit = "app"\nscope = "user"`,
+      `[systemd]\nunit = "serve-app"\nscope = "user"`,
       `[serve]\nlisten = "127.0.0.1:${servePort}"\nsecret_file = "${join(home, '.config', 'mfd', 'app', 'webhook-secret')}"`,
     ].join('\n\n'));
     const one = await app.commitVersion(1, { extra: { 'server.js': SERVER_JS } });
