@@ -20,8 +20,16 @@ export async function serveCommand(ctx: Context): Promise<void> {
     import('../serve/server.ts'),
     import('../serve/watch.ts'),
   ]);
+  const [{ describeSkip }, { LiveLog, LiveRuns }, { pageAccessOf }, { statusRoutes }] = await Promise.all([
+    import('../cd/cycle.ts'),
+    import('../serve/events.ts'),
+    import('../serve/page-access.ts'),
+    import('../serve/page-routes.ts'),
+  ]);
   const { config } = ctx;
-  const log = new LevelLog((line) => ctx.reporter.info(line));
+  // The loop's runs report to this log: the status page hears their events through it.
+  const live = new LiveRuns({ now: ctx.now, layout: ctx.layout, pid: ctx.identity.pid });
+  const log: LevelLog = new LiveLog((line) => ctx.reporter.info(line), live);
   const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });
   if (!secret) throw new WebhookSecretMissingError(config.file);
   const watch = { ref: await watchedRef(ctx), repository: config.serve.repository ?? config.repo.url };
@@ -30,7 +38,13 @@ export async function serveCommand(ctx: Context): Promise<void> {
   const app = createAppLoop({ ...ctx, env }, log);
   const { host, port } = config.serve.listen;
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  const server = await startWebhookServer({ listen: config.serve.listen, secret, maxBodyBytes: config.serve.maxBodyBytes, watch, loop: app.loop, log }).catch(
+  const access = await pageAccessOf(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });
+  const latest = () => {
+    const outcome = app.latest();
+    return outcome && { kind: outcome.kind, text: describeSkip(outcome) };
+  };
+  const page = statusRoutes({ access, live, layout: ctx.layout, status: { ctx, branch: watch.ref, live: () => live.run, latest } });
+  const server = await startWebhookServer({ listen: config.serve.listen, secret, maxBodyBytes: config.serve.maxBodyBytes, watch, loop: app.loop, log, page }).catch(
     (error: NodeJS.ErrnoException) => {
       throw new ServeListenError(address, error.code ?? String(error), error);
     },
@@ -38,7 +52,9 @@ export async function serveCommand(ctx: Context): Promise<void> {
   if (!isLoopback(host)) {
     log.warn(`mfd serve listens on ${address}, beyond this host: deliveries arrive unencrypted unless a TLS proxy is in front`, 'put Caddy (systemd/Caddyfile) in front and listen on 127.0.0.1');
   }
-  log.info(`serving webhooks on ${server.url}/webhook for ${watch.ref} of ${redactUrl(config.repo.url)}, health on ${server.url}/healthz; polling every ${formatDuration(config.serve.pollMs)}`);
+  if (access.off) log.info(access.off);
+  else if (!access.token && !isLoopback(host)) log.warn(`the status page on ${address} asks no token, and run logs can hold secrets`, 'set [serve] status_token_file');
+  log.info(`serving webhooks on ${server.url}/webhook for ${watch.ref} of ${redactUrl(config.repo.url)}, health on ${server.url}/healthz${access.off ? '' : `, status page on ${server.url}/`}; polling every ${formatDuration(config.serve.pollMs)}`);
   const stopped = new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
   try {
     // The safety net. Its first poll is at start: a push made while serve was down deploys now.

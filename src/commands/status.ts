@@ -44,7 +44,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
     `state:    ${describeState(ctx, active, current)}`,
     ...builds.map((b) => `build:    ${b.directory} ${b.state === 'interrupted' ? 'interrupted (its deploy is gone; the next deploy or rollback removes it)' : 'in progress'}`),
     ...(holder ? [`running:  ${[holder.command, holder.ref].filter(Boolean).join(' ')} by ${holder.user}@${holder.hostname} pid ${holder.pid} since ${new Date(holder.timestamp).toISOString()} (${age(holder.timestamp)})`] : []),
-    `last run: ${last ? `${last.command} ${last.ref ?? ''} → ${last.outcome}${last.error ? ` (${last.error.code}: ${last.error.message})` : ''} at ${last.end}`.replace('  ', ' ') : 'none'}`,
+    `last run: ${last ? `${last.command} ${last.ref ?? ''} → ${last.outcome}${last.error ? ` (${last.error.code}: ${last.error.message})` : ''} at ${last.end}`.replace('  ', ' ') + ` (${last.trigger ?? 'manual'}, took ${((Date.parse(last.end) - Date.parse(last.start)) / 1000).toFixed(1)}s; mfd logs ${last.runId})` : 'none'}`,
     ...markers.filter((m) => m.final || !holder).map((m) => `status:   ${describeMarker(m)}`),
     ...(pause.paused ? [`paused:   ${'record' in pause ? `continuous deployment, by ${pause.record.user}@${pause.record.host} since ${pause.record.at} (${age(Date.parse(pause.record.at))})${pause.record.reason ? `: ${pause.record.reason}` : ''}` : `continuous deployment (${pause.problem})`}; "mfd resume" releases it`] : []),
     ...marks.map((m) => `skipped:  ${m.sha} (${m.outcome} ${m.at}: ${m.reason}); the loop never deploys it by itself, "mfd deploy ${m.sha}" can`),

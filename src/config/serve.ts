@@ -30,6 +30,10 @@ export interface ServeConfig {
   /** The address people reach `mfd serve` at through its proxy (links in commit statuses). */
   publicUrl?: string;
   secret: WebhookSecretSource;
+  /** [serve] status_page: absent, the page is served on a loopback address only (serve/page-access.ts). */
+  statusPage?: boolean;
+  /** The bearer token (or basic-auth password) the status page asks for; `file` is read at start. */
+  statusToken?: { kind: 'inline'; secret: Secret } | { kind: 'file'; path: string };
 }
 
 export const ServeSchema = opt(
@@ -41,12 +45,15 @@ export const ServeSchema = opt(
     public_url: opt(z.url({ protocol: /^https?$/ })),
     secret: opt(text),
     secret_file: opt(text),
+    status_page: opt(z.boolean()),
+    status_token: opt(text),
+    status_token_file: opt(text),
   }),
 );
 type ParsedServe = z.infer<typeof ServeSchema>;
 
 export const WEBHOOK_SECRET_VAR = 'MFD_WEBHOOK_SECRET';
-export const SERVE_SECRET_KEYS = ['serve.secret'];
+export const SERVE_SECRET_KEYS = ['serve.secret', 'serve.status_token'];
 
 const POLL = { defaultMs: 10 * 60_000, minMs: 1000, maxMs: 24 * 3_600_000 };
 const MAX_BODY = { default: 1024 ** 2, min: 1024, max: 100 * 1024 ** 2 };
@@ -69,6 +76,9 @@ export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBy
   const serve = valueAt(data, ['serve']) as Partial<Record<string, unknown>> | undefined;
   if (serve && typeof serve === 'object' && serve.secret !== undefined && serve.secret_file !== undefined) {
     add(['serve', 'secret_file'], 'give either serve.secret or serve.secret_file, not both');
+  }
+  if (serve && typeof serve === 'object' && serve.status_token !== undefined && serve.status_token_file !== undefined) {
+    add(['serve', 'status_token_file'], 'give either serve.status_token or serve.status_token_file, not both');
   }
   let pollMs = POLL.defaultMs;
   const poll = valueAt(data, ['serve', 'poll']);
@@ -107,6 +117,9 @@ export function serveOf(serve: ParsedServe, opts: { pollMs: number; maxBodyBytes
     ...(serve?.repository ? { repository: serve.repository } : {}),
     ...(serve?.public_url ? { publicUrl: serve.public_url } : {}),
     secret,
+    ...(serve?.status_page === undefined ? {} : { statusPage: serve.status_page }),
+    ...(serve?.status_token ? { statusToken: { kind: 'inline' as const, secret: new Secret(serve.status_token) } } : {}),
+    ...(serve?.status_token_file ? { statusToken: { kind: 'file' as const, path: serve.status_token_file } } : {}),
   };
 }
 

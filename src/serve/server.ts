@@ -8,6 +8,7 @@ import type { Pokeable } from '../cd/trigger.ts';
 import { readBody } from './body.ts';
 import { authenticate, type Envelope } from './delivery.ts';
 import { judge, parsePayload, type Verdict, type Watch } from './payload.ts';
+import type { StatusRoutes } from './page-routes.ts';
 import { DeliveryLog } from './replay.ts';
 
 export interface ServerLog {
@@ -24,6 +25,8 @@ export interface WebhookServerOptions {
   log: ServerLog;
   /** How many delivery ids are remembered for replay detection. */
   remember?: number;
+  /** The status page (/, /api/status, /api/events, /runs/<id>/log): page-routes.ts answers them. */
+  page?: StatusRoutes;
 }
 
 export interface WebhookServer {
@@ -85,6 +88,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Webhook
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { ok: false, reason: 'GET this' }, { allow: 'GET, HEAD' });
     return health(res, options.loop);
   }
+  if (options.page && (await options.page.handle(req, res, path ?? '/'))) return;
   send(res, 404, { ok: false, reason: `no such path: ${path}; webhooks go to POST /webhook` });
 }
 

@@ -1,0 +1,141 @@
+// The deploy under way, live: a LevelLog that also hands each event of the loop's runs (the Run's
+// stream reaches the loop's reporter) to LiveRuns, which keeps the run's steps so far and tells the
+// page's listeners. Read-only towards the run: a listener that fails never reaches the deploy.
+import { readdir } from 'node:fs/promises';
+import { LevelLog } from '../cd/log.ts';
+import type { Layout } from '../state/layout.ts';
+import type { RunEvent, StepName } from '../sys/events.ts';
+
+export interface LiveStep {
+  step: StepName;
+  detail: string;
+  /** ms since the epoch. */
+  startedAt: number;
+  state: 'running' | 'ok' | 'failed';
+  ms?: number;
+}
+
+export interface LiveRun {
+  /** The run's id (its log file), found in .mfd/logs once the run is seen; null until then. */
+  runId: string | null;
+  /** ms since the epoch, when its first event came. */
+  startedAt: number;
+  steps: LiveStep[];
+  /** The last lines it printed (progress and build output), newest last. */
+  tail: string[];
+}
+
+export type LiveListener = (event: { type: 'run'; run: LiveRun } | { type: 'finished'; outcome: string; sha: string | null }) => void;
+
+const TAIL_LINES = 8;
+const LINE_CHARS = 300;
+
+export class LiveRuns {
+  private current: LiveRun | undefined;
+  private partial = '';
+  private readonly listeners = new Set<LiveListener>();
+
+  constructor(private readonly options: { now: () => number; layout: Layout; pid: number }) {}
+
+  get run(): LiveRun | undefined {
+    return this.current;
+  }
+
+  listen(listener: LiveListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  take(event: RunEvent): void {
+    const now = this.options.now();
+    if (!this.current) {
+      if (event.type === 'run-finished') return;
+      const run: LiveRun = { runId: null, startedAt: now, steps: [], tail: [] };
+      this.current = run;
+      this.partial = '';
+      void this.findRunId(run);
+    }
+    const run = this.current;
+    switch (event.type) {
+      case 'step-started':
+        run.steps.push({ step: event.step, detail: event.detail, startedAt: now, state: 'running' });
+        break;
+      case 'step-finished': {
+        const step = [...run.steps].reverse().find((s) => s.step === event.step && s.state === 'running');
+        if (step) Object.assign(step, { detail: event.summary, state: event.outcome, ms: event.ms });
+        break;
+      }
+      case 'info':
+        this.line(event.message);
+        break;
+      case 'warning':
+        this.line(`warning: ${event.message}`);
+        break;
+      case 'output':
+        this.output(event.chunk);
+        break;
+      case 'run-finished':
+        this.current = undefined;
+        this.tell({ type: 'finished', outcome: event.outcome, sha: event.sha });
+        return;
+      default:
+        return;
+    }
+    this.tell({ type: 'run', run });
+  }
+
+  private output(chunk: string): void {
+    const lines = (this.partial + chunk).split(/\r?\n/);
+    this.partial = lines.pop()!.slice(-LINE_CHARS);
+    for (const l of lines) this.line(l);
+  }
+
+  private line(text: string): void {
+    const tail = this.current!.tail;
+    // Terminal colours and cursor moves a build printed are noise on a page.
+    tail.push(text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').slice(0, LINE_CHARS));
+    if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+  }
+
+  private tell(event: Parameters<LiveListener>[0]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A page's listener (a closed connection) must never fail the deploy whose events it hears.
+      }
+    }
+  }
+
+  /**
+   * The run's log is created before its first event, named `<UTC second>-deploy-<pid>[-n]`: the
+   * newest such file of this process is this run's. A hook in the loop could hand the id instead.
+   */
+  private async findRunId(run: LiveRun): Promise<void> {
+    const suffix = new RegExp(`^(\\d{8}T\\d{6}Z)-(?:deploy|rollback)-${this.options.pid}(?:-(\\d+))?\\.log$`);
+    const names = await readdir(this.options.layout.logs).catch(() => [] as string[]);
+    let best: { id: string; key: string } | undefined;
+    for (const name of names) {
+      const m = suffix.exec(name);
+      if (!m) continue;
+      const key = `${m[1]}-${(m[2] ?? '1').padStart(6, '0')}`;
+      if (!best || key > best.key) best = { id: name.slice(0, -'.log'.length), key };
+    }
+    if (best && this.current === run) {
+      run.runId = best.id;
+      this.tell({ type: 'run', run });
+    }
+  }
+}
+
+/** The loop's log, teeing each run event to `live` as well as writing its lines. */
+export class LiveLog extends LevelLog {
+  constructor(sink: (line: string) => void, private readonly live: LiveRuns) {
+    super(sink);
+  }
+
+  override handle(event: RunEvent): void {
+    super.handle(event);
+    this.live.take(event);
+  }
+}
