@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { loadConfig, type Config } from './config/config.ts';
 import { layoutOf, type Layout } from './state/layout.ts';
+import { SECRET_VARS } from './config/secret.ts';
 import type { Progress, Reporter } from './sys/output.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -37,7 +38,7 @@ export interface Context extends Decisions {
   /** Milliseconds since the epoch. */
   now: () => number;
   signal: AbortSignal;
-  /** The environment children inherit: a frozen copy, without MFD_TEST_PAUSE_AT. */
+  /** The environment children inherit: a frozen copy, without MFD_TEST_PAUSE_AT and the secret variables (SECRET_VARS). */
   env: Env;
   identity: Identity;
   /** The crash-test hook (TESTING.md §4): the step at which to pause, read once. */
@@ -63,12 +64,14 @@ export interface ContextInput {
 export async function createContext(input: ContextInput): Promise<Context> {
   const { reporter } = input;
   const pauseAt = input.env[TEST_PAUSE_VAR] || undefined;
-  const env = Object.freeze(Object.fromEntries(Object.entries(input.env).filter(([name]) => name !== TEST_PAUSE_VAR)));
+  // The config reads the secrets from the full environment; children inherit it without them.
+  const withoutHook = Object.fromEntries(Object.entries(input.env).filter(([name]) => name !== TEST_PAUSE_VAR));
+  const env = Object.freeze(Object.fromEntries(Object.entries(withoutHook).filter(([name]) => !SECRET_VARS.includes(name))));
   if (pauseAt) {
     // A stray variable on a server must never silently hang a deploy.
     reporter.warn(`${TEST_PAUSE_VAR} is set: this deploy will pause at ${pauseAt} and wait forever; unset it on a server`);
   }
-  const config = await loadConfig(input.configFile, env);
+  const config = await loadConfig(input.configFile, withoutHook);
   for (const w of config.warnings) reporter.warn(w);
   const root = dirname(input.configFile);
   const identity: Identity = {

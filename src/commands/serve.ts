@@ -2,7 +2,7 @@
 // [serve] poll as a safety net (forges never redeliver a failed delivery). It runs until SIGTERM /
 // SIGINT, then takes no more deliveries, lets a deploy under way finish (within a grace), and exits 0.
 import type { Context } from '../context.ts';
-import { readWebhookSecret, WEBHOOK_SECRET_VAR } from '../config/serve.ts';
+import { readWebhookSecret } from '../config/serve.ts';
 import { interruptionOf, ServeListenError, WebhookSecretMissingError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
 import { LevelLog } from '../cd/log.ts';
@@ -33,9 +33,8 @@ export async function serveCommand(ctx: Context): Promise<void> {
   const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });
   if (!secret) throw new WebhookSecretMissingError(config.file);
   const watch = { ref: await watchedRef(ctx), repository: config.serve.repository ?? config.repo.url };
-  // The runs get the environment without the webhook secret: no build command or restart sees it.
-  const env = Object.freeze(Object.fromEntries(Object.entries(ctx.env).filter(([name]) => name !== WEBHOOK_SECRET_VAR)));
-  const app = createAppLoop({ ...ctx, env }, log);
+  // The Context's environment has no secret variable (context.ts): no build command or restart sees the webhook secret.
+  const app = createAppLoop(ctx, log);
   const { host, port } = config.serve.listen;
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const access = await pageAccessOf(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });

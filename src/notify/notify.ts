@@ -7,9 +7,8 @@ import { redact } from '../errors/redact.ts';
 import type { RunEvent, RunOutcome, Subscriber } from '../sys/events.ts';
 import { describeOutcome, run as exec } from '../sys/exec.ts';
 import { FULL_SHA, resolvedOf, short } from '../status/describe.ts';
+import { SECRET_VARS } from '../config/secret.ts';
 
-/** Variables that hold secrets: never in the command's environment, whatever the Context has. */
-export const SECRET_VARS = ['MFD_REPO_TOKEN', 'MFD_STATUS_TOKEN', 'MFD_WEBHOOK_SECRET'];
 
 export interface NotifyRun {
   id: string;

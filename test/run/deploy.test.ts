@@ -140,7 +140,7 @@ describe('deploy (in-process)', () => {
       config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${JSON.stringify(process.execPath)}, "-e", "require('fs').writeFileSync('env.json', JSON.stringify(process.env))"]]\n`,
     });
     await app.commitVersion(1);
-    const run = await testContext(app.root, { env: { MFD_TEST_PAUSE_AT: 'no-such-step', MFD_REPO_TOKEN: 'tok_secret', T_SEEN: 'yes' } });
+    const run = await testContext(app.root, { env: { MFD_TEST_PAUSE_AT: 'no-such-step', MFD_REPO_TOKEN: 'tok_secret', MFD_STATUS_TOKEN: 'tok_status', MFD_WEBHOOK_SECRET: 'hook_secret', T_SEEN: 'yes' } });
     assert.equal(run.ctx.testHook.pauseAt, 'no-such-step');
     assert.match(run.stderr(), /warning: MFD_TEST_PAUSE_AT is set: this deploy will pause at no-such-step and wait forever; unset it on a server/);
     await deploy(run.ctx, undefined);
@@ -148,6 +148,10 @@ describe('deploy (in-process)', () => {
     assert.equal(env.T_SEEN, 'yes');
     assert.equal(env.MFD_TEST_PAUSE_AT, undefined);
     assert.equal(env.MFD_REPO_TOKEN, undefined);
+    // A manual deploy from a shell that exported the other secrets must not hand them on either.
+    assert.equal(env.MFD_STATUS_TOKEN, undefined);
+    assert.equal(env.MFD_WEBHOOK_SECRET, undefined);
+    assert.deepEqual(Object.values(env).filter((v) => ['tok_secret', 'tok_status', 'hook_secret'].includes(v as string)), []);
     assert.match(env.MFD_COMMIT, /^[0-9a-f]{40}$/);
   });
 
