@@ -48,7 +48,7 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
   if (thin) await markThinFetch(gitdir);
   try {
     await fetchPack({
-      fs, http: thin ? conn.thinHttp : conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      fs, http: thin ? conn.thinHttp : conn.fetchHttp, cache, gitdir, url: conn.url, ...authCallbacks(conn),
       ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
     });
   } finally {

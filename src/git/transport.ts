@@ -2,6 +2,7 @@
 // credentials for onAuth and a URL that never holds them, the HTTP client with its timeout
 // (http-client.ts) and the thin-pack request, and git failures as mfd errors.
 import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
+import { withFilteredDiscovery } from './discovery.ts';
 import { createGitHttp, type GitHttpClient } from './http-client.ts';
 
 export type RepoAuth =
@@ -24,8 +25,11 @@ export interface Connection {
   /** The URL without userinfo: what iso-git gets, what the cache's config holds, what messages show. */
   url: string;
   credentials: { username: string; password: string } | undefined;
-  /** The client iso-git gets, and the same asking for a thin pack (see requestThinPack). */
+  /** The client iso-git gets where it needs every ref (resolve.ts's short-sha search). */
   http: GitHttpClient;
+  /** For fetches by full sha: the advertisement cut to capabilities and HEAD (discovery.ts). */
+  fetchHttp: GitHttpClient;
+  /** fetchHttp asking for a thin pack (see requestThinPack). */
   thinHttp: GitHttpClient;
 }
 
@@ -39,7 +43,8 @@ export function redactUrl(url: string): string {
 /** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
 export function connect(remote: RepoRemote): Connection {
   const http = createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(remote.signal ? { signal: remote.signal } : {}) });
-  return { url: redactUrl(remote.url), credentials: credentialsOf(remote), http, thinHttp: withThinPack(http) };
+  const fetchHttp = withFilteredDiscovery(http);
+  return { url: redactUrl(remote.url), credentials: credentialsOf(remote), http, fetchHttp, thinHttp: withThinPack(fetchHttp) };
 }
 
 function credentialsOf(remote: RepoRemote): Connection['credentials'] {
