@@ -122,8 +122,8 @@ function isJsError(error: unknown): boolean {
  * Adds `thin-pack` to the capabilities on the first want line of an upload-pack request.
  * isomorphic-git never asks for it, and without it upload-pack ignores our "have" on a shallow
  * fetch: a have's tree is excluded only as an edge of the walk, and a depth-1 want has no parents,
- * so every fetch would resend the whole tree. iso-git resolves a thin pack's external delta
- * bases itself when it indexes the pack; only native git would reject such a pack in our cache.
+ * so every fetch would resend the whole tree. mfd indexes the pack itself and appends the bases a
+ * thin pack leaves out (pack-index.ts), so the cache only ever holds self-contained packs.
  */
 export function requestThinPack(body: Uint8Array): Uint8Array {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
