@@ -54,7 +54,8 @@ function pktLines(body: Buffer): PktLine[] | undefined {
   for (let at = 0; at < body.length; ) {
     if (at + 4 > body.length) return undefined;
     const length = Number.parseInt(body.toString('latin1', at, at + 4), 16);
-    if (!Number.isInteger(length) || (length !== 0 && length < 4) || at + Math.max(length, 4) > body.length) return undefined;
+    // 0000 flush, 0001 delim and 0002 response-end (protocol v2) are four bytes, no payload.
+    if (!Number.isInteger(length) || length === 3 || at + Math.max(length, 4) > body.length) return undefined;
     const end = at + Math.max(length, 4);
     lines.push({ start: at, end, data: body.subarray(at + 4, end), flush: length === 0 });
     at = end;
@@ -69,4 +70,33 @@ function isHeadLine(data: Buffer): boolean {
 
 async function* once(buf: Buffer): AsyncIterableIterator<Uint8Array> {
   yield new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/**
+ * `http`, with `ref-prefix` lines for `prefixes` added to every protocol v2 ls-refs request, so the
+ * server lists only refs a name can resolve to (git's rules give six), not every tag. iso-git takes
+ * one prefix and, against a v1-only server, filters by it itself; given none it lists everything
+ * there, as before.
+ */
+export function withRefPrefixes(http: GitHttpClient, prefixes: readonly string[]): GitHttpClient {
+  return {
+    async request(req) {
+      if ((req.method ?? 'GET').toUpperCase() !== 'POST' || !req.body || !req.url.endsWith('/git-upload-pack')) return http.request(req);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of req.body) chunks.push(chunk);
+      return http.request({ ...req, body: [addRefPrefixes(Buffer.concat(chunks), prefixes)] });
+    },
+  };
+}
+
+/** An ls-refs request (command, capabilities, delim, arguments, flush) with `ref-prefix` arguments added. */
+export function addRefPrefixes(body: Buffer, prefixes: readonly string[]): Buffer {
+  const lines = pktLines(body);
+  const delim = lines?.findIndex((l) => body.toString('latin1', l.start, l.end) === '0001') ?? -1;
+  if (!lines || !lines[0]?.data.toString('latin1').startsWith('command=ls-refs') || delim === -1 || !lines.at(-1)!.flush) return body;
+  const added = prefixes.map((p) => {
+    const line = Buffer.from(`ref-prefix ${p}\n`, 'utf8');
+    return Buffer.concat([Buffer.from((line.length + 4).toString(16).padStart(4, '0'), 'latin1'), line]);
+  });
+  return Buffer.concat([body.subarray(0, body.length - 4), ...added, FLUSH]);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { filterAdvertisement } from '../../src/git/discovery.ts';
-import { checkoutCommit, fetchCommit } from '../../src/git/git.ts';
+import { checkoutCommit, fetchCommit, resolveRef } from '../../src/git/git.ts';
 import { connect } from '../../src/git/transport.ts';
 import { gitFixture as fixture } from '../helpers/git-fixture.ts';
 import { runGit } from '../helpers/repo.ts';
@@ -53,6 +53,20 @@ describe('git: the fetch discovers no refs it does not need', () => {
     await mkdir(dir);
     await checkoutCommit({ gitdir: f.gitdir, sha: f.c[3], dir });
     assert.equal(await readFile(join(dir, 'README.md'), 'utf8'), await runGit(['show', `${f.c[3]}:README.md`], { cwd: f.repo.bare }) + '\n');
+  });
+
+  test('resolving a bare name lists only the refs it can be, not every tag', async (t) => {
+    const f = await fixture(t);
+    const lines = Array.from({ length: 500 }, (_, i) => `create refs/tags/release-${i} ${f.c[i % 4]}\n`).join('');
+    await runGit(['update-ref', '--stdin'], { cwd: f.repo.bare, input: lines });
+    for (const [name, sha, ref] of [['main', f.c[3], 'refs/heads/main'], ['v1', f.c[1], 'refs/tags/v1'], ['release-7', f.c[3], 'refs/tags/release-7']] as const) {
+      f.server.resetCounters();
+      assert.deepEqual(await resolveRef({ remote: f.remote, gitdir: f.gitdir, ref: name }), { sha, ref });
+      const listing = f.server.requests.find((r) => r.command === 'ls-refs');
+      assert.ok(listing, 'a protocol v2 ls-refs');
+      // 500 tags listed would be over 25 KB; the few refs a name can be, a few hundred bytes.
+      assert.ok(listing.bytes < 2000, `${name}: ls-refs sent ${listing.bytes} bytes`);
+    }
   });
 
   test('an answer not shaped as a v1 advertisement is passed on whole', () => {
