@@ -1,12 +1,13 @@
 // Fetching a commit into the cached bare repository, incrementally: no network call when it is
 // there, else a depth-1 fetch whose "have" (the last fetched commit) keeps the pack to what is new.
-import { fetch as fetchPack, readObject, resolveRef as readRef, writeRef } from 'isomorphic-git';
+import { fetch as fetchPack, resolveRef as readRef, writeRef } from 'isomorphic-git';
 import { RefNotFoundError } from '../errors/index.ts';
 import { openCache, repairPacks } from './cache.ts';
 import { compactCache } from './compact.ts';
 import { fs, guard, hasCommit, LAST_FETCHED, newCache, unlocked, type Cache, type CacheLock } from './iso.ts';
-import type { PackObjectType } from './pack-format.ts';
+import { PackStore } from './pack-read.ts';
 import { withPackReceiver } from './pack-receive.ts';
+import { updateShallow } from './shallow.ts';
 import { authCallbacks, connect, type Connection, type RepoRemote } from './transport.ts';
 
 /**
@@ -48,23 +49,29 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
   const thin = depth === 1 && last !== undefined && (await hasCommit(gitdir, last, cache));
   // The pack is received, indexed and stored by mfd (pack-receive.ts), a thin one with its bases
   // appended from the cache, so no thin pack is ever visible in the cache.
-  const http = withPackReceiver(thin ? conn.thinHttp : conn.fetchHttp, {
-    gitdir, url: conn.url,
-    readExternal: async (oid) => {
-      try {
-        const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
-        return { type: type as PackObjectType, content: object as Uint8Array };
-      } catch (error) {
-        // Not in the cache: the pack is refused for the delta that needs it.
-        if ((error as { code?: string }).code === 'NotFoundError') return undefined;
-        throw error;
-      }
-    },
-  });
-  await fetchPack({
-    fs, http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
-    ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
-  });
+  let shallowUpdate = { shallow: [] as string[], unshallow: [] as string[] };
+  const store = new PackStore(gitdir);
+  try {
+    const http = withPackReceiver(thin ? conn.thinHttp : conn.fetchHttp, {
+      gitdir, url: conn.url,
+      // Not in the cache: the pack is refused for the delta that needs it.
+      readExternal: async (oid) => store.read(oid),
+      onShallow: (update) => (shallowUpdate = update),
+    });
+    // A cache of its own, dropped on return: iso-git reads nothing here that a later step needs.
+    await fetchPack({
+      fs, http, cache: newCache(), gitdir, url: conn.url, ...authCallbacks(conn),
+      ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
+    });
+  } finally {
+    store.close();
+  }
+  const after = new PackStore(gitdir);
+  try {
+    await updateShallow(gitdir, after, shallowUpdate);
+  } finally {
+    after.close();
+  }
   // upload-pack answers a want it has not got with an ERR line that iso-git does not surface.
   if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
   await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });

@@ -52,6 +52,11 @@ export class PackStore {
     for (const p of this.packs.splice(0)) closeSync(p.fd);
   }
 
+  /** Whether a pack holds object `oid` (its index says so; nothing is read). */
+  has(oid: string): boolean {
+    return this.find(Buffer.from(oid, 'hex')) !== undefined;
+  }
+
   /** Object `oid`, or undefined when no pack holds it. PackProblem when a pack holding it is damaged. */
   read(oid: string): StoredObject | undefined {
     const at = this.find(Buffer.from(oid, 'hex'));

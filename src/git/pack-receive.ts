@@ -18,8 +18,11 @@ export interface ReceiveOptions {
   url: string;
   /** A thin pack's bases (pack-index.ts appends them). */
   readExternal: ExternalReader;
-  /** Told the stored pack's name and size (tests and the bench read them). */
-  onStored?: (info: { name: string; objects: number; appended: number; bytes: number }) => void;
+  /**
+   * The answer's `shallow` and `unshallow` lines, kept from iso-git: it would read each shallow
+   * commit through its own object cache, loading the whole new pack into memory (shallow.ts).
+   */
+  onShallow: (update: { shallow: string[]; unshallow: string[] }) => void;
 }
 
 /** `http`, with the pack of every upload-pack answer received and stored by mfd (see module comment). */
@@ -28,7 +31,12 @@ export function withPackReceiver(http: GitHttpClient, options: ReceiveOptions): 
     async request(req) {
       const res = await http.request(req);
       if ((req.method ?? 'GET').toUpperCase() !== 'POST' || !req.url.endsWith('/git-upload-pack') || res.statusCode !== 200) return res;
-      const lines = await receive(res.body, options);
+      const all = await receive(res.body, options);
+      const text = (line: Buffer) => line.toString('latin1', 4).trim();
+      const shallow = all.filter((l) => /^shallow [0-9a-f]{40}$/.test(text(l))).map((l) => text(l).slice(8));
+      const unshallow = all.filter((l) => /^unshallow [0-9a-f]{40}$/.test(text(l))).map((l) => text(l).slice(10));
+      options.onShallow({ shallow, unshallow });
+      const lines = all.filter((l) => !/^(un)?shallow /.test(text(l)));
       return { ...res, body: once(Buffer.concat([...lines, pkt(Buffer.concat([Buffer.from([1]), EMPTY_PACK])), FLUSH])) };
     },
   };
@@ -91,7 +99,6 @@ async function store(temp: { path: string; bytes: number }, packDir: string, opt
     throw error;
   }
   storeIndexed(packDir, indexed, temp.path);
-  options.onStored?.({ name: indexed.name, objects: indexed.objects, appended: indexed.appended, bytes: indexed.pack.length });
 }
 
 /**

@@ -4,6 +4,7 @@
 import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
 import { withFilteredDiscovery } from './discovery.ts';
 import { createGitHttp, type GitHttpClient } from './http-client.ts';
+import { PackProblem } from './pack-format.ts';
 
 export type RepoAuth =
   | { kind: 'none' }
@@ -93,6 +94,8 @@ const NETWORK_REASONS: Record<string, string> = {
 /** The one mapping of iso-git and socket errors to mfd's; `url` must already be redacted. */
 export function toGitError(error: unknown, url: string): Error {
   if (error instanceof MfdError) return error;
+  // A pack of the cache that reads wrong (pack-read.ts): the cache's hint says what to do.
+  if (error instanceof PackProblem) return new GitCacheError(error.message, error);
   const { code, data, message } = error as { code?: string; data?: { statusCode?: number; statusMessage?: string }; message?: string };
   if (code === 'UserCanceledError') return new GitAuthError(url, 401, error);
   if (code === 'HttpError') {

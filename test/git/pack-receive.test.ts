@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { describe, test, type TestContext } from 'node:test';
 import { GitPackInvalidError } from '../../src/errors/index.ts';
 import { fetchCommit } from '../../src/git/git.ts';
 import { gitFixture as fixture } from '../helpers/git-fixture.ts';
-import { runGit, tmpRoot } from '../helpers/repo.ts';
+import { startGitServer } from '../helpers/git-server.ts';
+import { createRepo, runGit, tmpRoot } from '../helpers/repo.ts';
 
 /** Every pack of the cache with git's own .idx for it beside ours. */
 async function checkPacks(packDir: string, root: string): Promise<number> {
@@ -37,6 +38,63 @@ describe('fetch: mfd receives, indexes and stores the pack itself', () => {
     // Native git reads the cache whole: every object of both commits is there, no delta left open.
     await runGit(['fsck', '--connectivity-only', '--no-dangling', f.c[3]], { cwd: f.gitdir });
     await runGit(['cat-file', '-e', `${f.c[3]}^{tree}`], { cwd: f.gitdir });
+  });
+
+  test('the shallow file holds the depth-1 boundaries, as isomorphic-git kept it, and never a root commit', async (t) => {
+    const f = await fixture(t);
+    const shallow = async (gitdir: string) => (await readFile(join(gitdir, 'shallow'), 'utf8').catch(() => '')).split('\n').filter(Boolean).sort();
+    await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[1] });
+    assert.deepEqual(await shallow(f.gitdir), [f.c[1]]);
+    await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] });
+    assert.deepEqual(await shallow(f.gitdir), [f.c[1], f.c[3]].sort());
+    // The root commit has no parents to miss: not a boundary.
+    const other = join(f.root, 'other.git');
+    await fetchCommit({ remote: f.remote, gitdir: other, sha: f.c[0] });
+    assert.deepEqual(await shallow(other), []);
+  });
+});
+
+describe('fetch: a large pack goes to disk as it arrives', () => {
+  test('half-way through the transfer the pack sits in a temp file of the cache, and nothing else is there', async (t) => {
+    const root = await tmpRoot(t);
+    const repo = await createRepo(join(root, 'srv'), 'app.git');
+    // A few MiB that do not compress: the pack is about as large.
+    const noise = Buffer.concat(Array.from({ length: 4 * 1024 * 32 }, (_, i) => createHash('sha256').update(`n${i}`).digest()));
+    const sha = await repo.commit({ 'big.bin': noise, 'README': 'hi\n' }, 'big');
+    await repo.push();
+    let release: (() => void) | undefined;
+    let reached!: () => void;
+    const halfway = new Promise<void>((r) => (reached = r));
+    const server = await startGitServer({
+      root: join(root, 'srv'),
+      maxChunk: () => 256 * 1024,
+      beforeChunk: async (entry, sent) => {
+        if (entry.command !== 'fetch' || sent < noise.length / 2 || release) return;
+        await new Promise<void>((r) => {
+          release = r;
+          reached();
+        });
+      },
+    });
+    t.after(() => server.close());
+    const gitdir = join(root, 'repo.git');
+    const packDir = join(gitdir, 'objects', 'pack');
+    const fetching = fetchCommit({ remote: { url: server.url('app.git'), auth: { kind: 'none' } }, gitdir, sha });
+    await halfway;
+    // Bounded wait (10 s) for the bytes already sent to reach the file.
+    let temp: string[] = [];
+    for (let i = 0; i < 1000 && !(temp.length === 1 && (await stat(join(packDir, temp[0]!))).size > noise.length / 4); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      temp = existsSync(packDir) ? await readdir(packDir) : [];
+    }
+    assert.equal(temp.length, 1, `only the temp pack: ${temp.join(', ')}`);
+    assert.match(temp[0]!, /^tmp_pack_[0-9a-f]+$/);
+    assert.ok((await stat(join(packDir, temp[0]!))).size > noise.length / 4, 'the bytes received so far are on disk');
+    release!();
+    assert.deepEqual(await fetching, { fetched: true, repaired: 0 });
+    const after = await readdir(packDir);
+    assert.equal(after.length, 2, after.join(', '));
+    assert.ok(after.every((n) => /^pack-[0-9a-f]{40}\.(pack|idx)$/.test(n)));
   });
 });
 
