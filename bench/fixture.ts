@@ -1,5 +1,6 @@
 // Deterministic benchmark repositories, generated with `git fast-import` from a seeded PRNG: no
-// download, the same bytes every run. `large` is thousands of commits over hundreds of files.
+// download, the same bytes every run. `large` is thousands of commits over hundreds of files;
+// `express` is shaped like expressjs/express as a server sees it: thousands of refs besides.
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,10 +13,13 @@ export interface FixtureSpec {
   /** Files changed per commit, and the size of each new version in bytes. */
   touched: number;
   bytes: number;
+  /** Tags besides `main`, on commits spread over the history (express: 3,941 refs). */
+  refs?: number;
 }
 
 export const SMALL: FixtureSpec = { name: 'small.git', commits: 30, files: 20, touched: 2, bytes: 2048 };
 export const LARGE: FixtureSpec = { name: 'large.git', commits: 3000, files: 400, touched: 3, bytes: 3072 };
+export const EXPRESS: FixtureSpec = { name: 'express.git', commits: 4000, files: 200, touched: 2, bytes: 2048, refs: 4000 };
 
 function prng(seed: number): () => number {
   let x = seed >>> 0 || 1;
@@ -54,11 +58,16 @@ export async function buildFixture(root: string, spec: FixtureSpec): Promise<{ s
     }
     await write(`${cmd}\n`);
   }
+  for (let t = 0; t < (spec.refs ?? 0); t++) {
+    await write(`reset refs/tags/v${Math.floor(t / 100)}.${t % 100}.0\nfrom :${1 + Math.floor((t * spec.commits) / (spec.refs ?? 1))}\n\n`);
+  }
   child.stdin.end();
   const code = await new Promise<number | null>((r) => child.on('close', r));
   if (code !== 0) throw new Error(`git fast-import failed: ${stderr}`);
   await runGit(['config', 'uploadpack.allowReachableSHA1InWant', 'true'], { cwd: bare });
   await runGit(['repack', '-a', '-d', '--quiet'], { cwd: bare });
+  // As a real server keeps them: one packed-refs file, not thousands of loose refs.
+  await runGit(['pack-refs', '--all'], { cwd: bare });
   const shas = (await runGit(['rev-list', '--reverse', 'main'], { cwd: bare })).split('\n');
   const sizes = await runGit(['count-objects', '-v'], { cwd: bare });
   const packKiB = Number(/size-pack: (\d+)/.exec(sizes)?.[1] ?? 0);

@@ -1,15 +1,15 @@
 // `npm run bench`: mfd against native git (and a Go-mfd-like path) doing the same work on the same
 // loopback repositories, side by side in one run; medians and ratios, never a pass/fail threshold.
-// Options: --reps N (default 5), --quick (small fixture only), --out FILE (default
-// bench/results/latest.json).
+// Options: --reps N (default 5), --quick (small fixture only), --fixtures small,large,express
+// (default all three), --out FILE (default bench/results/latest.json).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGitServer } from '../test/helpers/git-server.ts';
-import { buildFixture, LARGE, SMALL, type FixtureSpec } from './fixture.ts';
+import { buildFixture, EXPRESS, LARGE, SMALL, type FixtureSpec } from './fixture.ts';
 
 const MFD = fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url));
 const GOMFD = fileURLToPath(new URL('./gomfd-like.mjs', import.meta.url));
@@ -24,6 +24,13 @@ const RSS_PROBE = fileURLToPath(new URL('./rss-probe.cjs', import.meta.url));
 const args = process.argv.slice(2);
 const reps = Number(args[args.indexOf('--reps') + 1]) || 5;
 const quick = args.includes('--quick');
+const ALL = [SMALL, LARGE, EXPRESS];
+const fixtures = quick ? [SMALL] : args.includes('--fixtures')
+  ? args[args.indexOf('--fixtures') + 1]!.split(',').map((n) => ALL.find((f) => f.name === `${n}.git`) ?? fail(`no fixture ${n}`))
+  : ALL;
+function fail(message: string): never {
+  throw new Error(message);
+}
 const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 interface Sample { ms: number; rssKiB: number | null }
@@ -78,6 +85,8 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
   const stepSamples: Record<string, Record<string, number[]>> = {};
   const add = (k: string, s: Sample) => (samples[k] ??= []).push(s);
   const config = `[repo]\nurl = "${url}"\n[build]\ncommands = []\n`;
+  const trash = join(work, 'trash');
+  await mkdir(trash, { recursive: true });
   for (let r = 0; r < reps; r++) {
     const dir = await mkdtemp(join(work, 'rep-'));
     const app = join(dir, 'app');
@@ -103,14 +112,17 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
       [['git', 'fetch', '-q', '--depth', '1', url, base], nat],
       [['git', '-c', 'advice.detachedHead=false', 'checkout', '-q', 'FETCH_HEAD'], nat],
     ]));
+    add('git clone --depth 1', await once(['git', 'clone', '-q', '--depth', '1', '--no-tags', url, join(dir, 'clone')], dir));
     const out = join(dir, 'native-archive');
     await mkdir(out);
-    add('git fetch + archive | tar -x', await seq([
-      [['git', 'fetch', '-q', url, ahead], nat],
+    add('git fetch --depth 1 + archive | tar -x', await seq([
+      [['git', 'fetch', '-q', '--depth', '1', url, ahead], nat],
       [['sh', '-c', `git archive ${ahead} | tar -x -C ${out}`], nat],
     ]));
     if (r < Math.min(reps, 3)) add('Go-mfd-like (2 full iso-git clones)', await once([process.execPath, GOMFD, url, join(dir, 'gomfd')], dir));
-    await rm(dir, { recursive: true, force: true });
+    // Moved aside, removed only after the last timed command: on a disk mounted with `discard` an
+    // `rm -rf` slows the file creation of whatever runs next, mfd and git alike.
+    await rename(dir, join(trash, basename(dir)));
   }
   const m = (k: string) => median(samples[k]!.map((s) => s.ms));
   const rss = (k: string): number | null => {
@@ -124,7 +136,8 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
     ['mfd resolve', 'node -e 0'],
     ['mfd resolve', 'git ls-remote'],
     ['mfd first deploy', 'git clone --depth 1 + checkout'],
-    ['mfd incremental deploy (+10 commits)', 'git fetch + archive | tar -x'],
+    ['mfd first deploy', 'git clone --depth 1'],
+    ['mfd incremental deploy (+10 commits)', 'git fetch --depth 1 + archive | tar -x'],
     ['mfd redeploy (reuse)', 'mfd ls'],
     ['Go-mfd-like (2 full iso-git clones)', 'mfd first deploy'],
   ];
@@ -146,8 +159,8 @@ async function main(): Promise<void> {
     const bin = join(work, 'mfd-bin');
     await once([process.execPath, PACKAGE, '--out', bin], work);
     const results = [];
-    for (const spec of quick ? [SMALL] : [SMALL, LARGE]) {
-      process.stderr.write(`building fixture ${spec.name} (${spec.commits} commits, ${spec.files} files)...\n`);
+    for (const spec of fixtures) {
+      process.stderr.write(`building fixture ${spec.name} (${spec.commits} commits, ${spec.files} files, ${(spec.refs ?? 0) + 1} refs)...\n`);
       const { shas, packBytes } = await buildFixture(join(work, 'git'), spec);
       const row = { ...(await fixtureRows(work, spec, server.url(spec.name), shas, bin)), packMiB: packBytes / 1024 ** 2 };
       results.push(row);

@@ -90,3 +90,14 @@ export class CheckoutFailedError extends MfdError {
     });
   }
 }
+
+/** The server sent a pack mfd refuses to store: corrupt, truncated, or not what it claims (pack-index.ts). */
+export class GitPackInvalidError extends MfdError {
+  readonly code = 'GIT_PACK_INVALID';
+  readonly exitCode = EXIT.git;
+  constructor(readonly url: string, readonly reason: string) {
+    super(`the pack from ${url} is invalid: ${reason}`, {
+      hint: 'nothing was stored; deploy again, and if it persists check the repository on the server (git fsck)',
+    });
+  }
+}

@@ -1,9 +1,11 @@
 // A commit's tree written out of the cache into a new deployment directory, with no .git: the
-// objects come from isomorphic-git, the walk and every check from checkout.ts.
-import { readCommit, readObject } from 'isomorphic-git';
-import { CheckoutFailedError, MfdError, worldFsError } from '../errors/index.ts';
+// objects read straight from the packs (pack-read.ts), the walk and every check from checkout.ts.
+import { readObject } from 'isomorphic-git';
+import { CheckoutFailedError, GitCacheError, MfdError, worldFsError } from '../errors/index.ts';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
 import { fs, newCache, type Cache } from './iso.ts';
+import { PackProblem } from './pack-format.ts';
+import { PackStore } from './pack-read.ts';
 
 /**
  * Writes the tree of commit `sha` into `dir` (which must exist and be empty): exec bits and
@@ -21,19 +23,29 @@ export async function checkoutCommit(options: {
 }): Promise<WriteTreeStats> {
   const { gitdir, sha, dir } = options;
   const cache = options.cache ?? newCache();
-  // Raw objects: iso-git's readTree sorts entries, decodes names lossily and throws on odd modes,
-  // which would hide what treecheck.ts must see.
-  const reader: ObjectReader = {
-    readObject: async (oid) => {
-      const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
-      return { type, content: object as Uint8Array };
-    },
-  };
+  let store: PackStore | undefined;
   try {
-    const tree = (await readCommit({ fs, gitdir, oid: sha, cache })).commit.tree;
+    store = new PackStore(gitdir);
+    const packs = store;
+    // Raw objects, as stored: treecheck.ts must see a tree's bytes. The cache holds packs only; a
+    // loose object (none that mfd writes) is read through iso-git.
+    const reader: ObjectReader = {
+      readObject: async (oid) => {
+        const stored = packs.read(oid);
+        if (stored) return stored;
+        const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
+        return { type, content: object as Uint8Array };
+      },
+    };
+    const commit = await reader.readObject(sha);
+    const tree = commit.type === 'commit' ? /^tree ([0-9a-f]{40})\n/.exec(Buffer.from(commit.content).toString('latin1', 0, 46))?.[1] : undefined;
+    if (!tree) throw new CheckoutFailedError(sha, dir, commit.type === 'commit' ? 'the commit names no tree' : `${sha} is a ${commit.type}, not a commit`);
     return await writeTree(reader, tree, dir, { commit: sha, ...(options.reuseFrom === undefined ? {} : { reuseFrom: options.reuseFrom }) });
   } catch (error) {
     if (error instanceof MfdError) throw error;
+    if (error instanceof PackProblem) throw new GitCacheError(error.message, error);
     throw worldFsError(error) ?? new CheckoutFailedError(sha, dir, (error as Error).message, error);
+  } finally {
+    store?.close();
   }
 }

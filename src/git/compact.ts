@@ -1,12 +1,14 @@
 // Compaction of the cache: past MAX_PACKS packs it is rewritten as one pack of the last fetched
 // commit and its tree. The new pack is complete before any old one goes, so a kill leaves it usable.
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { indexPack, readCommit, readObject, resolveRef as readRef } from 'isomorphic-git';
+import { readCommit, readObject, resolveRef as readRef } from 'isomorphic-git';
 import { writeFileAtomic } from '../state/atomicfile.ts';
 import { pauseForTest } from '../sys/testhook.ts';
 import { fs, LAST_FETCHED, newCache } from './iso.ts';
 import { writePack, type PackObjectType } from './pack.ts';
+import { indexPack } from './pack-index.ts';
+import { storeIndexed } from './pack-receive.ts';
 import { parseTree } from './treecheck.ts';
 
 /** A tree of the last fetched commit that treecheck.ts refuses: compaction waits for another commit. */
@@ -53,8 +55,7 @@ export async function compactCache(gitdir: string): Promise<void> {
     throw error;
   }
   const { name, data } = writePack(objects);
-  await writeFile(join(packDir, name), data);
-  await indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', name), cache });
+  storeIndexed(packDir, await indexPack(data));
   // Its parents are gone: the last commit is now the cache's only shallow boundary.
   await writeFileAtomic(join(gitdir, 'shallow'), `${last}\n`);
   // Refs a short-sha search fetched point at commits that are gone.

@@ -5,7 +5,9 @@ import { RefNotFoundError } from '../errors/index.ts';
 import { openCache, repairPacks } from './cache.ts';
 import { compactCache } from './compact.ts';
 import { fs, guard, hasCommit, LAST_FETCHED, newCache, unlocked, type Cache, type CacheLock } from './iso.ts';
-import { fattenNewPacks, markThinFetch } from './thin.ts';
+import { PackStore } from './pack-read.ts';
+import { withPackReceiver } from './pack-receive.ts';
+import { updateShallow } from './shallow.ts';
 import { authCallbacks, connect, type Connection, type RepoRemote } from './transport.ts';
 
 /**
@@ -45,14 +47,30 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
   // Only a depth-1 fetch that can send a "have" gains from a thin pack; deepening does not.
   const last = await readRef({ fs, gitdir, ref: LAST_FETCHED }).catch(() => undefined);
   const thin = depth === 1 && last !== undefined && (await hasCommit(gitdir, last, cache));
-  if (thin) await markThinFetch(gitdir);
+  // The pack is received, indexed and stored by mfd (pack-receive.ts), a thin one with its bases
+  // appended from the cache, so no thin pack is ever visible in the cache.
+  let shallowUpdate = { shallow: [] as string[], unshallow: [] as string[] };
+  const store = new PackStore(gitdir);
   try {
+    const http = withPackReceiver(thin ? conn.thinHttp : conn.fetchHttp, {
+      gitdir, url: conn.url,
+      // Not in the cache: the pack is refused for the delta that needs it.
+      readExternal: async (oid) => store.read(oid),
+      onShallow: (update) => (shallowUpdate = update),
+    });
+    // A cache of its own, dropped on return: iso-git reads nothing here that a later step needs.
     await fetchPack({
-      fs, http: thin ? conn.thinHttp : conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
+      fs, http, cache: newCache(), gitdir, url: conn.url, ...authCallbacks(conn),
       ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
     });
   } finally {
-    if (thin) await fattenNewPacks(gitdir, cache);
+    store.close();
+  }
+  const after = new PackStore(gitdir);
+  try {
+    await updateShallow(gitdir, after, shallowUpdate);
+  } finally {
+    after.close();
   }
   // upload-pack answers a want it has not got with an ERR line that iso-git does not surface.
   if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');

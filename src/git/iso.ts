@@ -2,6 +2,7 @@
 // passed from step to step, the cache lock as a function, and the local ref of the last fetch.
 import { promises as fsp } from 'node:fs';
 import { readCommit } from 'isomorphic-git';
+import { PackStore } from './pack-read.ts';
 import { toGitError, type Connection } from './transport.ts';
 
 /** Runs a write to the cache holding the cache lock (lock/policy.ts withCacheLock); by default, unlocked. */
@@ -45,8 +46,16 @@ export async function guard<T>(conn: Connection, work: () => Promise<T>): Promis
   }
 }
 
-/** Whether `gitdir` holds commit `sha` (the cache may not exist yet). */
+/** Whether `gitdir` holds commit `sha` (the cache may not exist yet); a loose one through iso-git. */
 export async function hasCommit(gitdir: string, sha: string, cache: Cache = {}): Promise<boolean> {
+  // The packs through their indexes (pack-read.ts): iso-git would load a whole pack to answer.
+  const store = new PackStore(gitdir);
+  try {
+    const found = store.read(sha);
+    if (found) return found.type === 'commit';
+  } finally {
+    store.close();
+  }
   try {
     await readCommit({ fs, gitdir, oid: sha, cache });
     return true;

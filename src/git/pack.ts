@@ -2,6 +2,9 @@
 // isomorphic-git writes) holds, and writing a pack of whole objects, so thin.ts can rewrite a thin pack.
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
+import { objectHeader, TYPE_CODE, type PackObjectType } from './pack-format.ts';
+
+export type { PackObjectType };
 
 const IDX_MAGIC = 0xff744f63; // "\377tOc"
 const FANOUT_END = 8 + 255 * 4;
@@ -16,9 +19,6 @@ export function listPackOids(idx: Buffer): string[] {
   if (idx.length < NAMES_START + count * 20) throw new Error(`pack index truncated: ${count} objects announced`);
   return Array.from({ length: count }, (_, i) => idx.toString('hex', NAMES_START + i * 20, NAMES_START + (i + 1) * 20));
 }
-
-export type PackObjectType = 'commit' | 'tree' | 'blob' | 'tag';
-const TYPE_CODE: Record<PackObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 
 /**
  * A version 2 pack of whole (undeltified) objects, each deflated with node:zlib, and its name
@@ -38,16 +38,4 @@ export function writePack(objects: readonly { type: PackObjectType; content: Uin
   const body = Buffer.concat(parts);
   const trailer = createHash('sha1').update(body).digest();
   return { name: `pack-${trailer.toString('hex')}.pack`, data: Buffer.concat([body, trailer]) };
-}
-
-/** Type and size: 3 type bits and the size's low 4 bits, then 7 bits per byte, low bits first. */
-function objectHeader(type: number, size: number): Buffer {
-  const bytes = [(type << 4) | (size & 0x0f)];
-  let rest = Math.floor(size / 16);
-  while (rest > 0) {
-    bytes[bytes.length - 1]! |= 0x80;
-    bytes.push(rest & 0x7f);
-    rest = Math.floor(rest / 128);
-  }
-  return Buffer.from(bytes);
 }

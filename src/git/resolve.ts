@@ -3,6 +3,7 @@
 import { expandOid, fetch as fetchPack, listServerRefs, readCommit, readObject, type ServerRef } from 'isomorphic-git';
 import { GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from '../errors/index.ts';
 import { isShallow, openCache, removeDamagedPacks } from './cache.ts';
+import { withRefPrefixes } from './discovery.ts';
 import { fetchInto } from './fetch.ts';
 import { fs, guard, hasCommit, LAST_FETCHED, unlocked, type Cache, type CacheLock } from './iso.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
@@ -52,10 +53,12 @@ export async function resolveRef(options: {
 }
 
 async function resolveName(conn: Connection, gitdir: string, name: string, cache: Cache, lock: CacheLock): Promise<ResolvedRef> {
-  // ls-refs takes one prefix; a bare name may be a tag or a branch, so those list everything.
+  // iso-git's ls-refs takes one prefix; a bare name may be any of git's six, which the request
+  // gets as ref-prefix lines of its own (discovery.ts). A short sha needs every branch and tag.
   const prefix = name === 'HEAD' || name.startsWith('refs/') ? name : undefined;
+  const http = prefix || SHORT_SHA.test(name) ? conn.http : withRefPrefixes(conn.http, REV_RULES.map((rule) => rule.replace('%s', name)));
   const refs = await listServerRefs({
-    http: conn.http, url: conn.url, ...authCallbacks(conn),
+    http, url: conn.url, ...authCallbacks(conn),
     protocolVersion: 2, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}),
   });
   const byName = new Map(refs.map((r) => [r.ref, r]));

@@ -1,19 +1,17 @@
-// Thin packs: a depth-1 fetch asks for deltas against objects the cache already has, which iso-git
-// cannot read safely once two such packs exist; so each is rewritten self-contained right after.
+// Thin packs left by an older mfd: its fetches stored a thin pack and rewrote it self-contained
+// right after, so a kill in between left one, noted by a marker. Fetches now store only
+// self-contained packs (pack-receive.ts); this repairs what an older version left.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { indexPack, readObject } from 'isomorphic-git';
+import { readObject } from 'isomorphic-git';
 import { fs, type Cache } from './iso.ts';
 import { listPackOids, writePack, type PackObjectType } from './pack.ts';
+import { indexPack } from './pack-index.ts';
+import { storeIndexed } from './pack-receive.ts';
 
 /** Marker of a thin fetch under way: the packs that existed before it, all self-contained. */
 const THIN_MARKER = 'mfd-thin-fetch.json';
-
-/** Notes the packs there are before a thin fetch, so fattenNewPacks knows which ones it added. */
-export async function markThinFetch(gitdir: string): Promise<void> {
-  await writeFile(join(gitdir, THIN_MARKER), JSON.stringify(await readdir(join(gitdir, 'objects', 'pack'))));
-}
 
 /**
  * Rewrites the packs a thin fetch added (those THIN_MARKER does not list) as self-contained ones,
@@ -37,8 +35,7 @@ export async function fattenNewPacks(gitdir: string, cache: Cache): Promise<void
     }
     const { name: filename, data } = writePack(objects);
     // A kill before its index exists leaves it invisible; the next fetch rewrites it under the same name.
-    await writeFile(join(packDir, filename), data);
-    await indexPack({ fs, dir: gitdir, gitdir, filepath: join('objects', 'pack', filename), cache });
+    storeIndexed(packDir, await indexPack(data));
     if (filename !== name) await Promise.all([rm(join(packDir, name)), rm(idx)]);
   }
   await rm(marker);

@@ -2,7 +2,9 @@
 // credentials for onAuth and a URL that never holds them, the HTTP client with its timeout
 // (http-client.ts) and the thin-pack request, and git failures as mfd errors.
 import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
+import { withFilteredDiscovery } from './discovery.ts';
 import { createGitHttp, type GitHttpClient } from './http-client.ts';
+import { PackProblem } from './pack-format.ts';
 
 export type RepoAuth =
   | { kind: 'none' }
@@ -24,8 +26,11 @@ export interface Connection {
   /** The URL without userinfo: what iso-git gets, what the cache's config holds, what messages show. */
   url: string;
   credentials: { username: string; password: string } | undefined;
-  /** The client iso-git gets, and the same asking for a thin pack (see requestThinPack). */
+  /** The client iso-git gets where it needs every ref (resolve.ts's short-sha search). */
   http: GitHttpClient;
+  /** For fetches by full sha: the advertisement cut to capabilities and HEAD (discovery.ts). */
+  fetchHttp: GitHttpClient;
+  /** fetchHttp asking for a thin pack (see requestThinPack). */
   thinHttp: GitHttpClient;
 }
 
@@ -39,7 +44,8 @@ export function redactUrl(url: string): string {
 /** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
 export function connect(remote: RepoRemote): Connection {
   const http = createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(remote.signal ? { signal: remote.signal } : {}) });
-  return { url: redactUrl(remote.url), credentials: credentialsOf(remote), http, thinHttp: withThinPack(http) };
+  const fetchHttp = withFilteredDiscovery(http);
+  return { url: redactUrl(remote.url), credentials: credentialsOf(remote), http, fetchHttp, thinHttp: withThinPack(fetchHttp) };
 }
 
 function credentialsOf(remote: RepoRemote): Connection['credentials'] {
@@ -88,6 +94,8 @@ const NETWORK_REASONS: Record<string, string> = {
 /** The one mapping of iso-git and socket errors to mfd's; `url` must already be redacted. */
 export function toGitError(error: unknown, url: string): Error {
   if (error instanceof MfdError) return error;
+  // A pack of the cache that reads wrong (pack-read.ts): the cache's hint says what to do.
+  if (error instanceof PackProblem) return new GitCacheError(error.message, error);
   const { code, data, message } = error as { code?: string; data?: { statusCode?: number; statusMessage?: string }; message?: string };
   if (code === 'UserCanceledError') return new GitAuthError(url, 401, error);
   if (code === 'HttpError') {
@@ -117,8 +125,8 @@ function isJsError(error: unknown): boolean {
  * Adds `thin-pack` to the capabilities on the first want line of an upload-pack request.
  * isomorphic-git never asks for it, and without it upload-pack ignores our "have" on a shallow
  * fetch: a have's tree is excluded only as an edge of the walk, and a depth-1 want has no parents,
- * so every fetch would resend the whole tree. iso-git resolves a thin pack's external delta
- * bases itself when it indexes the pack; only native git would reject such a pack in our cache.
+ * so every fetch would resend the whole tree. mfd indexes the pack itself and appends the bases a
+ * thin pack leaves out (pack-index.ts), so the cache only ever holds self-contained packs.
  */
 export function requestThinPack(body: Uint8Array): Uint8Array {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);

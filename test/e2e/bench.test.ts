@@ -26,7 +26,7 @@ describe('bench (e2e)', () => {
     assert.equal(small.fixture.name, 'small.git');
     for (const row of [
       'mfd first deploy', 'mfd incremental deploy (+10 commits)', 'mfd redeploy (reuse)', 'mfd ls', 'mfd ls (single binary)',
-      'mfd resolve', 'node -e 0', 'git ls-remote', 'git clone --depth 1 + checkout', 'git fetch + archive | tar -x',
+      'mfd resolve', 'node -e 0', 'git ls-remote', 'git clone --depth 1 + checkout', 'git clone --depth 1', 'git fetch --depth 1 + archive | tar -x',
       'Go-mfd-like (2 full iso-git clones)',
     ]) {
       assert.ok(small.medianMs[row] > 0, `${row} was timed`);
@@ -35,7 +35,7 @@ describe('bench (e2e)', () => {
       if (existsSync('/usr/bin/time') || !/^git |single binary/.test(row)) assert.ok(small.peakRssMiB[row] > 0, `${row} has a peak RSS`);
       else assert.equal(small.peakRssMiB[row], null);
     }
-    assert.equal(small.ratios.length, 9);
+    assert.equal(small.ratios.length, 10);
     for (const r of small.ratios) assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, `${r.measured} / ${r.baseline}`);
     assert.deepEqual(Object.keys(small.stepsMedianMs['mfd first deploy']), ['resolve', 'fetch', 'checkout', 'build', 'activate']);
   });
