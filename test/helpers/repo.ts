@@ -48,6 +48,15 @@ export async function runGit(args: string[], options: { cwd: string; date?: numb
     GIT_COMMITTER_EMAIL: IDENTITY.email,
     GIT_AUTHOR_DATE: date,
     GIT_COMMITTER_DATE: date,
+    // No automatic gc or maintenance after a commit or a push (receive-pack inherits this): a
+    // test repo holds a few objects, and each would cost a shell and two git processes per push.
+    GIT_CONFIG_COUNT: '3',
+    GIT_CONFIG_KEY_0: 'gc.auto',
+    GIT_CONFIG_VALUE_0: '0',
+    GIT_CONFIG_KEY_1: 'maintenance.auto',
+    GIT_CONFIG_VALUE_1: 'false',
+    GIT_CONFIG_KEY_2: 'receive.autogc',
+    GIT_CONFIG_VALUE_2: 'false',
   };
   return new Promise((resolve, reject) => {
     const child = execFile('git', args, { cwd: options.cwd, env, maxBuffer: 64 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
