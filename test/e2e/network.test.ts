@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { appFixture } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
+import { deployInProcess } from '../helpers/context.ts';
 import { freePort } from '../helpers/http.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
@@ -41,7 +42,7 @@ describe('network timeouts (e2e)', () => {
       },
     });
     const old = await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployInProcess(app.root);
     await app.commitVersion(2);
 
     trickle = true;
@@ -53,7 +54,7 @@ describe('network timeouts (e2e)', () => {
     assert.ok(!existsSync(join(app.root, '.mfd', 'repo.git.lock')), 'the cache lock is released');
 
     trickle = false;
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployInProcess(app.root);
   });
 
   test('a server silent for 6 s before sending the pack (longer than Node\'s 5 s socket timeout) is waited for', { timeout: 60_000 }, async (t) => {

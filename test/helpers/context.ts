@@ -52,3 +52,14 @@ export async function testContext(root: string, options: TestContextOptions = {}
   });
   return { ctx, stdout: () => out, stderr: () => err, controller };
 }
+
+/**
+ * A deploy in-process on a Context of its own, for e2e tests whose scene needs a deployment but
+ * whose subject is another process: what it printed comes back for the test to read.
+ */
+export async function deployInProcess(root: string, ref?: string, options: TestContextOptions = {}): Promise<{ sha: string; stdout: string; stderr: string }> {
+  const { deploy } = await import('../../src/run/deploy.ts');
+  const run = await testContext(root, options);
+  const result = await deploy(run.ctx, ref);
+  return { sha: result.sha, stdout: run.stdout(), stderr: run.stderr() };
+}
