@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { testContext } from '../helpers/context.ts';
 import { deploy as deployInProcess } from '../../src/run/deploy.ts';
 import { LIST } from '../../src/commands/list.ts';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { runGit } from '../helpers/repo.ts';
 import { MAX_PACKS } from '../../src/git/git.ts';
@@ -49,7 +49,6 @@ const STEPS = [
   { step: 'prune', activeAfter: 'new' },
 ] as const satisfies readonly { step: PausePoint; activeAfter: 'old' | 'new' }[];
 
-const node = JSON.stringify(process.execPath);
 
 describe('crash safety (e2e)', () => {
   test('kill -9 in the middle of receiving a pack leaves active alone, and the next deploy fetches it whole', async (t) => {
@@ -140,7 +139,7 @@ describe('crash safety (e2e)', () => {
     test(`kill -9 at "${step}" leaves active on a complete deployment and the next deploy recovers`, async (t) => {
       // A health check that passes, so there is a health step to be killed in.
       const app = await appFixture(t, {
-        config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = [${node}, "-e", ""]\n`,
+        config: (url) => `[repo]\nurl = "${url}"\n[build]\n${BUILD_COMMANDS}\n[health]\ncommand = ["true"]\n`,
       });
       const old = await app.commitVersion(1);
       await deployFirst(app.root);

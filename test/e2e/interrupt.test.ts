@@ -4,7 +4,7 @@ import { access, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { testContext } from '../helpers/context.ts';
 import { deploy as deployInProcess } from '../../src/run/deploy.ts';
-import { appFixture, type AppFixture } from '../helpers/app.ts';
+import { appFixture, type AppFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
 import { pidNamespaceAvailable, runInPidNamespace, type Action, type Report } from '../helpers/pidns.ts';
 
@@ -25,7 +25,7 @@ async function deployAfter(root: string): Promise<{ stderr: string }> {
 // must end as a clean failure (exit 130 / 143, lock released, nothing left `building`, its
 // directory removed, a history line saying `interrupted`) and nothing it started may outlive it.
 const node = JSON.stringify(process.execPath);
-const HEALTHY = (url: string) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = [${node}, "-e", ""]\n`;
+const HEALTHY = (url: string) => `[repo]\nurl = "${url}"\n[build]\n${BUILD_COMMANDS}\n[health]\ncommand = ["true"]\n`;
 const HOLD = (url: string) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "hold.js"]]\n`;
 // A build that records its pid, ignores SIGTERM and SIGINT (noting the TERM), and runs until killed.
 const HOLD_JS = `const fs = require('fs');

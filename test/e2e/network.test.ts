@@ -7,14 +7,13 @@ import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
 import { deployInProcess } from '../helpers/context.ts';
 import { freePort } from '../helpers/http.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
-const node = JSON.stringify(process.execPath);
-const config = (url: string, repo = '') => `[repo]\nurl = "${url}"\n${repo}\n[build]\ncommands = [[${node}, "build.js"]]\n`;
+const config = (url: string, repo = '') => `[repo]\nurl = "${url}"\n${repo}\n[build]\n${BUILD_COMMANDS}\n`;
 
 /** The slow server's pause: `ms`, or until the client is gone. */
 async function pause(res: ServerResponse, ms: number): Promise<void> {
