@@ -6,6 +6,8 @@ import { dirname } from 'node:path';
 import { loadConfig, type Config } from './config/config.ts';
 import { layoutOf, type Layout } from './state/layout.ts';
 import { SECRET_VARS } from './config/secret.ts';
+import type { LockBackend } from './lock/backend.ts';
+import { fileBackend } from './lock/file.ts';
 import type { Progress, Reporter } from './sys/output.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -43,6 +45,8 @@ export interface Context extends Decisions {
   identity: Identity;
   /** The crash-test hook (TESTING.md §4): the step at which to pause, read once. */
   testHook: { pauseAt: string | undefined };
+  /** Where every command and run takes and looks at locks: the lock file unless the factory was given another. */
+  lockBackend: LockBackend;
 }
 
 export const TEST_PAUSE_VAR = 'MFD_TEST_PAUSE_AT';
@@ -58,6 +62,8 @@ export interface ContextInput {
   requested?: Partial<Decisions>;
   /** Tests pass a controllable clock; default the wall clock. */
   now?: () => number;
+  /** Tests pass another real backend (e.g. rooted elsewhere); default the lock file. */
+  lockBackend?: LockBackend;
 }
 
 /** Loads the app's config and builds its Context. Warnings (config, test hook) go to the reporter. */
@@ -95,6 +101,7 @@ export async function createContext(input: ContextInput): Promise<Context> {
     env,
     identity,
     testHook: { pauseAt },
+    lockBackend: input.lockBackend ?? fileBackend,
     ...decisions,
   };
 }

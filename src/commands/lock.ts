@@ -3,11 +3,11 @@
 import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
 import { formatAge, UsageError, UnlockRefusedError } from '../errors/index.ts';
-import { fileBackend as backend } from '../lock/file.ts';
 import { managedLocks, namedLock } from '../lock/manage.ts';
 
 export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
   if (args[0] !== undefined && args[0] !== 'list') throw new UsageError(`unknown lock subcommand "${args[0]}"`, 'use "mfd lock list" or "mfd unlock [NAME]"');
+  const backend = ctx.lockBackend;
   const opts = { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host };
   const rows = [];
   for (const spec of await managedLocks(ctx.layout, ctx.config.lock, backend)) {
@@ -36,6 +36,7 @@ export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
 
 export async function unlockCommand(ctx: Context, args: string[]): Promise<void> {
   const wanted = args[0] ?? 'app';
+  const backend = ctx.lockBackend;
   const spec = await namedLock(wanted, ctx.layout, ctx.config.lock, backend);
   if (!spec) {
     ctx.reporter.result([`no ${wanted} lock is held`], { ok: true, removed: null });

@@ -6,7 +6,6 @@ import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
 import { formatAge } from '../errors/index.ts';
 import { readHistory } from '../state/history.ts';
-import { fileBackend } from '../lock/file.ts';
 import { appLock } from '../lock/names.ts';
 import { listDeployments, readActivations, type Deployment } from '../state/record.ts';
 import { shownState } from '../run/recover.ts';
@@ -22,7 +21,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
     listDeployments(layout, { now: ctx.now(), onWarning: warn }),
     readActivations(layout, warn),
     readHistory(layout, warn),
-    fileBackend.inspect(appLock(layout), { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host }),
+    ctx.lockBackend.inspect(appLock(layout), { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host }),
     readMarkers(layout, warn),
     readPause(layout),
     readQuarantine(layout),

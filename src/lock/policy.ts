@@ -27,13 +27,13 @@ export interface LockRequest {
   backend?: LockBackend;
 }
 
-/** A request from anything with an identity, a clock, a signal and a reporter (a Context has all four). */
+/** A request from anything with an identity, a clock, a signal and a reporter (a Context has all four, and its lock backend). */
 export function lockRequest(
-  from: { identity: LockIdentity; now: () => number; signal: AbortSignal; reporter: LockRequest['report'] },
+  from: { identity: LockIdentity; now: () => number; signal: AbortSignal; reporter: LockRequest['report']; lockBackend?: LockBackend },
   command: string,
   ref: string | undefined,
 ): LockRequest {
-  return { command, ref, identity: from.identity, now: from.now, signal: from.signal, report: from.reporter };
+  return { command, ref, identity: from.identity, now: from.now, signal: from.signal, report: from.reporter, backend: from.lockBackend };
 }
 
 /** How a held deploy lock is met: `wait` is the decision (--wait or [lock] wait), the rest [lock]. */

@@ -8,7 +8,6 @@ import type { CacheLock } from '../git/git.ts';
 import { remoteOf } from '../git/remote.ts';
 import { fullSha } from '../git/revision.ts';
 import type { LockOwner } from '../lock/backend.ts';
-import { fileBackend } from '../lock/file.ts';
 import { planLocks } from '../lock/policy.ts';
 import { formatDeploymentName } from '../state/deployment.ts';
 import { isGood, listDeployments, type Deployment } from '../state/record.ts';
@@ -152,7 +151,7 @@ async function resolveWithoutFetch(ctx: Context, ref: string | undefined): Promi
 async function inspectLocks(ctx: Context): Promise<LockCheck[]> {
   const options = { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host };
   return Promise.all(planLocks(ctx.layout, ctx.config.lock).map(async (spec): Promise<LockCheck> => {
-    const state = await fileBackend.inspect(spec, options);
+    const state = await ctx.lockBackend.inspect(spec, options);
     if (!state) return { name: spec.name, file: spec.file, state: 'free', owner: null, reason: null };
     return { name: spec.name, file: spec.file, state: state.stale ? 'stale' : 'held', owner: state.owner ?? null, reason: state.stale || null };
   }));

@@ -4,7 +4,6 @@
 import { basename } from 'node:path';
 import type { Context } from '../context.ts';
 import { redactUrl } from '../git/transport.ts';
-import { fileBackend } from '../lock/file.ts';
 import { appLock } from '../lock/names.ts';
 import { readHistory, type HistoryEntry } from '../state/history.ts';
 import { readPause } from '../state/pause.ts';
@@ -63,7 +62,7 @@ export interface StatusDocument {
 }
 
 export interface StatusSources {
-  ctx: Pick<Context, 'layout' | 'config' | 'identity' | 'now' | 'root'>;
+  ctx: Pick<Context, 'layout' | 'config' | 'identity' | 'now' | 'root' | 'lockBackend'>;
   /** The watched branch, as a full ref. */
   branch: string;
   live: () => LiveRun | undefined;
@@ -71,7 +70,7 @@ export interface StatusSources {
 }
 
 export async function readStatus(sources: StatusSources): Promise<StatusDocument> {
-  const { layout, config, identity, now } = sources.ctx;
+  const { layout, config, identity, now, lockBackend } = sources.ctx;
   const problems: string[] = [];
   const warn = (message: string) => void problems.push(message);
   const [active, deployments, records, activations, history, lock, pause, quarantine] = await Promise.all([
@@ -81,7 +80,7 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
     readRecords(layout),
     readActivations(layout, warn),
     readHistory(layout, warn),
-    fileBackend.inspect(appLock(layout), { staleMs: config.lock.staleMs, now, host: identity.host }),
+    lockBackend.inspect(appLock(layout), { staleMs: config.lock.staleMs, now, host: identity.host }),
     readPause(layout),
     readQuarantine(layout),
   ]);

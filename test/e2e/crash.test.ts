@@ -6,7 +6,8 @@ import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { testContext } from '../helpers/context.ts';
 import { deploy as deployInProcess } from '../../src/run/deploy.ts';
-import { appFixture } from '../helpers/app.ts';
+import { LIST } from '../../src/commands/list.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { runGit } from '../helpers/repo.ts';
 import { MAX_PACKS } from '../../src/git/git.ts';
@@ -15,6 +16,23 @@ import type { PausePoint } from '../../src/sys/testhook.ts';
 
 /** Sets the scene without a process: the deploys under test are the CLI's. */
 const deployFirst = async (root: string) => void (await deployInProcess((await testContext(root)).ctx, undefined));
+
+/**
+ * The deploy after a kill, in-process: recovery is the same code whoever runs it, and only the
+ * kill needs the real process. What it wrote to stderr comes back for the test to read.
+ */
+async function deployAfter(root: string): Promise<{ stderr: string }> {
+  const run = await testContext(root);
+  await deployInProcess(run.ctx, undefined);
+  return { stderr: run.stderr() };
+}
+
+/** What `mfd ls` prints, by the real command on a Context of its own. */
+async function lsAfter(root: string): Promise<string> {
+  const run = await testContext(root);
+  await LIST.run(run.ctx, [], {});
+  return run.stdout();
+}
 
 // mfd pauses at a named step when MFD_TEST_PAUSE_AT is set (src/sys/testhook.ts), so each kill lands
 // exactly there. After the kill, active must resolve to a complete deployment, and the next
@@ -31,7 +49,6 @@ const STEPS = [
   { step: 'prune', activeAfter: 'new' },
 ] as const satisfies readonly { step: PausePoint; activeAfter: 'old' | 'new' }[];
 
-const node = JSON.stringify(process.execPath);
 
 describe('crash safety (e2e)', () => {
   test('kill -9 in the middle of receiving a pack leaves active alone, and the next deploy fetches it whole', async (t) => {
@@ -107,12 +124,10 @@ describe('crash safety (e2e)', () => {
       await run.done;
       assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${old}$`));
 
-      const again = await mfd(['deploy'], { cwd: app.root });
-      assert.equal(again.code, 0, again.stderr);
+      await deployAfter(app.root);
       assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${next}$`));
       const third = await app.commitVersion(3);
-      const last = await mfd(['deploy'], { cwd: app.root });
-      assert.equal(last.code, 0, last.stderr);
+      await deployAfter(app.root);
       assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${third}$`));
       const indexes = (await readdir(packDir)).filter((n) => n.endsWith('.idx'));
       assert.ok(indexes.length <= 3, `compacted: ${indexes.join(', ')}`);
@@ -124,7 +139,7 @@ describe('crash safety (e2e)', () => {
     test(`kill -9 at "${step}" leaves active on a complete deployment and the next deploy recovers`, async (t) => {
       // A health check that passes, so there is a health step to be killed in.
       const app = await appFixture(t, {
-        config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = [${node}, "-e", ""]\n`,
+        config: (url) => `[repo]\nurl = "${url}"\n[build]\n${BUILD_COMMANDS}\n[health]\ncommand = ["true"]\n`,
       });
       const old = await app.commitVersion(1);
       await deployFirst(app.root);
@@ -141,12 +156,9 @@ describe('crash safety (e2e)', () => {
       const info = JSON.parse(await readFile(join(app.root, 'active', 'build-info.json'), 'utf8'));
       assert.equal(info.commit, expected, 'active holds a complete, built deployment');
 
-      const ls = await mfd(['ls'], { cwd: app.root });
-      assert.equal(ls.code, 0, ls.stderr);
-      assert.doesNotMatch(ls.stdout, /building/, 'ls reconciles the killed build first');
+      assert.doesNotMatch(await lsAfter(app.root), /building/, 'ls reconciles the killed build first');
 
-      const r = await mfd(['deploy'], { cwd: app.root });
-      assert.equal(r.code, 0, r.stderr);
+      const r = await deployAfter(app.root);
       assert.match(r.stderr, /Found stale lock file, removing\.\.\./, 'the dead deploy\'s lock is taken over at once');
       assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${next}$`));
       const names = await readdir(app.root);

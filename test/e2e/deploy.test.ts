@@ -42,7 +42,7 @@ describe('mfd deploy (e2e)', () => {
     await app.commitVersion(1, { fail: true });
     const r = await mfd(['deploy'], { cwd: app.root });
     assert.equal(r.code, 5, r.stderr);
-    assert.match(r.stderr, /error: build command \[.*"build\.js"\] failed with exit status 3/);
+    assert.match(r.stderr, /error: build command \["sh","build\.sh"\] failed with exit status 3/);
     assert.match(r.stderr, /compiling\.\.\.\nerror: the build broke/);
     assert.match(r.stderr, /hint: the full output is in .*\.mfd\/logs\/.*\.log; active is untouched/);
     assert.deepEqual(await deployments(app.root), []);

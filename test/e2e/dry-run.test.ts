@@ -7,17 +7,19 @@ import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
 import { snapshotTree } from '../helpers/snapshot.ts';
 import { acquireLock } from '../../src/lock/file.ts';
+import { deploy } from '../../src/run/deploy.ts';
+import { testContext } from '../helpers/context.ts';
 
 const node = JSON.stringify(process.execPath);
 const config = (extra = '') => (url: string) =>
   `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[deploy]\nkeep = 1\n${extra}`;
 
-/** Two deployments (v1, then v2 active) and a v3 pushed but not deployed. */
+/** Two deployments (v1, then v2 active) and a v3 pushed but not deployed: deployed in-process, only the dry runs are the CLI's. */
 async function deployedTwice(app: AppFixture) {
   const v1 = await app.commitVersion(1);
-  assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+  await deploy((await testContext(app.root)).ctx, undefined);
   const v2 = await app.commitVersion(2);
-  assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+  await deploy((await testContext(app.root)).ctx, undefined);
   const v3 = await app.commitVersion(3);
   const dirs = (await readdir(app.root)).filter((n) => n.startsWith('mfd_'));
   const dirOf = (sha: string) => dirs.find((d) => d.endsWith(sha))!;

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
 import { freePort } from '../helpers/http.ts';
 import { tmpRoot } from '../helpers/repo.ts';
@@ -122,7 +122,7 @@ describe('mfd errors (e2e)', () => {
   test('a token authenticates, a wrong one exits 4, and the token appears in no output or file', async (t) => {
     const app = await appFixture(t, {
       auth: { username: 'mfd', password: TOKEN },
-      config: (url) => `[repo]\nurl = "${url}"\ntoken = "${TOKEN}"\n\n[build]\ncommands = [[${JSON.stringify(process.execPath)}, "build.js"]]\n`,
+      config: (url) => `[repo]\nurl = "${url}"\ntoken = "${TOKEN}"\n\n[build]\n${BUILD_COMMANDS}\n`,
     });
     await app.commitVersion(1);
     const ok = await mfd(['deploy', '--verbose'], { cwd: app.root });

@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, type MfdResult } from '../helpers/cli.ts';
+import { deployInProcess } from '../helpers/context.ts';
 import { asNobody } from '../helpers/tmpfs.ts';
 
 const NOBODY = 65534;
@@ -46,7 +47,7 @@ describe('file-system errors (e2e)', () => {
     const sha1 = await app.commitVersion(1);
     const sha2 = await app.commitVersion(2);
     // The "sudo mfd deploy": everything under the app root is root's.
-    assert.equal((await mfd(['deploy', sha1], { cwd: app.root })).code, 0);
+    await deployInProcess(app.root, sha1);
     // The user owns the app root and its config, but not what the sudo run created.
     await chmod(dirname(app.root), 0o755);
     await chown(app.root, NOBODY, NOBODY);

@@ -4,6 +4,7 @@ import { readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
+import { deployInProcess } from '../helpers/context.ts';
 
 const node = JSON.stringify(process.execPath);
 // Unhealthy when the deployment holds `unhealthy`, or when the test drops a `break-all` flag beside the app root.
@@ -11,7 +12,7 @@ const CHECK = (root: string) =>
   `[${node}, "-e", "const fs = require('fs'); if (fs.existsSync('unhealthy') || fs.existsSync(${JSON.stringify(join(root, '..', 'break-all')).replace(/"/g, "'")})) { console.log('not healthy'); process.exit(1) }"]`;
 const active = (app: AppFixture) => readlink(join(app.root, 'active'));
 
-// Exit 7 and 8 as the process shows them; a real unit's restarts and rollbacks run in-process
+// Exit 7 and 8 as the process shows them (the deploys that set the scene run in-process); a real unit's restarts and rollbacks run in-process
 // in test/run/restart.test.ts.
 describe('health checks (e2e)', () => {
   test('an unhealthy deployment is rolled back automatically: exit 7, previous active, marked failed', async (t) => {
@@ -20,8 +21,7 @@ describe('health checks (e2e)', () => {
     });
     await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = ${CHECK(app.root)}\ntimeout = "300ms"\ninterval = "50ms"\n`);
     const one = await app.commitVersion(1);
-    const first = await mfd(['deploy'], { cwd: app.root });
-    assert.equal(first.code, 0, first.stderr);
+    const first = await deployInProcess(app.root);
     assert.match(first.stderr, /✓ health/);
     const before = await active(app);
     const two = await app.commitVersion(2, { extra: { unhealthy: 'yes' } });
@@ -36,7 +36,7 @@ describe('health checks (e2e)', () => {
     const app = await appFixture(t);
     await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = ${CHECK(app.root)}\ntimeout = "200ms"\ninterval = "50ms"\n`);
     const one = await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployInProcess(app.root);
     await writeFile(join(app.root, '..', 'break-all'), 'x');
     await app.commitVersion(2);
     const r = await mfd(['deploy'], { cwd: app.root });

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { access, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
 import { testContext } from '../helpers/context.ts';
 import { deploy } from '../../src/run/deploy.ts';
@@ -56,7 +56,7 @@ describe('history, logs and status (e2e)', () => {
     assert.match(unchecked.stdout, /^state: +built \(nothing checks that it came up: no \[systemd\] unit or \[health\] check configured\)$/m);
     assert.doesNotMatch(unchecked.stdout, /healthy/);
 
-    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[health]\ncommand = [${node}, "-e", ""]\n`);
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\n${BUILD_COMMANDS}\n[health]\ncommand = ["true"]\n`);
     await app.commitVersion(2);
     await deploy((await testContext(app.root)).ctx, undefined);
     assert.match((await mfd(['status'], { cwd: app.root })).stdout, /^state: +built, came up healthy$/m);

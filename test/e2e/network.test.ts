@@ -7,13 +7,13 @@ import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
+import { deployInProcess } from '../helpers/context.ts';
 import { freePort } from '../helpers/http.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
-const node = JSON.stringify(process.execPath);
-const config = (url: string, repo = '') => `[repo]\nurl = "${url}"\n${repo}\n[build]\ncommands = [[${node}, "build.js"]]\n`;
+const config = (url: string, repo = '') => `[repo]\nurl = "${url}"\n${repo}\n[build]\n${BUILD_COMMANDS}\n`;
 
 /** The slow server's pause: `ms`, or until the client is gone. */
 async function pause(res: ServerResponse, ms: number): Promise<void> {
@@ -41,7 +41,7 @@ describe('network timeouts (e2e)', () => {
       },
     });
     const old = await app.commitVersion(1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployInProcess(app.root);
     await app.commitVersion(2);
 
     trickle = true;
@@ -53,7 +53,7 @@ describe('network timeouts (e2e)', () => {
     assert.ok(!existsSync(join(app.root, '.mfd', 'repo.git.lock')), 'the cache lock is released');
 
     trickle = false;
-    assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+    await deployInProcess(app.root);
   });
 
   test('a server silent for 6 s before sending the pack (longer than Node\'s 5 s socket timeout) is waited for', { timeout: 60_000 }, async (t) => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
+import { deployInProcess } from '../helpers/context.ts';
 import { IN_PID_NAMESPACE, pidNamespaceUnavailable, runInPidNamespace } from '../helpers/pidns-file.ts';
 import { isRunning, processStart } from '../../src/sys/process.ts';
 import { snapshotTree } from '../helpers/snapshot.ts';
@@ -51,7 +52,7 @@ if (!IN_PID_NAMESPACE) {
     test('recovery never signals a process group it cannot prove is the build, and never acts on an invalid record', async (t) => {
       const app = await appFixture(t, { config });
       const sha = await app.commitVersion(1, { extra: { 'hold.js': HOLD } });
-      assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+      await deployInProcess(app.root);
 
       // Unrelated long-lived processes: one leading its own group (as a build would), one not.
       const unrelated = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
@@ -131,7 +132,7 @@ if (!IN_PID_NAMESPACE) {
     test('a build left running by a killed deploy: read-only commands show it interrupted and change nothing; the next deploy stops it', async (t) => {
       const app = await appFixture(t, { config });
       await app.commitVersion(1, { extra: { 'hold.js': HOLD } });
-      assert.equal((await mfd(['deploy'], { cwd: app.root })).code, 0);
+      await deployInProcess(app.root);
       const next = await app.commitVersion(2, { extra: { 'hold.js': HOLD } });
       const started = join(app.root, '..', 'build-started');
       const run = startMfd(['deploy'], { cwd: app.root, env: { T_STARTED: started } });

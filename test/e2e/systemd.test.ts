@@ -4,6 +4,7 @@ import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
+import { deployInProcess } from '../helpers/context.ts';
 import { freePort, getText } from '../helpers/http.ts';
 import { requireSystemd, uniqueUnit, type UserSystemd } from '../helpers/systemd.ts';
 
@@ -66,7 +67,7 @@ describe('mfd with a real systemd (e2e)', () => {
     const { app, systemd, port } = s;
     const env = systemd.env;
     const one = await version(app, 1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root, env })).code, 0);
+    await deployInProcess(app.root, undefined, { env });
     const before = await readlink(join(app.root, 'active'));
     const bad = await version(app, 2, true);
     const r = await mfd(['deploy'], { cwd: app.root, env });
@@ -98,7 +99,7 @@ describe('mfd with a real systemd (e2e)', () => {
     const { app, systemd, port } = s;
     const env = systemd.env;
     await version(app, 1);
-    assert.equal((await mfd(['deploy'], { cwd: app.root, env })).code, 0);
+    await deployInProcess(app.root, undefined, { env });
     const two = await version(app, 2);
     const run = startMfd(['deploy'], { cwd: app.root, env: { ...env, MFD_TEST_PAUSE_AT: 'restarted' } });
     await waitForOutput(run, 'mfd-test-paused-at:restarted');

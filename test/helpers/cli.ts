@@ -51,12 +51,33 @@ export async function mfd(args: string[], options: MfdOptions = {}): Promise<Mfd
 
 /** Resolves once `text` appears on the child's stdout or stderr; fails after `ms` with what it saw. */
 export async function waitForOutput(run: ReturnType<typeof startMfd>, text: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!run.output().includes(text)) {
-    if (run.child.exitCode !== null || run.child.signalCode !== null) {
-      throw new Error(`mfd exited before printing ${JSON.stringify(text)}:\n${run.output()}`);
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${JSON.stringify(text)}:\n${run.output()}`);
-    await new Promise((r) => setTimeout(r, 10));
+  const { child } = run;
+  const exitedError = () => new Error(`mfd exited before printing ${JSON.stringify(text)}:\n${run.output()}`);
+  if (run.output().includes(text)) return;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    // Gone already: what it printed is all there once its streams have closed.
+    await run.done.catch(() => undefined);
+    if (run.output().includes(text)) return;
+    throw exitedError();
   }
+  // Woken by the child's own events (output, its streams closing), not by a timer that polls.
+  await new Promise<void>((resolve, reject) => {
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.stderr!.off('data', onData);
+      child.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    // startMfd's listeners were added first and collect the text, so output() already holds it.
+    const onData = () => {
+      if (run.output().includes(text)) finish();
+    };
+    const onClose = () => finish(run.output().includes(text) ? undefined : exitedError());
+    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${JSON.stringify(text)}:\n${run.output()}`)), ms);
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('close', onClose);
+  });
 }

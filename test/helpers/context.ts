@@ -3,6 +3,7 @@
 // test can fire, and an environment the test chooses. Orchestration tests call run/ with it.
 import { join } from 'node:path';
 import { createContext, type Context, type Decisions } from '../../src/context.ts';
+import type { LockBackend } from '../../src/lock/backend.ts';
 import { Reporter } from '../../src/sys/output.ts';
 
 export interface TestRun {
@@ -19,6 +20,8 @@ export interface TestContextOptions {
   requested?: Partial<Decisions>;
   now?: () => number;
   json?: boolean;
+  /** Another real lock backend in place of the lock file (e.g. test/helpers/memory-lock.ts). */
+  lockBackend?: LockBackend;
 }
 
 /** As the e2e helper runs the CLI: no colour, no token inherited from the machine. */
@@ -45,6 +48,18 @@ export async function testContext(root: string, options: TestContextOptions = {}
     signal: controller.signal,
     ...(options.requested ? { requested: options.requested } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.lockBackend ? { lockBackend: options.lockBackend } : {}),
   });
   return { ctx, stdout: () => out, stderr: () => err, controller };
+}
+
+/**
+ * A deploy in-process on a Context of its own, for e2e tests whose scene needs a deployment but
+ * whose subject is another process: what it printed comes back for the test to read.
+ */
+export async function deployInProcess(root: string, ref?: string, options: TestContextOptions = {}): Promise<{ sha: string; stdout: string; stderr: string }> {
+  const { deploy } = await import('../../src/run/deploy.ts');
+  const run = await testContext(root, options);
+  const result = await deploy(run.ctx, ref);
+  return { sha: result.sha, stdout: run.stdout(), stderr: run.stderr() };
 }

@@ -36,6 +36,18 @@ export async function tmpRoot(t: TestContext): Promise<string> {
 
 /** Runs git with a clean environment: no user or system config, fixed identity and `date`. */
 export async function runGit(args: string[], options: { cwd: string; date?: number; input?: string | Buffer }): Promise<string> {
+  return runWithGitEnv('git', args, options);
+}
+
+/**
+ * Runs `script` in sh with runGit's environment, `args` as $1...: several git commands for the
+ * price of one spawn from this (large) test process; sh forks the git processes itself.
+ */
+async function runGitScript(script: string, args: string[], options: { cwd: string; date?: number }): Promise<string> {
+  return runWithGitEnv('sh', ['-c', script, 'sh', ...args], options);
+}
+
+async function runWithGitEnv(file: string, args: string[], options: { cwd: string; date?: number; input?: string | Buffer }): Promise<string> {
   const date = `@${options.date ?? EPOCH} +0000`;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -48,10 +60,19 @@ export async function runGit(args: string[], options: { cwd: string; date?: numb
     GIT_COMMITTER_EMAIL: IDENTITY.email,
     GIT_AUTHOR_DATE: date,
     GIT_COMMITTER_DATE: date,
+    // No automatic gc or maintenance after a commit or a push (receive-pack inherits this): a
+    // test repo holds a few objects, and each would cost a shell and two git processes per push.
+    GIT_CONFIG_COUNT: '3',
+    GIT_CONFIG_KEY_0: 'gc.auto',
+    GIT_CONFIG_VALUE_0: '0',
+    GIT_CONFIG_KEY_1: 'maintenance.auto',
+    GIT_CONFIG_VALUE_1: 'false',
+    GIT_CONFIG_KEY_2: 'receive.autogc',
+    GIT_CONFIG_VALUE_2: 'false',
   };
   return new Promise((resolve, reject) => {
-    const child = execFile('git', args, { cwd: options.cwd, env, maxBuffer: 64 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`git ${args.join(' ')} failed: ${stderr.trim() || error.message}`, { cause: error }));
+    const child = execFile(file, args, { cwd: options.cwd, env, maxBuffer: 64 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${file === 'git' ? 'git ' : ''}${args.join(' ')} failed: ${stderr.trim() || error.message}`, { cause: error }));
       else resolve(stdout.trim());
     });
     // EPIPE when git exits without reading stdin is harmless: it did not need the input.
@@ -82,9 +103,10 @@ export async function createRepo(root: string, name: string, options: { branch?:
     git,
     async commit(files, message) {
       for (const [path, spec] of Object.entries(files)) await writeSpec(join(work, path), spec);
-      await git(['add', '--all']);
-      await git(['commit', '--quiet', '--allow-empty', '--no-verify', '-m', message]);
-      return git(['rev-parse', 'HEAD']);
+      // The commit's date is the tick after add's, as when these were three calls of git().
+      const date = EPOCH + 60 * (tick + 1);
+      tick += 3;
+      return runGitScript('git add --all && git commit --quiet --allow-empty --no-verify -m "$1" && git rev-parse HEAD', [message], { cwd: work, date });
     },
     async tag(tagName, sha, opts = {}) {
       const args = opts.annotated ? ['tag', '-a', '-m', `tag ${tagName}`, tagName, sha] : ['tag', tagName, sha];

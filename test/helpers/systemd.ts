@@ -1,16 +1,47 @@
 // A real `systemd --user` per test (TESTING.md §3), in a private mount namespace so it finds
 // /run/systemd/system without touching the machine. Skipped with a reason where it cannot run;
 // under CI=true a missing systemd fails the test instead, so CI cannot pass without it.
+// Each manager runs in a cgroup of its own, so two of them never share a unit's cgroup.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { access, mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { tmpRoot } from './repo.ts';
 
 const SYSTEMD = '/lib/systemd/systemd';
-// Paths come in through the environment, never interpolated into the script.
-const SCRIPT = 'mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system && exec "$MFD_SYSTEMD" --user';
+// Paths come in through the environment, never interpolated into the script. A manager started
+// from a process of the machine's root cgroup (here /init.scope) takes the root as its own and
+// puts unit `app` in /app.slice/app.service, the same cgroup for every manager on the machine:
+// one manager's stop then kills (or waits 90 s for) another's service. So the shell first moves
+// itself into a new cgroup of each hierarchy (MFD_CGROUPS, made by privateCgroups), which the
+// manager then takes as its root; where none can be made (no permission), it runs as before.
+const SCRIPT = [
+  'for d in $MFD_CGROUPS; do echo $$ > "$d/cgroup.procs"; done;',
+  'mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system && exec "$MFD_SYSTEMD" --user',
+].join(' ');
+
+/** A new cgroup `name` in each hierarchy systemd tracks units in (the named v1 one and the unified one, or cgroup2 alone). */
+async function privateCgroups(name: string): Promise<string[]> {
+  const isDir = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+  const roots = (await isDir('/sys/fs/cgroup/systemd')) ? ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'] : ['/sys/fs/cgroup'];
+  const made: string[] = [];
+  for (const root of roots) {
+    if (!(await access(join(root, 'cgroup.procs')).then(() => true, () => false))) continue;
+    // Not made (no permission, read-only): the manager shares the root cgroup, as before.
+    if (await mkdir(join(root, name)).then(() => true, () => false)) made.push(join(root, name));
+  }
+  return made;
+}
+
+/** Removes a cgroup this helper made and the sub-cgroups its manager made, deepest first. */
+async function removeCgroup(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isDirectory()) await removeCgroup(join(dir, e.name));
+  // EBUSY: a process is still in it (a manager killed with SIGKILL); ENOENT: never made. Either
+  // way only an empty cgroup is left behind, which holds nothing and costs nothing.
+  await rmdir(dir).catch(() => undefined);
+}
 
 export interface UserSystemd {
   /** What `systemctl --user` (and mfd) need to find this manager. */
@@ -46,8 +77,9 @@ export async function startSystemd(dir: string): Promise<UserSystemd> {
   await mkdir(run, { recursive: true, mode: 0o700 });
   await mkdir(join(config, 'systemd', 'user'), { recursive: true });
   const env = { XDG_RUNTIME_DIR: run };
+  const cgroups = await privateCgroups(`mfd-test-${process.pid}-${randomBytes(4).toString('hex')}`);
   const child: ChildProcess = spawn('unshare', ['-m', 'sh', '-c', SCRIPT], {
-    env: { ...process.env, ...env, XDG_CONFIG_HOME: config, MFD_SYSTEMD: SYSTEMD },
+    env: { ...process.env, ...env, XDG_CONFIG_HOME: config, MFD_SYSTEMD: SYSTEMD, MFD_CGROUPS: cgroups.join(' ') },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -77,12 +109,14 @@ export async function startSystemd(dir: string): Promise<UserSystemd> {
       if (r.code !== 0) throw new Error(`daemon-reload failed: ${r.stderr}`);
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      // SIGTERM makes the manager stop its units and exit (about 20 ms).
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        // SIGTERM makes the manager stop its units and exit (about 20 ms).
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      for (const dir of cgroups) await removeCgroup(dir);
     },
   };
 }

@@ -16,7 +16,7 @@ import { acquireLock } from '../../src/lock/file.ts';
 import { lockRequest, planLocks, withDeployLock } from '../../src/lock/policy.ts';
 import { Reporter } from '../../src/sys/output.ts';
 import { tmpRoot } from '../helpers/repo.ts';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { assertNoOverlap, commitHold, exists, holdConfig, until } from '../helpers/hold.ts';
 
@@ -185,7 +185,7 @@ describe('lock policy with real deploys (in-process)', () => {
 
   test('a cache lock whose live holder keeps its heartbeat past [lock] stale ends the wait with LOCK_HELD', async (t) => {
     const app = await appFixture(t, {
-      config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${JSON.stringify(process.execPath)}, "build.js"]]\n[lock]\nstale = "1s"\n`,
+      config: (url) => `[repo]\nurl = "${url}"\n[build]\n${BUILD_COMMANDS}\n[lock]\nstale = "1s"\n`,
     });
     const sha = await app.commitVersion(1);
     await app.commitVersion(2);

@@ -2,7 +2,7 @@
 // them) are the steps `mfd deploy --dry-run` printed for the same situation just before it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appFixture, type AppFixture } from '../helpers/app.ts';
+import { appFixture, type AppFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { requireSystemd } from '../helpers/systemd.ts';
 import { deploy } from '../../src/run/deploy.ts';
@@ -10,7 +10,6 @@ import { planDeploy } from '../../src/run/plan.ts';
 import { readHistory } from '../../src/state/history.ts';
 import type { StepName } from '../../src/sys/events.ts';
 
-const node = JSON.stringify(process.execPath);
 
 /** Plans a deploy of `ref`, runs it, and returns both step lists. */
 async function plannedAndRun(app: AppFixture, ref: string | undefined, env?: Record<string, string>): Promise<{ planned: StepName[]; ran: string[] }> {
@@ -53,7 +52,7 @@ describe('a deploy executes its plan', () => {
     if (!systemd) return;
     const app = await appFixture(t);
     await systemd.installUnit('app', `[Service]\nWorkingDirectory=${app.root}/active\nExecStart=${process.execPath} -e "setInterval(() => {}, 1000)"\n`);
-    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[systemd]\nunit = "app"\nscope = "user"\n[health]\ncommand = ["true"]\n`);
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\n${BUILD_COMMANDS}\n[systemd]\nunit = "app"\nscope = "user"\n[health]\ncommand = ["true"]\n`);
     const one = await app.commitVersion(1);
     const first = await plannedAndRun(app, undefined, systemd.env);
     assert.deepEqual(first.planned, ['resolve', 'fetch', 'checkout', 'build', 'activate', 'restart', 'health']);

@@ -60,8 +60,8 @@ describe('deploy (in-process)', () => {
     await app.commitVersion(2);
     const run = await testContext(app.root);
     await deploy(run.ctx, undefined);
-    // build.js and static/b.txt are unchanged and intact; version.txt changed; static/a.txt was edited.
-    assert.match(run.stderr(), /checkout +mfd_\S+ \(2 of 4 files unchanged, taken from mfd_\d+_[0-9a-f]{40}\)/);
+    // build.js, build.sh and static/b.txt are unchanged and intact; version.txt changed; static/a.txt was edited.
+    assert.match(run.stderr(), /checkout +mfd_\S+ \(3 of 5 files unchanged, taken from mfd_\d+_[0-9a-f]{40}\)/);
     assert.equal(await readFile(join(app.root, 'active', 'static', 'a.txt'), 'utf8'), 'a\n');
     assert.equal(await readFile(join(app.root, 'active', 'static', 'b.txt'), 'utf8'), 'b\n');
     assert.equal(await readFile(join(app.root, 'active', 'version.txt'), 'utf8'), '2\n');

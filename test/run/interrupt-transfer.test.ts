@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { InterruptedError } from '../../src/errors/index.ts';
@@ -20,7 +20,7 @@ describe('an interrupted transfer (in-process)', () => {
       let held!: () => void;
       const holding = new Promise<void>((resolve) => (held = resolve));
       const app = await appFixture(t, {
-        config: (url) => `[repo]\nurl = "${url}"\ntimeout = "1h"\n\n[build]\ncommands = [[${JSON.stringify(process.execPath)}, "build.js"]]\n`,
+        config: (url) => `[repo]\nurl = "${url}"\ntimeout = "1h"\n\n[build]\n${BUILD_COMMANDS}\n`,
         beforeChunk: async (entry) => {
           if (!hold || entry.command !== command) return;
           held();

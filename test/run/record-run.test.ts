@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/config.ts';
 import type { Context } from '../../src/context.ts';
 import { HealthCheckFailedError } from '../../src/errors/index.ts';
+import { fileBackend } from '../../src/lock/file.ts';
 import { recordRun } from '../../src/run/record-run.ts';
 import { readHistory } from '../../src/state/history.ts';
 import { layoutOf } from '../../src/state/layout.ts';
@@ -25,7 +26,7 @@ function contextFor(root: string, reporter: Reporter, now: () => number): Contex
   const { config } = parseConfig(`[repo]\nurl = "http://127.0.0.1:1/app.git"\n[build]\ncommands = []\n`, { file: join(root, 'mfd.toml') });
   return {
     root, layout: layoutOf(root, process.pid), config, reporter, now, signal: new AbortController().signal,
-    env: {}, identity: { user: 'test', host: 'test-host', pid: process.pid }, testHook: { pauseAt: undefined }, wait: false, force: false, dryRun: false,
+    env: {}, identity: { user: 'test', host: 'test-host', pid: process.pid }, testHook: { pauseAt: undefined }, lockBackend: fileBackend, wait: false, force: false, dryRun: false,
   };
 }
 

@@ -3,14 +3,13 @@
 // test process's. test/e2e/health.test.ts keeps the exit codes 7 and 8 as a process shows them.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { freePort, getText } from '../helpers/http.ts';
 import { requireSystemd, uniqueUnit } from '../helpers/systemd.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { HealthCheckFailedError } from '../../src/errors/index.ts';
 
-const node = JSON.stringify(process.execPath);
 
 describe('restart and health (in-process)', () => {
   test('with a real unit: an app answering 500, exiting at start, or never listening is rolled back and the old commit answers', async (t) => {
@@ -27,7 +26,7 @@ describe('restart and health (in-process)', () => {
     const unit = uniqueUnit();
     await systemd.installUnit(unit, `[Service]\nWorkingDirectory=${app.root}/active\nExecStart=${process.execPath} server.js\n`);
     await app.writeConfig(
-      `[repo]\nurl = "${app.url}"\n[build]\ncommands = [[${node}, "build.js"]]\n[systemd]\nunit = "${unit}"\nscope = "user"\n` +
+      `[repo]\nurl = "${app.url}"\n[build]\n${BUILD_COMMANDS}\n[systemd]\nunit = "${unit}"\nscope = "user"\n` +
         `[health]\nurl = "http://127.0.0.1:${port}/"\ntimeout = "2s"\ninterval = "50ms"\n`,
     );
     const env = systemd.env;

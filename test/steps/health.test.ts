@@ -50,9 +50,10 @@ describe('health', () => {
   });
 
   test('a command check passes on exit 0 and reports the output of a failure', async () => {
-    const ok: HealthConfig = { kind: 'command', command: [process.execPath, '-e', ''], ...timing };
+    // sh, not node: a node start on a loaded machine can take longer than the check's timeout.
+    const ok: HealthConfig = { kind: 'command', command: ['sh', '-c', 'exit 0'], ...timing };
     assert.equal((await runHealthCheck(ok, { cwd: '/', env: process.env })).ok, true);
-    const bad: HealthConfig = { kind: 'command', command: [process.execPath, '-e', 'console.log("not ready"); process.exit(2)'], ...timing, retries: 1 };
+    const bad: HealthConfig = { kind: 'command', command: ['sh', '-c', 'echo "not ready"; exit 2'], ...timing, retries: 1 };
     const r = await runHealthCheck(bad, { cwd: '/', env: process.env });
     assert.equal(r.ok, false);
     assert.match(r.detail, /failed with exit status 2: not ready/);
