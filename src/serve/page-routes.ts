@@ -1,5 +1,6 @@
 // The status page's routes in `mfd serve`: GET / (HTML), /api/status (JSON), /api/events (the
-// deploy under way, server-sent events) and /runs/<id>/log. Each asks page-access.ts first;
+// deploy under way, server-sent events) and /runs/<id>/log (also /runs/<id>: the link a commit
+// status or a notification gives). Each asks page-access.ts first;
 // server.ts hands them every request and keeps /webhook and /healthz to itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Layout } from '../state/layout.ts';
@@ -23,7 +24,8 @@ export interface StatusRoutes {
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
 }
 
-const LOG_PATH = /^\/runs\/([^/]+)\/log$/;
+// /runs/<id> is what commit statuses and MFD_RUN_URL link to: the run is its log view.
+const LOG_PATH = /^\/runs\/([^/]+)(?:\/log)?$/;
 
 export function statusRoutes(options: StatusPageOptions): StatusRoutes {
   const streams = new EventStreams(options.live);

@@ -180,6 +180,19 @@ describe('serve/page', () => {
     assert.equal((await send(`${server.url}/api/status`, { method: 'POST' })).status, 405);
   });
 
+  test('/runs/<id>, where a commit status and MFD_RUN_URL point, shows the run as /runs/<id>/log does', async (t) => {
+    const fixture = await appFixture(t);
+    await fixture.commitVersion(1);
+    const { server, poll } = await pageServer(t, fixture);
+    await poll();
+    const runId = ((await get(`${server.url}/api/status`)).json as any).runs[0].runId as string;
+    const run = await get(`${server.url}/runs/${encodeURIComponent(runId)}`);
+    const log = await get(`${server.url}/runs/${encodeURIComponent(runId)}/log`);
+    assert.equal(run.status, 200, run.body);
+    assert.equal(run.body, log.body);
+    assert.equal((await get(`${server.url}/runs/..%2F..%2Foutside`)).status, 400);
+  });
+
   test('state that cannot be read answers 500 saying what and where, and the server goes on', async (t) => {
     const fixture = await appFixture(t);
     const { server } = await pageServer(t, fixture);
