@@ -1,4 +1,4 @@
-// `mfd history` (every deploy and rollback, newest first) and `mfd logs [RUN]` (one run's full
+// `mfd history` (every deploy and rollback, newest first, with who or what started it) and `mfd logs [RUN]` (one run's full
 // output; default the last run). Neither loads isomorphic-git.
 import { readFile } from 'node:fs/promises';
 import type { Context } from '../context.ts';
@@ -9,7 +9,9 @@ import { readHistory, type HistoryEntry } from '../state/history.ts';
 function describeRun(e: HistoryEntry): string {
   const seconds = ((Date.parse(e.end) - Date.parse(e.start)) / 1000).toFixed(1);
   const what = [e.command, e.ref ?? '', e.sha ? e.sha.slice(0, 12) : ''].filter(Boolean).join(' ');
-  return `${e.start}  ${e.runId}  ${what}  ${e.outcome} ${seconds}s${e.error ? `  ${e.error.code}: ${e.error.message}` : ''}`;
+  // Who and what started it: a person typing (manual), the deploy loop's poll, or a webhook delivery.
+  const by = `by ${e.user}, ${e.trigger ?? 'manual'}`;
+  return `${e.start}  ${e.runId}  ${what}  ${e.outcome} ${seconds}s${e.error ? `  ${e.error.code}: ${e.error.message}` : ''}  (${by})`;
 }
 
 export async function historyCommand(ctx: Context): Promise<void> {

@@ -46,7 +46,9 @@ describe('history, logs and status (in-process)', () => {
     assert.equal(second.sha, two);
     assert.equal(rb.sha, one);
     assert.ok(Date.parse(first.end) >= Date.parse(first.start));
-    assert.match((await output(app.root, HISTORY)).split('\n')[2]!, /deploy +failed [\d.]+s +BUILD_FAILED: build command/);
+    const lines = (await output(app.root, HISTORY)).split('\n');
+    assert.match(lines[2]!, /deploy +failed [\d.]+s +BUILD_FAILED: build command/);
+    assert.match(lines[3]!, / success [\d.]+s +\(by erin, manual\)$/, 'who and what started each run');
 
     assert.match(await output(app.root, LOGS), /rolled back to/);
     const failedLog = await output(app.root, LOGS, [failed.runId]);
