@@ -28,7 +28,7 @@ export async function serveCommand(ctx: Context): Promise<void> {
   ]);
   const { config } = ctx;
   // The loop's runs report to this log: the status page hears their events through it.
-  const live = new LiveRuns({ now: ctx.now, layout: ctx.layout, pid: ctx.identity.pid });
+  const live = new LiveRuns({ now: ctx.now });
   const log: LevelLog = new LiveLog((line) => ctx.reporter.info(line), live);
   const secret = await readWebhookSecret(config.serve, { file: config.file, env: ctx.env, warn: (m) => log.warn(m) });
   if (!secret) throw new WebhookSecretMissingError(config.file);

@@ -6,7 +6,7 @@ import type { NotifyConfig } from '../config/notify.ts';
 import { redact } from '../errors/redact.ts';
 import type { RunEvent, RunOutcome, Subscriber } from '../sys/events.ts';
 import { describeOutcome, run as exec } from '../sys/exec.ts';
-import { FULL_SHA, resolvedOf, short } from '../status/describe.ts';
+import { FULL_SHA, short } from '../status/describe.ts';
 import { SECRET_VARS } from '../config/secret.ts';
 
 
@@ -43,7 +43,7 @@ export function notifySubscriber(opts: NotifyOptions): Subscriber {
   const { run } = opts;
   let resolved: { ref: string; sha: string } | undefined;
   return async (event: RunEvent) => {
-    if (event.type === 'step-finished' && event.step === 'resolve' && event.outcome === 'ok') resolved = resolvedOf(event.summary) ?? resolved;
+    if (event.type === 'resolved') resolved = { ref: event.ref, sha: event.sha };
     if (event.type !== 'run-finished' || !wanted(opts.config, event.outcome, run.trigger)) return;
     const sha = event.sha ?? resolved?.sha ?? (run.ref && FULL_SHA.test(run.ref) ? run.ref : '');
     const ref = run.ref ?? resolved?.ref ?? '';

@@ -71,6 +71,7 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog, 
       }),
     (r) => `${ref ?? r.ref} → ${r.sha}`,
   );
+  await reporter.handle({ type: 'resolved', ref: ref ?? resolved.ref, sha: resolved.sha });
   throwIfInterrupted(ctx.signal, UNTOUCHED);
   if (!auto) await releaseQuarantine(ctx, resolved.sha);
 

@@ -37,6 +37,7 @@ export async function recordRun<T extends { sha: string; deployment: string }>(
   for (const subscriber of reportingSubscribers(ctx, run, ref, terminal, trigger)) run.subscribe(subscriber);
   const pause = pauseAtSteps({ command, signal: ctx.signal }, ctx.testHook.pauseAt);
   if (pause) run.subscribe(pause);
+  await run.handle({ type: 'run-started', runId: run.id, command, trigger, at: start });
 
   try {
     const result = await fn({ ...ctx, reporter: run }, run);

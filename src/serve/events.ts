@@ -1,9 +1,7 @@
 // The deploy under way, live: a LevelLog that also hands each event of the loop's runs (the Run's
 // stream reaches the loop's reporter) to LiveRuns, which keeps the run's steps so far and tells the
 // page's listeners. Read-only towards the run: a listener that fails never reaches the deploy.
-import { readdir } from 'node:fs/promises';
 import { LevelLog } from '../cd/log.ts';
-import type { Layout } from '../state/layout.ts';
 import type { RunEvent, StepName } from '../sys/events.ts';
 
 export interface LiveStep {
@@ -16,9 +14,9 @@ export interface LiveStep {
 }
 
 export interface LiveRun {
-  /** The run's id (its log file), found in .mfd/logs once the run is seen; null until then. */
+  /** The run's id (its log file), from its run-started event; null for a run seen only part way. */
   runId: string | null;
-  /** ms since the epoch, when its first event came. */
+  /** ms since the epoch: its start, or when its first event came. */
   startedAt: number;
   steps: LiveStep[];
   /** The last lines it printed (progress and build output), newest last. */
@@ -35,7 +33,7 @@ export class LiveRuns {
   private partial = '';
   private readonly listeners = new Set<LiveListener>();
 
-  constructor(private readonly options: { now: () => number; layout: Layout; pid: number }) {}
+  constructor(private readonly options: { now: () => number }) {}
 
   get run(): LiveRun | undefined {
     return this.current;
@@ -48,15 +46,16 @@ export class LiveRuns {
 
   take(event: RunEvent): void {
     const now = this.options.now();
-    if (!this.current) {
+    if (event.type === 'run-started' || !this.current) {
       if (event.type === 'run-finished') return;
-      const run: LiveRun = { runId: null, startedAt: now, steps: [], tail: [] };
-      this.current = run;
+      const started = event.type === 'run-started' ? { runId: event.runId, startedAt: event.at } : { runId: null, startedAt: now };
+      this.current = { ...started, steps: [], tail: [] };
       this.partial = '';
-      void this.findRunId(run);
     }
     const run = this.current;
     switch (event.type) {
+      case 'run-started':
+        break;
       case 'step-started':
         run.steps.push({ step: event.step, detail: event.detail, startedAt: now, state: 'running' });
         break;
@@ -107,25 +106,6 @@ export class LiveRuns {
     }
   }
 
-  /**
-   * The run's log is created before its first event, named `<UTC second>-deploy-<pid>[-n]`: the
-   * newest such file of this process is this run's. A hook in the loop could hand the id instead.
-   */
-  private async findRunId(run: LiveRun): Promise<void> {
-    const suffix = new RegExp(`^(\\d{8}T\\d{6}Z)-(?:deploy|rollback)-${this.options.pid}(?:-(\\d+))?\\.log$`);
-    const names = await readdir(this.options.layout.logs).catch(() => [] as string[]);
-    let best: { id: string; key: string } | undefined;
-    for (const name of names) {
-      const m = suffix.exec(name);
-      if (!m) continue;
-      const key = `${m[1]}-${(m[2] ?? '1').padStart(6, '0')}`;
-      if (!best || key > best.key) best = { id: name.slice(0, -'.log'.length), key };
-    }
-    if (best && this.current === run) {
-      run.runId = best.id;
-      this.tell({ type: 'run', run });
-    }
-  }
 }
 
 /** The loop's log, teeing each run event to `live` as well as writing its lines. */

@@ -14,15 +14,6 @@ const COMMIT_FAULTS = new Set([
 export const short = (sha: string): string => sha.slice(0, 7);
 export const FULL_SHA = /^[0-9a-f]{40}$/;
 
-/**
- * The ref and sha a deploy's resolve step names in its line (run/deploy.ts: `<ref> → <sha>`): the
- * events carry no sha of their own before the run ends. A deploy e2e test breaks if the line changes.
- */
-export function resolvedOf(summary: string): { ref: string; sha: string } | undefined {
-  const m = /^(.*) \u2192 ([0-9a-f]{40})$/.exec(summary);
-  return m ? { ref: m[1]!, sha: m[2]! } : undefined;
-}
-
 /** One line, shas and deployment names shortened, credentials masked, cut to 140 characters. */
 export function describe(text: string): string {
   const line = redact(text)

@@ -6,7 +6,7 @@ import type { Layout } from '../state/layout.ts';
 import { parseDeploymentName } from '../state/deployment.ts';
 import { readActive } from '../steps/activate.ts';
 import type { RunEvent, Subscriber } from '../sys/events.ts';
-import { deployedText, describe, failedState, FULL_SHA, resolvedOf, short } from './describe.ts';
+import { deployedText, describe, failedState, FULL_SHA, short } from './describe.ts';
 import { StatusPoster } from './poster.ts';
 
 export interface StatusRun {
@@ -56,9 +56,9 @@ export function commitStatusSubscriber(opts: StatusSubscriberOptions): Subscribe
       started = true;
       await poster.closeStale((m) => opts.report(m));
     }
-    if (run.command === 'deploy' && event.type === 'step-finished' && event.step === 'resolve' && event.outcome === 'ok') {
-      sha = resolvedOf(event.summary)?.sha ?? sha;
-      if (sha) openPending(sha, `Deploying ${short(sha)} to ${run.host}`);
+    if (run.command === 'deploy' && event.type === 'resolved') {
+      sha = event.sha;
+      openPending(sha, `Deploying ${short(sha)} to ${run.host}`);
     }
     if (run.command === 'rollback' && event.type === 'step-started' && event.step === 'activate') {
       sha = parseDeploymentName(event.detail)?.sha;
@@ -73,7 +73,7 @@ export function commitStatusSubscriber(opts: StatusSubscriberOptions): Subscribe
     if (event.outcome === 'success') {
       const commit = event.sha ?? sha;
       if (commit) {
-        const text = run.command === 'rollback' ? `Active again: rolled back to by ${run.user} in ${Math.round(ms / 1000)}s` : deployedText(ms, opts.checks);
+        const text = run.command === 'rollback' ? `Active again after a rollback by ${run.user}, in ${Math.round(ms / 1000)}s` : deployedText(ms, opts.checks);
         poster.final({ sha: commit, state: 'success', description: describe(text), ...link });
       }
     } else if (sha) {

@@ -10,6 +10,10 @@ export type StepName = (typeof STEP_NAMES)[number];
 export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention' | 'interrupted' | 'refused';
 
 export type RunEvent =
+  /** The first event of a run, once its log exists: who listens learns its id and trigger here. */
+  | { type: 'run-started'; runId: string; command: 'deploy' | 'rollback'; trigger: string; at: number }
+  /** A deploy knows its commit: the ref asked for (or the one resolved) and its full sha. */
+  | { type: 'resolved'; ref: string; sha: string }
   | { type: 'step-started'; step: StepName; detail: string }
   /** `ms` is monotonic time (performance.now), unrounded; `summary` is what the step's line says. */
   | { type: 'step-finished'; step: StepName; detail: string; summary: string; ms: number; outcome: 'ok' | 'failed' }

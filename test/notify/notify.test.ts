@@ -35,7 +35,7 @@ describe('notify', () => {
       env: { PATH: process.env.PATH, SECRET_COPY: 'hunter2', T_HANG: '1' }, secrets: ['hunter2'], runUrl: undefined,
       report: (m) => reports.push(m),
     });
-    await subscriber({ type: 'step-finished', step: 'resolve', detail: 'main', summary: `main \u2192 ${'c'.repeat(40)}`, ms: 1, outcome: 'ok' });
+    await subscriber({ type: 'resolved', ref: 'main', sha: 'c'.repeat(40) });
     await subscriber({ type: 'run-finished', outcome: 'rolled-back', sha: null, deployment: null, error: { code: 'HEALTH_FAILURE', message: 'unhealthy: http://u:hunter2@h/x' }, at: 3_000 });
     const seen = JSON.parse(await readFile(out, 'utf8')) as Record<string, string>;
     assert.deepEqual([seen.MFD_OUTCOME, seen.MFD_RESULT, seen.MFD_SHA, seen.MFD_REF, seen.MFD_TRIGGER, seen.MFD_RUN_URL], ['failure', 'rolled-back', 'c'.repeat(40), 'main', 'poll', '']);

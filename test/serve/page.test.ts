@@ -39,7 +39,7 @@ interface PageServer {
 async function pageServer(t: TestContext, fixture: AppFixture, env: Record<string, string> = {}): Promise<PageServer> {
   const { ctx } = await testContext(fixture.root, { env });
   const lines: string[] = [];
-  const live = new LiveRuns({ now: ctx.now, layout: ctx.layout, pid: ctx.identity.pid });
+  const live = new LiveRuns({ now: ctx.now });
   const log = new LiveLog((l) => lines.push(l), live);
   const app = createAppLoop(ctx, log);
   const access = await pageAccessOf(ctx.config.serve, { file: ctx.config.file, env: ctx.env, warn: (m) => lines.push(`warn: ${m}`) });
