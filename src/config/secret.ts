@@ -1,5 +1,8 @@
 // A credential that cannot leak by accident: JSON.stringify, util.inspect, String() and template
 // literals all show [redacted]. Only reveal() gives the value, right before it goes on the wire.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
 const REDACTED = '[redacted]';
 
 /**
@@ -31,4 +34,32 @@ export class Secret {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return REDACTED;
   }
+}
+
+/**
+ * Reads a secret from a file named in mfd.toml (relative to it), where `${CREDENTIALS_DIRECTORY}` is
+ * the one variable expanded: the directory systemd hands a unit's LoadCredential= files in; any
+ * other is a typo or a leak. A problem is one line saying why it cannot be had.
+ */
+export async function readCredentialFile(
+  configFile: string,
+  template: string,
+  env: Record<string, string | undefined>,
+): Promise<{ ok: true; path: string; secret: Secret } | { ok: false; problem: string; cause?: unknown }> {
+  let unset: string | undefined;
+  const expanded = template.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_all, name: string) => {
+    if (name !== 'CREDENTIALS_DIRECTORY') unset ??= `\${${name}} is not expanded (only \${CREDENTIALS_DIRECTORY} is)`;
+    else if (!env.CREDENTIALS_DIRECTORY) unset ??= '${CREDENTIALS_DIRECTORY} is not set: systemd sets it for a unit with LoadCredential=';
+    return env[name] ?? '';
+  });
+  if (unset) return { ok: false, problem: unset };
+  const path = resolve(dirname(configFile), expanded);
+  let value: string;
+  try {
+    value = (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    return { ok: false, problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, cause: error };
+  }
+  if (!value) return { ok: false, problem: `${path} is empty` };
+  return { ok: true, path, secret: new Secret(value) };
 }

@@ -1,14 +1,13 @@
 // The [serve] section of `mfd serve`: the address it binds, its safety-net poll, the largest body it
 // reads, the repository a payload must name, and where the webhook secret comes from. secret_file
 // is read by `mfd serve` alone (readWebhookSecret), so no other command needs that credential.
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
 import * as z from 'zod/mini';
 import { WebhookSecretUnreadableError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
 import { parseDuration } from './duration.ts';
 import { describeValue, valueAt } from './issue.ts';
-import { Secret } from './secret.ts';
+import { readCredentialFile, Secret } from './secret.ts';
 import { opt, text, type Add } from './shape.ts';
 import { formatSize, parseSize } from './size.ts';
 
@@ -136,24 +135,11 @@ export async function readWebhookSecret(
   if (source.kind !== 'file') return source.secret;
   const viaCredentials = source.path.includes('${CREDENTIALS_DIRECTORY}');
   const fail = (problem: string, cause?: unknown) => new WebhookSecretUnreadableError(opts.file, problem, viaCredentials, cause);
-  let unset: string | undefined;
-  const expanded = source.path.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_all, name: string) => {
-    // Only the directory systemd hands a unit's credentials in: any other variable is a typo or a leak.
-    if (name !== 'CREDENTIALS_DIRECTORY') unset ??= `\${${name}} is not expanded (only \${CREDENTIALS_DIRECTORY} is)`;
-    else if (!opts.env.CREDENTIALS_DIRECTORY) unset ??= '${CREDENTIALS_DIRECTORY} is not set: systemd sets it for a unit with LoadCredential=';
-    return opts.env[name] ?? '';
-  });
-  if (unset) throw fail(unset);
-  const path = resolve(dirname(opts.file), expanded);
-  let secret: string;
-  try {
-    secret = (await readFile(path, 'utf8')).trim();
-  } catch (error) {
-    throw fail(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, error);
-  }
-  if (!secret) throw fail(`${path} is empty`);
+  const read = await readCredentialFile(opts.file, source.path, opts.env);
+  if (!read.ok) throw fail(read.problem, read.cause);
+  const { path } = read;
   // As for the repository token: a secret others can read is no secret (a credential file is 0400 already).
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) opts.warn?.(`${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}) and it holds the webhook secret; run: chmod 600 ${path}`);
-  return new Secret(secret);
+  return read.secret;
 }

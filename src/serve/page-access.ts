@@ -2,11 +2,10 @@
 // off beyond this host unless [serve] status_page = true, and behind [serve] status_token when set,
 // as a bearer token or a basic-auth password, compared in constant time. /webhook and /healthz never ask.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
-import { dirname, resolve } from 'node:path';
 import type { ServeConfig } from '../config/serve.ts';
-import { Secret } from '../config/secret.ts';
+import { readCredentialFile, type Secret } from '../config/secret.ts';
 import { ConfigInvalidError } from '../errors/index.ts';
 import { isLoopback } from './watch.ts';
 
@@ -41,23 +40,10 @@ async function readStatusToken(serve: ServeConfig, opts: { file: string; env: Re
   }
   const fail = (message: string) => new ConfigInvalidError(opts.file, [{ path: 'serve.status_token_file', message }]);
   // As serve.secret_file: only the directory systemd hands a unit's credentials in is expanded.
-  let unset: string | undefined;
-  const expanded = source.path.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_all, name: string) => {
-    if (name !== 'CREDENTIALS_DIRECTORY') unset ??= `\${${name}} is not expanded (only \${CREDENTIALS_DIRECTORY} is)`;
-    else if (!opts.env.CREDENTIALS_DIRECTORY) unset ??= '${CREDENTIALS_DIRECTORY} is not set: systemd sets it for a unit with LoadCredential=';
-    return opts.env[name] ?? '';
-  });
-  if (unset) throw fail(unset);
-  const path = resolve(dirname(opts.file), expanded);
-  let token: string;
-  try {
-    token = (await readFile(path, 'utf8')).trim();
-  } catch (error) {
-    throw fail(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  if (!token) throw fail(`${path} is empty`);
-  await warnIfShared(path, opts.warn);
-  return new Secret(token);
+  const read = await readCredentialFile(opts.file, source.path, opts.env);
+  if (!read.ok) throw fail(read.problem);
+  await warnIfShared(read.path, opts.warn);
+  return read.secret;
 }
 
 async function warnIfShared(path: string, warn: (message: string) => void): Promise<void> {
