@@ -8,6 +8,7 @@ import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
+import { eventually } from '../helpers/hold.ts';
 import { MFD } from '../helpers/cli.ts';
 import { freePort } from '../helpers/http.ts';
 import { pidNamespaceAvailable, runInPidNamespace } from '../helpers/pidns.ts';
@@ -50,15 +51,6 @@ function postTls(port: number, path: string, ca: string, d: { headers: Record<st
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('Caddy in front of mfd serve', () => {
   test('a signed webhook over HTTPS through the shipped Caddyfile reaches mfd serve and deploys', async (t) => {
@@ -86,13 +78,13 @@ describe('Caddy in front of mfd serve', () => {
       { op: 'exit', id: 'caddy' },
     ]);
     try {
-      await until('the first deploy', async () => ((await readlink(join(app.root, 'active'))).endsWith(one) ? true : undefined));
-      const ca = await until('caddy\'s root certificate', () => readFile(join(storage, 'pki', 'authorities', 'local', 'root.crt'), 'utf8'));
+      await eventually('the first deploy', async () => ((await readlink(join(app.root, 'active'))).endsWith(one) ? true : undefined));
+      const ca = await eventually('caddy\'s root certificate', () => readFile(join(storage, 'pki', 'authorities', 'local', 'root.crt'), 'utf8'));
       const two = await app.commitVersion(2);
       const payload = githubExample('push', (p) => p.ref === 'refs/heads/master');
       payload.ref = 'refs/heads/main';
       payload.repository = { ...(payload.repository as object), full_name: 'test/app', clone_url: app.url, html_url: app.url };
-      const answer = await until('caddy to answer over HTTPS', () => postTls(https, '/webhook', ca, github('push', payload, SECRET)));
+      const answer = await eventually('caddy to answer over HTTPS', () => postTls(https, '/webhook', ca, github('push', payload, SECRET)));
       assert.equal(answer.status, 202, answer.body);
       assert.equal(answer.json.action, 'deploy');
       // A delivery signed with another secret is refused by mfd serve, through the proxy.
@@ -100,7 +92,7 @@ describe('Caddy in front of mfd serve', () => {
       assert.equal(forged.status, 401);
       // The proxy passes nothing else of its host to mfd serve.
       assert.equal((await postTls(https, '/other', ca, { headers: {}, body: '' })).status, 404);
-      await until('the pushed commit to be active', async () => ((await readlink(join(app.root, 'active'))).endsWith(two) ? true : undefined), 60_000);
+      await eventually('the pushed commit to be active', async () => ((await readlink(join(app.root, 'active'))).endsWith(two) ? true : undefined), 60_000);
     } finally {
       await writeFile(term, '');
     }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
+import { eventually } from '../helpers/hold.ts';
 import { MFD } from '../helpers/cli.ts';
 import { freePort, getText } from '../helpers/http.ts';
 import { requireSystemd } from '../helpers/systemd.ts';
@@ -18,15 +19,6 @@ const info = JSON.parse(require('fs').readFileSync('build-info.json', 'utf8'));
 require('http').createServer((q, s) => s.end(info.commit)).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('mfd serve under a real systemd --user', () => {
   test('the shipped user unit deploys a signed push, the app answers with it, and stop ends it with success', async (t) => {
@@ -61,14 +53,14 @@ describe('mfd serve under a real systemd --user', () => {
     const serveLog = () => readFile(log, 'utf8').catch(() => '');
     try {
       // Its first poll deploys what is there and restarts the app.
-      assert.equal(await until('the app to answer', async () => ((await getText(appPort, '/', 500).catch(() => '')) === one ? one : undefined), 60_000), one);
+      assert.equal(await eventually('the app to answer', async () => ((await getText(appPort, '/', 500).catch(() => '')) === one ? one : undefined), 60_000), one);
       const two = await app.commitVersion(2, { extra: { 'server.js': SERVER_JS } });
       const payload = githubExample('push', (p) => p.ref === 'refs/heads/master');
       payload.ref = 'refs/heads/main';
       payload.repository = { ...(payload.repository as object), full_name: 'test/app', clone_url: app.url, html_url: app.url };
       const answer = await deliver(`http://127.0.0.1:${servePort}`, github('push', payload, SECRET));
       assert.equal(answer.status, 202, `${answer.body}\n${await serveLog()}`);
-      assert.equal(await until('the app to answer with the pushed commit', async () => ((await getText(appPort, '/', 500).catch(() => '')) === two ? two : undefined), 60_000), two);
+      assert.equal(await eventually('the app to answer with the pushed commit', async () => ((await getText(appPort, '/', 500).catch(() => '')) === two ? two : undefined), 60_000), two);
       // systemctl stop: SIGTERM, and mfd serve ends cleanly (a failure would leave the unit "failed").
       const stopped = await systemd.systemctl('stop', 'mfd-serve@app');
       assert.equal(stopped.code, 0, stopped.stderr);

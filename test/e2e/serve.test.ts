@@ -7,6 +7,7 @@ import { access, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
+import { eventually } from '../helpers/hold.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
 import { freePort } from '../helpers/http.ts';
 import { pidNamespaceAvailable, runInPidNamespace, type Action } from '../helpers/pidns.ts';
@@ -54,18 +55,9 @@ function pushOf(app: AppFixture, ref = 'refs/heads/main', id?: string) {
   return github('push', payload, SECRET, id ? { id } : {});
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const activeSha = async (app: AppFixture) => (await readlink(join(app.root, 'active')).catch(() => '')).split('_').pop();
-const activeIs = (app: AppFixture, sha: string) => until(`active to be ${sha.slice(0, 12)}`, async () => ((await activeSha(app)) === sha ? true : undefined), 60_000);
+const activeIs = (app: AppFixture, sha: string) => eventually(`active to be ${sha.slice(0, 12)}`, async () => ((await activeSha(app)) === sha ? true : undefined), 60_000);
 const historyOf = async (app: AppFixture) => (await readFile(join(app.root, '.mfd', 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('mfd serve', () => {
@@ -104,7 +96,7 @@ describe('mfd serve', () => {
       const two = await app.commitVersion(2);
       const push = pushOf(app);
       delivery = push.headers['x-github-delivery']!;
-      const answer = await until('mfd serve to answer', () => deliver(url, push));
+      const answer = await eventually('mfd serve to answer', () => deliver(url, push));
       assert.equal(answer.status, 202, answer.body);
       assert.equal(answer.json.action, 'deploy');
       await activeIs(app, two);
@@ -113,7 +105,7 @@ describe('mfd serve', () => {
       // A push whose build fails: /healthz turns 503 with the reason, and active stays where it was.
       const three = await app.commitVersion(3, { fail: true });
       assert.equal((await deliver(url, pushOf(app))).status, 202);
-      const failed = await until('/healthz to report the failure', async () => {
+      const failed = await eventually('/healthz to report the failure', async () => {
         const h = await send(`${url}/healthz`, { method: 'GET' });
         return h.status === 503 ? h : undefined;
       });
@@ -146,7 +138,7 @@ describe('mfd serve', () => {
     const term = join(dir, 'term');
     const running = runInPidNamespace([serve(app, { T_DIR: dir }), { op: 'waitOutput', id: 'serve', text: 'serving webhooks on' }, { op: 'waitFile', path: term }, { op: 'signal', id: 'serve', signal: 'SIGTERM' }, { op: 'exit', id: 'serve' }]);
     try {
-      await until('the first build to start', async () => ((await readFile(join(dir, 'builds.log'), 'utf8')).includes(one) ? true : undefined));
+      await eventually('the first build to start', async () => ((await readFile(join(dir, 'builds.log'), 'utf8')).includes(one) ? true : undefined));
       const two = await app.commitVersion(2, { extra: { 'held.js': HELD_BUILD } });
       const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => deliver(url, pushOf(app, 'refs/heads/main', `burst-${i}`))));
       assert.deepEqual([...new Set(answers.map((a) => `${a.status} ${String(a.json.action)}`))], ['202 deploy']);

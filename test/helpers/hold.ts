@@ -36,6 +36,17 @@ export async function until(check: () => Promise<boolean>, what: string, ms = 60
   }
 }
 
+/** The first value `probe` gives (a probe that throws or gives undefined is asked again), within `ms`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export function assertNoOverlap(marks: string, expected: number): void {
   const lines = marks.trim().split('\n');
   assert.equal(lines.length, expected * 2, marks);
