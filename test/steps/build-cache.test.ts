@@ -137,6 +137,14 @@ describe('[[build.cache]] config', () => {
     assert.fail('expected a config error');
   };
 
+  test('the example in mfd.toml.example, switched on, is valid', async () => {
+    const example = (await readFile(new URL('../../mfd.toml.example', import.meta.url), 'utf8'))
+      .replace(/^# cache = \[\n#   (.*)\n# \]/m, 'cache = [\n  $1\n]');
+    assert.deepEqual(parseConfig(example, { file: 'mfd.toml' }).config.build.cache, [
+      { command: 0, inputs: ['package.json', 'package-lock.json'], outputs: ['node_modules'], env: ['NODE_ENV'] },
+    ]);
+  });
+
   test('parses entries, env defaulting to none', () => {
     const c = parseConfig(`${base}command = 1\ninputs = ["package-lock.json"]\noutputs = ["node_modules", "dist/out"]\n`, { file: 'mfd.toml' }).config;
     assert.deepEqual(c.build.cache, [{ command: 1, inputs: ['package-lock.json'], outputs: ['node_modules', 'dist/out'], env: [] }]);
