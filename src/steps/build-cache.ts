@@ -5,7 +5,10 @@ import { constants } from 'node:fs';
 import { cp, lstat, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BuildCacheEntry } from '../config/build.ts';
+import { run } from '../sys/exec.ts';
 import { cacheKey } from './build-cache-key.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** A kept good deployment and the keys its record says it produced. */
 export interface CacheSource {
@@ -56,7 +59,7 @@ export function buildCache(options: BuildCacheOptions): BuildCache {
       pending.set(index, key);
       const failures: string[] = [];
       for (const source of options.sources.filter((s) => s.keys.includes(key))) {
-        const failure = await copyOutputs(source.dir, options.dir, entry.outputs);
+        const failure = await copyOutputs(source.dir, options.dir, entry.outputs, options.env);
         if (failure === undefined) {
           keys.push(key);
           pending.delete(index);
@@ -78,7 +81,7 @@ export function buildCache(options: BuildCacheOptions): BuildCache {
 }
 
 /** Copies every output from `from` to `to`; returns why not (with nothing left half-copied), or undefined. */
-async function copyOutputs(from: string, to: string, outputs: readonly string[]): Promise<string | undefined> {
+async function copyOutputs(from: string, to: string, outputs: readonly string[], env: Env): Promise<string | undefined> {
   const created: string[] = [];
   try {
     for (const out of outputs) {
@@ -91,11 +94,7 @@ async function copyOutputs(from: string, to: string, outputs: readonly string[])
       const dest = join(to, out);
       await mkdir(dirname(dest), { recursive: true });
       created.push(dest);
-      // Links are copied as links (verbatim, never followed); FICLONE falls back to a plain copy.
-      await cp(join(from, out), dest, {
-        recursive: true, mode: constants.COPYFILE_FICLONE, verbatimSymlinks: true,
-        force: false, errorOnExist: true, preserveTimestamps: true,
-      });
+      await copyTree(join(from, out), dest, env);
     }
     return undefined;
   } catch (error) {
@@ -103,6 +102,24 @@ async function copyOutputs(from: string, to: string, outputs: readonly string[])
     for (const dest of created) await rm(dest, { recursive: true, force: true }).catch(() => undefined); // a leftover makes the command's own run fail visibly
     return `copy failed: ${reason(error)}`;
   }
+}
+
+/**
+ * GNU cp first: `-a` copies links as links (never followed) and keeps modes and times, and
+ * `--reflink=auto` shares blocks where the file system can; it copies a node_modules some three
+ * times faster than fs.cp. Without it (or where it fails, BusyBox say) fs.cp does the same.
+ */
+async function copyTree(src: string, dest: string, env: Env): Promise<void> {
+  const cpEnv = { PATH: env.PATH, LC_ALL: 'C' };
+  const result = await run(['cp', '-a', '--reflink=auto', '--no-target-directory', '--', src, dest], { cwd: dirname(dest), env: cpEnv });
+  if (result.ok) return;
+  // dest did not exist before (checked by copyOutputs): what cp left of it is its own.
+  await rm(dest, { recursive: true, force: true });
+  // FICLONE: copy-on-write where the file system has it, a plain copy where not; never a hard link.
+  await cp(src, dest, {
+    recursive: true, mode: constants.COPYFILE_FICLONE, verbatimSymlinks: true,
+    force: false, errorOnExist: true, preserveTimestamps: true,
+  });
 }
 
 /** What `rel` is under `root`, never looking through a link: a path under a link is not inside `root`. */

@@ -104,6 +104,20 @@ describe('build cache', () => {
     assert.equal(await readFile(join(s.app.root, third.name, 'node_modules', 'dep.txt'), 'utf8'), 'A\n');
   });
 
+  test('where cp fails part-way, what it left is removed and fs.cp copies instead', async (t) => {
+    const s = await scene(t);
+    const first = await s.deploy(1, 'A');
+    const bin = join(await tmpRoot(t), 'bin');
+    await mkdir(bin);
+    // A cp that writes part of its target, then fails (as BusyBox's does on --reflink).
+    await writeFile(join(bin, 'cp'), '#!/bin/sh\nmkdir "$6" && echo half > "$6/junk"\nexit 1\n', { mode: 0o755 });
+    const second = await s.deploy(2, 'A', { PATH: `${bin}:${process.env.PATH}` });
+    assert.equal(await s.runs(), 1);
+    assert.match(second.out, new RegExp(`reused from ${first.name}`));
+    assert.deepEqual((await readdir(join(s.app.root, second.name, 'node_modules'))).sort(), ['.bin', 'dep.txt']);
+    assert.equal(await readlink(join(s.app.root, second.name, 'node_modules', '.bin', 'tool')), '../dep.txt');
+  });
+
   test('an environment variable named in env is part of the key', async (t) => {
     const s = await scene(t, 'command = 0\ninputs = ["lock.txt"]\noutputs = ["node_modules"]\nenv = ["NODE_ENV"]\n');
     await s.deploy(1, 'A', { NODE_ENV: 'production' });
