@@ -40,3 +40,20 @@ describe('build cache (e2e)', () => {
     assert.deepEqual((await readdir(app.root)).filter((n) => n.startsWith('mfd_')), []);
   });
 });
+
+describe('bench/build-cache.ts (e2e)', () => {
+  test('runs on a tiny app, offline, and reports both figures', async () => {
+    const { spawn } = await import('node:child_process');
+    const bench = new URL('../../bench/build-cache.ts', import.meta.url).pathname;
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', bench, '--packages', '2', '--reps', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /npm ci \(installs\): +\d+ ms/);
+    assert.match(r.out, /lockfile unchanged \(reused\): \d+ ms/);
+  });
+});
