@@ -19,7 +19,8 @@ export interface CacheForOptions {
 /** Undefined without [[build.cache]]: such a build neither lists deployments nor records keys. */
 export async function cacheFor(options: CacheForOptions): Promise<BuildCache | undefined> {
   if (!options.entries || options.entries.length === 0) return undefined;
-  const deployments = await listDeployments(options.layout, { now: options.now, onWarning: options.onWarning });
+  // No onWarning: a record that fails validation was named by recovery already, and is no source.
+  const deployments = await listDeployments(options.layout, { now: options.now });
   const sources = deployments
     .filter((d) => isGood(d) && d.name !== options.name && (d.record?.cacheKeys?.length ?? 0) > 0)
     .map((d) => ({ name: d.name, dir: options.layout.deployment(d.name), keys: d.record!.cacheKeys! }));
