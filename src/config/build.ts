@@ -1,17 +1,28 @@
-// The [build] section: the build commands, each an argv array (never a shell line), and their timeout.
+// The [build] section: the build commands, each an argv array (never a shell line), their timeout,
+// and the [[build.cache]] entries that let a command's outputs be reused (build-cache.ts).
 import * as z from 'zod/mini';
+import { BuildCacheSchema, buildCacheOf, type BuildCacheEntry } from './build-cache.ts';
 import { opt } from './shape.ts';
+
+export type { BuildCacheEntry };
 
 export interface BuildConfig {
   commands: string[][];
   timeoutMs?: number;
+  /** Absent when mfd.toml has no [[build.cache]]: such a config builds exactly as before. */
+  cache?: BuildCacheEntry[];
 }
 
 export const BuildSchema = z.strictObject({
   commands: z.array(z.array(z.string()).check(z.minLength(1))),
   timeout: opt(z.string()),
+  cache: opt(BuildCacheSchema),
 });
 
 export function buildOf(build: z.infer<typeof BuildSchema>, timeoutMs: number | undefined): BuildConfig {
-  return { commands: build.commands, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+  return {
+    commands: build.commands,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(build.cache && build.cache.length > 0 ? { cache: buildCacheOf(build.cache) } : {}),
+  };
 }

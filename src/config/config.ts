@@ -7,6 +7,7 @@ import { parse, TomlError } from 'smol-toml';
 import * as z from 'zod/mini';
 import { ConfigInvalidError, ConfigNotFoundError, type ConfigIssue } from '../errors/index.ts';
 import { BuildSchema, buildOf, type BuildConfig } from './build.ts';
+import { checkBuildCache } from './build-cache.ts';
 import { DeploySchema, deployOf, readMinFree, type DeployConfig } from './deploy.ts';
 import { checkHealth, HealthSchema, healthOf, type HealthConfig } from './health.ts';
 import { describeValue, expected, lineOf, suggestKey, valueAt } from './issue.ts';
@@ -113,6 +114,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   // Checked on the raw values, so a bad duration or URL is reported even when other keys are wrong too.
   const ms = readDurations(data, add);
   checkPrograms(data, add);
+  checkBuildCache(data, add);
   checkRepoUrlOf(repo, add);
   const minFreeBytes = readMinFree(data, add);
   checkHealth(data, add);

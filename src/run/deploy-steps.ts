@@ -4,6 +4,7 @@
 import { rm } from 'node:fs/promises';
 import { activate, readActive } from '../steps/activate.ts';
 import { runBuild } from '../steps/build.ts';
+import { cacheFor } from '../steps/build-cache-sources.ts';
 import type { Context } from '../context.ts';
 import { claimDeployment } from '../steps/claim.ts';
 import { InterruptedError, interruptionOf, isDiskFull, throwIfInterrupted, toFsError } from '../errors/index.ts';
@@ -85,8 +86,11 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
     const { layout, config, reporter } = ctx;
     const building = s.building!;
     const { dir, record } = building;
+    const cache = await cacheFor({ layout, entries: config.build.cache, name: s.name, dir, env: ctx.env, now: ctx.now(), onWarning: (m, h) => reporter.warn(m, h) });
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
       runBuild({
+        ...(cache ? { cache } : {}),
+        onReuse: (argv, reuse) => reporter.info(reuseLine(argv, reuse)),
         dir,
         commands: config.build.commands,
         baseEnv: ctx.env,
@@ -102,12 +106,12 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
         },
         onOutput: (chunk) => reporter.childOutput(chunk),
       }),
-    );
+    { done: (t) => [`${t.length} command(s)`, ...t.filter((c) => c.reusedFrom).map((c) => `${c.argv.join(' ')} reused from ${c.reusedFrom}`)].join('; ') });
     await building.pending;
     // A build that ran while mfd could not write for lack of space may be cut short too.
     if (isDiskFull(log.failure)) throw toFsError(log.failure, { path: log.file, op: 'write', root: layout.root });
     throwIfInterrupted(ctx.signal, UNTOUCHED);
-    await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(ctx), pid: undefined });
+    await writeRecord(layout, { ...record, state: 'built', updatedAt: stamp(ctx), pid: undefined, ...(cache && cache.keys.length > 0 ? { cacheKeys: [...cache.keys] } : {}) });
     s.building = undefined;
   },
 
@@ -181,6 +185,11 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
     reporter.warn(`prune failed: ${errorText(error)}`, 'the deploy succeeded; old deployments are removed on the next one');
     return [];
   }
+}
+
+/** The step line of a command whose outputs were copied instead of built. */
+function reuseLine(argv: readonly string[], reuse: { from: string; outputs: readonly string[] }): string {
+  return `build: ${argv.join(' ')} skipped: ${reuse.outputs.join(', ')} reused from ${reuse.from} (inputs unchanged)`;
 }
 
 /** Submodules and LFS pointers are checked out as `git archive` does them: say so, they are easy to miss. */

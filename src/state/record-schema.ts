@@ -23,6 +23,7 @@ const RecordSchema = z.object({
   buildPgid: z.optional(positiveInt),
   buildPgidStart: z.optional(startTime),
   error: z.optional(z.string()),
+  cacheKeys: z.optional(z.array(z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected a sha256 cache key')))),
 });
 
 export const ActivationSchema = z.object({

@@ -31,6 +31,8 @@ export interface DeploymentRecord {
   /** Start time of that group's leader, read as it was spawned: recovery signals only this process. */
   buildPgidStart?: string;
   error?: string;
+  /** The [[build.cache]] keys whose outputs this deployment holds: a later build may copy them. */
+  cacheKeys?: string[];
 }
 
 export interface Deployment extends DeploymentName {

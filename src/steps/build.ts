@@ -1,7 +1,9 @@
 // Runs [build].commands, argv arrays, one after another in the deployment directory (never a shell).
 // The first failing command stops the build with a BuildFailedError naming it, its status and output.
+// A command [[build.cache]] can satisfy from a kept deployment is skipped (build-cache.ts).
 import { BuildFailedError } from '../errors/index.ts';
 import { describeOutcome, run } from '../sys/exec.ts';
+import type { BuildCache, Reuse } from './build-cache.ts';
 
 export interface BuildOptions {
   dir: string;
@@ -14,6 +16,9 @@ export interface BuildOptions {
   signal?: AbortSignal;
   logFile: string;
   onCommand?: (argv: readonly string[], index: number) => void;
+  /** [[build.cache]]: a command whose outputs it reuses is skipped (and onReuse told), not run. */
+  cache?: BuildCache;
+  onReuse?: (argv: readonly string[], reuse: Reuse) => void;
   onOutput?: (chunk: string) => void;
   onSpawn?: (pid: number, start: string | undefined) => void;
 }
@@ -21,6 +26,8 @@ export interface BuildOptions {
 export interface BuildStepTiming {
   argv: string[];
   durationMs: number;
+  /** Skipped: its outputs were copied from this deployment. */
+  reusedFrom?: string;
 }
 
 export async function runBuild(options: BuildOptions): Promise<BuildStepTiming[]> {
@@ -28,6 +35,13 @@ export async function runBuild(options: BuildOptions): Promise<BuildStepTiming[]
   // Monotonic: a clock set back (NTP) must neither extend the build's budget nor cut it short.
   const deadline = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
   for (const [index, argv] of options.commands.entries()) {
+    const started = performance.now();
+    const reuse = await options.cache?.tryReuse(index, argv);
+    if (reuse) {
+      options.onReuse?.(argv, reuse);
+      timings.push({ argv: [...argv], durationMs: performance.now() - started, reusedFrom: reuse.from });
+      continue;
+    }
     options.onCommand?.(argv, index);
     // build.timeout bounds the whole build, so each command gets what is left of it.
     const timeoutMs = deadline === undefined ? undefined : Math.max(1, Math.ceil(deadline - performance.now()));
@@ -44,6 +58,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildStepTiming[]
     if (!result.ok) {
       throw new BuildFailedError([...argv], describeOutcome(result.outcome), result.tail, options.logFile);
     }
+    options.cache?.ran(index);
     timings.push({ argv: [...argv], durationMs: result.durationMs });
   }
   return timings;
