@@ -84,6 +84,8 @@ async function inflateStreaming(src: PackSource, offset: number, start: number, 
   const z = createInflate();
   let produced = 0;
   let failure: Error | undefined;
+  /** What `onData` threw (a full disk, say): thrown as it is, not as a bad pack. */
+  let sinkFailure: { error: unknown } | undefined;
   const finished = new Promise<void>((resolve) => {
     z.on('end', resolve);
     z.on('close', resolve);
@@ -99,7 +101,14 @@ async function inflateStreaming(src: PackSource, offset: number, start: number, 
       z.destroy();
       return;
     }
-    onData(piece);
+    try {
+      onData(piece);
+    } catch (error) {
+      // Thrown out of an event listener it would be uncaught: kept, and thrown by this function.
+      sinkFailure ??= { error };
+      failure ??= new Error('the sink failed');
+      z.destroy();
+    }
   });
   try {
     let fed = 0;
@@ -119,6 +128,7 @@ async function inflateStreaming(src: PackSource, offset: number, start: number, 
   } finally {
     z.destroy();
   }
+  if (sinkFailure) throw sinkFailure.error;
   if (failure) throw failure instanceof PackProblem ? failure : new PackProblem(`the object at ${offset} does not inflate: ${failure.message}`);
   if (produced !== size) throw new PackProblem(`the object at ${offset} inflates to ${produced} bytes, not the ${size} it declares`);
   return z.bytesWritten;
