@@ -36,6 +36,8 @@ export async function checkoutCommit(options: {
         const { type, object } = await readObject({ fs, gitdir, oid, cache, format: 'content' });
         return { type, content: object as Uint8Array };
       },
+      // A large blob goes from the pack to its file in pieces (pack-read.ts checks its id).
+      streamObject: (oid, minSize) => packs.stream(oid, minSize),
     };
     const commit = await reader.readObject(sha);
     const tree = commit.type === 'commit' ? /^tree ([0-9a-f]{40})\n/.exec(Buffer.from(commit.content).toString('latin1', 0, 46))?.[1] : undefined;

@@ -1,11 +1,15 @@
 // Indexes a received pack in one pass, as `git index-pack --fix-thin` does: every object inflated
 // once with node:zlib and hashed with node:crypto, deltas resolved from their bases in the pack (or,
-// for a thin pack, from the cache: those bases are appended, so the pack is self-contained). Pure:
-// bytes in, the .idx (byte for byte git's) out. Nothing from the server is trusted (PackProblem).
+// for a thin pack, from the cache: those bases are appended, so the pack is self-contained). A pack
+// file is read in pieces and its objects inflated and hashed as streams; only a delta's base and
+// result are held whole. Nothing from the server is trusted (PackProblem).
 import { createHash } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
-import { crc32, deflateSync, inflateSync } from 'node:zlib';
-import { applyDelta, DeltaError, objectHeader, PackProblem, TYPE_CODE, TYPE_NAME, type PackObjectType } from './pack-format.ts';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { applyDelta, DeltaError, PackProblem, TYPE_NAME, type PackObjectType } from './pack-format.ts';
+import { bufferSource, crcRange, fileSource, inflateEntry, type PackSource } from './pack-inflate.ts';
+import { appendBases, appendBasesToFile, objectId, writeIdx } from './pack-write.ts';
 
 export { PackProblem };
 
@@ -18,8 +22,8 @@ export interface PackObject {
 export type ExternalReader = (oid: string) => Promise<PackObject | undefined>;
 
 export interface IndexedPack {
-  /** The pack as it must be stored: the input, or with the thin pack's bases appended. */
-  pack: Buffer;
+  /** The pack as it must be stored: the input, or with the thin pack's bases appended (absent: the file indexed holds it). */
+  pack?: Buffer;
   idx: Buffer;
   /** The pack's trailer in hex: its file is `pack-<name>.pack`. */
   name: string;
@@ -46,15 +50,39 @@ const REF_DELTA = 7;
 const MAX_OBJECT = bufferConstants.MAX_LENGTH;
 
 /** Indexes `pack` (a whole pack file, trailer included); PackProblem when it is not a valid one. */
-export async function indexPack(pack: Buffer, readExternal: ExternalReader = async () => undefined): Promise<IndexedPack> {
-  if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK') throw new PackProblem('it does not start as a pack');
-  const version = pack.readUInt32BE(4);
+export async function indexPack(pack: Buffer, readExternal: ExternalReader = async () => undefined): Promise<IndexedPack & { pack: Buffer }> {
+  const r = await indexSource(bufferSource(pack), readExternal);
+  const final = r.appended.length === 0 ? { pack, trailer: Buffer.from(pack.subarray(pack.length - 20)) } : appendBases(pack, r.entries, r.appended);
+  return { pack: final.pack, idx: writeIdx(r.entries, final.trailer), name: final.trailer.toString('hex'), objects: r.entries.length, appended: r.appended.length };
+}
+
+/**
+ * Indexes the pack file at `path` without loading it: read in pieces, each object inflated and
+ * hashed as it streams. A thin pack's bases are appended to the file in place.
+ */
+export async function indexPackFile(path: string, readExternal: ExternalReader = async () => undefined): Promise<IndexedPack> {
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    const r = await indexSource(fileSource(fd, size), readExternal);
+    const trailer = r.appended.length === 0 ? fileSource(fd, size).read(size - 20, 20) : appendBasesToFile(fd, size, r.entries, r.appended);
+    return { idx: writeIdx(r.entries, trailer), name: trailer.toString('hex'), objects: r.entries.length, appended: r.appended.length };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function indexSource(src: PackSource, readExternal: ExternalReader): Promise<{ entries: Entry[]; appended: PackObject[] }> {
+  const head = src.read(0, 12);
+  if (src.size < 32 || head.toString('latin1', 0, 4) !== 'PACK') throw new PackProblem('it does not start as a pack');
+  const version = head.readUInt32BE(4);
   if (version !== 2 && version !== 3) throw new PackProblem(`pack version ${version} is not one git writes`);
-  const count = pack.readUInt32BE(8);
-  const bodyEnd = pack.length - 20;
-  const trailer = pack.subarray(bodyEnd);
-  if (!createHash('sha1').update(pack.subarray(0, bodyEnd)).digest().equals(trailer)) throw new PackProblem('its checksum does not match its bytes (truncated or corrupt)');
-  const entries = parseEntries(pack, bodyEnd, count);
+  const count = head.readUInt32BE(8);
+  const bodyEnd = src.size - 20;
+  const sum = createHash('sha1');
+  for (let at = 0; at < bodyEnd; at += 1024 * 1024) sum.update(src.read(at, Math.min(1024 * 1024, bodyEnd - at)));
+  if (!sum.digest().equals(src.read(bodyEnd, 20))) throw new PackProblem('its checksum does not match its bytes (truncated or corrupt)');
+  const entries = await parseEntries(src, bodyEnd, count);
   const byOffset = new Map(entries.map((e) => [e.offset, e]));
   const ofsChildren = new Map<number, Entry[]>();
   const refChildren = new Map<string, Entry[]>();
@@ -64,40 +92,40 @@ export async function indexPack(pack: Buffer, readExternal: ExternalReader = asy
       push(ofsChildren, e.baseOffset!, e);
     } else if (e.type === REF_DELTA) push(refChildren, e.baseOid!, e);
   }
-  const resolve = (root: PackObject, rootOid: string, rootOffset: number | undefined) => resolveTree(pack, root, rootOid, rootOffset, ofsChildren, refChildren);
+  const resolve = (root: PackObject, rootOid: string, rootOffset: number | undefined) => resolveTree(src, root, rootOid, rootOffset, ofsChildren, refChildren);
   for (const e of entries) {
     if (e.type === OFS_DELTA || e.type === REF_DELTA) continue;
     if (!ofsChildren.has(e.offset) && !refChildren.has(e.oid!)) continue;
-    resolve({ type: TYPE_NAME[e.type]!, content: inflateAt(pack, e, e.size) }, e.oid!, e.offset);
+    resolve({ type: TYPE_NAME[e.type]!, content: inflateAt(src, e) }, e.oid!, e.offset);
   }
   // A thin pack: the bases left are objects the cache must have; they are appended, as git's --fix-thin does.
-  const appendedObjects: PackObject[] = [];
+  const appended: PackObject[] = [];
   const external = [...refChildren.keys()].filter((oid) => refChildren.get(oid)!.some((c) => c.oid === undefined));
   const inPack = new Set(entries.map((e) => e.oid).filter((oid): oid is string => oid !== undefined));
   for (const oid of external.sort((a, b) => firstPos(refChildren, a) - firstPos(refChildren, b))) {
     if (inPack.has(oid) || refChildren.get(oid)!.every((c) => c.oid !== undefined)) continue;
     const base = await readExternal(oid);
     if (!base) continue;
-    appendedObjects.push(base);
+    appended.push(base);
     resolve(base, oid, undefined);
   }
   const unresolved = entries.filter((e) => e.oid === undefined).length;
   if (unresolved > 0) throw new PackProblem(`${unresolved} delta(s) have no base in the pack or the cache`);
-  const final = appendedObjects.length === 0 ? { pack, trailer: Buffer.from(trailer) } : appendBases(pack, entries, appendedObjects);
-  return { pack: final.pack, idx: writeIdx(entries, final.trailer), name: final.trailer.toString('hex'), objects: entries.length, appended: appendedObjects.length };
+  return { entries, appended };
 }
 
-function parseEntries(pack: Buffer, bodyEnd: number, count: number): Entry[] {
+async function parseEntries(src: PackSource, bodyEnd: number, count: number): Promise<Entry[]> {
   const entries: Entry[] = [];
   let at = 12;
   for (let i = 0; i < count; i++) {
     if (at >= bodyEnd) throw new PackProblem(`it announces ${count} objects and ends after ${i}`);
-    const e = parseHeader(pack, at, bodyEnd);
-    // A whole object is hashed now; a delta's bytes are only measured, and inflated again against its base.
-    const { data, consumed } = inflate(pack, e, e.size);
-    if (e.type !== OFS_DELTA && e.type !== REF_DELTA) e.oid = objectId(TYPE_NAME[e.type]!, data);
+    const e = parseHeader(src, at, bodyEnd);
+    // A whole object is hashed as it inflates; a delta's bytes are only measured, and inflated again against its base.
+    const hash = e.type === OFS_DELTA || e.type === REF_DELTA ? undefined : createHash('sha1').update(`${TYPE_NAME[e.type]!} ${e.size}\0`);
+    const consumed = await inflateEntry(src, e.offset, e.dataStart, bodyEnd, e.size, (piece) => hash?.update(piece));
+    if (hash) e.oid = hash.digest('hex');
     e.end = e.dataStart + consumed;
-    e.crc = crc32(pack.subarray(e.offset, e.end));
+    e.crc = crcRange(src, e.offset, e.end);
     entries.push(e);
     at = e.end;
   }
@@ -105,11 +133,13 @@ function parseEntries(pack: Buffer, bodyEnd: number, count: number): Entry[] {
   return entries;
 }
 
-function parseHeader(pack: Buffer, offset: number, bodyEnd: number): Entry {
+function parseHeader(src: PackSource, offset: number, bodyEnd: number): Entry {
+  // No header is longer: a size of 7 bytes, an offset of 7, or a 20-byte base id.
+  const pack = src.read(offset, Math.min(40, bodyEnd - offset));
   let at = offset;
   const byte = () => {
     if (at >= bodyEnd) throw new PackProblem(`the object at ${offset} is cut short`);
-    return pack[at++]!;
+    return pack[at++ - offset]!;
   };
   let c = byte();
   const type = (c >> 4) & 7;
@@ -134,37 +164,30 @@ function parseHeader(pack: Buffer, offset: number, bodyEnd: number): Entry {
     e.baseOffset = offset - back;
   } else if (type === REF_DELTA) {
     if (at + 20 > bodyEnd) throw new PackProblem(`the delta at ${offset} is cut short`);
-    e.baseOid = pack.toString('hex', at, at + 20);
+    e.baseOid = pack.toString('hex', at - offset, at - offset + 20);
     at += 20;
   }
   e.dataStart = at;
   return e;
 }
 
-function inflateAt(pack: Buffer, e: Entry, size: number): Buffer {
-  return inflate(pack, e, size).data;
-}
-
-/** The entry's data, checked to inflate to exactly `size` bytes, and its compressed length. */
-function inflate(pack: Buffer, e: Entry, size: number): { data: Buffer; consumed: number } {
-  // Before the first pass has measured it, an entry runs at most to the trailer.
-  const input = pack.subarray(e.dataStart, e.end > 0 ? e.end : pack.length - 20);
-  let result;
+/** The entry's data, whole: only a delta and its base are ever inflated so. */
+function inflateAt(src: PackSource, e: Entry): Buffer {
+  let data: Buffer;
   try {
-    // At most one byte more than declared: enough to see a lie, never an unbounded buffer.
-    result = inflateSync(input, { info: true, maxOutputLength: Math.min(size + 1, MAX_OBJECT) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    data = inflateSync(src.read(e.dataStart, e.end - e.dataStart), { maxOutputLength: Math.min(e.size + 1, MAX_OBJECT) });
   } catch (error) {
     throw new PackProblem(`the object at ${e.offset} does not inflate: ${(error as Error).message}`);
   }
-  if (result.buffer.length !== size) throw new PackProblem(`the object at ${e.offset} inflates to ${result.buffer.length} bytes, not the ${size} it declares`);
-  return { data: result.buffer, consumed: result.engine.bytesWritten };
+  if (data.length !== e.size) throw new PackProblem(`the object at ${e.offset} inflates to ${data.length} bytes, not the ${e.size} it declares`);
+  return data;
 }
 
 /**
  * Resolves every delta below `root`, depth first. A base's content is dropped as soon as its last
  * child takes it, so a long chain holds two objects at a time, not the chain.
  */
-function resolveTree(pack: Buffer, root: PackObject, rootOid: string, rootOffset: number | undefined, ofsChildren: Map<number, Entry[]>, refChildren: Map<string, Entry[]>): void {
+function resolveTree(src: PackSource, root: PackObject, rootOid: string, rootOffset: number | undefined, ofsChildren: Map<number, Entry[]>, refChildren: Map<string, Entry[]>): void {
   const childrenOf = (oid: string, offset: number | undefined) => [
     ...(offset === undefined ? [] : (ofsChildren.get(offset) ?? [])),
     ...(refChildren.get(oid) ?? []).filter((c) => c.oid === undefined),
@@ -179,7 +202,7 @@ function resolveTree(pack: Buffer, root: PackObject, rootOid: string, rootOffset
     }
     if (top.children.length === 0) stack.pop();
     if (child.oid !== undefined) continue;
-    const delta = inflateAt(pack, child, child.size);
+    const delta = inflateAt(src, child);
     let content: Buffer;
     try {
       content = applyDelta(top.base.content, delta, MAX_OBJECT);
@@ -191,59 +214,6 @@ function resolveTree(pack: Buffer, root: PackObject, rootOid: string, rootOffset
     const children = childrenOf(child.oid, child.offset);
     if (children.length > 0) stack.push({ base: { type: top.base.type, content }, children });
   }
-}
-
-/** The pack with `bases` appended whole, its object count and trailer rewritten. */
-function appendBases(pack: Buffer, entries: Entry[], bases: PackObject[]): { pack: Buffer; trailer: Buffer } {
-  const parts: Buffer[] = [pack.subarray(0, pack.length - 20)];
-  let at = pack.length - 20;
-  for (const base of bases) {
-    const header = objectHeader(TYPE_CODE[base.type], base.content.length);
-    const raw = Buffer.concat([header, deflateSync(base.content)]);
-    entries.push({ offset: at, end: at + raw.length, type: TYPE_CODE[base.type], dataStart: at + header.length, size: base.content.length, oid: objectId(base.type, base.content), crc: crc32(raw) });
-    parts.push(raw);
-    at += raw.length;
-  }
-  const body = Buffer.concat(parts);
-  body.writeUInt32BE(entries.length, 8);
-  const trailer = createHash('sha1').update(body).digest();
-  return { pack: Buffer.concat([body, trailer]), trailer };
-}
-
-/** A version 2 .idx, as git index-pack writes it: fan-out, sorted names, CRC32s, offsets, checksums. */
-function writeIdx(entries: Entry[], packSum: Buffer): Buffer {
-  const sorted = entries.map((e) => ({ oid: Buffer.from(e.oid!, 'hex'), e })).sort((a, b) => Buffer.compare(a.oid, b.oid) || a.e.offset - b.e.offset);
-  const n = sorted.length;
-  const large = sorted.filter(({ e }) => e.offset > 0x7fffffff).length;
-  const out = Buffer.alloc(8 + 1024 + n * 28 + large * 8 + 40);
-  out.writeUInt32BE(0xff744f63, 0);
-  out.writeUInt32BE(2, 4);
-  let k = 0;
-  for (let b = 0; b < 256; b++) {
-    while (k < n && sorted[k]!.oid[0]! <= b) k++;
-    out.writeUInt32BE(k, 8 + b * 4);
-  }
-  const names = 8 + 1024;
-  const crcs = names + n * 20;
-  const offsets = crcs + n * 4;
-  const larges = offsets + n * 4;
-  let nextLarge = 0;
-  sorted.forEach(({ oid, e }, i) => {
-    oid.copy(out, names + i * 20);
-    out.writeUInt32BE(e.crc, crcs + i * 4);
-    if (e.offset > 0x7fffffff) {
-      out.writeUInt32BE((0x80000000 | nextLarge) >>> 0, offsets + i * 4);
-      out.writeBigUInt64BE(BigInt(e.offset), larges + nextLarge++ * 8);
-    } else out.writeUInt32BE(e.offset, offsets + i * 4);
-  });
-  const tail = larges + large * 8;
-  packSum.copy(out, tail);
-  createHash('sha1').update(out.subarray(0, tail + 20)).digest().copy(out, tail + 20);
-  return out;
-}
-
-function objectId(type: PackObjectType, content: Uint8Array): string {
-  return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
 }
 
 function push<K>(map: Map<K, Entry[]>, key: K, e: Entry): void {

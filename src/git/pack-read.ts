@@ -7,10 +7,19 @@ import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } f
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { applyDelta, DeltaError, PackProblem, TYPE_NAME, type PackObjectType } from './pack-format.ts';
+import { fileSource, inflateEntry } from './pack-inflate.ts';
 
 export interface StoredObject {
   type: PackObjectType;
   content: Buffer;
+}
+
+/** An object stored whole, to be inflated piece by piece (see PackStore.stream). */
+export interface StreamedObject {
+  type: PackObjectType;
+  size: number;
+  /** Inflates the object into `sink`, piece by piece; resolves only once its bytes hash to its id. */
+  pipe(sink: (piece: Buffer) => void): Promise<void>;
 }
 
 interface Pack {
@@ -65,6 +74,35 @@ export class PackStore {
     const actual = createHash('sha1').update(`${object.type} ${object.content.length}\0`).update(object.content).digest('hex');
     if (actual !== oid) throw new PackProblem(`object ${oid} reads as ${actual}: a pack of the cache is damaged`);
     return object;
+  }
+
+  /**
+   * Object `oid` as a stream, when a pack holds it whole (not as a delta) and it has at least
+   * `minSize` bytes; else undefined, and read() gives it. A delta is rebuilt in memory by read():
+   * its base and itself are held whole (git's own checkout does the same).
+   */
+  stream(oid: string, minSize: number): StreamedObject | undefined {
+    const at = this.find(Buffer.from(oid, 'hex'));
+    if (!at) return undefined;
+    const { pack, offset } = at;
+    const end = nextOffset(pack, offset);
+    if (offset < 12 || end <= offset) throw new PackProblem(`no object starts at ${offset} of a pack of the cache`);
+    const head = readHeader(pack, offset, Buffer.allocUnsafe(Math.min(32, end - offset)));
+    const type = TYPE_NAME[head.type];
+    if (type === undefined || head.size < minSize) return undefined;
+    return {
+      type,
+      size: head.size,
+      pipe: async (sink) => {
+        const hash = createHash('sha1').update(`${type} ${head.size}\0`);
+        await inflateEntry(fileSource(pack.fd, pack.size), offset, offset + head.dataAt, end, head.size, (piece) => {
+          hash.update(piece);
+          sink(piece);
+        });
+        const actual = hash.digest('hex');
+        if (actual !== oid) throw new PackProblem(`object ${oid} reads as ${actual}: a pack of the cache is damaged`);
+      },
+    };
   }
 
   private find(oid: Buffer): { pack: Pack; offset: number } | undefined {
@@ -181,21 +219,10 @@ function readEntry(pack: Pack, offset: number): { type: number; data: Buffer; ba
   const end = nextOffset(pack, offset);
   if (offset < 12 || end <= offset) throw new PackProblem(`no object starts at ${offset} of a pack of the cache`);
   const raw = Buffer.allocUnsafe(end - offset);
-  let got = 0;
-  while (got < raw.length) {
-    const n = readSync(pack.fd, raw, got, raw.length - got, offset + got);
-    if (n === 0) throw new PackProblem(`a pack of the cache ends inside the object at ${offset}`);
-    got += n;
-  }
-  let at = 0;
-  let c = raw[at++]!;
-  const type = (c >> 4) & 7;
-  let size = c & 15;
-  for (let shift = 4; c & 0x80; shift += 7) {
-    if (at >= raw.length || shift > 46) throw new PackProblem(`the object at ${offset} of a pack of the cache has a bad header`);
-    c = raw[at++]!;
-    size += (c & 0x7f) * 2 ** shift;
-  }
+  const head = readHeader(pack, offset, raw);
+  const { type, size } = head;
+  let at = head.dataAt;
+  let c: number;
   let baseOffset: number | undefined;
   let baseOid: Buffer | undefined;
   if (type === OFS_DELTA) {
@@ -218,6 +245,26 @@ function readEntry(pack: Pack, offset: number): { type: number; data: Buffer; ba
   }
   if (data.length !== size) throw new PackProblem(`the object at ${offset} of a pack of the cache has the wrong size`);
   return { type, data, ...(baseOffset === undefined ? {} : { baseOffset }), ...(baseOid === undefined ? {} : { baseOid }) };
+}
+
+/** The type and size of the entry at `offset`, read into `raw` (as many of its bytes as `raw` holds), and where its data starts in them. */
+function readHeader(pack: Pack, offset: number, raw: Buffer): { type: number; size: number; dataAt: number } {
+  let got = 0;
+  while (got < raw.length) {
+    const n = readSync(pack.fd, raw, got, raw.length - got, offset + got);
+    if (n === 0) throw new PackProblem(`a pack of the cache ends inside the object at ${offset}`);
+    got += n;
+  }
+  let at = 0;
+  let c = raw[at++]!;
+  const type = (c >> 4) & 7;
+  let size = c & 15;
+  for (let shift = 4; c & 0x80; shift += 7) {
+    if (at >= raw.length || shift > 46) throw new PackProblem(`the object at ${offset} of a pack of the cache has a bad header`);
+    c = raw[at++]!;
+    size += (c & 0x7f) * 2 ** shift;
+  }
+  return { type, size, dataAt: at };
 }
 
 /** Where the entry at `offset` ends: the next entry's start, or the trailer. */

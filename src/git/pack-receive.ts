@@ -2,11 +2,11 @@
 // pack streamed to a temp file as it arrives, indexed by pack-index.ts and stored; iso-git gets the
 // answer's other lines and an empty pack, so it never buffers, writes or indexes the pack itself.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitFetchError, GitPackInvalidError } from '../errors/index.ts';
 import type { GitHttpClient } from './http-client.ts';
-import { indexPack, PackProblem, type ExternalReader, type IndexedPack } from './pack-index.ts';
+import { indexPackFile, PackProblem, type ExternalReader, type IndexedPack } from './pack-index.ts';
 
 /** What iso-git gets instead of the pack: a valid pack of no objects, which it skips. */
 const EMPTY_PACK = Buffer.from('5041434b0000000200000000029d08823bd8a8eab510ad6ac75c823cfd3ed31e', 'hex');
@@ -93,7 +93,8 @@ async function receive(body: AsyncIterable<Uint8Array>, options: ReceiveOptions)
 async function store(temp: { path: string; bytes: number }, packDir: string, options: ReceiveOptions): Promise<void> {
   let indexed: IndexedPack;
   try {
-    indexed = await indexPack(readFileSync(temp.path), options.readExternal);
+    // Read from the file in pieces, never loaded: a thin pack's bases are appended to it in place.
+    indexed = await indexPackFile(temp.path, options.readExternal);
   } catch (error) {
     if (error instanceof PackProblem) throw new GitPackInvalidError(options.url, error.message);
     throw error;
@@ -104,12 +105,16 @@ async function store(temp: { path: string; bytes: number }, packDir: string, opt
 /**
  * Stores an indexed pack as `pack-<name>.pack` and `.idx`: the pack first, the index last, each
  * renamed into place, so a kill leaves at most a pack without an index (invisible, removed by the
- * next compaction). `tempPath` is a temp file holding the pack as received, if there is one.
+ * next compaction). `tempPath` is a temp file holding the pack as it must be stored, if there is one.
  */
 export function storeIndexed(packDir: string, indexed: IndexedPack, tempPath?: string): void {
   const base = join(packDir, `pack-${indexed.name}`);
   const packTemp = tempPath ?? tempName(packDir);
-  if (tempPath === undefined || indexed.appended > 0) writeFileSync(packTemp, indexed.pack);
+  if (tempPath === undefined) {
+    // A programming error, never the world's: an index of a file is stored with that file.
+    if (indexed.pack === undefined) throw new Error('storeIndexed: no pack bytes and no pack file');
+    writeFileSync(packTemp, indexed.pack, { flag: 'wx' });
+  }
   renameSync(packTemp, `${base}.pack`);
   const idxTemp = tempName(packDir);
   writeFileSync(idxTemp, indexed.idx, { flag: 'wx' });

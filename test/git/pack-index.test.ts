@@ -5,7 +5,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import { indexPack, PackProblem, type PackObject } from '../../src/git/pack-index.ts';
+import { indexPack, indexPackFile, PackProblem, type PackObject } from '../../src/git/pack-index.ts';
 import { applyDelta, DeltaError, objectHeader, type PackObjectType } from '../../src/git/pack-format.ts';
 import { createRepo, runGit, tmpRoot, type TestRepo } from '../helpers/repo.ts';
 
@@ -81,6 +81,94 @@ describe('pack indexing: byte for byte git index-pack', () => {
     await runGit(['verify-pack', join(root, 'fixed.idx')], { cwd: root });
   });
 });
+
+/** A few MiB that do not compress, from a seed. */
+const noise = (mib: number, seed: string) => Buffer.concat(Array.from({ length: mib * 1024 * 32 }, (_, i) => createHash('sha256').update(`${seed}${i}`).digest()));
+
+describe('pack indexing from the file, in pieces', () => {
+  test('objects larger than one read, and deltas of them, index byte for byte as git index-pack does', async (t) => {
+    const root = await tmpRoot(t);
+    const repo = await createRepo(root, 'app.git');
+    const text = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `line ${i} of a large text file\n`).join(''));
+    const first = await repo.commit({ 'big.bin': noise(3, 'a'), 'big.txt': text, 'small': 'x\n' }, 'one');
+    text.write('changed!', 1_000_000);
+    const second = await repo.commit({ 'big.bin': Buffer.concat([noise(3, 'a'), Buffer.from('tail')]), 'big.txt': text }, 'two');
+    await repo.push();
+    const pack = await gitPack(repo, root, 'big', ['--delta-base-offset', '--window=10'], `${second}\n${first}\n`);
+    const path = join(root, 'copy.pack');
+    await writeFile(path, pack);
+    const ours = await indexPackFile(path);
+    assert.equal(ours.pack, undefined, 'the file holds the pack: nothing is returned in memory');
+    assert.ok(ours.idx.equals(await gitIndex(root, pack, 'check-big')), '.idx differs from git index-pack');
+    assert.ok((await readFile(path)).equals(pack), 'a self-contained pack file is left as it came');
+    const verify = await runGit(['verify-pack', '-v', join(root, 'check-big.idx')], { cwd: root });
+    assert.match(verify, /chain length = [1-9]/, 'the large objects are stored as deltas too');
+  });
+
+  test('a zlib stream longer than its object\'s usual bound is read in pieces and indexes as git does', async (t) => {
+    const root = await tmpRoot(t);
+    const content = Buffer.from('a small blob, padded by its encoder with empty blocks\n');
+    // 2,000 empty stored blocks, then one final stored block holding the content, then Adler-32.
+    const empty = Buffer.alloc(2000 * 5);
+    for (let i = 0; i < 2000; i++) empty.writeUInt32BE(0x0000ffff, i * 5 + 1);
+    const last = Buffer.alloc(5);
+    last[0] = 1;
+    last.writeUInt16LE(content.length, 1);
+    last.writeUInt16LE(~content.length & 0xffff, 3);
+    const stream = Buffer.concat([Buffer.from([0x78, 0x01]), empty, last, content, adler32(content)]);
+    const pack = packOf([Buffer.concat([objectHeader(3, content.length), stream]), whole(3, Buffer.from('next\n'))]);
+    const path = join(root, 'padded.pack');
+    await writeFile(path, pack);
+    const ours = await indexPackFile(path);
+    assert.equal(ours.objects, 2);
+    assert.ok(ours.idx.equals(await gitIndex(root, pack, 'check-padded')), '.idx differs from git index-pack');
+    assert.ok((await indexPack(pack)).idx.equals(ours.idx), 'bytes and file index alike');
+  });
+
+  test('a thin pack file gets its bases appended in place, as the in-memory indexer appends them', async (t) => {
+    const { root, repo, commits } = await history(t);
+    const thin = execFileSync('git', ['pack-objects', '--revs', '--thin', '--delta-base-offset', '--stdout'], { cwd: repo.bare, input: `${commits[7]}\n^${commits[5]}\n` });
+    const read = async (oid: string): Promise<PackObject | undefined> => {
+      const type = (await runGit(['cat-file', '-t', oid], { cwd: repo.bare }).catch(() => '')) as PackObjectType | '';
+      return type ? { type, content: execFileSync('git', ['cat-file', type, oid], { cwd: repo.bare }) } : undefined;
+    };
+    const path = join(root, 'thin.pack');
+    await writeFile(path, thin);
+    const ours = await indexPackFile(path, read);
+    const inMemory = await indexPack(thin, read);
+    assert.ok(ours.appended > 0);
+    assert.ok((await readFile(path)).equals(inMemory.pack), 'the file now holds the fixed pack');
+    assert.ok(ours.idx.equals(inMemory.idx));
+    assert.equal(ours.name, inMemory.name);
+  });
+
+  const big = noise(2, 'p');
+  const problems: [string, () => Buffer, RegExp][] = [
+    ['a large object longer than it declares', () => packOf([Buffer.concat([objectHeader(3, big.length - 1), deflateSync(big)])]), /inflates to more than/],
+    ['a large object shorter than it declares', () => packOf([Buffer.concat([objectHeader(3, big.length + 1), deflateSync(big)])]), /inflates to \d+ bytes, not the/],
+    ['a large object cut short', () => packOf([Buffer.concat([objectHeader(3, big.length), deflateSync(big).subarray(0, big.length / 2)])]), /does not inflate/],
+  ];
+  for (const [name, make, message] of problems) {
+    test(`${name} is a PackProblem, from the file too`, async (t) => {
+      const path = join(await tmpRoot(t), 'bad.pack');
+      await writeFile(path, make());
+      await assert.rejects(indexPackFile(path), (e) => e instanceof PackProblem && message.test(e.message));
+      await assert.rejects(indexPack(make()), (e) => e instanceof PackProblem && message.test(e.message));
+    });
+  }
+});
+
+function adler32(bytes: Buffer): Buffer {
+  let a = 1;
+  let b = 0;
+  for (const c of bytes) {
+    a = (a + c) % 65521;
+    b = (b + a) % 65521;
+  }
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(((b << 16) | a) >>> 0);
+  return out;
+}
 
 /** A pack of `raw` entries with a correct header count and trailer: only what is inside is wrong. */
 function packOf(raws: Buffer[], count = raws.length): Buffer {

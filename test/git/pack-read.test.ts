@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -64,5 +65,60 @@ describe('reading objects straight from the packs', () => {
       assert.equal(error.exitCode, 4);
       return true;
     });
+  });
+
+  /** A cache holding one commit with a blob above checkout's stream threshold (8 MiB), stored whole. */
+  async function large(t: Parameters<typeof tmpRoot>[0]) {
+    const root = await tmpRoot(t);
+    const repo = await createRepo(root, 'app.git');
+    const big = Buffer.concat(Array.from({ length: 9 * 1024 * 32 }, (_, i) => createHash('sha256').update(`b${i}`).digest()));
+    const head = await repo.commit({ 'd/big.bin': big, 'small.txt': 'small\n' }, 'large');
+    await repo.push();
+    const gitdir = join(root, 'cache.git');
+    await runGit(['init', '-q', '--bare', gitdir], { cwd: root });
+    await runGit(['index-pack', '--stdin'], { cwd: gitdir, input: execFileSync('git', ['pack-objects', '--revs', '--stdout'], { cwd: repo.bare, input: `${head}\n`, maxBuffer: 64 * 1024 ** 2 }) });
+    const oid = (path: string) => execFileSync('git', ['rev-parse', `${head}:${path}`], { cwd: gitdir }).toString().trim();
+    return { root, gitdir, head, big, bigOid: oid('d/big.bin'), smallOid: oid('small.txt') };
+  }
+
+  test('a large blob is inflated into its file in pieces: the same bytes, no temp name left', async (t) => {
+    const { root, gitdir, head, big, bigOid, smallOid } = await large(t);
+    const store = new PackStore(gitdir);
+    try {
+      assert.equal(store.stream(bigOid, 8 * 1024 ** 2)?.size, big.length, 'stored whole and large: streamed');
+      assert.equal(store.stream(smallOid, 8 * 1024 ** 2), undefined, 'small: read whole');
+      const pieces: Buffer[] = [];
+      await store.stream(bigOid, 0)!.pipe((piece) => pieces.push(Buffer.from(piece)));
+      assert.ok(pieces.length > 1, 'more than one piece');
+      assert.ok(Buffer.concat(pieces).equals(big));
+    } finally {
+      store.close();
+    }
+    const dir = join(root, 'out');
+    await mkdir(dir);
+    await checkoutCommit({ gitdir, sha: head, dir });
+    assert.ok((await readFile(join(dir, 'd', 'big.bin'))).equals(big));
+    assert.deepEqual(await readdir(join(dir, 'd')), ['big.bin']);
+  });
+
+  test('a damaged large blob is a GitCacheError, and no file is left at its path', async (t) => {
+    const { root, gitdir, head, big } = await large(t);
+    const packDir = join(gitdir, 'objects', 'pack');
+    const pack = join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.pack'))!);
+    const bytes = await readFile(pack);
+    // Inside the blob's stored (incompressible) blocks: it inflates, to the wrong bytes, to the very end.
+    const at = bytes.indexOf(big.subarray(4 * 1024 ** 2, 4 * 1024 ** 2 + 64));
+    assert.ok(at > 0);
+    bytes[at + 10]! ^= 0x5a;
+    await writeFile(pack, bytes);
+    const dir = join(root, 'out');
+    await mkdir(dir);
+    await assert.rejects(checkoutCommit({ gitdir, sha: head, dir }), (error: unknown) => {
+      assert.ok(error instanceof GitCacheError, String(error));
+      // zlib's own check (Adler-32) or the blob's id, whichever sees it first.
+      assert.match(error.message, /damaged|does not inflate: incorrect data check/);
+      return true;
+    });
+    assert.deepEqual(await readdir(join(dir, 'd')), [], 'neither the file nor its temp name');
   });
 });
