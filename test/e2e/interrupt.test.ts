@@ -6,7 +6,7 @@ import { testContext } from '../helpers/context.ts';
 import { deploy as deployInProcess } from '../../src/run/deploy.ts';
 import { appFixture, type AppFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
-import { pidNamespaceAvailable, runInPidNamespace, type Action, type Report } from '../helpers/pidns.ts';
+import { runInPidNamespace, skipUnlessPidNamespace, type Action, type Report } from '../helpers/pidns.ts';
 
 /** Sets the scene without a process: the deploys under test are the CLI's. */
 const deployFirst = async (root: string) => void (await deployInProcess((await testContext(root)).ctx, undefined));
@@ -42,13 +42,6 @@ const exists = (path: string) => access(path).then(() => true, () => false);
 const deploy = (app: AppFixture, env: Record<string, string> = {}, id = 'mfd', args = ['deploy']): Action =>
   ({ op: 'start', id, argv: [process.execPath, MFD, ...args], cwd: app.root, env: { NO_COLOR: '1', ...env } });
 
-async function skipUnlessPidNamespace(t: TestContext): Promise<boolean> {
-  const probe = await pidNamespaceAvailable();
-  if (probe.ok) return false;
-  if (process.env.CI === 'true') assert.fail(`signal tests need a pid namespace: ${probe.why}`);
-  t.skip(probe.why);
-  return true;
-}
 
 async function lastHistory(app: AppFixture): Promise<Record<string, any>> {
   const lines = (await readFile(join(app.root, '.mfd', 'history.jsonl'), 'utf8')).trim().split('\n');

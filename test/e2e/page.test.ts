@@ -1,7 +1,7 @@
 // The status page in a real browser: the built `mfd serve` (in a private pid namespace, stopped
 // with SIGTERM), the real git server, real deploys with a real health check, and Debian's chromium
 // through playwright-core. One screenshot per state goes to test-artifacts/page/.
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { artifact, launchBrowser } from '../helpers/browser.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
 import { freePort } from '../helpers/http.ts';
 import { until } from '../helpers/hold.ts';
-import { pidNamespaceAvailable, runInPidNamespace } from '../helpers/pidns.ts';
+import { runInPidNamespace, skipUnlessPidNamespace } from '../helpers/pidns.ts';
 import { deliver, github, githubExample } from '../serve/deliveries.ts';
 
 const SECRET = 'page-e2e-secret-5c0b';
@@ -24,13 +24,6 @@ wait();`;
 // Unhealthy when the deployment holds `unhealthy`.
 const CHECK = `[${node}, "-e", "if (require('fs').existsSync('unhealthy')) { console.log('not healthy'); process.exit(1) }"]`;
 
-async function skipUnlessPidNamespace(t: TestContext): Promise<boolean> {
-  const probe = await pidNamespaceAvailable();
-  if (probe.ok) return false;
-  if (process.env.CI) assert.fail(`mfd serve is stopped by a signal, so it runs in a pid namespace: ${probe.why}`);
-  t.skip(probe.why);
-  return true;
-}
 
 function pushOf(app: AppFixture, id: string) {
   const payload = githubExample('push', (p) => p.ref === 'refs/heads/master');

@@ -10,7 +10,7 @@ import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { eventually } from '../helpers/hold.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
 import { freePort } from '../helpers/http.ts';
-import { pidNamespaceAvailable, runInPidNamespace, type Action } from '../helpers/pidns.ts';
+import { runInPidNamespace, skipUnlessPidNamespace, type Action } from '../helpers/pidns.ts';
 import { deliver, github, githubExample, send } from '../serve/deliveries.ts';
 
 const SECRET = 'e2e-webhook-secret-41d7';
@@ -24,13 +24,6 @@ wait();`;
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
-async function skipUnlessPidNamespace(t: TestContext): Promise<boolean> {
-  const probe = await pidNamespaceAvailable();
-  if (probe.ok) return false;
-  if (process.env.CI === 'true') assert.fail(`signal tests need a pid namespace: ${probe.why}`);
-  t.skip(probe.why);
-  return true;
-}
 
 // A second build command that keeps the environment builds get, for the test to read.
 const DUMP_ENV = `[${node}, "-e", "require('fs').writeFileSync('env.json', JSON.stringify(process.env))"]`;

@@ -9,7 +9,7 @@ import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { MFD } from '../helpers/cli.ts';
 import { testContext } from '../helpers/context.ts';
 import { commitHold, holdConfig } from '../helpers/hold.ts';
-import { pidNamespaceAvailable, runInPidNamespace, type Action } from '../helpers/pidns.ts';
+import { runInPidNamespace, skipUnlessPidNamespace, type Action } from '../helpers/pidns.ts';
 import { deploy } from '../../src/run/deploy.ts';
 
 const exists = (path: string) => access(path).then(() => true, () => false);
@@ -18,13 +18,6 @@ const watch = (app: AppFixture, env: Record<string, string> = {}): Action =>
 /** A process of the namespace that does one thing outside mfd (a push, a file), as a person would. */
 const run = (id: string, cwd: string, argv: string[]): Action => ({ op: 'start', id, argv, cwd });
 
-async function skipUnlessPidNamespace(t: TestContext): Promise<boolean> {
-  const probe = await pidNamespaceAvailable();
-  if (probe.ok) return false;
-  if (process.env.CI === 'true') assert.fail(`signal tests need a pid namespace: ${probe.why}`);
-  t.skip(probe.why);
-  return true;
-}
 
 async function history(app: AppFixture): Promise<Record<string, any>[]> {
   return (await readFile(join(app.root, '.mfd', 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));

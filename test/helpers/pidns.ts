@@ -1,7 +1,9 @@
 // Signal tests run in a private pid namespace (`unshare --fork --pid --mount-proc`), so a signal
 // or process group kill gone wrong cannot reach anything else on the machine. pidns-runner.mjs is
 // its pid 1: it drives the processes, and its report says which ones are still alive at the end.
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const RUNNER = fileURLToPath(new URL('./pidns-runner.mjs', import.meta.url));
@@ -31,6 +33,15 @@ export async function pidNamespaceAvailable(): Promise<{ ok: true } | { ok: fals
 }
 
 /** Runs `actions` in a new pid namespace; everything in it is killed when the runner ends. */
+/** Skips the test (true) when no pid namespace can be made here; under CI that is a failure instead. */
+export async function skipUnlessPidNamespace(t: TestContext): Promise<boolean> {
+  const probe = await pidNamespaceAvailable();
+  if (probe.ok) return false;
+  if (process.env.CI === 'true') assert.fail(`signal tests need a pid namespace: ${probe.why}`);
+  t.skip(probe.why);
+  return true;
+}
+
 export async function runInPidNamespace(actions: Action[], ms = 90_000): Promise<Report> {
   // --kill-child: should this test give up, the namespace's pid 1 (and so all of it) dies with unshare.
   const child = spawn('unshare', ['--fork', '--pid', '--mount-proc', '--kill-child', process.execPath, RUNNER, JSON.stringify(actions)], {
