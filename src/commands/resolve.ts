@@ -3,18 +3,26 @@ import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
 import { lockRequest, withCacheLock } from '../lock/policy.ts';
 import { remoteOf } from '../git/remote.ts';
+import { startListing } from '../git/prefetch.ts';
+import { connect } from '../git/transport.ts';
 
 export async function resolveCommand(ctx: Context, args: string[]): Promise<void> {
-  const git = await import('../git/git.ts');
   const ref = args[0];
   const { config, layout } = ctx;
-  const resolved = await git.resolveRef({
-    remote: remoteOf(config),
-    gitdir: layout.repo,
-    ref,
-    branch: config.repo.branch,
-    lock: (work) => withCacheLock(layout, config.lock.staleMs, lockRequest(ctx, 'resolve', ref), work),
-  });
+  const remote = remoteOf(config);
+  // The listing is asked for first, and isomorphic-git loaded while the server answers.
+  const conn = connect(remote);
+  startListing(conn, ref ?? config.repo.branch);
+  const resolved = await import('../git/git.ts')
+    .then((git) => git.resolveRef({
+      remote,
+      conn,
+      gitdir: layout.repo,
+      ref,
+      branch: config.repo.branch,
+      lock: (work) => withCacheLock(layout, config.lock.staleMs, lockRequest(ctx, 'resolve', ref), work),
+    }))
+    .finally(() => conn.discard());
   ctx.reporter.result([resolved.sha], { ok: true, command: 'resolve', ref: ref ?? resolved.ref, sha: resolved.sha });
 }
 

@@ -22,8 +22,10 @@ export async function fetchCommit(options: {
   cache?: Cache;
   /** Held while the fetch and any compaction write the cache. */
   lock?: CacheLock;
+  /** The connection to use, one whose discovery may already be under way (Connection.startDiscovery). */
+  conn?: Connection;
 }): Promise<{ fetched: boolean; /** Damaged packs removed first (see repairPacks). */ repaired: number }> {
-  const conn = connect(options.remote);
+  const conn = options.conn ?? connect(options.remote);
   const cache = options.cache ?? newCache();
   const lock = options.lock ?? unlocked;
   return guard(conn, async () => {

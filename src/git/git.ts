@@ -6,4 +6,4 @@ export { MAX_PACKS } from './compact.ts';
 export { fetchCommit } from './fetch.ts';
 export { hasCommit, newCache, type Cache, type CacheLock } from './iso.ts';
 export { resolveRef, type ResolvedRef } from './resolve.ts';
-export { redactUrl, type RepoAuth, type RepoRemote } from './transport.ts';
+export { redactUrl, type Connection, type RepoAuth, type RepoRemote } from './transport.ts';

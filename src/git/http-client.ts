@@ -21,6 +21,8 @@ export interface GitHttpResponse {
   statusMessage: string;
   headers: Record<string, string>;
   body: AsyncIterableIterator<Uint8Array>;
+  /** Cuts the response without reading it (a body never iterated would hold its socket open). */
+  destroy?: () => void;
 }
 export interface GitHttpClient {
   request(request: GitHttpRequest): Promise<GitHttpResponse>;
@@ -114,7 +116,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
         if (status < 300 || status >= 400 || !location) {
           return {
             url: url.href, method, statusCode: status, statusMessage: res.statusMessage ?? '',
-            headers: flatten(res.headers), body: watch(url, res),
+            headers: flatten(res.headers), body: watch(url, res), destroy: () => res.destroy(),
           };
         }
         res.resume();

@@ -32,9 +32,11 @@ export async function resolveRef(options: {
   branch?: string;
   /** Held while a short sha or REF~N makes the resolve fetch history into the cache. */
   lock?: CacheLock;
+  /** The connection to use, one whose listing may already be under way (Connection.startDiscovery). */
+  conn?: Connection;
 }): Promise<ResolvedRef> {
   const lock = options.lock ?? unlocked;
-  const conn = connect(options.remote);
+  const conn = options.conn ?? connect(options.remote);
   // A configured branch is a branch, never a tag of the same name.
   const branch = options.branch && !options.branch.startsWith('refs/') ? `refs/heads/${options.branch}` : options.branch;
   const wanted = options.ref ?? branch ?? 'HEAD';

@@ -3,6 +3,7 @@
 // (http-client.ts) and the thin-pack request, and git failures as mfd errors.
 import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
 import { withFilteredDiscovery } from './discovery.ts';
+import { withHeadStart } from './head-start.ts';
 import { createGitHttp, type GitHttpClient } from './http-client.ts';
 import { PackProblem } from './pack-format.ts';
 
@@ -32,6 +33,14 @@ export interface Connection {
   fetchHttp: GitHttpClient;
   /** fetchHttp asking for a thin pack (see requestThinPack). */
   thinHttp: GitHttpClient;
+  /**
+   * Sends now the first request isomorphic-git will send for a fetch (the protocol v1 ref
+   * advertisement) or a ref listing (the v2 capabilities), so the server works on it while mfd
+   * gets ready (head-start.ts); iso-git's identical request then takes its response.
+   */
+  startDiscovery(kind: 'fetch' | 'list'): void;
+  /** Cuts what startDiscovery sent and nobody took. */
+  discard(): void;
 }
 
 const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
@@ -43,9 +52,17 @@ export function redactUrl(url: string): string {
 
 /** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
 export function connect(remote: RepoRemote): Connection {
-  const http = createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(remote.signal ? { signal: remote.signal } : {}) });
+  const http = withHeadStart(createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(remote.signal ? { signal: remote.signal } : {}) }));
   const fetchHttp = withFilteredDiscovery(http);
-  return { url: redactUrl(remote.url), credentials: credentialsOf(remote), http, fetchHttp, thinHttp: withThinPack(fetchHttp) };
+  const url = redactUrl(remote.url);
+  return {
+    url, credentials: credentialsOf(remote), http, fetchHttp, thinHttp: withThinPack(fetchHttp),
+    // What iso-git's GitRemoteHTTP.discover sends: no credentials until a 401 asks for them, and
+    // `Git-Protocol: version=2` for the v2 listing (its fetch always speaks v1).
+    startDiscovery: (kind) =>
+      http.start({ method: 'GET', url: `${url}/info/refs?service=git-upload-pack`, headers: kind === 'list' ? { 'Git-Protocol': 'version=2' } : {} }),
+    discard: () => http.discard(),
+  };
 }
 
 function credentialsOf(remote: RepoRemote): Connection['credentials'] {

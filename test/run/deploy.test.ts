@@ -67,6 +67,19 @@ describe('deploy (in-process)', () => {
     assert.equal(await readFile(join(app.root, 'active', 'version.txt'), 'utf8'), '2\n');
   });
 
+  test('a deploy asks the server each thing once: one advertisement and one pack, and by branch one listing before them', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    app.server.resetCounters();
+    await deploy((await testContext(app.root)).ctx, one);
+    // The advertisement was sent ahead of isomorphic-git (git/prefetch.ts) and taken by its fetch.
+    assert.deepEqual(app.server.requests.map((r) => r.command), ['advertise', 'fetch']);
+    await app.commitVersion(2);
+    app.server.resetCounters();
+    await deploy((await testContext(app.root)).ctx, undefined);
+    assert.deepEqual(app.server.requests.map((r) => r.command), ['advertise', 'ls-refs', 'advertise', 'fetch']);
+  });
+
   test('redeploying a sha with a good deployment reuses it without any network traffic', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);

@@ -1,0 +1,31 @@
+// What a deploy or a resolve asks of the remote before isomorphic-git is even loaded (head-start.ts
+// says why): the ref listing a name needs, and the fetch's ref advertisement unless the cache
+// already holds the commit and the fetch asks nothing.
+import { PackStore } from './pack-read.ts';
+import { fullSha, parseRevision } from './revision.ts';
+import type { Connection } from './transport.ts';
+
+/** Starts `conn`'s ref listing when resolving `ref` (HEAD when undefined) will list refs: not for a full sha, or one with ~N. */
+export function startListing(conn: Connection, ref: string | undefined): void {
+  const parsed = parseRevision(ref ?? 'HEAD');
+  // An invalid ref fails before any request: nothing to send ahead.
+  if (parsed.ok && !fullSha(parsed.revision.base)) conn.startDiscovery('list');
+}
+
+/** Starts `conn`'s fetch discovery unless the cache's packs hold commit `sha`. */
+export function startFetchDiscovery(conn: Connection, gitdir: string, sha: string): void {
+  if (!cachedInPacks(gitdir, sha)) conn.startDiscovery('fetch');
+}
+
+function cachedInPacks(gitdir: string, sha: string): boolean {
+  let store: PackStore | undefined;
+  try {
+    store = new PackStore(gitdir);
+    return store.read(sha)?.type === 'commit';
+  } catch {
+    // A damaged pack: the fetch repairs the cache first and then most likely fetches, so ask ahead.
+    return false;
+  } finally {
+    store?.close();
+  }
+}

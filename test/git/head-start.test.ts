@@ -1,0 +1,109 @@
+// The discovery a fetch or a listing opens with, sent ahead of isomorphic-git (git/head-start.ts):
+// taken by iso-git's identical request, so the server is asked once; cut when nobody takes it.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { describe, test } from 'node:test';
+import { fetchCommit, resolveRef } from '../../src/git/git.ts';
+import { createGitHttp } from '../../src/git/http-client.ts';
+import { withHeadStart } from '../../src/git/head-start.ts';
+import { startListing } from '../../src/git/prefetch.ts';
+import { connect } from '../../src/git/transport.ts';
+import { GitFetchError } from '../../src/errors/index.ts';
+import { gitFixture as fixture } from '../helpers/git-fixture.ts';
+import { eventually } from '../helpers/hold.ts';
+
+const commands = (f: { server: { requests: readonly { command: string }[] } }) => f.server.requests.map((r) => r.command);
+
+describe('git: a discovery sent ahead', () => {
+  test('a fetch takes the advertisement sent before it: the server answers it once', async (t) => {
+    const f = await fixture(t);
+    const conn = connect(f.remote);
+    conn.startDiscovery('fetch');
+    // Answered before the fetch even starts: what the fetch then gets can only be that answer.
+    await eventually('the advertisement sent ahead', async () => (f.server.requests.length === 1 ? true : undefined));
+    assert.deepEqual(await fetchCommit({ remote: f.remote, conn, gitdir: f.gitdir, sha: f.c[3] }), { fetched: true, repaired: 0 });
+    assert.deepEqual(commands(f), ['advertise', 'fetch']);
+    conn.discard();
+  });
+
+  test('a ref listing takes the v2 capabilities sent before it', async (t) => {
+    const f = await fixture(t);
+    const conn = connect(f.remote);
+    conn.startDiscovery('list');
+    await eventually('the capabilities sent ahead', async () => (f.server.requests.length === 1 ? true : undefined));
+    assert.deepEqual(await resolveRef({ remote: f.remote, conn, gitdir: f.gitdir, ref: 'main' }), { sha: f.c[3], ref: 'refs/heads/main' });
+    assert.deepEqual(commands(f), ['advertise', 'ls-refs']);
+  });
+
+  test('a listing is sent ahead only for a ref that needs one: never for a full sha, with or without ~N', async (t) => {
+    const f = await fixture(t);
+    const unneeded = [connect(f.remote), connect(f.remote)];
+    startListing(unneeded[0]!, f.c[3]);
+    startListing(unneeded[1]!, `${f.c[3].toUpperCase()}~2`);
+    const conn = connect(f.remote);
+    startListing(conn, 'main');
+    await eventually('the listing sent ahead', async () => (f.server.requests.length >= 1 ? true : undefined));
+    assert.deepEqual(await resolveRef({ remote: f.remote, conn, gitdir: f.gitdir, ref: 'main' }), { sha: f.c[3], ref: 'refs/heads/main' });
+    // Sent before the one for main, anything the full shas had sent would have been answered first.
+    assert.deepEqual(commands(f), ['advertise', 'ls-refs']);
+    for (const c of [...unneeded, conn]) c.discard();
+  });
+
+  test('only the identical request takes it: a fetch does not take the v2 capabilities', async (t) => {
+    const f = await fixture(t);
+    const conn = connect(f.remote);
+    conn.startDiscovery('list');
+    await eventually('the capabilities sent ahead', async () => (f.server.requests.length === 1 ? true : undefined));
+    await fetchCommit({ remote: f.remote, conn, gitdir: f.gitdir, sha: f.c[1] });
+    assert.deepEqual(commands(f), ['advertise', 'advertise', 'fetch']);
+    conn.discard();
+  });
+
+  test('a discovery sent ahead to a server that refuses fails the fetch as the fetch itself would, and unasked it fails nothing', async (t) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/app.git`;
+    await new Promise((r) => server.close(r));
+    const f = await fixture(t);
+    const remote = { url, auth: { kind: 'none' as const } };
+    const unasked = connect(remote);
+    unasked.startDiscovery('fetch');
+    unasked.discard();
+    const conn = connect(remote);
+    conn.startDiscovery('fetch');
+    const error = await fetchCommit({ remote, conn, gitdir: f.gitdir, sha: f.c[0] }).catch((e: unknown) => e);
+    assert.ok(error instanceof GitFetchError, String(error));
+    assert.match(error.message, /connection refused/);
+  });
+
+  test('a response sent ahead and not taken is cut, its socket closed', { timeout: 30_000 }, async () => {
+    const seen: IncomingMessage[] = [];
+    // Answers headers and half a body, then holds the response open, as a slow server would.
+    const server = createServer((req, res) => {
+      seen.push(req);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part of it');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const http = withHeadStart(createGitHttp({ timeoutMs: 10_000 }));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`;
+      http.start({ method: 'GET', url, headers: {} });
+      await eventually('the request sent ahead', async () => (seen.length === 1 ? true : undefined));
+      const closed = once(seen[0]!.socket, 'close');
+      http.discard();
+      await closed;
+      // Once discarded, an identical request is a request of its own.
+      http.start({ method: 'GET', url, headers: {} });
+      http.discard();
+      await eventually('the second request', async () => (seen.length === 2 ? true : undefined));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
