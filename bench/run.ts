@@ -84,7 +84,8 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
   const samples: Record<string, Sample[]> = {};
   const stepSamples: Record<string, Record<string, number[]>> = {};
   const add = (k: string, s: Sample) => (samples[k] ??= []).push(s);
-  const config = `[repo]\nurl = "${url}"\n[build]\ncommands = []\n`;
+  // One build command that does nothing, as issue #14 measured: a deploy pays for spawning it.
+  const config = `[repo]\nurl = "${url}"\n[build]\ncommands = [["true"]]\n`;
   const trash = join(work, 'trash');
   await mkdir(trash, { recursive: true });
   for (let r = 0; r < reps; r++) {
