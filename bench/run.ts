@@ -33,6 +33,15 @@ function fail(message: string): never {
 }
 const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
+/**
+ * The environment of every timed command, mfd's, node's and git's alike: this one without
+ * NODE_EXTRA_CA_CERTS, which makes every Node process parse that certificate bundle as it starts
+ * (on the machines of 2026-12-01, whose environment sets it: `node -e 0` 0.13 s of CPU instead
+ * of 0.04 s). A server normally does not set it; one that does pays that on every mfd command.
+ * `--keep-env` times with the environment as it is.
+ */
+const TIMED_ENV: NodeJS.ProcessEnv = args.includes('--keep-env') ? process.env : Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+
 interface Sample { ms: number; rssKiB: number | null }
 
 /**
@@ -49,7 +58,7 @@ async function once(argv: string[], cwd: string, settle = true): Promise<Sample>
   const full = TIME ? [TIME, '-f', '%M', '-o', rssFile, ...argv] : probed ? [argv[0]!, '--require', RSS_PROBE, ...argv.slice(1)] : argv;
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(full[0]!, full.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1', MFD_BENCH_RSS_FILE: rssFile } });
+    const child = spawn(full[0]!, full.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...TIMED_ENV, NO_COLOR: '1', MFD_BENCH_RSS_FILE: rssFile } });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-500)}`))));
@@ -179,7 +188,7 @@ async function main(): Promise<void> {
       for (const r of row.ratios) console.log(`  ${`${r.measured} / ${r.baseline}`.padEnd(72)} ${r.ratio.toFixed(2)}x`);
     }
     await mkdir(dirname(outFile), { recursive: true });
-    await writeFile(outFile, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, results }, null, 2)}\n`);
+    await writeFile(outFile, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, nodeExtraCaCerts: TIMED_ENV.NODE_EXTRA_CA_CERTS !== undefined, results }, null, 2)}\n`);
     console.log(`\nwrote ${relative(process.cwd(), outFile)}`);
   } finally {
     await server.close();
