@@ -18,6 +18,8 @@ export interface CacheSource {
 }
 
 export interface Reuse {
+  /** The command's index in build.commands. */
+  command: number;
   from: string;
   outputs: readonly string[];
 }
@@ -63,7 +65,7 @@ export function buildCache(options: BuildCacheOptions): BuildCache {
         if (failure === undefined) {
           keys.push(key);
           pending.delete(index);
-          return { from: source.name, outputs: entry.outputs };
+          return { command: index, from: source.name, outputs: entry.outputs };
         }
         failures.push(`${source.name}: ${failure}`);
       }

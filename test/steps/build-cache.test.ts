@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { lstat, readFile, readlink, readdir, rm, symlink, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, BUILD_COMMANDS, type AppFixture } from '../helpers/app.ts';
-import { deployInProcess } from '../helpers/context.ts';
+import { deployInProcess, testContext } from '../helpers/context.ts';
+import { HISTORY } from '../../src/commands/history.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 import { parseConfig } from '../../src/config/config.ts';
 import { ConfigInvalidError } from '../../src/errors/index.ts';
 import { layoutOf } from '../../src/state/layout.ts';
 import { readRecords } from '../../src/state/record.ts';
+import { readHistory } from '../../src/state/history.ts';
 
 // A stand-in for `npm ci`: node_modules from the lockfile, with a relative link as npm makes in
 // .bin, and one line appended to $MARKER each time it really runs.
@@ -76,6 +78,26 @@ describe('build cache', () => {
     const from = /reused from (\S+)/.exec(fourth.out)?.[1];
     assert.ok(from === first.name || from === second.name, fourth.out);
     assert.notEqual(from, third.name);
+  });
+
+  test('a reuse is in the history: which command, from which deployment, in the line, in "mfd history" and in --json', async (t) => {
+    const s = await scene(t);
+    const first = await s.deploy(1, 'A');
+    const second = await s.deploy(2, 'A');
+    assert.equal(await s.runs(), 1);
+    const [newest, oldest] = await readHistory(layoutOf(s.app.root, 1));
+    assert.equal(newest?.deployment, second.name);
+    assert.deepEqual(newest?.reused, [{ command: 0, argv: ['sh', 'install.sh'], from: first.name, outputs: ['node_modules'] }]);
+    assert.equal(oldest?.reused, undefined, 'a run that reused nothing has no field');
+
+    const human = await testContext(s.app.root);
+    await HISTORY.run(human.ctx, [], {});
+    const [line, older] = human.stdout().split('\n');
+    assert.match(line!, new RegExp(`success [\\d.]+s  reused node_modules from ${first.name}  \\(by `));
+    assert.doesNotMatch(older!, /reused/);
+    const json = await testContext(s.app.root, { json: true });
+    await HISTORY.run(json.ctx, [], {});
+    assert.deepEqual(JSON.parse(json.stdout())[0].reused, newest?.reused);
   });
 
   test('a source whose outputs are gone, or are a link out of the deployment, is not used: the command runs, with one warning', async (t) => {
