@@ -1,4 +1,4 @@
-// `node --import tsx bench/build-cache.ts [--packages N | --repo DIR] [--reps N] [--fs ext4|xfs|btrfs | --dir DIR]`:
+// `node --import tsx bench/build-cache.ts [--packages N | --repo DIR] [--reps N] [--fs ext4|xfs|btrfs | --dir DIR] [--mfd FILE]`:
 // the dependency step of deploys whose `npm ci` really installs, against redeploys with the
 // lockfile unchanged, where [[build.cache]] copies node_modules instead. See bench/README.md.
 import { spawn } from 'node:child_process';
@@ -10,9 +10,10 @@ import { startGitServer } from '../test/helpers/git-server.ts';
 import { createRepo, type TestRepo } from '../test/helpers/repo.ts';
 import { LOOP_KINDS, withLoopMount, type LoopKind } from './loopfs.ts';
 
-const MFD = fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url));
 const args = process.argv.slice(2);
 const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+// --mfd A[,B]: other builds of mfd.cjs; with two, each round reuses once with each (A/B, interleaved).
+const MFDS = (flag('--mfd') ?? fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url))).split(',').map((f) => resolve(f));
 const PACKAGES = Number(flag('--packages') ?? 150);
 const FILES = 30;
 const REPS = Number(flag('--reps') ?? 5);
@@ -77,8 +78,8 @@ async function bench(tmp: string, appParent: string): Promise<void> {
     const cached = `${base}[[build.cache]]\ncommand = 0\ninputs = ["package.json", "package-lock.json", ".npmrc"]\noutputs = ["node_modules"]\n`;
     // The first deploy installs with npm's cache empty; then, interleaved, a redeploy that must
     // install (no [[build.cache]] in mfd.toml) and one that reuses, each a new commit with the lockfile unchanged.
-    const plan: ('first' | 'install' | 'reuse')[] = ['first'];
-    for (let i = 0; i < REPS; i++) plan.push('install', 'reuse');
+    const plan: ('first' | 'install' | `reuse${number}`)[] = ['first'];
+    for (let i = 0; i < REPS; i++) plan.push('install', ...MFDS.map((_, m) => `reuse${m}` as const));
     for (const [i, kind] of plan.entries()) {
       if (i > 0) {
         await repo.commit({ 'bench-version.txt': `${i}\n` }, `bench ${i}`);
@@ -87,24 +88,27 @@ async function bench(tmp: string, appParent: string): Promise<void> {
       await writeFile(join(app, 'mfd.toml'), kind === 'install' ? base : cached, { mode: 0o600 });
       // The writeback of what the deploy before wrote is not this one's to pay for.
       await exec(['sync'], app);
-      await exec([process.execPath, MFD, 'deploy'], app, env);
+      await exec([process.execPath, MFDS[kind.startsWith('reuse') ? Number(kind.slice(5)) : 0]!, 'deploy'], app, env);
     }
     const runs = (await readFile(join(app, '.mfd', 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Run);
     const build = (r: Run) => r.steps.find((s) => s.step === 'build')!.ms;
     const of = (kind: string) => runs.filter((_, i) => plan[i] === kind);
-    for (const r of of('reuse')) if (!r.reused?.length) throw new Error('a redeploy with [[build.cache]] did not reuse node_modules: see mfd history in the app root');
+    for (const r of runs.filter((_, i) => plan[i]!.startsWith('reuse'))) if (!r.reused?.length) throw new Error('a redeploy with [[build.cache]] did not reuse node_modules: see mfd history in the app root');
     const active = join(app, 'active', 'node_modules');
     const files = (await readdir(active, { recursive: true })).length;
     const packages = (await readdir(active)).flatMap((n) => (n.startsWith('.') ? [] : [n])).length;
     const fsType = (await exec(['findmnt', '--noheadings', '--output', 'FSTYPE', '--target', app], app)).trim();
     const install = of('install').map(build);
-    const reused = of('reuse').map(build);
     console.log(`app: ${what}`);
     console.log(`node_modules: ${files} entries, ${packages} top-level; app root on ${fsType}${FS ? ` (a fresh loop-mounted ${FS})` : ''}`);
     console.log(`dependency step (the build step, from .mfd/history.jsonl):`);
     console.log(`  first deploy, npm ci (installs, npm cache empty): ${build(runs[0]!)} ms`);
     console.log(`  redeploy, npm ci (installs):         ${median(install)} ms (median of ${REPS}: ${install.join(', ')})`);
-    console.log(`  lockfile unchanged (reused): ${median(reused)} ms (median of ${REPS}: ${reused.join(', ')})  ratio ${(median(install) / median(reused)).toFixed(1)}x`);
+    for (const [m, file] of MFDS.entries()) {
+      const reused = of(`reuse${m}`).map(build);
+      const which = MFDS.length > 1 ? ` [${basename(file)}]` : '';
+      console.log(`  lockfile unchanged (reused)${which}: ${median(reused)} ms (median of ${REPS}: ${reused.join(', ')})  ratio ${(median(install) / median(reused)).toFixed(1)}x`);
+    }
   } finally {
     await server.close();
   }
