@@ -11,7 +11,9 @@ function describeRun(e: HistoryEntry): string {
   const what = [e.command, e.ref ?? '', e.sha ? e.sha.slice(0, 12) : ''].filter(Boolean).join(' ');
   // Who and what started it: a person typing (manual), the deploy loop's poll, or a webhook delivery.
   const by = `by ${e.user}, ${e.trigger ?? 'manual'}`;
-  return `${e.start}  ${e.runId}  ${what}  ${e.outcome} ${seconds}s${e.error ? `  ${e.error.code}: ${e.error.message}` : ''}  (${by})`;
+  // [[build.cache]]: what was copied instead of built, and from where (the argv is in --json).
+  const reused = e.reused?.length ? `  reused ${e.reused.map((r) => `${r.outputs.join(', ')} from ${r.from}`).join('; ')}` : '';
+  return `${e.start}  ${e.runId}  ${what}  ${e.outcome} ${seconds}s${e.error ? `  ${e.error.code}: ${e.error.message}` : ''}${reused}  (${by})`;
 }
 
 export async function historyCommand(ctx: Context): Promise<void> {

@@ -16,7 +16,7 @@ import { checkRepoAuth, checkRepoUrlOf, RepoSchema, repoOf, SECRET_KEYS, type Pa
 import { checkPrograms, readDurations } from './rules.ts';
 import { Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
-import { keysOf } from './shape.ts';
+import { keysOf, tablePath } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
 import { STATUS_SECRET_KEYS, StatusSchema, statusOf, type StatusConfig } from './status.ts';
 import { NotifySchema, notifyOf, type NotifyConfig } from './notify.ts';
@@ -94,7 +94,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          const hint = suggestKey(key, ALLOWED_KEYS[path.join('.')] ?? []);
+          const hint = suggestKey(key, ALLOWED_KEYS[tablePath(path)] ?? []);
           add([...path, key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`);
         }
         continue;

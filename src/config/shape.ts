@@ -10,14 +10,21 @@ export const whole = (min: number, max?: number) => z.int().check(z.gte(min), ..
 export type Add = (path: (string | number)[], message: string) => void;
 
 /**
- * The keys each table of `schema` allows, by its key path ('' for the top level): read from the
- * schema itself, so a key added to a section is known everywhere at once.
+ * The keys each table of `schema` allows, by its key path ('' for the top level; `build.cache[]`
+ * for the tables of an array such as [[build.cache]]): read from the schema itself, so a key added
+ * to a section is known everywhere at once.
  */
 export function keysOf(schema: z.ZodMiniType, path = '', out: Record<string, string[]> = {}): Record<string, string[]> {
-  const def = schema._zod.def as { type: string; innerType?: z.ZodMiniType; shape?: Record<string, z.ZodMiniType> };
+  const def = schema._zod.def as { type: string; innerType?: z.ZodMiniType; element?: z.ZodMiniType; shape?: Record<string, z.ZodMiniType> };
   if (def.type === 'optional' && def.innerType) return keysOf(def.innerType, path, out);
+  if (def.type === 'array' && def.element) return keysOf(def.element, `${path}[]`, out);
   if (def.type !== 'object' || !def.shape) return out;
   out[path] = Object.keys(def.shape);
   for (const [key, value] of Object.entries(def.shape)) keysOf(value, path ? `${path}.${key}` : key, out);
   return out;
+}
+
+/** The key of ALLOWED_KEYS a table at `path` reads from: `['build', 'cache', 0]` → `build.cache[]`. */
+export function tablePath(path: readonly (string | number)[]): string {
+  return path.reduce<string>((at, p) => (typeof p === 'number' ? `${at}[]` : at ? `${at}.${p}` : p), '');
 }

@@ -93,7 +93,8 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
       runBuild({
         ...(cache ? { cache } : {}),
-        onReuse: (argv, reuse) => reporter.info(reuseLine(argv, reuse)),
+        // One event for the line and the history's record of it (history-line.ts).
+        onReuse: (argv, reuse) => void reporter.handle({ type: 'info', message: reuseLine(argv, reuse), reuse: { command: reuse.command, argv: [...argv], from: reuse.from, outputs: [...reuse.outputs] } }),
         dir,
         commands: config.build.commands,
         baseEnv: ctx.env,

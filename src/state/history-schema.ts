@@ -21,6 +21,7 @@ export const HistoryEntrySchema = z.object({
   outcome: z.enum(['success', 'failed', 'rolled-back', 'needs-attention', 'interrupted', 'refused']),
   error: nullable(z.object({ code: z.string(), message: z.string() })),
   log: z.string(),
+  reused: z.optional(z.array(z.object({ command: z.int().check(z.gte(0)), argv: z.array(z.string()), from: z.string(), outputs: z.array(z.string()) }))),
 });
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;

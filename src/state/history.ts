@@ -6,9 +6,9 @@ import type { Layout } from './layout.ts';
 import { readRecords, removeRecord } from './record.ts';
 import { HistoryEntrySchema } from './history-schema.ts';
 import { readJsonLines, type OnWarning } from './stored.ts';
-import type { RunOutcome } from '../sys/events.ts';
+import type { BuildReuse, RunOutcome } from '../sys/events.ts';
 
-export type { RunOutcome };
+export type { BuildReuse, RunOutcome };
 
 export interface HistoryEntry {
   runId: string;
@@ -25,6 +25,8 @@ export interface HistoryEntry {
   outcome: RunOutcome;
   error: { code: string; message: string } | null;
   log: string;
+  /** Build commands skipped by [[build.cache]], each with the deployment its outputs came from; absent when none were (and in older lines). */
+  reused?: BuildReuse[];
 }
 
 /** Runs kept in history.jsonl once it is trimmed; it is trimmed at twice that, so rarely rewritten. */

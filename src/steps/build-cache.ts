@@ -1,11 +1,10 @@
 // Reusing a build command's outputs from a kept deployment whose record holds the same cache key
 // (build-cache-key.ts): copied copy-on-write where the file system can, never hard-linked, so
 // nothing a build does can change a rollback target. Any doubt about a source means running the command.
-import { constants } from 'node:fs';
-import { cp, lstat, mkdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BuildCacheEntry } from '../config/build.ts';
-import { run } from '../sys/exec.ts';
+import { copyTree } from './build-cache-copy.ts';
 import { cacheKey } from './build-cache-key.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -18,6 +17,8 @@ export interface CacheSource {
 }
 
 export interface Reuse {
+  /** The command's index in build.commands. */
+  command: number;
   from: string;
   outputs: readonly string[];
 }
@@ -63,7 +64,7 @@ export function buildCache(options: BuildCacheOptions): BuildCache {
         if (failure === undefined) {
           keys.push(key);
           pending.delete(index);
-          return { from: source.name, outputs: entry.outputs };
+          return { command: index, from: source.name, outputs: entry.outputs };
         }
         failures.push(`${source.name}: ${failure}`);
       }
@@ -102,24 +103,6 @@ async function copyOutputs(from: string, to: string, outputs: readonly string[],
     for (const dest of created) await rm(dest, { recursive: true, force: true }).catch(() => undefined); // a leftover makes the command's own run fail visibly
     return `copy failed: ${reason(error)}`;
   }
-}
-
-/**
- * GNU cp first: `-a` copies links as links (never followed) and keeps modes and times, and
- * `--reflink=auto` shares blocks where the file system can; it copies a node_modules some three
- * times faster than fs.cp. Without it (or where it fails, BusyBox say) fs.cp does the same.
- */
-async function copyTree(src: string, dest: string, env: Env): Promise<void> {
-  const cpEnv = { PATH: env.PATH, LC_ALL: 'C' };
-  const result = await run(['cp', '-a', '--reflink=auto', '--no-target-directory', '--', src, dest], { cwd: dirname(dest), env: cpEnv });
-  if (result.ok) return;
-  // dest did not exist before (checked by copyOutputs): what cp left of it is its own.
-  await rm(dest, { recursive: true, force: true });
-  // FICLONE: copy-on-write where the file system has it, a plain copy where not; never a hard link.
-  await cp(src, dest, {
-    recursive: true, mode: constants.COPYFILE_FICLONE, verbatimSymlinks: true,
-    force: false, errorOnExist: true, preserveTimestamps: true,
-  });
 }
 
 /** What `rel` is under `root`, never looking through a link: a path under a link is not inside `root`. */

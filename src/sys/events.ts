@@ -9,6 +9,16 @@ export type StepName = (typeof STEP_NAMES)[number];
 /** `refused`: the deploy lock was held, so this run changed nothing (the holder's run is the real one). */
 export type RunOutcome = 'success' | 'failed' | 'rolled-back' | 'needs-attention' | 'interrupted' | 'refused';
 
+/** A build command skipped because its outputs were copied from a kept deployment ([[build.cache]]). */
+export interface BuildReuse {
+  /** Its index in build.commands. */
+  command: number;
+  argv: string[];
+  /** The deployment the outputs were copied from. */
+  from: string;
+  outputs: string[];
+}
+
 export type RunEvent =
   /** The first event of a run, once its log exists: who listens learns its id and trigger here. */
   | { type: 'run-started'; runId: string; command: 'deploy' | 'rollback'; trigger: string; at: number }
@@ -21,7 +31,8 @@ export type RunEvent =
   | { type: 'step-skipped'; step: StepName; reason?: string }
   /** Live output of a child process (build commands), a chunk as it came. */
   | { type: 'output'; chunk: string }
-  | { type: 'info'; message: string }
+  /** `reuse`: the line says a build command was skipped; the history keeps which, from where. */
+  | { type: 'info'; message: string; reuse?: BuildReuse }
   | { type: 'warning'; message: string; hint?: string }
   /** The command's result: human lines, or the JSON document with --json. */
   | { type: 'result'; human: string[]; json: unknown }

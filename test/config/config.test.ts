@@ -215,18 +215,34 @@ describe('config', () => {
     ]);
   });
 
+  test('a typo of a key in a [[build.cache]] table gets a suggestion too, at its entry\'s path', () => {
+    const err = problems('[repo]\nurl = "https://h/r"\n[build]\ncommands = [["npm", "ci"]]\n[[build.cache]]\ncommand = 0\ninput = ["package-lock.json"]\noutputs = ["node_modules"]\n');
+    assert.deepEqual(err.issues.map((i) => `${i.path}: ${i.message}`).sort(), [
+      'build.cache.0.input: unknown key (did you mean "inputs"?)',
+      'build.cache.0.inputs: is required',
+    ].sort());
+    assert.deepEqual(ALLOWED_KEYS['build.cache[]'], ['command', 'inputs', 'outputs', 'env']);
+  });
+
   test('mfd.toml.example shows every key the schema allows, under its table, and loads', async () => {
     const example = await readFile(new URL('../../mfd.toml.example', import.meta.url), 'utf8');
     const shown = new Map<string, Set<string>>([['', new Set()]]);
+    // An array of tables ([[build.cache]]) is shown as `cache = [` and one inline table per line.
+    const inline = new Map<string, Set<string>>();
     let table = '';
+    let list = '';
     for (const line of example.split('\n')) {
       const header = /^#?\s*\[(\w+)\]/.exec(line);
       if (header) shown.set((table = header[1]!), new Set());
       const key = /^#?\s*(\w+)\s*=/.exec(line);
       if (key) shown.get(table)!.add(key[1]!);
+      const opens = /^#?\s*(\w+)\s*=\s*\[\s*$/.exec(line);
+      if (opens) list = `${table}.${opens[1]}[]`;
+      const element = /^#?\s*\{(.*)\}/.exec(line);
+      if (element && list) for (const m of element[1]!.matchAll(/(\w+)\s*=/g)) inline.set(list, (inline.get(list) ?? new Set()).add(m[1]!));
     }
     for (const [path, keys] of Object.entries(ALLOWED_KEYS)) {
-      const expected = path === '' ? [...shown.keys()].filter(Boolean) : [...(shown.get(path) ?? [])];
+      const expected = path === '' ? [...shown.keys()].filter(Boolean) : [...(shown.get(path) ?? inline.get(path) ?? [])];
       assert.deepEqual([...keys].sort(), expected.sort(), `[${path}] in mfd.toml.example`);
     }
     // As shipped (its commented keys left out) it is a valid config.

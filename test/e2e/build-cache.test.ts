@@ -1,10 +1,11 @@
+import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
-import { tmpRoot } from '../helpers/repo.ts';
+import { createRepo, tmpRoot } from '../helpers/repo.ts';
 
 const INSTALL_SH = 'echo ran >> "$MARKER"\nmkdir -p node_modules\ncp lock.txt node_modules/dep.txt\n';
 
@@ -42,18 +43,37 @@ describe('build cache (e2e)', () => {
 });
 
 describe('bench/build-cache.ts (e2e)', () => {
-  test('runs on a tiny app, offline, and reports both figures', async () => {
+  async function bench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; out: string }> {
     const { spawn } = await import('node:child_process');
-    const bench = new URL('../../bench/build-cache.ts', import.meta.url).pathname;
-    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', bench, '--packages', '2', '--reps', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const file = new URL('../../bench/build-cache.ts', import.meta.url).pathname;
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d));
       child.stderr.on('data', (d: Buffer) => (out += d));
       child.on('close', (code) => resolve({ code, out }));
     });
+  }
+
+  test('runs on a tiny app, offline, and reports both figures', async () => {
+    const r = await bench(['--packages', '2', '--reps', '1']);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /npm ci \(installs\): +\d+ ms/);
+    assert.match(r.out, /lockfile unchanged \(reused\): \d+ ms/);
+  });
+
+  test('--repo deploys a clone the user gives it (here an npm project whose one dependency is in it, npm offline)', async (t) => {
+    const repo = await createRepo(await tmpRoot(t), 'project.git');
+    const env = { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false' };
+    await repo.commit({
+      'package.json': '{"name":"project","version":"1.0.0","dependencies":{"dep":"file:lib/dep"}}\n',
+      'lib/dep/package.json': '{"name":"dep","version":"1.0.0"}\n',
+    }, 'project');
+    await new Promise<void>((resolve, reject) => execFile('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: repo.work, env }, (e) => (e ? reject(e) : resolve())));
+    await repo.commit({}, 'lockfile');
+    const r = await bench(['--repo', repo.work, '--reps', '1'], env);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /app: project at [0-9a-f]{12} /);
     assert.match(r.out, /lockfile unchanged \(reused\): \d+ ms/);
   });
 });

@@ -44,6 +44,19 @@ describe('history', () => {
     assert.equal(oldest?.runId, runId(0));
   });
 
+  test('a line naming the build commands it reused reads back with them; one without the field (older, or nothing reused) has none', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    await mkdir(layout.state, { recursive: true });
+    const reused = [{ command: 0, argv: ['npm', 'ci'], from: `mfd_1764590000_${'a'.repeat(40)}`, outputs: ['node_modules'] }];
+    const bad = { ...entry(2), reused: [{ command: -1, argv: 'npm ci', from: 'x', outputs: [] }] };
+    await writeFile(layout.history, `${JSON.stringify(entry(0))}\n${JSON.stringify({ ...entry(1), reused })}\n${JSON.stringify(bad)}\n`);
+    const warnings: string[] = [];
+    const [newest, oldest] = await readHistory(layout, (m) => warnings.push(m));
+    assert.deepEqual(newest?.reused, reused);
+    assert.equal(oldest?.reused, undefined);
+    assert.equal(warnings.length, 1, 'a malformed reused field is a line skipped with a warning, like any other');
+  });
+
   test('up to twice HISTORY_KEEP runs, nothing is trimmed', async (t) => {
     const layout = await history(t, 2 * HISTORY_KEEP);
     const before = await readFile(layout.history, 'utf8');

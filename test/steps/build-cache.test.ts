@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { lstat, readFile, readlink, readdir, rm, symlink, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, BUILD_COMMANDS, type AppFixture } from '../helpers/app.ts';
-import { deployInProcess } from '../helpers/context.ts';
+import { deployInProcess, testContext } from '../helpers/context.ts';
+import { HISTORY } from '../../src/commands/history.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 import { parseConfig } from '../../src/config/config.ts';
 import { ConfigInvalidError } from '../../src/errors/index.ts';
 import { layoutOf } from '../../src/state/layout.ts';
 import { readRecords } from '../../src/state/record.ts';
+import { readHistory } from '../../src/state/history.ts';
 
 // A stand-in for `npm ci`: node_modules from the lockfile, with a relative link as npm makes in
 // .bin, and one line appended to $MARKER each time it really runs.
@@ -25,7 +27,7 @@ interface Scene {
   deploy: (n: number, lock: string, env?: Record<string, string>) => Promise<{ name: string; out: string }>;
 }
 
-async function scene(t: TestContext, cache = 'command = 0\ninputs = ["lock.txt", "missing.txt"]\noutputs = ["node_modules"]\n'): Promise<Scene> {
+async function scene(t: TestContext, cache = 'command = 0\ninputs = ["lock.txt", "missing.txt"]\noutputs = ["node_modules"]\n', install = INSTALL_SH): Promise<Scene> {
   const app = await appFixture(t);
   const marker = join(await tmpRoot(t), 'runs');
   await app.writeConfig(`[repo]\nurl = "${app.url}"\n\n[build]\ncommands = [["sh", "install.sh"], ["sh", "build.sh"]]\n\n[[build.cache]]\n${cache}\n[deploy]\nkeep = 10\n`);
@@ -33,7 +35,7 @@ async function scene(t: TestContext, cache = 'command = 0\ninputs = ["lock.txt",
   return {
     app, marker, runs,
     async deploy(n, lock, env = {}) {
-      await app.commitVersion(n, { extra: { 'install.sh': INSTALL_SH, 'lock.txt': `${lock}\n` } });
+      await app.commitVersion(n, { extra: { 'install.sh': install, 'lock.txt': `${lock}\n` } });
       const r = await deployInProcess(app.root, undefined, { env: { MARKER: marker, ...env } });
       const name = await readlink(join(app.root, 'active'));
       return { name, out: r.stdout + r.stderr };
@@ -78,6 +80,62 @@ describe('build cache', () => {
     assert.notEqual(from, third.name);
   });
 
+  test('a reuse is in the history: which command, from which deployment, in the line, in "mfd history" and in --json', async (t) => {
+    const s = await scene(t);
+    const first = await s.deploy(1, 'A');
+    const second = await s.deploy(2, 'A');
+    assert.equal(await s.runs(), 1);
+    const [newest, oldest] = await readHistory(layoutOf(s.app.root, 1));
+    assert.equal(newest?.deployment, second.name);
+    assert.deepEqual(newest?.reused, [{ command: 0, argv: ['sh', 'install.sh'], from: first.name, outputs: ['node_modules'] }]);
+    assert.equal(oldest?.reused, undefined, 'a run that reused nothing has no field');
+
+    const human = await testContext(s.app.root);
+    await HISTORY.run(human.ctx, [], {});
+    const [line, older] = human.stdout().split('\n');
+    assert.match(line!, new RegExp(`success [\\d.]+s  reused node_modules from ${first.name}  \\(by `));
+    assert.doesNotMatch(older!, /reused/);
+    const json = await testContext(s.app.root, { json: true });
+    await HISTORY.run(json.ctx, [], {});
+    assert.deepEqual(JSON.parse(json.stdout())[0].reused, newest?.reused);
+  });
+
+  test('the copy is the source tree as cp -a makes it: every entry, mode, time and link, and the directory\'s own mode and time, however many cp share it', async (t) => {
+    // More top-level entries than cp processes, a dotfile, a name like an option, nested and
+    // empty directories, an executable, a dangling link, and a directory mode and mtime of its own.
+    const install = `echo ran >> "$MARKER"
+mkdir -p node_modules/a/deep/er node_modules/empty node_modules/.bin
+for n in b c d e f g h i j; do echo $n > node_modules/$n; done
+echo dot > node_modules/.package-lock.json
+echo opt > ./node_modules/--force
+printf '#!/bin/sh\\n' > node_modules/a/deep/er/run && chmod 750 node_modules/a/deep/er/run
+ln -s ../a/deep/er/run node_modules/.bin/run
+ln -s nowhere node_modules/dangling
+chmod 751 node_modules/a && touch -d @1600000000 node_modules/a/deep
+chmod 705 node_modules && touch -d @1500000000 node_modules
+`;
+    const s = await scene(t, undefined, install);
+    const first = await s.deploy(1, 'A');
+    const second = await s.deploy(2, 'A');
+    assert.equal(await s.runs(), 1);
+    const describeTree = async (root: string) => {
+      const out: string[] = [];
+      const walk = async (rel: string) => {
+        const path = join(root, rel);
+        const st = await lstat(path);
+        const what = st.isSymbolicLink() ? `link ${await readlink(path)}` : st.isFile() ? `file ${await readFile(path, 'utf8')}` : 'dir';
+        out.push(`${rel} ${(st.mode & 0o7777).toString(8)} ${st.isSymbolicLink() ? '' : Math.floor(st.mtimeMs / 1000)} ${what}`);
+        if (st.isDirectory()) for (const name of (await readdir(path)).sort()) await walk(join(rel, name));
+      };
+      await walk('node_modules');
+      return out;
+    };
+    const [a, b] = [await describeTree(join(s.app.root, first.name)), await describeTree(join(s.app.root, second.name))];
+    assert.ok(a.length > 16, a.join('\n'));
+    assert.deepEqual(b, a);
+    assert.match(a[0]!, /^node_modules 705 1500000000 dir$/);
+  });
+
   test('a source whose outputs are gone, or are a link out of the deployment, is not used: the command runs, with one warning', async (t) => {
     const s = await scene(t);
     const first = await s.deploy(1, 'A');
@@ -109,8 +167,8 @@ describe('build cache', () => {
     const first = await s.deploy(1, 'A');
     const bin = join(await tmpRoot(t), 'bin');
     await mkdir(bin);
-    // A cp that writes part of its target, then fails (as BusyBox's does on --reflink).
-    await writeFile(join(bin, 'cp'), '#!/bin/sh\nmkdir "$6" && echo half > "$6/junk"\nexit 1\n', { mode: 0o755 });
+    // A cp that writes part of its target directory (-t DIR), then fails (as BusyBox's does on --reflink).
+    await writeFile(join(bin, 'cp'), '#!/bin/sh\nwhile [ "$1" != -t ]; do shift; done\necho half > "$2/junk"\nexit 1\n', { mode: 0o755 });
     const second = await s.deploy(2, 'A', { PATH: `${bin}:${process.env.PATH}` });
     assert.equal(await s.runs(), 1);
     assert.match(second.out, new RegExp(`reused from ${first.name}`));
