@@ -1,19 +1,13 @@
-// Transpiles src/, test/ and bench/ to JavaScript in .test-build/ (same directory shape), so `npm test`
-// runs plain `node --test` on .js files: no tsx loader in each of the ~90 test processes.
-// Transpile only: the types are checked by `npm run typecheck`, which `npm test` runs first.
-//
-// Each module is emitted on its own (every import stays external), with its relative `.ts`
-// imports pointed at the `.js` twin, and `import.meta.url` replaced by the URL of the source
-// file, so fixtures, dist/mfd.cjs and helpers found relative to a test file resolve exactly as
-// they do under tsx. `import.meta.filename` is left alone: it names the running (.js) module.
-// Usage: node scripts/test-build.mjs   (writes .test-build/, removing an earlier one first)
+// Transpiles src/, test/ and bench/ to JavaScript in .test-build/ (same directory shape), so
+// `npm test` runs plain `node --test` on .js files, with no TypeScript loader in each test process.
+// Transpile only: `npm test` type-checks first. Usage: node scripts/test-build.mjs
 import { build } from 'esbuild';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const root = new URL('..', import.meta.url).pathname;
-export const OUTDIR = join(root, '.test-build');
+const OUTDIR = join(root, '.test-build');
 
 async function tsFiles(dir) {
   const found = [];
@@ -23,14 +17,21 @@ async function tsFiles(dir) {
   return found.sort();
 }
 
-/** Leaves every import to Node at run time; a relative `.ts` one goes to the transpiled `.js` twin. */
-const externalImports = {
-  name: 'external-imports',
+/**
+ * Each module is emitted on its own: every import stays an import, a relative `.ts` one pointed
+ * at its `.js` twin. `import.meta.url` becomes the source file's URL, so fixtures, dist/mfd.cjs and
+ * helpers found relative to a test resolve exactly as under tsx; `import.meta.filename` still
+ * names the running (.js) module, for the tests that re-run themselves in a pid namespace.
+ */
+const perModule = {
+  name: 'per-module',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind === 'entry-point') return undefined;
-      if (/^\.\.?\//.test(args.path) && args.path.endsWith('.ts')) return { path: args.path.slice(0, -3) + '.js', external: true };
-      if (/^\.\.?\//.test(args.path)) throw new Error(`${relative(root, args.importer)} imports ${args.path}: only relative .ts imports are supported by the test build`);
+      const relativePath = /^\.\.?\//.test(args.path);
+      if (relativePath && args.path.endsWith('.ts')) return { path: `${args.path.slice(0, -3)}.js`, external: true };
+      // Its twin would not exist in .test-build/: say so here rather than as a test failing later.
+      if (relativePath) throw new Error(`${relative(root, args.importer)} imports ${args.path}: the test build handles relative .ts imports only`);
       return { path: args.path, external: true };
     });
     b.onLoad({ filter: /\.ts$/ }, async (args) => {
@@ -40,16 +41,18 @@ const externalImports = {
   },
 };
 
+// Afresh each time: a test deleted from test/ must not go on running as a stale twin.
 await rm(OUTDIR, { recursive: true, force: true });
 await build({
   // bench/: some tests drive its scenarios (bench/load-scenario.ts).
   entryPoints: [...(await tsFiles('src')), ...(await tsFiles('test')), ...(await tsFiles('bench'))],
   outdir: OUTDIR,
   outbase: root,
+  // Bundling, with every import external, is what lets the plugin rewrite the imports.
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   logLevel: 'warning',
-  plugins: [externalImports],
+  plugins: [perModule],
 });
