@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
 import { deployInProcess } from '../helpers/context.ts';
@@ -22,7 +21,7 @@ if (!IN_PID_NAMESPACE) {
       t.skip(why);
       return;
     }
-    const r = await runInPidNamespace(fileURLToPath(import.meta.url));
+    const r = await runInPidNamespace(import.meta.filename);
     for (const line of r.output.split('\n').filter((l) => /^\s*[✔✖]/.test(l))) t.diagnostic(line.trim());
     assert.equal(r.code, 0, r.output);
   });

@@ -2,7 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { startForge } from '../helpers/forge-api.ts';
@@ -18,7 +17,7 @@ if (!IN_PID_NAMESPACE) {
       t.skip(why);
       return;
     }
-    const r = await runInPidNamespace(fileURLToPath(import.meta.url));
+    const r = await runInPidNamespace(import.meta.filename);
     for (const line of r.output.split('\n').filter((l) => /^\s*[✔✖]/.test(l))) t.diagnostic(line.trim());
     assert.equal(r.code, 0, r.output);
   });

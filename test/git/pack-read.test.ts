@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { GitCacheError } from '../../src/errors/index.ts';
 import { checkoutCommit } from '../../src/git/git.ts';
 import { PackStore } from '../../src/git/pack-read.ts';
@@ -67,9 +68,15 @@ describe('reading objects straight from the packs', () => {
     });
   });
 
-  /** A cache holding one commit with a blob above checkout's stream threshold (8 MiB), stored whole. */
-  async function large(t: Parameters<typeof tmpRoot>[0]) {
-    const root = await tmpRoot(t);
+  /**
+   * A cache holding one commit with a blob above checkout's stream threshold (8 MiB), stored whole.
+   * Made once for both tests that need it (seconds of git and zlib); each reads it or damages a copy.
+   */
+  let largeOnce: ReturnType<typeof makeLarge> | undefined;
+  let largeRoot: string | undefined;
+  after(() => (largeRoot ? rm(largeRoot, { recursive: true, force: true }) : undefined));
+  async function makeLarge() {
+    const root = (largeRoot = await mkdtemp(join(tmpdir(), 'mfd-')));
     const repo = await createRepo(root, 'app.git');
     const big = Buffer.concat(Array.from({ length: 9 * 1024 * 32 }, (_, i) => createHash('sha256').update(`b${i}`).digest()));
     const head = await repo.commit({ 'd/big.bin': big, 'small.txt': 'small\n' }, 'large');
@@ -78,7 +85,16 @@ describe('reading objects straight from the packs', () => {
     await runGit(['init', '-q', '--bare', gitdir], { cwd: root });
     await runGit(['index-pack', '--stdin'], { cwd: gitdir, input: execFileSync('git', ['pack-objects', '--revs', '--stdout'], { cwd: repo.bare, input: `${head}\n`, maxBuffer: 64 * 1024 ** 2 }) });
     const oid = (path: string) => execFileSync('git', ['rev-parse', `${head}:${path}`], { cwd: gitdir }).toString().trim();
-    return { root, gitdir, head, big, bigOid: oid('d/big.bin'), smallOid: oid('small.txt') };
+    return { gitdir, head, big, bigOid: oid('d/big.bin'), smallOid: oid('small.txt') };
+  }
+  /** The shared cache, or (`own`) a copy of it in the test's own temp root, with that root for output. */
+  async function large(t: Parameters<typeof tmpRoot>[0], own = false) {
+    const shared = await (largeOnce ??= makeLarge());
+    const root = await tmpRoot(t);
+    if (!own) return { ...shared, root };
+    const gitdir = join(root, 'cache.git');
+    await cp(shared.gitdir, gitdir, { recursive: true });
+    return { ...shared, root, gitdir };
   }
 
   test('a large blob is inflated into its file in pieces: the same bytes, no temp name left', async (t) => {
@@ -102,7 +118,7 @@ describe('reading objects straight from the packs', () => {
   });
 
   test('a damaged large blob is a GitCacheError, and no file is left at its path', async (t) => {
-    const { root, gitdir, head, big } = await large(t);
+    const { root, gitdir, head, big } = await large(t, true);
     const packDir = join(gitdir, 'objects', 'pack');
     const pack = join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.pack'))!);
     const bytes = await readFile(pack);

@@ -19,9 +19,13 @@ export function pidNamespaceUnavailable(): string | undefined {
   return undefined;
 }
 
-/** Runs `file` with node --test inside a new pid namespace; resolves with its exit code and output. */
+/**
+ * Runs `file` with node --test inside a new pid namespace; resolves with its exit code and output.
+ * A .ts file (run from source) needs the tsx loader; the suite's transpiled .js twin runs without it.
+ */
 export function runInPidNamespace(file: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn('unshare', [...ARGS, '--kill-child', process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', file], {
+  const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn('unshare', [...ARGS, '--kill-child', process.execPath, ...loader, '--test', '--test-reporter=spec', file], {
     cwd: REPO,
     // Without NODE_TEST_CONTEXT: inherited from our own runner, it would make the inner one report to us and run nothing.
     env: { ...process.env, MFD_TEST_PID_NAMESPACE: '1', NODE_TEST_CONTEXT: undefined },

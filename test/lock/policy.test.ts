@@ -49,7 +49,9 @@ describe('locked', () => {
 
 describe('lock policy with real deploys (in-process)', () => {
   test('with the wait decision, 20 deploys of 20 commits all complete one after another, never overlapping', async (t) => {
-    const app = await appFixture(t, { config: (url) => holdConfig(url, 'retry_interval = "50ms"\nretry_attempts = 2000') });
+    // 19 waiters poll the lock: at 200 ms one of them still takes it within a few ms of its release,
+    // for a quarter of the polls (each a few file system calls) that 50 ms cost.
+    const app = await appFixture(t, { config: (url) => holdConfig(url, 'retry_interval = "200ms"\nretry_attempts = 500') });
     const shas: string[] = [];
     for (let i = 1; i <= 20; i++) shas.push(await commitHold(app, i));
     const marks = join(app.root, '..', 'marks');

@@ -71,8 +71,10 @@ describe('recordRun', () => {
       throw new HealthCheckFailedError('b-dir', 'unhealthy', 'a-dir', 'journalctl');
     });
 
+    // B may fail before A's history line is written: its rejection must have a handler by then.
+    const bFails = assert.rejects(runB, HealthCheckFailedError);
     assert.deepEqual(await runA, { sha: SHA_A, deployment: 'a-dir' });
-    await assert.rejects(runB, HealthCheckFailedError);
+    await bFails;
 
     const [historyA, historyB] = [await readHistory(a.layout), await readHistory(b.layout)];
     assert.equal(historyA.length, 1);
