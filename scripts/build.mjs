@@ -18,7 +18,7 @@
 // Usage: node scripts/build.mjs [--outdir DIR]   (default dist/)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HIDDEN_CLOSE, MAIN_CACHE_MARK, MAIN_MARK, hideInComment, mainCodeOf } from './bundle-layout.mjs';
@@ -32,7 +32,7 @@ const outfile = join(outdir, 'mfd.cjs');
 
 /** The lazily loaded packages, by group: each group is one embedded bundle. */
 export const LAZY_GROUPS = {
-  git: ['isomorphic-git', 'isomorphic-git/http/node'],
+  git: ['isomorphic-git'],
   exec: ['execa'],
   lock: ['proper-lockfile'],
 };
@@ -40,18 +40,59 @@ export const LAZY_GROUPS = {
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', logLevel: 'warning' };
 
 /**
+ * Packages bundled from their ES module build with only the names src/ imports from them, so
+ * esbuild leaves the rest of the library out (isomorphic-git's clone, push, merge, status...):
+ * less to unpack, deserialize and evaluate whenever git is loaded. The names are read from src/
+ * at build time (importedNames), so a new import can never be missing from the bundle.
+ */
+const FROM_ES_MODULE = { 'isomorphic-git': 'index.js' };
+
+/** The value names src/ imports from `pkg` (`import { a, b as c } from 'pkg'`; type-only ones left out). */
+async function importedNames(pkg) {
+  const names = new Set();
+  const files = (await readdir(join(root, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts'));
+  const quoted = pkg.replace(/[/.-]/g, '\\$&');
+  const statement = new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*'${quoted}'`, 'g');
+  for (const file of files.sort()) {
+    const text = await readFile(join(root, 'src', file), 'utf8');
+    const matches = [...text.matchAll(statement)];
+    // Any other form (a default or namespace import, a dynamic import) would find a name missing.
+    if (text.split(`'${pkg}'`).length - 1 !== matches.length) throw new Error(`src/${file} takes ${pkg} in a form other than import { ... } from '${pkg}'`);
+    for (const match of matches) {
+      for (const part of match[1].split(',').map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('type '))) names.add(part.split(/\s+as\s+/)[0]);
+    }
+  }
+  if (names.size === 0) throw new Error(`src/ imports nothing from ${pkg}, yet it is bundled from its ES module build`);
+  return [...names].sort();
+}
+
+const usedExports = {
+  name: 'used-exports',
+  setup(b) {
+    b.onResolve({ filter: /^mfd-used:/ }, (args) => ({ path: args.path.slice('mfd-used:'.length), namespace: 'mfd-used' }));
+    b.onLoad({ filter: /.*/, namespace: 'mfd-used' }, async (args) => ({
+      contents: `export { ${(await importedNames(args.path)).join(', ')} } from ${JSON.stringify(join(root, 'node_modules', args.path, FROM_ES_MODULE[args.path]))};`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * A group's packages bundled into one CommonJS script exporting each package by name. Getters,
  * so each package is evaluated only when first used. Whitespace and syntax are minified (less to
  * unpack and compile), names kept (readable --verbose stack traces).
  */
 async function bundleGroup(packages) {
+  const source = (n) => JSON.stringify(FROM_ES_MODULE[n] ? `mfd-used:${n}` : n);
   const result = await build({
     ...common,
     stdin: {
-      contents: packages.map((n) => `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => require(${JSON.stringify(n)}) });`).join('\n'),
+      contents: packages.map((n) => `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => require(${source(n)}) });`).join('\n'),
       resolveDir: root,
       loader: 'js',
     },
+    plugins: [usedExports],
     write: false,
     minifyWhitespace: true,
     minifySyntax: true,
