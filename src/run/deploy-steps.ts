@@ -107,6 +107,9 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
           // Chained: two writes of one record must not race on its temp file. Without a start
           // time (no /proc) the group is never signalled by recovery: its identity is unprovable.
           building.pending = building.pending.then(() => writeRecord(layout, { ...record, buildPgid: pgid, buildPgidStart: start }));
+          // Awaited once the build ends (below, or by failBuild). A write that fails while the build
+          // still runs (a full disk) must not count as unhandled meanwhile: that would crash mfd.
+          building.pending.catch(() => undefined);
         },
         onOutput: (chunk) => reporter.childOutput(chunk),
       }),

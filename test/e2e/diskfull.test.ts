@@ -20,6 +20,13 @@ for (let i = 0; i < 20000; i++) console.log('x'.repeat(100));
 process.exit(1);
 `;
 
+// Fills the disk and exits 0, saying nothing: the next build command starts on a full disk.
+const FILL_QUIET = `
+const fs = require('fs');
+const fd = fs.openSync('blob', 'w');
+try { for (;;) fs.writeSync(fd, Buffer.alloc(65536)); } catch {}
+`;
+
 describe('a full disk (e2e, a real tmpfs in a private mount namespace)', () => {
   test('with 0 bytes free ls, status, rollback and a redeploy of a built sha work; new deploys exit 9 and leave nothing behind', async (t) => {
     const app = await appFixture(t);
@@ -106,5 +113,17 @@ describe('a full disk (e2e, a real tmpfs in a private mount namespace)', () => {
     assert.match(readlinkSync(inNs('active')), new RegExp(`_${sha2}$`), 'active never moved');
     const after = await run(['ls']);
     assert.equal(after.stdout, `${sha2} (active)\n${sha1}\n`);
+
+    // The first build command fills the disk quietly; the second starts on it, so the record of its
+    // process group cannot be written while it runs. That failure waits for the build's end: exit 9,
+    // never an unhandled rejection (it once crashed mfd with a stack trace, depending on timing).
+    const node = JSON.stringify(process.execPath);
+    writeFileSync(inNs('mfd.toml'), `[repo]\nurl = "${app.url}"\n\n[build]\ncommands = [[${node}, "fill.js"], [${node}, "wait.js"]]\n\n[deploy]\nmin_free = "0B"\n`);
+    const sha6 = await app.commitVersion(6, { extra: { 'fill.js': FILL_QUIET, 'wait.js': 'setTimeout(() => {}, 1500);\n' } });
+    const onFull = await run(['deploy', sha6]);
+    assert.equal(onFull.code, 9, onFull.stderr.slice(-2000));
+    assertClean(onFull);
+    assert.deepEqual(readdirSync(inNs('.')).filter((n) => n.endsWith(sha6)), [], 'the directory that filled the disk is gone');
+    assert.match(readlinkSync(inNs('active')), new RegExp(`_${sha2}$`), 'active never moved');
   });
 });
