@@ -12,25 +12,30 @@ export interface HeadStartClient extends GitHttpClient {
 }
 
 export function withHeadStart(http: GitHttpClient): HeadStartClient {
-  const ahead = new Map<string, Promise<GitHttpResponse>>();
+  const ahead = new Map<string, { response: Promise<GitHttpResponse>; cancel: AbortController }>();
   return {
     start(request) {
       const key = keyOf(request);
       if (key === undefined || ahead.has(key)) return;
-      const response = http.request(request);
+      const cancel = new AbortController();
+      const response = http.request({ ...request, cancel: cancel.signal });
       // Its failure is iso-git's to see when it asks; until then it must not count as unhandled.
       response.catch(() => undefined);
-      ahead.set(key, response);
+      ahead.set(key, { response, cancel });
     },
     request(request) {
       const key = keyOf(request);
-      const response = key === undefined ? undefined : ahead.get(key);
-      if (key === undefined || response === undefined) return http.request(request);
+      const sent = key === undefined ? undefined : ahead.get(key);
+      if (key === undefined || sent === undefined) return http.request(request);
       ahead.delete(key);
-      return response;
+      return sent.response;
     },
     discard() {
-      for (const response of ahead.values()) void response.then((r) => r.destroy?.(), () => undefined);
+      // Still unanswered: the request is cut; answered: its body is.
+      for (const { response, cancel } of ahead.values()) {
+        cancel.abort();
+        void response.then((r) => r.destroy?.(), () => undefined);
+      }
       ahead.clear();
     },
   };

@@ -13,6 +13,8 @@ export interface GitHttpRequest {
   method?: string;
   headers?: Record<string, string>;
   body?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** Cuts this request alone while it waits for its answer (head-start.ts); the run's signal cuts every one. */
+  cancel?: AbortSignal;
 }
 export interface GitHttpResponse {
   url: string;
@@ -49,7 +51,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
   // ever applies to an idle socket, because every request sets its own (none).
   const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
 
-  function send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<IncomingMessage> {
+  function send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, cancel: AbortSignal | undefined): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const https = url.protocol === 'https:';
       const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: https ? agents.https : agents.http, timeout: 0 });
@@ -60,6 +62,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
       const settle = () => {
         clearTimeout(noAnswer);
         signal?.removeEventListener('abort', onAbort);
+        cancel?.removeEventListener('abort', onAbort);
       };
       req.on('response', (res) => {
         settle();
@@ -69,8 +72,11 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
         settle();
         reject(error);
       });
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted || cancel?.aborted) onAbort();
+      else {
+        signal?.addEventListener('abort', onAbort, { once: true });
+        cancel?.addEventListener('abort', onAbort, { once: true });
+      }
       req.end(body);
     });
   }
@@ -110,7 +116,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
       if (body) headers['content-length'] = String(body.length);
       let url = new URL(request.url);
       for (let redirects = 0; ; redirects++) {
-        const res = await send(url, method, headers, body);
+        const res = await send(url, method, headers, body, request.cancel);
         const location = res.headers.location;
         const status = res.statusCode ?? 0;
         if (status < 300 || status >= 400 || !location) {

@@ -97,10 +97,26 @@ describe('git: a discovery sent ahead', () => {
       const closed = once(seen[0]!.socket, 'close');
       http.discard();
       await closed;
+      // A request sent ahead and not answered yet is cut too: a silent server cannot hold mfd.
+      const silent = createServer(() => undefined);
+      silent.listen(0, '127.0.0.1');
+      await once(silent, 'listening');
+      try {
+        const quiet = withHeadStart(createGitHttp({ timeoutMs: 60_000 }));
+        const held = once(silent, 'connection');
+        quiet.start({ method: 'GET', url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/x`, headers: {} });
+        const [socket] = (await held) as [import('node:net').Socket];
+        const gone = once(socket, 'close');
+        quiet.discard();
+        await gone;
+      } finally {
+        silent.closeAllConnections();
+        await new Promise((r) => silent.close(r));
+      }
       // Once discarded, an identical request is a request of its own.
       http.start({ method: 'GET', url, headers: {} });
-      http.discard();
       await eventually('the second request', async () => (seen.length === 2 ? true : undefined));
+      http.discard();
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
