@@ -18,6 +18,7 @@
 // Usage: node scripts/build.mjs [--outdir DIR]   (default dist/)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -174,13 +175,38 @@ const lazyVendor = {
   },
 };
 
+/**
+ * Node built-ins that only some commands use, loaded on first use instead of at start-up:
+ * node:crypto pulls in some 30 stream and crypto modules (~6 ms of `node -e 0` time), and the
+ * modules that import it are initialised by every command, `mfd ls` among them. mfd imports
+ * built-ins by name (`import { createHash } from 'node:crypto'`); esbuild reads such a name at
+ * each use, from a copy of the module's own keys, so a module with a getter per key (the keys of
+ * the Node that builds) that requires the built-in at the first read is enough.
+ */
+const LAZY_BUILTINS = ['node:crypto'];
+const require_ = createRequire(import.meta.url);
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const names = new RegExp(`^(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter: names }, (args) => (args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `let loaded;
+const load = () => (loaded ??= require(${JSON.stringify(args.path)}));
+for (const key of ${JSON.stringify(Object.keys(require_(args.path)).sort())}) Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key] });
+`,
+      loader: 'js',
+    }));
+  },
+};
+
 // The CLI itself, with the lazy packages replaced by stubs that load their group.
 const main = await build({
   ...common,
   entryPoints: [new URL('../src/cli.ts', import.meta.url).pathname],
   write: false,
   define: { MFD_VERSION: JSON.stringify(pkg.version) },
-  plugins: [lazyVendor],
+  plugins: [lazyVendor, lazyBuiltins],
 });
 await mkdir(outdir, { recursive: true });
 // Written beside and renamed over: a running `mfd` or test never reads a half-written file.

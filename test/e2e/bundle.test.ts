@@ -12,9 +12,11 @@ import { tmpRoot } from '../helpers/repo.ts';
 
 const BUILD = fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url));
 const PROBE = fileURLToPath(new URL('../helpers/vendor-probe.cjs', import.meta.url));
-const probe = { NODE_OPTIONS: `--require ${PROBE}` };
+// Without NODE_EXTRA_CA_CERTS, which makes Node load node:crypto itself as it starts.
+const probe = { NODE_OPTIONS: `--require ${PROBE}`, NODE_EXTRA_CA_CERTS: undefined };
 // The last report is mfd's own: build commands inherit NODE_OPTIONS and report first.
 const compiled = (stderr: string): string => [...stderr.matchAll(/mfd-vendor-compiled:\[([^\]]*)\]/g)].at(-1)?.[1] ?? 'no report';
+const builtins = (stderr: string): string => [...stderr.matchAll(/mfd-builtins-loaded:\[([^\]]*)\]/g)].at(-1)?.[1] ?? 'no report';
 
 // Start-up is mostly V8 reading and parsing the file, so isomorphic-git, execa and
 // proper-lockfile live in dist/mfd.cjs as compressed strings, each compiled on first use only.
@@ -34,6 +36,9 @@ describe('bundle', () => {
       const run = await mfd(args, { cwd: app.root, env: probe });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(compiled(run.stderr), '', `mfd ${args.join(' ')} compiled vendor code`);
+      // node:crypto and the streams behind it load on first use (scripts/build.mjs LAZY_BUILTINS).
+      // (--help loads node:https, whose TLS loads them.)
+      if (args[0] !== '--help') assert.equal(builtins(run.stderr), '', `mfd ${args.join(' ')} loaded node:crypto`);
     }
     const resolved = await mfd(['resolve'], { cwd: app.root, env: probe });
     assert.equal(resolved.code, 0, resolved.stderr);
@@ -42,6 +47,7 @@ describe('bundle', () => {
     const deployed = await mfd(['deploy'], { cwd: app.root, env: probe });
     assert.equal(deployed.code, 0, deployed.stderr);
     assert.equal(compiled(deployed.stderr), 'lock,git,exec');
+    assert.equal(builtins(deployed.stderr), 'crypto', 'a deploy hashes, so it loads node:crypto when it first does');
     const listed = await mfd(['ls'], { cwd: app.root, env: probe });
     assert.match(listed.stdout, new RegExp(`^${sha} \\(active\\)$`, 'm'));
     assert.equal(compiled(listed.stderr), '');

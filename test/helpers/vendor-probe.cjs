@@ -1,7 +1,7 @@
 // Preloaded into the CLI (node --require) by test/e2e/bundle.test.ts: records which embedded
 // vendor groups (git, exec, lock; see scripts/build.mjs) get compiled, whether V8 accepted each
 // group's code cache and the main code's (compiled under the bundle's own file name), and says so
-// on exit.
+// on exit; and which lazily loaded built-ins the command loaded.
 const vm = require('node:vm');
 const compiled = [];
 const rejected = [];
@@ -17,4 +17,9 @@ vm.Script = class extends vm.Script {
     if (!options.cachedData || this.cachedDataRejected) rejected.push(group[1]);
   }
 };
-process.on('exit', () => process.stderr.write(`mfd-main:[${main}] mfd-vendor-compiled:[${compiled.join(',')}] cache-rejected:[${rejected.join(',')}]\n`));
+// Which of the built-ins scripts/build.mjs loads on first use (LAZY_BUILTINS) the command loaded.
+const lazyBuiltins = () => ['crypto'].filter((name) => process.moduleLoadList.includes(`NativeModule ${name}`));
+process.on('exit', () => {
+  process.stderr.write(`mfd-builtins-loaded:[${lazyBuiltins().join(',')}]\n`);
+  process.stderr.write(`mfd-main:[${main}] mfd-vendor-compiled:[${compiled.join(',')}] cache-rejected:[${rejected.join(',')}]\n`);
+});
