@@ -7,24 +7,14 @@ import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
 import { deployInProcess } from '../helpers/context.ts';
-import { IN_PID_NAMESPACE, pidNamespaceUnavailable, runInPidNamespace } from '../helpers/pidns-file.ts';
+import { IN_PID_NAMESPACE, testInPidNamespace } from '../helpers/pidns-file.ts';
 import { isRunning, processStart } from '../../src/sys/process.ts';
 import { snapshotTree } from '../helpers/snapshot.ts';
 
 // Everything here may signal process groups (mfd's recovery does), so it runs only inside a
 // private pid namespace: this file re-runs itself there, and a mistake cannot reach the machine.
 if (!IN_PID_NAMESPACE) {
-  test('orphaned builds and recovery (inside a private pid namespace)', async (t) => {
-    const why = pidNamespaceUnavailable();
-    if (why) {
-      if (process.env.CI === 'true') assert.fail(why);
-      t.skip(why);
-      return;
-    }
-    const r = await runInPidNamespace(import.meta.filename);
-    for (const line of r.output.split('\n').filter((l) => /^\s*[✔✖]/.test(l))) t.diagnostic(line.trim());
-    assert.equal(r.code, 0, r.output);
-  });
+  testInPidNamespace('orphaned builds and recovery (inside a private pid namespace)', import.meta.filename);
 } else {
   const node = JSON.stringify(process.execPath);
   // Blocks for ever after writing its pid when T_STARTED is set; otherwise a normal quick build.

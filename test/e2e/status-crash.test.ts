@@ -5,22 +5,12 @@ import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { startForge } from '../helpers/forge-api.ts';
-import { IN_PID_NAMESPACE, pidNamespaceUnavailable, runInPidNamespace } from '../helpers/pidns-file.ts';
+import { IN_PID_NAMESPACE, testInPidNamespace } from '../helpers/pidns-file.ts';
 
 // A kill -9 of the deploy: inside a private pid namespace (this file re-runs itself there), so the
 // signal, and the recovery that follows, can reach nothing else on the machine.
 if (!IN_PID_NAMESPACE) {
-  test('commit statuses after a kill -9 (inside a private pid namespace)', async (t) => {
-    const why = pidNamespaceUnavailable();
-    if (why) {
-      if (process.env.CI === 'true') assert.fail(why);
-      t.skip(why);
-      return;
-    }
-    const r = await runInPidNamespace(import.meta.filename);
-    for (const line of r.output.split('\n').filter((l) => /^\s*[✔✖]/.test(l))) t.diagnostic(line.trim());
-    assert.equal(r.code, 0, r.output);
-  });
+  testInPidNamespace('commit statuses after a kill -9 (inside a private pid namespace)', import.meta.filename);
 } else {
   const TOKEN = 'status-token-crash';
   const node = JSON.stringify(process.execPath);

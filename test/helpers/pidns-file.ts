@@ -1,6 +1,8 @@
 // Runs a test file inside a private pid namespace (unshare --fork --pid --mount-proc): whatever it
 // signals can reach only processes of that namespace, and all of them die when it ends.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 /** True inside the namespace: the file then runs its real tests instead of re-running itself. */
@@ -12,7 +14,7 @@ const ARGS = ['--fork', '--pid', '--mount-proc'];
 const LIMIT_MS = 240_000;
 
 /** Why a private pid namespace cannot be made here, or undefined when it can. */
-export function pidNamespaceUnavailable(): string | undefined {
+function pidNamespaceUnavailable(): string | undefined {
   const probe = spawnSync('unshare', [...ARGS, 'true'], { encoding: 'utf8' });
   if (probe.error) return `unshare is not available: ${probe.error.message}`;
   if (probe.status !== 0) return `unshare ${ARGS.join(' ')} fails here: ${probe.stderr.trim() || `exit ${probe.status}`}`;
@@ -23,7 +25,7 @@ export function pidNamespaceUnavailable(): string | undefined {
  * Runs `file` with node --test inside a new pid namespace; resolves with its exit code and output.
  * A .ts file (run from source) needs the tsx loader; the suite's transpiled .js twin runs without it.
  */
-export function runInPidNamespace(file: string): Promise<{ code: number | null; output: string }> {
+function runInPidNamespace(file: string): Promise<{ code: number | null; output: string }> {
   const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const child = spawn('unshare', [...ARGS, '--kill-child', process.execPath, ...loader, '--test', '--test-reporter=spec', file], {
     cwd: REPO,
@@ -39,5 +41,24 @@ export function runInPidNamespace(file: string): Promise<{ code: number | null; 
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * Outside the namespace, a signal test file's one test: it re-runs `file` (the caller's
+ * import.meta.filename) inside a namespace and passes when every test there did, each shown as
+ * a diagnostic. Skipped where no namespace can be made, which under CI is a failure instead.
+ */
+export function testInPidNamespace(name: string, file: string): void {
+  test(name, async (t) => {
+    const why = pidNamespaceUnavailable();
+    if (why) {
+      if (process.env.CI === 'true') assert.fail(why);
+      t.skip(why);
+      return;
+    }
+    const r = await runInPidNamespace(file);
+    for (const line of r.output.split('\n').filter((l) => /^\s*[✔✖]/.test(l))) t.diagnostic(line.trim());
+    assert.equal(r.code, 0, r.output);
   });
 }
