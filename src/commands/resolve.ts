@@ -9,13 +9,11 @@ import { connect } from '../git/transport.ts';
 export async function resolveCommand(ctx: Context, args: string[]): Promise<void> {
   const ref = args[0];
   const { config, layout } = ctx;
-  const remote = remoteOf(config);
   // The listing is asked for first, and isomorphic-git loaded while the server answers.
-  const conn = connect(remote);
+  const conn = connect(remoteOf(config));
   startListing(conn, ref ?? config.repo.branch);
   const resolved = await import('../git/git.ts')
     .then((git) => git.resolveRef({
-      remote,
       conn,
       gitdir: layout.repo,
       ref,

@@ -8,24 +8,21 @@ import { fs, guard, hasCommit, LAST_FETCHED, newCache, unlocked, type Cache, typ
 import { PackStore } from './pack-read.ts';
 import { withPackReceiver } from './pack-receive.ts';
 import { updateShallow } from './shallow.ts';
-import { authCallbacks, connect, type Connection, type RepoRemote } from './transport.ts';
+import { authCallbacks, connectionOf, type Connection, type RemoteOrConnection } from './transport.ts';
 
 /**
  * Ensures commit `sha` and its tree are in the cached bare repository `gitdir`, creating it if
  * needed. No network call when the commit is already there; otherwise a depth-1 fetch that,
  * thanks to the LAST_FETCHED ref, transfers only objects the cache lacks.
  */
-export async function fetchCommit(options: {
-  remote: RepoRemote;
+export async function fetchCommit(options: RemoteOrConnection & {
   gitdir: string;
   sha: string;
   cache?: Cache;
   /** Held while the fetch and any compaction write the cache. */
   lock?: CacheLock;
-  /** The connection to use, one whose discovery may already be under way (Connection.startDiscovery). */
-  conn?: Connection;
 }): Promise<{ fetched: boolean; /** Damaged packs removed first (see repairPacks). */ repaired: number }> {
-  const conn = options.conn ?? connect(options.remote);
+  const conn = connectionOf(options);
   const cache = options.cache ?? newCache();
   const lock = options.lock ?? unlocked;
   return guard(conn, async () => {

@@ -7,7 +7,7 @@ import { withRefPrefixes } from './discovery.ts';
 import { fetchInto } from './fetch.ts';
 import { fs, guard, hasCommit, LAST_FETCHED, unlocked, type Cache, type CacheLock } from './iso.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
-import { authCallbacks, connect, type Connection, type RepoRemote } from './transport.ts';
+import { authCallbacks, connectionOf, type Connection, type RemoteOrConnection } from './transport.ts';
 
 export interface ResolvedRef {
   sha: string;
@@ -25,18 +25,15 @@ const REV_RULES = ['%s', 'refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remot
  * REF → commit sha. Names and HEAD cost one ref advertisement and no clone; a full sha costs
  * nothing; a short sha or a ~N / ^N suffix fetch into `gitdir` only as much history as they need.
  */
-export async function resolveRef(options: {
-  remote: RepoRemote;
+export async function resolveRef(options: RemoteOrConnection & {
   gitdir: string;
   ref?: string;
   branch?: string;
   /** Held while a short sha or REF~N makes the resolve fetch history into the cache. */
   lock?: CacheLock;
-  /** The connection to use, one whose listing may already be under way (Connection.startDiscovery). */
-  conn?: Connection;
 }): Promise<ResolvedRef> {
   const lock = options.lock ?? unlocked;
-  const conn = options.conn ?? connect(options.remote);
+  const conn = connectionOf(options);
   // A configured branch is a branch, never a tag of the same name.
   const branch = options.branch && !options.branch.startsWith('refs/') ? `refs/heads/${options.branch}` : options.branch;
   const wanted = options.ref ?? branch ?? 'HEAD';

@@ -50,6 +50,14 @@ export function redactUrl(url: string): string {
   return url.replace(USERINFO, '$1');
 }
 
+/** Where a git operation goes: a remote to connect to, or a connection already open (one whose discovery may be under way). */
+export type RemoteOrConnection = { remote: RepoRemote; conn?: undefined } | { conn: Connection; remote?: undefined };
+
+/** The connection of `target`: the one given, or a new one to its remote. */
+export function connectionOf(target: RemoteOrConnection): Connection {
+  return target.conn ?? connect(target.remote);
+}
+
 /** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
 export function connect(remote: RepoRemote): Connection {
   const http = withHeadStart(createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(remote.signal ? { signal: remote.signal } : {}) }));

@@ -18,14 +18,12 @@ import type { CacheLock } from '../git/git.ts';
 import { recordActivation, requireListeningSocket, restartActive } from './restart.ts';
 import { processStart } from '../sys/process.ts';
 import { checkFreeSpace } from '../steps/disk.ts';
-import type { Remote } from '../git/remote.ts';
 import type { Connection } from '../git/transport.ts';
 
 export interface DeployState {
   readonly ctx: Context;
   readonly ref: string | undefined;
-  readonly remote: Remote;
-  /** The remote's connection: a discovery it sent ahead (git/prefetch.ts) is the fetch's to take. */
+  /** The remote's connection (the run's signal cuts its transfers); a discovery it sent ahead (git/prefetch.ts) is the fetch's to take. */
   readonly conn: Connection;
   readonly resolved: { sha: string; ref: string };
   readonly fingerprint: string;
@@ -67,7 +65,7 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
       return writeRecord(layout, record);
     });
     s.building = { record, dir: layout.deployment(s.name), git, cache, pending: Promise.resolve() };
-    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ remote: s.remote, conn: s.conn, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
+    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ conn: s.conn, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
       (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}`);
     throwIfInterrupted(ctx.signal, UNTOUCHED);
   },

@@ -14,12 +14,11 @@ import { lockRequest, planLocks, withDeployLock } from '../lock/policy.ts';
 import { readActive } from '../steps/activate.ts';
 import { remoteOf } from '../git/remote.ts';
 import { startFetchDiscovery, startListing } from '../git/prefetch.ts';
-import { connect } from '../git/transport.ts';
+import { connect, type Connection } from '../git/transport.ts';
 import type { ResolvedRef } from '../git/resolve.ts';
 import { noteDeployFailure, releaseQuarantine } from './quarantine-mark.ts';
 import type { StepName } from '../sys/events.ts';
 import { cacheLock, failBuild, loadGit, stopped, STEP_BODIES, UNTOUCHED, type BodyName, type DeployState } from './deploy-steps.ts';
-import type { Connection } from '../git/transport.ts';
 
 export interface DeployResult {
   sha: string;
@@ -59,24 +58,23 @@ async function deployLocked(ctx: Context, ref: string | undefined, log: RunLog, 
     if (why) throw new DeploySupersededError(auto.resolved.sha, why);
   }
   // The run's signal goes with it: Ctrl-C cuts a fetch or resolve under way instead of waiting it out.
-  const remote = { ...remoteOf(ctx.config), signal: ctx.signal };
   // One connection for the resolve and the fetch; whatever it sent ahead and nobody took is cut at the end.
-  const conn = connect(remote);
+  const conn = connect({ ...remoteOf(ctx.config), signal: ctx.signal });
   try {
-    return await deployWith(ctx, ref, log, auto, remote, conn);
+    return await deployWith(ctx, ref, log, auto, conn);
   } finally {
     conn.discard();
   }
 }
 
-async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, auto: AutoDeploy | undefined, remote: DeployState['remote'], conn: Connection): Promise<DeployResult> {
+async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, auto: AutoDeploy | undefined, conn: Connection): Promise<DeployResult> {
   const { layout, config, reporter } = ctx;
 
   // A full sha needs no remote, and a redeploy of a built one needs no git at all: git.ts (and
   // isomorphic-git with it) is loaded only when something has to be asked of the remote or fetched.
   const sha = ref === undefined ? undefined : fullSha(ref);
   const resolved = await reporter.step('resolve', ref ?? config.repo.branch ?? 'HEAD', async () =>
-    auto ? auto.resolved : sha ? { sha, ref: ref! } : resolveRemote(ctx, remote, conn, ref)
+    auto ? auto.resolved : sha ? { sha, ref: ref! } : resolveRemote(ctx, conn, ref)
       .catch((error: unknown) => {
         // A transfer cut by Ctrl-C fails as a network error: the interruption is the outcome.
         throwIfInterrupted(ctx.signal, UNTOUCHED);
@@ -91,7 +89,7 @@ async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, au
   const now = ctx.now();
   const plan = decideDeploy({ resolved, deployments: await listDeployments(layout, { now }), active: await readActive(layout), now }, config);
   if (plan.steps.includes('fetch')) startFetchDiscovery(conn, layout.repo, resolved.sha);
-  const state: DeployState = { ctx, ref, remote, conn, resolved, fingerprint: fingerprintCommands(config.build.commands), log, name: plan.active, pruned: [] };
+  const state: DeployState = { ctx, ref, conn, resolved, fingerprint: fingerprintCommands(config.build.commands), log, name: plan.active, pruned: [] };
   if (plan.reuse) reporter.info(`reusing ${plan.reuse}: already built from ${resolved.sha}, no fetch or build`);
   for (const body of bodiesOf(plan.steps)) {
     try {
@@ -108,10 +106,10 @@ async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, au
 }
 
 /** A name resolved with its listing already asked for, while isomorphic-git loads. */
-async function resolveRemote(ctx: Context, remote: DeployState['remote'], conn: Connection, ref: string | undefined): Promise<ResolvedRef> {
+async function resolveRemote(ctx: Context, conn: Connection, ref: string | undefined): Promise<ResolvedRef> {
   startListing(conn, ref ?? ctx.config.repo.branch);
   const git = await loadGit();
-  return git.resolveRef({ remote, conn, gitdir: ctx.layout.repo, ref, branch: ctx.config.repo.branch, lock: cacheLock(ctx, ref) });
+  return git.resolveRef({ conn, gitdir: ctx.layout.repo, ref, branch: ctx.config.repo.branch, lock: cacheLock(ctx, ref) });
 }
 
 /**

@@ -23,7 +23,7 @@ describe('git: a discovery sent ahead', () => {
     conn.startDiscovery('fetch');
     // Answered before the fetch even starts: what the fetch then gets can only be that answer.
     await eventually('the advertisement sent ahead', async () => (f.server.requests.length === 1 ? true : undefined));
-    assert.deepEqual(await fetchCommit({ remote: f.remote, conn, gitdir: f.gitdir, sha: f.c[3] }), { fetched: true, repaired: 0 });
+    assert.deepEqual(await fetchCommit({ conn, gitdir: f.gitdir, sha: f.c[3] }), { fetched: true, repaired: 0 });
     assert.deepEqual(commands(f), ['advertise', 'fetch']);
     conn.discard();
   });
@@ -33,7 +33,7 @@ describe('git: a discovery sent ahead', () => {
     const conn = connect(f.remote);
     conn.startDiscovery('list');
     await eventually('the capabilities sent ahead', async () => (f.server.requests.length === 1 ? true : undefined));
-    assert.deepEqual(await resolveRef({ remote: f.remote, conn, gitdir: f.gitdir, ref: 'main' }), { sha: f.c[3], ref: 'refs/heads/main' });
+    assert.deepEqual(await resolveRef({ conn, gitdir: f.gitdir, ref: 'main' }), { sha: f.c[3], ref: 'refs/heads/main' });
     assert.deepEqual(commands(f), ['advertise', 'ls-refs']);
   });
 
@@ -45,7 +45,7 @@ describe('git: a discovery sent ahead', () => {
     const conn = connect(f.remote);
     startListing(conn, 'main');
     await eventually('the listing sent ahead', async () => (f.server.requests.length >= 1 ? true : undefined));
-    assert.deepEqual(await resolveRef({ remote: f.remote, conn, gitdir: f.gitdir, ref: 'main' }), { sha: f.c[3], ref: 'refs/heads/main' });
+    assert.deepEqual(await resolveRef({ conn, gitdir: f.gitdir, ref: 'main' }), { sha: f.c[3], ref: 'refs/heads/main' });
     // Sent before the one for main, anything the full shas had sent would have been answered first.
     assert.deepEqual(commands(f), ['advertise', 'ls-refs']);
     for (const c of [...unneeded, conn]) c.discard();
@@ -56,7 +56,7 @@ describe('git: a discovery sent ahead', () => {
     const conn = connect(f.remote);
     conn.startDiscovery('list');
     await eventually('the capabilities sent ahead', async () => (f.server.requests.length === 1 ? true : undefined));
-    await fetchCommit({ remote: f.remote, conn, gitdir: f.gitdir, sha: f.c[1] });
+    await fetchCommit({ conn, gitdir: f.gitdir, sha: f.c[1] });
     assert.deepEqual(commands(f), ['advertise', 'advertise', 'fetch']);
     conn.discard();
   });
@@ -74,7 +74,7 @@ describe('git: a discovery sent ahead', () => {
     unasked.discard();
     const conn = connect(remote);
     conn.startDiscovery('fetch');
-    const error = await fetchCommit({ remote, conn, gitdir: f.gitdir, sha: f.c[0] }).catch((e: unknown) => e);
+    const error = await fetchCommit({ conn, gitdir: f.gitdir, sha: f.c[0] }).catch((e: unknown) => e);
     assert.ok(error instanceof GitFetchError, String(error));
     assert.match(error.message, /connection refused/);
   });
