@@ -42,7 +42,9 @@ export async function sendStatus(request: StatusRequest, options: SendOptions): 
       const asked = retryAfterMs(response.headers.get('retry-after'), options.now());
       if (asked !== undefined) wait = Math.min(asked, RETRY_AFTER_CAP_MS);
     } catch (error) {
-      why = options.signal.aborted ? `no answer from ${host} in time` : `cannot reach ${host}: ${causeOf(error)}`;
+      // Out of time, the run's budget or this attempt's own limit (fetch's TimeoutError): no answer, whatever the phase.
+      const timedOut = options.signal.aborted || (error as { name?: unknown }).name === 'TimeoutError';
+      why = timedOut ? `no answer from ${host} in time` : `cannot reach ${host}: ${causeOf(error)}`;
     }
     if (attempt < ATTEMPTS) await sleep(wait, options.signal);
   }

@@ -10,7 +10,10 @@ import type { StatusConfig } from '../../src/config/status.ts';
 import { StatusPoster } from '../../src/status/poster.ts';
 import { readMarkers } from '../../src/status/markers.ts';
 import { describe as describeText } from '../../src/status/describe.ts';
-import { retryAfterMs } from '../../src/status/send.ts';
+import { retryAfterMs, sendStatus } from '../../src/status/send.ts';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 
 const SHA = 'a'.repeat(40);
@@ -98,6 +101,22 @@ describe('status poster', () => {
     assert.equal(forge.accepted().length, 0);
     assert.equal(reports.length, 2, reports.join('\n'));
     assert.match(reports[0]!, /pending for aaaaaaa not posted to github: (gave up: )?no answer from 127\.0\.0\.1:\d+ in time/);
+  });
+
+  test('an attempt that runs out of its own time is "no answer in time", not "cannot reach"', async (t) => {
+    // Takes the connection and never answers.
+    const silent = createServer(() => undefined);
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    t.after(() => {
+      silent.closeAllConnections();
+      silent.close();
+    });
+    const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    // The attempt's limit (100 ms) comes well before the budget (300 ms): the timeout is the attempt's own.
+    const result = await sendStatus({ url: `http://${host}/status`, headers: {}, body: '{}' }, { signal: AbortSignal.timeout(300), attemptMs: 100, now: () => Date.now() });
+    assert.equal(result.ok, false);
+    assert.equal(!result.ok && result.why, `gave up: no answer from ${host} in time`);
   });
 
   test('a pending leaves a marker until its final state is posted; a killed run\'s marker is closed with error by the next run', async (t) => {
