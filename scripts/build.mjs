@@ -1,20 +1,26 @@
-// Bundles src/cli.ts into one CommonJS file, dist/mfd.cjs, that plain `node` runs.
+// Bundles src/cli.ts into dist/: mfd.cjs, the few lines `node` (and the `mfd` on the PATH) runs,
+// and beside it the code it compiles, each file with the V8 code cache made for it at build time.
 // CommonJS because Node's single-executable support needs it.
 //
-// Start-up is mostly V8 reading and pre-parsing the file, so the heavy libraries (isomorphic-git,
-// execa, proper-lockfile: about 80% of the code) are bundled separately, compressed, and embedded
-// in dist/mfd.cjs as string literals, one per group. V8 only scans a string; a group is unpacked
-// and compiled, with a V8 code cache made at build time, the first time one of its packages is
-// imported (see loaderOf). So `mfd ls`, `mfd status` and `--help` load none of them, a redeploy
-// of a built commit only the lock library, and only resolve, fetch and checkout pay for
-// isomorphic-git. src/ imports those packages lazily (`await import(...)`) where they are used.
+//   mfd.cjs                             the loader: compiles mfd-main.js with mfd-main.v8cache
+//   mfd-main.js, mfd-main.v8cache       mfd's own code with zod and smol-toml, and its cache
+//   mfd-git.js, mfd-exec.js, mfd-lock.js and their .v8cache: isomorphic-git, execa, proper-lockfile
 //
-// What is left of start-up is then mostly V8 compiling mfd's own code, so that code travels with
-// a V8 code cache too, made at build time by running `mfd ls`: the file is a short loader
-// followed by one comment holding the code and its cache (withCodeCache, scripts/bundle-layout.mjs).
+// Start-up is mostly V8 compiling code, so nothing is compiled that a command does not run:
+// - Node 20 keeps no code cache for a CommonJS file, and compiling mfd's code afresh was most of
+//   what `mfd ls` adds to `node -e 0`; so the loader compiles it with a cache made by running
+//   `mfd ls` at build time. V8 checks its version, flags and the source and compiles afresh when
+//   the cache does not fit (another Node than the one that built), so a stale cache costs only
+//   its read. The files are apart because Node's loader reads and scans every byte of the file it
+//   runs: code kept in a comment of mfd.cjs cost `mfd ls` a second read and scan of 1.1 MB.
+// - The heavy libraries (about 80% of the code) are separate groups, each compiled, with its own
+//   cache, the first time one of its packages is imported (see loaderOf). So `mfd ls`, `mfd status`
+//   and `--help` compile none of them, a redeploy of a built commit only the lock library, and
+//   only resolve, fetch and checkout pay for isomorphic-git. src/ imports those packages lazily
+//   (`await import(...)`) where they are used.
 //
 // Two builds of one checkout with one Node give the same bytes (test/e2e/bundle.test.ts): esbuild
-// and brotli are deterministic, and each code cache is made apart under a fixed seed (CACHE_FLAGS).
+// is deterministic, and each code cache is made apart under a fixed seed (CACHE_FLAGS).
 // Usage: node scripts/build.mjs [--outdir DIR]   (default dist/)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -22,14 +28,11 @@ import { createRequire } from 'node:module';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { HIDDEN_CLOSE, MAIN_CACHE_MARK, MAIN_MARK, hideInComment, mainCodeOf } from './bundle-layout.mjs';
-import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 const outIndex = process.argv.indexOf('--outdir');
 const outdir = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : join(root, 'dist');
-const outfile = join(outdir, 'mfd.cjs');
 
 /** The lazily loaded packages, by group: each group is one embedded bundle. */
 export const LAZY_GROUPS = {
@@ -104,6 +107,21 @@ async function bundleGroup(packages) {
 /** A group's code as the CommonJS wrapper V8 compiles: a function of the module's variables. */
 const wrap = (code) => `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 
+/** The files of dist/, by name, as build writes them (see the top of this file). */
+const outputs = new Map();
+
+/**
+ * `code` as plain ASCII: the loaders read it back as latin1 (one byte, one character). esbuild
+ * writes a few characters raw inside regular expression literals even with charset ascii
+ * (isomorphic-git's /[\ud800-\uffff]/): inside a string, a regular expression or a name,
+ * \uXXXX is the same character.
+ */
+function ascii(name, code) {
+  const escaped = code.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (!/^[\x01-\x7f]*$/.test(escaped)) throw new Error(`${name} holds a NUL or other control character esbuild should have escaped`);
+  return escaped;
+}
+
 /**
  * The node flags each code cache is made under, in a fresh process of its own (scripts/code-cache.cjs).
  * A cache holds the hash of every string it names, and V8 seeds those hashes from its random
@@ -115,16 +133,16 @@ const wrap = (code) => `(function (exports, require, module, __filename, __dirna
 const CACHE_FLAGS = ['--random-seed=1'];
 
 /**
- * V8's code cache for `code` made by scripts/code-cache.cjs in `mode` (group or main). V8 checks
- * its version, flags and the source, and compiles afresh when the cache does not fit (another
- * Node than the one that built the bundle), so a stale cache costs only its bytes.
+ * V8's code cache for the code file `name` made by scripts/code-cache.cjs in `mode` (group or
+ * main). V8 keeps the file name a cache was made under and shows it in stack traces, so it is
+ * made as `name`, the file's name in dist/, wherever mfd is installed.
  */
-async function codeCacheIn(mode, code, encoding, args) {
+async function codeCacheIn(mode, name, code, args) {
   const work = await mkdtemp(join(tmpdir(), 'mfd-build-'));
   try {
-    const sourceFile = join(work, 'code.js');
-    const cacheFile = join(work, 'code.cache');
-    await writeFile(sourceFile, code, encoding);
+    const sourceFile = join(work, name);
+    const cacheFile = join(work, 'code.v8cache');
+    await writeFile(sourceFile, code, 'latin1');
     const script = new URL('./code-cache.cjs', import.meta.url).pathname;
     const run = spawnSync(process.execPath, [...CACHE_FLAGS, script, mode, sourceFile, cacheFile, ...args], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`making the ${mode} code cache failed (exit ${run.status}): ${run.stderr}`);
@@ -134,31 +152,47 @@ async function codeCacheIn(mode, code, encoding, args) {
   }
 }
 
-/** A group's code cache, made after requiring each package. It saves most of the group's compile time. */
-const codeCacheOf = (group, packages, code) => codeCacheIn('group', wrap(code), 'utf8', [group, ...packages]);
-
-const pack = (data) => brotliCompressSync(data, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
+/**
+ * A group's two files: its wrapped code and its code cache, made after requiring each package
+ * (so it also holds the functions loading runs). The cache saves most of the group's compile time.
+ */
+async function addGroup(group, packages, code) {
+  const name = `mfd-${group}.js`;
+  const source = ascii(name, wrap(code));
+  outputs.set(name, source);
+  outputs.set(`mfd-${group}.v8cache`, await codeCacheIn('group', name, source, packages));
+}
 
 /**
- * The module standing in for a group: unpacks and compiles it (with its code cache) as a CommonJS
- * module, once, when first required. Its `require` is the bundle's own, which only ever loads Node
- * built-ins (also inside a single executable).
+ * Reads a code file of dist/: from beside dist/mfd.cjs (`dir`, the loader's directory), or in the
+ * single executable from the asset of that name (scripts/package.mjs). node:sea exists from Node
+ * 20.12; on an older Node mfd is not a single executable. A missing cache only costs its compile.
  */
-async function loaderOf(group, packages, code) {
-  return `
+const CODE_FILE = `
+const { readFileSync } = require('node:fs');
+const sea = (() => { try { const s = require('node:sea'); return s.isSea() ? s : undefined; } catch { return undefined; } })();
+exports.codePath = (dir, name) => (sea ? name : dir + '/' + name);
+exports.readCode = (dir, name) => (sea ? Buffer.from(sea.getAsset(name)).toString('latin1') : readFileSync(dir + '/' + name, 'latin1'));
+exports.readCache = (dir, name) => {
+  try { return sea ? Buffer.from(sea.getAsset(name)) : readFileSync(dir + '/' + name); } catch { return undefined; }
+};
+`;
+
+/**
+ * The module standing in for a group: compiles its file (with its code cache) as a CommonJS
+ * module, once, when first required. Its \`require\` is the bundle's own, which only ever loads Node
+ * built-ins (also inside a single executable). \`__dirname\` is the loader's, dist/.
+ */
+const loaderOf = (group) => `
 const { Script } = require('node:vm');
-const { brotliDecompressSync } = require('node:zlib');
-const unpack = (text) => brotliDecompressSync(Buffer.from(text, 'base64'));
-const source = unpack(${JSON.stringify(pack(wrap(code)))}).toString('utf8');
-const script = new Script(source, { filename: __filename + ' (vendor ${group})', cachedData: unpack(${JSON.stringify(pack(await codeCacheOf(group, packages, code)))}) });
+const { codePath, readCode, readCache } = require('mfd-code-file');
+const script = new Script(readCode(__dirname, 'mfd-${group}.js'), { filename: codePath(__dirname, 'mfd-${group}.js'), cachedData: readCache(__dirname, 'mfd-${group}.v8cache') });
 const vendor = { exports: {} };
 script.runInThisContext()(vendor.exports, require, vendor, __filename, __dirname);
 module.exports = vendor.exports;
 `;
-}
 
-const loaders = new Map();
-for (const [group, packages] of Object.entries(LAZY_GROUPS)) loaders.set(group, await loaderOf(group, packages, await bundleGroup(packages)));
+for (const [group, packages] of Object.entries(LAZY_GROUPS)) await addGroup(group, packages, await bundleGroup(packages));
 const groupOf = new Map(Object.entries(LAZY_GROUPS).flatMap(([group, packages]) => packages.map((p) => [p, group])));
 
 const lazyVendor = {
@@ -167,11 +201,12 @@ const lazyVendor = {
     const names = new RegExp(`^(${[...groupOf.keys()].map((n) => n.replace(/[/.-]/g, '\\$&')).join('|')})$`);
     b.onResolve({ filter: names }, (args) => ({ path: args.path, namespace: 'lazy-package' }));
     b.onResolve({ filter: /^mfd-vendor:/ }, (args) => ({ path: args.path.slice('mfd-vendor:'.length), namespace: 'lazy-vendor' }));
+    b.onResolve({ filter: /^mfd-code-file$/ }, (args) => ({ path: args.path, namespace: 'lazy-vendor' }));
     b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => ({
       contents: `module.exports = require('mfd-vendor:${groupOf.get(args.path)}')[${JSON.stringify(args.path)}];`,
       loader: 'js',
     }));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-vendor' }, (args) => ({ contents: loaders.get(args.path), loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-vendor' }, (args) => ({ contents: args.path === 'mfd-code-file' ? CODE_FILE : loaderOf(args.path), loader: 'js' }));
   },
 };
 
@@ -208,54 +243,29 @@ const main = await build({
   define: { MFD_VERSION: JSON.stringify(pkg.version) },
   plugins: [lazyVendor, lazyBuiltins],
 });
-await mkdir(outdir, { recursive: true });
-// Written beside and renamed over: a running `mfd` or test never reads a half-written file.
-const partial = `${outfile}.partial`;
-await writeFile(partial, await withCodeCache(main.outputFiles[0].text));
-await chmod(partial, 0o755);
-await rename(partial, outfile);
-
-/**
- * dist/mfd.cjs: a few lines that compile mfd's code with a V8 code cache, then the code and the
- * cache inside one comment. Node 20 keeps no code cache for a CommonJS file, and compiling the
- * code afresh was most of what `mfd ls` adds to `node -e 0`; V8 only skims a comment. The code
- * is the loader's slice of its own file, so stack traces still point at the right lines. When
- * the cache does not fit (another Node, other V8 flags) V8 compiles as it would have anyway.
- */
-async function withCodeCache(code) {
-  const source = wrap(code);
-  // Read back as latin1 (one byte, one character): fine only for ASCII, which esbuild writes.
-  if (!/^[\x01-\x7f]*$/.test(source)) throw new Error('the main bundle is not plain ASCII (without NUL)');
-  // The code sits in a /* */ comment: each "*/" in it is stored as HIDDEN_CLOSE, undone below.
-  const escaped = hideInComment(source);
-  const loaderFor = (start, end, lines) => `#!/usr/bin/env node
-// mfd ${pkg.version}. Its code is in the comment below, compiled with the V8 code cache after it
-// (scripts/build.mjs explains why).
+const mainCode = ascii('mfd-main.js', wrap(main.outputFiles[0].text));
+outputs.set('mfd-main.js', mainCode);
+// Made by running `mfd ls` (scripts/code-cache.cjs), so it holds what that run compiled.
+outputs.set('mfd-main.v8cache', await codeCacheIn('main', 'mfd-main.js', mainCode, []));
+outputs.set('mfd.cjs', `#!/usr/bin/env node
+// mfd ${pkg.version}. Its code is mfd-main.js beside this file, compiled with the V8 code cache
+// in mfd-main.v8cache (scripts/build.mjs explains why).
 "use strict";
 const { Script } = require("node:vm");
-const file = require("node:fs").readFileSync(__filename, "latin1");
-const script = new Script(file.slice(${start}, ${end}).replaceAll(${JSON.stringify(HIDDEN_CLOSE)}, "*/"), {
-  filename: __filename,
-  lineOffset: ${lines},
-  cachedData: Buffer.from(file.slice(${end + MAIN_CACHE_MARK.length}, file.lastIndexOf("\\n*/")), "base64"),
-});
-script.runInThisContext()(exports, require, module, __filename, __dirname);${MAIN_MARK}`;
-  const lineOffset = loaderFor(0, 0, 0).split('\n').length - 1;
-  // The offsets are the loader's own length, which depends on their digits: settle in a few rounds.
-  let loader = '';
-  for (let round = 0; round < 4; round++) loader = loaderFor(loader.length, loader.length + escaped.length, lineOffset);
-  if (loaderFor(loader.length, loader.length + escaped.length, lineOffset) !== loader) throw new Error('loader offsets did not settle');
-  const cache = (await codeCacheOfMain(source, lineOffset)).toString('base64');
-  const bundle = `${loader}${escaped}${MAIN_CACHE_MARK}${cache}\n*/\n`;
-  if (mainCodeOf(bundle) !== source) throw new Error('the main code does not read back from dist/mfd.cjs as written');
-  return bundle;
-}
+const { readFileSync } = require("node:fs");
+const code = __dirname + "/mfd-main.js";
+let cachedData;
+try { cachedData = readFileSync(__dirname + "/mfd-main.v8cache"); } catch {}
+const script = new Script(readFileSync(code, "latin1"), { filename: code, cachedData });
+script.runInThisContext()(exports, require, module, __filename, __dirname);
+`);
 
-/**
- * V8's code cache for the wrapped main code, made by running `mfd ls`. V8 (Node 20) keeps the file
- * name and line offset of the compile that made a cache, so it is made as `mfd.cjs` at the lines
- * the code has in dist/mfd.cjs: stack traces name those wherever it is installed.
- */
-function codeCacheOfMain(source, lineOffset) {
-  return codeCacheIn('main', source, 'latin1', [String(lineOffset)]);
+// Each file written beside and renamed over, the loader last: a running \`mfd\` or test never reads
+// a half-written file.
+await mkdir(outdir, { recursive: true });
+for (const [name, content] of [...outputs].sort(([a], [b]) => (a === 'mfd.cjs') - (b === 'mfd.cjs'))) {
+  const partial = join(outdir, `${name}.partial`);
+  await writeFile(partial, content, typeof content === 'string' ? 'latin1' : undefined);
+  if (name === 'mfd.cjs') await chmod(partial, 0o755);
+  await rename(partial, join(outdir, name));
 }

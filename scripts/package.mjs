@@ -1,15 +1,15 @@
 // `npm run package`: turns the bundled CLI (dist/mfd.cjs) into one standalone executable with
 // Node's single executable application support: the node binary with the script injected
 // (postject), so a server needs neither Node nor node_modules. Usage: node scripts/package.mjs [--out FILE]
-// The script is dist/mfd.cjs's main code without its loader (which reads its own file, here the
-// whole executable), and Node makes the code cache itself (`useCodeCache`).
+// The script is dist/mfd-main.js called as dist/mfd.cjs calls it, and Node makes its code cache
+// itself (`useCodeCache`); the library groups and their code caches (dist/mfd-GROUP.js, .v8cache)
+// travel as assets of the same names, which the main code reads with node:sea when it is one.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mainCodeOf } from './bundle-layout.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outIndex = process.argv.indexOf('--out');
@@ -19,9 +19,11 @@ try {
   const blob = join(work, 'mfd.blob');
   const config = join(work, 'sea-config.json');
   const main = join(work, 'mfd.cjs');
-  const code = mainCodeOf(readFileSync(join(root, 'dist', 'mfd.cjs'), 'latin1'));
-  writeFileSync(main, `${code}(exports, require, module, __filename, __dirname);\n`);
-  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
+  const dist = join(root, 'dist');
+  const code = readFileSync(join(dist, 'mfd-main.js'), 'latin1');
+  writeFileSync(main, `${code}(exports, require, module, __filename, __dirname);\n`, 'latin1');
+  const assets = Object.fromEntries(readdirSync(dist).filter((f) => /^mfd-(?!main\.)\w+\.(js|v8cache)$/.test(f)).sort().map((f) => [f, join(dist, f)]));
+  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
   execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' });
   copyFileSync(process.execPath, out);
   chmodSync(out, 0o755);

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { appFixture } from '../helpers/app.ts';
@@ -18,15 +18,25 @@ const probe = { NODE_OPTIONS: `--require ${PROBE}`, NODE_EXTRA_CA_CERTS: undefin
 const compiled = (stderr: string): string => [...stderr.matchAll(/mfd-vendor-compiled:\[([^\]]*)\]/g)].at(-1)?.[1] ?? 'no report';
 const builtins = (stderr: string): string => [...stderr.matchAll(/mfd-builtins-loaded:\[([^\]]*)\]/g)].at(-1)?.[1] ?? 'no report';
 
-// Start-up is mostly V8 reading and parsing the file, so isomorphic-git, execa and
-// proper-lockfile live in dist/mfd.cjs as compressed strings, each compiled on first use only.
+// Start-up is mostly V8 compiling code, so isomorphic-git, execa and proper-lockfile are files
+// of their own beside dist/mfd.cjs, each compiled on first use only (scripts/build.mjs).
+const DIST = dirname(MFD);
+const FILES = ['mfd-exec.js', 'mfd-exec.v8cache', 'mfd-git.js', 'mfd-git.v8cache', 'mfd-lock.js', 'mfd-lock.v8cache', 'mfd-main.js', 'mfd-main.v8cache', 'mfd.cjs'];
+// dist/mfd is the single executable, there only after `npm run package`.
+const built = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((name) => name !== 'mfd').sort();
+
 describe('bundle', () => {
-  test('dist/mfd.cjs is one self-contained file with the heavy libraries out of the parsed code', async () => {
-    const bundle = await readFile(MFD, 'utf8');
-    assert.doesNotMatch(bundle, /require\("(isomorphic-git|execa|smol-toml|zod|proper-lockfile)[/"]/, 'dependencies are bundled');
-    for (const lib of ['isomorphic-git', 'execa', 'proper-lockfile', 'pako']) {
-      assert.ok(!bundle.includes(`node_modules/${lib}/`), `${lib} is not in the code V8 parses at start-up`);
+  test('dist/ is the loader, the main code and each library group, each with its code cache, nothing required from node_modules', async () => {
+    assert.deepEqual(await built(DIST), FILES);
+    for (const name of FILES.filter((f) => f.endsWith('.js') || f.endsWith('.cjs'))) {
+      const code = await readFile(join(DIST, name), 'utf8');
+      assert.doesNotMatch(code, /require\("(isomorphic-git|execa|smol-toml|zod|proper-lockfile)[/"]/, `${name}: dependencies are bundled`);
     }
+    const main = await readFile(join(DIST, 'mfd-main.js'), 'utf8');
+    for (const lib of ['isomorphic-git', 'execa', 'proper-lockfile', 'pako']) {
+      assert.ok(!main.includes(`node_modules/${lib}/`), `${lib} is not in the code compiled at start-up`);
+    }
+    assert.ok((await readFile(join(DIST, 'mfd-git.js'), 'utf8')).includes('isomorphic-git'), 'isomorphic-git is in its group');
   });
 
   test('each command compiles only the libraries it uses, each at most once', async (t) => {
@@ -62,15 +72,15 @@ describe('bundle', () => {
     assert.match(listed.stderr, /mfd-main:\[cache accepted\]/);
   });
 
-  test('the main code, read back from its comment, is the code esbuild wrote: stack traces point at its lines', async (t) => {
+  test('stack traces point at the lines of dist/mfd-main.js', async (t) => {
     const app = await appFixture(t);
     await writeFile(join(app.root, 'mfd.toml'), 'this is not TOML');
     const run = await mfd(['ls', '--verbose'], { cwd: app.root });
     assert.equal(run.code, EXIT.config, run.stderr);
-    // Frames of mfd's own code name mfd.cjs with a line and column: the first line of dist/mfd.cjs
-    // named throws the error, and each next one calls the function of the frame before it.
-    const bundle = (await readFile(MFD, 'latin1')).split('\n');
-    const frames = [...run.stderr.matchAll(/at (?:async )?(\w+) \(mfd\.cjs:(\d+):\d+\)/g)].map(([, fn, line]) => ({ fn: fn!, text: bundle[Number(line) - 1]! }));
+    // Frames of mfd's own code name mfd-main.js with a line and column: the first line named
+    // throws the error, and each next one calls the function of the frame before it.
+    const code = (await readFile(join(DIST, 'mfd-main.js'), 'latin1')).split('\n');
+    const frames = [...run.stderr.matchAll(/at (?:async )?(\w+) \(mfd-main\.js:(\d+):\d+\)/g)].map(([, fn, line]) => ({ fn: fn!, text: code[Number(line) - 1]! }));
     assert.ok(frames.length >= 2, run.stderr);
     assert.match(frames[0]!.text, /throw new ConfigInvalidError\(/);
     frames.slice(1).forEach((frame, i) => assert.ok(frame.text.includes(`${frames[i]!.fn}(`), `${frame.fn} calls ${frames[i]!.fn}: ${frame.text}`));
@@ -90,9 +100,11 @@ describe('bundle', () => {
     const outs = [join(dir, 'one'), join(dir, 'two')];
     // At once, as a loaded machine would: what the caches hold must not depend on timing.
     await Promise.all(outs.map((out) => promisify(execFile)(process.execPath, [BUILD, '--outdir', out])));
-    for (const out of outs) assert.deepEqual(await readdir(out), ['mfd.cjs']);
-    const [one, two] = await Promise.all(outs.map((out) => readFile(join(out, 'mfd.cjs'))));
-    const first = one!.findIndex((byte, i) => byte !== two![i]);
-    assert.ok(one!.equals(two!), `the builds differ from byte ${first < 0 ? Math.min(one!.length, two!.length) : first} (sizes ${one!.length}, ${two!.length})`);
+    for (const out of outs) assert.deepEqual(await built(out), FILES);
+    for (const name of FILES) {
+      const [one, two] = await Promise.all(outs.map((out) => readFile(join(out, name))));
+      const first = one!.findIndex((byte, i) => byte !== two![i]);
+      assert.ok(one!.equals(two!), `the builds' ${name} differ from byte ${first < 0 ? Math.min(one!.length, two!.length) : first} (sizes ${one!.length}, ${two!.length})`);
+    }
   });
 });

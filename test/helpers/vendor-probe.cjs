@@ -1,7 +1,7 @@
-// Preloaded into the CLI (node --require) by test/e2e/bundle.test.ts: records which embedded
-// vendor groups (git, exec, lock; see scripts/build.mjs) get compiled, whether V8 accepted each
-// group's code cache and the main code's (compiled under the bundle's own file name), and says so
-// on exit; and which lazily loaded built-ins the command loaded.
+// Preloaded into the CLI (node --require) by test/e2e/bundle.test.ts: records which vendor groups
+// (git, exec, lock: dist/mfd-GROUP.js, see scripts/build.mjs) get compiled, whether V8 accepted
+// each group's code cache and the main code's (dist/mfd-main.js), and says so on exit; and which
+// lazily loaded built-ins the command loaded.
 const vm = require('node:vm');
 const compiled = [];
 const rejected = [];
@@ -10,8 +10,9 @@ vm.Script = class extends vm.Script {
   constructor(code, options) {
     super(code, options);
     const filename = String(options && options.filename);
-    if (filename === require('node:fs').realpathSync(process.argv[1])) main = !options.cachedData ? 'no cache' : this.cachedDataRejected ? 'cache rejected' : 'cache accepted';
-    const group = /\(vendor (\w+)\)$/.exec(filename);
+    const dist = require('node:path').dirname(require('node:fs').realpathSync(process.argv[1]));
+    if (filename === `${dist}/mfd-main.js`) main = !options.cachedData ? 'no cache' : this.cachedDataRejected ? 'cache rejected' : 'cache accepted';
+    const group = filename.startsWith(`${dist}/`) ? /\/mfd-(git|exec|lock)\.js$/.exec(filename) : null;
     if (!group) return;
     compiled.push(group[1]);
     if (!options.cachedData || this.cachedDataRejected) rejected.push(group[1]);
