@@ -16,6 +16,9 @@ const SECRET_PARAM = /([?&#;](?:access_token|private_token|oauth_token|token|api
 
 /** `text` with every credential-shaped part of any URL in it replaced by `***`. Idempotent. */
 export function redact(text: string): string {
+  // Each rule needs an `@` (or `%40`) or an `=`: text with none of them, most text, skips the four
+  // regular expressions, which V8 compiles at their first use (1% of the instructions of `mfd ls`).
+  if (!text.includes('@') && !text.includes('%40') && !text.includes('=')) return text;
   return text
     .replace(BARE_USERINFO, `$1${MASK}@`)
     .replace(SCHEME_USERINFO, (_m, scheme: string, _userinfo: string, at: string) => `${scheme}${MASK}${at}`)

@@ -19,6 +19,11 @@ describe('redact', () => {
     for (const [input, want] of cases) assert.equal(redact(input), want, input);
   });
 
+  test('a credential marked only by %40 or only by = is still masked (the quick pass lets neither through)', () => {
+    assert.equal(redact('https://user%3Apass%40host/x'), 'https://***%40host/x');
+    assert.equal(redact('see ?token=abc'), 'see ?token=***');
+  });
+
   test('secret query parameters are masked, others kept', () => {
     assert.equal(redact('https://host/x.git?access_token=abc&ref=main'), 'https://host/x.git?access_token=***&ref=main');
     assert.equal(redact('https://gitlab.example/x?private_token=abc'), 'https://gitlab.example/x?private_token=***');
