@@ -213,12 +213,13 @@ const lazyVendor = {
 /**
  * Node built-ins that only some commands use, loaded on first use instead of at start-up:
  * node:crypto pulls in some 30 stream and crypto modules (~6 ms of `node -e 0` time), and the
- * modules that import it are initialised by every command, `mfd ls` among them. mfd imports
+ * modules that import it are initialised by every command, `mfd ls` among them; node:https pulls
+ * in TLS and node:crypto, and only a remote or a forge reached over https needs it. mfd imports
  * built-ins by name (`import { createHash } from 'node:crypto'`); esbuild reads such a name at
  * each use, from a copy of the module's own keys, so a module with a getter per key (the keys of
  * the Node that builds) that requires the built-in at the first read is enough.
  */
-const LAZY_BUILTINS = ['node:crypto'];
+const LAZY_BUILTINS = ['node:crypto', 'node:https'];
 const require_ = createRequire(import.meta.url);
 const lazyBuiltins = {
   name: 'lazy-builtins',

@@ -48,13 +48,19 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
   const { signal } = options;
   const aborted = () => Object.assign(new Error('the transfer was interrupted'), { code: 'ABORT_ERR' });
   // Own agents: keep-alive (a fetch is two or three requests to one server), and their timeout only
-  // ever applies to an idle socket, because every request sets its own (none).
-  const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
+  // ever applies to an idle socket, because every request sets its own (none). Each made at its
+  // first request: node:https (with the TLS and crypto modules behind it, scripts/build.mjs
+  // LAZY_BUILTINS) loads only for an https remote.
+  let httpAgent: HttpAgent | undefined;
+  let httpsAgent: HttpsAgent | undefined;
+  const agentFor = (https: boolean) => (https
+    ? (httpsAgent ??= new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }))
+    : (httpAgent ??= new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS })));
 
   function send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, cancel: AbortSignal | undefined): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const https = url.protocol === 'https:';
-      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: https ? agents.https : agents.http, timeout: 0 });
+      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: agentFor(https), timeout: 0 });
       const noAnswer = setTimeout(() => req.destroy(new GitTimeoutError(where(url), 'no-answer', timeoutMs)), timeoutMs);
       // The socket keeps the process alive while it matters; a timer must not keep it alive longer.
       noAnswer.unref();

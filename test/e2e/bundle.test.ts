@@ -1,7 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -46,18 +50,18 @@ describe('bundle', () => {
       const run = await mfd(args, { cwd: app.root, env: probe });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(compiled(run.stderr), '', `mfd ${args.join(' ')} compiled vendor code`);
-      // node:crypto and the streams behind it load on first use (scripts/build.mjs LAZY_BUILTINS).
-      // (--help loads node:https, whose TLS loads them.)
-      if (args[0] !== '--help') assert.equal(builtins(run.stderr), '', `mfd ${args.join(' ')} loaded node:crypto`);
+      // node:crypto (and the streams behind it) and node:https load on first use (scripts/build.mjs LAZY_BUILTINS).
+      assert.equal(builtins(run.stderr), '', `mfd ${args.join(' ')} loaded node:crypto or node:https`);
     }
     const resolved = await mfd(['resolve'], { cwd: app.root, env: probe });
     assert.equal(resolved.code, 0, resolved.stderr);
     assert.equal(resolved.stdout.trim(), sha);
     assert.equal(compiled(resolved.stderr), 'git');
+    assert.equal(builtins(resolved.stderr), '', 'a resolve over http loads neither TLS nor node:crypto');
     const deployed = await mfd(['deploy'], { cwd: app.root, env: probe });
     assert.equal(deployed.code, 0, deployed.stderr);
     assert.equal(compiled(deployed.stderr), 'lock,git,exec');
-    assert.equal(builtins(deployed.stderr), 'crypto', 'a deploy hashes, so it loads node:crypto when it first does');
+    assert.equal(builtins(deployed.stderr), 'crypto', 'a deploy hashes, so it loads node:crypto when it first does (and over http no node:https)');
     const listed = await mfd(['ls'], { cwd: app.root, env: probe });
     assert.match(listed.stdout, new RegExp(`^${sha} \\(active\\)$`, 'm'));
     assert.equal(compiled(listed.stderr), '');
@@ -70,6 +74,42 @@ describe('bundle', () => {
     // code's whatever the command (the cache was made by running `ls`).
     for (const run of [resolved, deployed, again]) assert.match(run.stderr, /mfd-main:\[cache accepted\] .* cache-rejected:\[\]\n$/);
     assert.match(listed.stderr, /mfd-main:\[cache accepted\]/);
+  });
+
+  test('an https remote loads node:https on first use, and resolves and deploys through TLS', async (t) => {
+    const app = await appFixture(t);
+    const sha = await app.commitVersion(1);
+    // A TLS front on 127.0.0.1 for the fixture's git server, its self-signed certificate trusted
+    // the way a server trusts a private CA: NODE_EXTRA_CA_CERTS.
+    const dir = await tmpRoot(t);
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert]);
+    const backend = new URL(app.url);
+    const front = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
+      const upstream = httpRequest({ host: backend.hostname, port: backend.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    t.after(() => {
+      front.closeAllConnections();
+      front.close();
+    });
+    const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}${backend.pathname}`;
+    await app.writeConfig(`[repo]\nurl = "${url}"\n\n[build]\ncommands = []\n`);
+    const env = { ...probe, NODE_EXTRA_CA_CERTS: cert };
+    const resolved = await mfd(['resolve'], { cwd: app.root, env });
+    assert.equal(resolved.code, 0, resolved.stderr);
+    assert.equal(resolved.stdout.trim(), sha);
+    assert.equal(builtins(resolved.stderr), 'crypto,https');
+    const deployed = await mfd(['deploy'], { cwd: app.root, env });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${sha}$`));
   });
 
   test('stack traces point at the lines of dist/mfd-main.js', async (t) => {
