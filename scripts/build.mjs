@@ -2,19 +2,22 @@
 // and beside it the code it compiles, each file with the V8 code cache made for it at build time.
 // CommonJS because Node's single-executable support needs it.
 //
-//   mfd.cjs                             the loader: compiles mfd-main.js with mfd-main.v8cache
-//   mfd-main.js, mfd-main.v8cache       mfd's own code with zod and smol-toml, and its cache
+//   mfd.cjs                   the loader: compiles mfd-main.js with one of its two caches
+//   mfd-main.js               mfd's own code with zod and smol-toml
+//   mfd-main.v8cache          its V8 code cache made by running `mfd ls` (most commands)
+//   mfd-main-deploy.v8cache   its V8 code cache made by running deploys (deploy, resolve, watch, serve)
 //   mfd-git.js, mfd-exec.js, mfd-lock.js and their .v8cache: isomorphic-git, execa, proper-lockfile
 //
-// Start-up is mostly V8 compiling code, so nothing is compiled that a command does not run:
+// Start-up is mostly V8 compiling code, so nothing is compiled that a command does not run, and
+// what it runs comes compiled:
 // - Node 20 keeps no code cache for a CommonJS file, and compiling mfd's code afresh was most of
-//   what `mfd ls` adds to `node -e 0`; so the loader compiles it with a cache made by running
-//   `mfd ls` at build time. V8 checks its version, flags and the source and compiles afresh when
-//   the cache does not fit (another Node than the one that built), so a stale cache costs only
-//   its read. The files are apart because Node's loader reads and scans every byte of the file it
-//   runs: code kept in a comment of mfd.cjs cost `mfd ls` a second read and scan of 1.1 MB.
+//   what `mfd ls` adds to `node -e 0`; so the loader compiles it with a cache made at build time
+//   (addCodeCaches). A deploy runs far more of the code than `mfd ls`, so it has a cache of its
+//   own: with the deploy's cache `mfd ls` would deserialize 0.2 MB it never runs. The files are
+//   apart because Node's loader reads and scans every byte of the file it runs: code kept in a
+//   comment of mfd.cjs cost `mfd ls` a second read and scan of 1.1 MB.
 // - The heavy libraries (about 80% of the code) are separate groups, each compiled, with its own
-//   cache, the first time one of its packages is imported (see loaderOf). So `mfd ls`, `mfd status`
+//   cache (made by the deploy run), the first time one of its packages is imported (see loaderOf). So `mfd ls`, `mfd status`
 //   and `--help` compile none of them, a redeploy of a built commit only the lock library, and
 //   only resolve, fetch and checkout pay for isomorphic-git. src/ imports those packages lazily
 //   (`await import(...)`) where they are used.
@@ -133,34 +136,37 @@ function ascii(name, code) {
 const CACHE_FLAGS = ['--random-seed=1'];
 
 /**
- * V8's code cache for the code file `name` made by scripts/code-cache.cjs in `mode` (group or
- * main). V8 keeps the file name a cache was made under and shows it in stack traces, so it is
- * made as `name`, the file's name in dist/, wherever mfd is installed.
+ * The code caches, made by scripts/code-cache.cjs in a work directory holding the code files:
+ * mfd-main.v8cache by running `mfd ls`; mfd-main-deploy.v8cache and each group's by running a
+ * first and an incremental deploy from a local repository (git and `git http-backend` on
+ * 127.0.0.1, so the build needs git, as mfd itself does). V8 keeps the file name a cache was made
+ * under and shows it in stack traces, so each is made as its file's name in dist/, wherever mfd is
+ * installed. V8 checks its version, flags and the source and compiles afresh when a cache does
+ * not fit (another Node than the one that built), so a stale cache costs only its read.
  */
-async function codeCacheIn(mode, name, code, args) {
+async function addCodeCaches() {
   const work = await mkdtemp(join(tmpdir(), 'mfd-build-'));
   try {
-    const sourceFile = join(work, name);
-    const cacheFile = join(work, 'code.v8cache');
-    await writeFile(sourceFile, code, 'latin1');
+    for (const [name, content] of outputs) await writeFile(join(work, name), content, 'latin1');
     const script = new URL('./code-cache.cjs', import.meta.url).pathname;
-    const run = spawnSync(process.execPath, [...CACHE_FLAGS, script, mode, sourceFile, cacheFile, ...args], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`making the ${mode} code cache failed (exit ${run.status}): ${run.stderr}`);
-    return await readFile(cacheFile);
+    // `deploy` needs PATH for git and the build command; nothing else of the builder's environment.
+    for (const [mode, env] of [['ls', {}], ['deploy', { PATH: process.env.PATH }]]) {
+      const run = spawnSync(process.execPath, [...CACHE_FLAGS, script, mode, work], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      if (run.error?.code === 'ENOENT' || /spawnSync git ENOENT/.test(run.stderr)) throw new Error('npm run build needs git: it makes the code cache of a deploy by deploying a local repository');
+      if (run.status !== 0) throw new Error(`making the ${mode} code caches failed (exit ${run.status}): ${run.stderr}`);
+    }
+    for (const name of ['mfd-main.v8cache', 'mfd-main-deploy.v8cache', ...Object.keys(LAZY_GROUPS).map((g) => `mfd-${g}.v8cache`)]) {
+      outputs.set(name, await readFile(join(work, name)));
+    }
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-/**
- * A group's two files: its wrapped code and its code cache, made after requiring each package
- * (so it also holds the functions loading runs). The cache saves most of the group's compile time.
- */
-async function addGroup(group, packages, code) {
+/** A group's file: its wrapped code (its code cache comes from the deploy run, addCodeCaches). */
+function addGroup(group, code) {
   const name = `mfd-${group}.js`;
-  const source = ascii(name, wrap(code));
-  outputs.set(name, source);
-  outputs.set(`mfd-${group}.v8cache`, await codeCacheIn('group', name, source, packages));
+  outputs.set(name, ascii(name, wrap(code)));
 }
 
 /**
@@ -192,7 +198,7 @@ script.runInThisContext()(vendor.exports, require, vendor, __filename, __dirname
 module.exports = vendor.exports;
 `;
 
-for (const [group, packages] of Object.entries(LAZY_GROUPS)) await addGroup(group, packages, await bundleGroup(packages));
+for (const [group, packages] of Object.entries(LAZY_GROUPS)) addGroup(group, await bundleGroup(packages));
 const groupOf = new Map(Object.entries(LAZY_GROUPS).flatMap(([group, packages]) => packages.map((p) => [p, group])));
 
 const lazyVendor = {
@@ -246,8 +252,7 @@ const main = await build({
 });
 const mainCode = ascii('mfd-main.js', wrap(main.outputFiles[0].text));
 outputs.set('mfd-main.js', mainCode);
-// Made by running `mfd ls` (scripts/code-cache.cjs), so it holds what that run compiled.
-outputs.set('mfd-main.v8cache', await codeCacheIn('main', 'mfd-main.js', mainCode, []));
+await addCodeCaches();
 outputs.set('mfd.cjs', `#!/usr/bin/env node
 // mfd ${pkg.version}. Its code is mfd-main.js beside this file, compiled with the V8 code cache
 // in mfd-main.v8cache (scripts/build.mjs explains why).
@@ -255,8 +260,11 @@ outputs.set('mfd.cjs', `#!/usr/bin/env node
 const { Script } = require("node:vm");
 const { readFileSync } = require("node:fs");
 const code = __dirname + "/mfd-main.js";
+// Commands that fetch take the cache a deploy made, the others the smaller one \`mfd ls\` made.
+// Only a cache is chosen: with either, or none, every command runs the same code.
+const fetches = process.argv.slice(2).some((arg) => arg === "deploy" || arg === "resolve" || arg === "watch" || arg === "serve");
 let cachedData;
-try { cachedData = readFileSync(__dirname + "/mfd-main.v8cache"); } catch {}
+try { cachedData = readFileSync(__dirname + (fetches ? "/mfd-main-deploy.v8cache" : "/mfd-main.v8cache")); } catch {}
 const script = new Script(readFileSync(code, "latin1"), { filename: code, cachedData });
 script.runInThisContext()(exports, require, module, __filename, __dirname);
 `);

@@ -1,43 +1,155 @@
-// Run by scripts/build.mjs in a child process to make one V8 code cache, the same bytes on every
+// Run by scripts/build.mjs in a child process to make V8 code caches, the same bytes on every
 // build: a fresh process under a fixed --random-seed (the why is at CACHE_FLAGS in build.mjs).
-// The cache is made under the code file's own name (V8 keeps it: stack traces show it).
-//   node --random-seed=N scripts/code-cache.cjs group <dir/mfd-GROUP.js> <cache out> <package>...
-//   node --random-seed=N scripts/code-cache.cjs main <dir/mfd-main.js> <cache out>
+// DIR holds the code files build wrote (mfd-main.js, mfd-git.js, ...). Each cache is made under
+// its code file's own name (V8 keeps it: stack traces show it), and holds what the run compiled.
+//   node --random-seed=N scripts/code-cache.cjs ls DIR      -> DIR/mfd-main.v8cache
+//     `mfd ls` in an app root with one deployment: reading and checking mfd.toml, listing, output.
+//   node --random-seed=N scripts/code-cache.cjs deploy DIR  -> DIR/mfd-main-deploy.v8cache and
+//     DIR/mfd-GROUP.v8cache for each library group: a first and an incremental `mfd deploy` (build
+//     ["true"]) from a local repository served by `git http-backend` on 127.0.0.1.
+//   node scripts/code-cache.cjs serve ROOT  (deploy's git server, in a process of its own)
 'use strict';
+const { execFileSync, spawn } = require('node:child_process');
 const { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } = require('node:fs');
+const { createServer } = require('node:http');
 const { tmpdir } = require('node:os');
-const { basename, dirname, join } = require('node:path');
-const { Script } = require('node:vm');
+const { basename, join } = require('node:path');
+const vm = require('node:vm');
 
-const [mode, sourceFile, cacheFile, ...rest] = process.argv.slice(2);
-const script = new Script(readFileSync(sourceFile, 'latin1'), { filename: basename(sourceFile) });
+const [mode, dir] = process.argv.slice(2);
 
-if (mode === 'group') {
-  // Made after running the group (requiring each package), so it also holds the functions that
-  // loading ran.
+// Time as mfd sees it here: a clock that moves 1 ms per reading, so no branch the runs take
+// depends on how fast or busy the building machine is (a step's duration, a transfer's rate, a
+// slice of the low-speed meter): the caches then hold the same functions on every build.
+if (mode !== 'serve') {
+  let clock = 1_700_000_000_000;
+  const origin = clock;
+  Date.now = () => clock++;
+  performance.now = () => clock++ - origin;
+}
+const main = () => new vm.Script(readFileSync(join(dir, 'mfd-main.js'), 'latin1'), { filename: 'mfd-main.js' });
+
+/** Runs mfd's main code as `mfd --ci ARGS` in `cwd`, as dist/mfd.cjs would. */
+function runMfd(script, cwd, args) {
+  process.chdir(cwd);
+  const loader = join(dir, 'mfd.cjs');
+  process.argv = [process.argv[0], loader, '--ci', ...args];
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, require, module, '', '');
-  for (const name of rest) void module.exports[name];
-  writeFileSync(cacheFile, script.createCachedData());
-} else if (mode === 'main') {
-  // Made by running `mfd ls`, so it holds every function that run compiled (reading and validating
-  // mfd.toml, listing, output), not just the top level.
+  script.runInThisContext()(module.exports, require, module, loader, dir);
+}
+
+const work = () => mkdtempSync(join(tmpdir(), 'mfd-code-cache-'));
+
+if (mode === 'ls') {
+  const script = main();
   // An app root with one (Go-mfd-style, record-less) deployment, so listing has a row to draw.
-  const app = mkdtempSync(join(tmpdir(), 'mfd-main-cache-'));
+  const app = work();
   writeFileSync(join(app, 'mfd.toml'), '[repo]\nurl = "http://127.0.0.1:9/app.git"\n[build]\ncommands = []\n');
   const deployment = `mfd_1700000000_${'0'.repeat(40)}`;
   mkdirSync(join(app, deployment));
   symlinkSync(deployment, join(app, 'active'));
-  process.chdir(app);
   process.on('exit', (code) => {
     rmSync(app, { recursive: true, force: true });
-    if (code !== 0) return;
-    writeFileSync(cacheFile, script.createCachedData());
+    if (code === 0) writeFileSync(join(dir, 'mfd-main.v8cache'), script.createCachedData());
   });
-  const loader = join(dirname(sourceFile), 'mfd.cjs');
-  process.argv = [process.argv[0], loader, '--ci', 'ls'];
-  const main = { exports: {} };
-  script.runInThisContext()(main.exports, require, main, loader, dirname(sourceFile));
+  runMfd(script, app, ['ls']);
+} else if (mode === 'deploy') {
+  // Each library group is compiled by its loader inside mfd's code; one Script per group, under
+  // its file's name, whichever run compiles it.
+  const script = main();
+  const groups = new Map();
+  vm.Script = class extends vm.Script {
+    constructor(code, options) {
+      const name = basename(String(options?.filename));
+      if (groups.has(name)) return groups.get(name);
+      super(code, { ...options, filename: name, cachedData: undefined });
+      groups.set(name, this);
+    }
+  };
+  const tmp = work();
+  const git = (args, cwd) => execFileSync('git', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: gitEnv });
+  const gitEnv = {
+    PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_AUTHOR_NAME: 'mfd', GIT_AUTHOR_EMAIL: 'mfd@localhost', GIT_COMMITTER_NAME: 'mfd', GIT_COMMITTER_EMAIL: 'mfd@localhost',
+    GIT_AUTHOR_DATE: '1700000000 +0000', GIT_COMMITTER_DATE: '1700000000 +0000',
+  };
+  const source = join(tmp, 'source');
+  mkdirSync(source);
+  git(['init', '-q', '--bare', '-b', 'main', join(tmp, 'app.git')], tmp);
+  git(['init', '-q', '-b', 'main'], source);
+  const commit = (n) => {
+    writeFileSync(join(source, 'version.txt'), `${n}\n`);
+    writeFileSync(join(source, `file${n}.txt`), `${'x'.repeat(100 * n)}\n`);
+    git(['add', '-A'], source);
+    git(['commit', '-q', '-m', `version ${n}`], source);
+    git(['push', '-q', join(tmp, 'app.git'), 'main'], source);
+  };
+  commit(1);
+  const server = spawn(process.execPath, [__filename, 'serve', tmp], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let port = '';
+  server.stdout.on('data', (chunk) => {
+    port += chunk;
+    if (!port.endsWith('\n')) return;
+    // From here the server no longer holds the event loop open: it empties when a deploy has ended.
+    server.stdout.destroy();
+    server.unref();
+    const app = join(tmp, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'mfd.toml'), `[repo]\nurl = "http://127.0.0.1:${port.trim()}/app.git"\n[build]\ncommands = [["true"]]\n`);
+    const steps = [
+      () => runMfd(script, app, ['deploy']),
+      () => { commit(2); runMfd(script, app, ['deploy']); },
+      () => {
+        writeFileSync(join(dir, 'mfd-main-deploy.v8cache'), script.createCachedData());
+        for (const [name, group] of groups) writeFileSync(join(dir, name.replace(/\.js$/, '.v8cache')), group.createCachedData());
+        server.kill();
+      },
+    ];
+    process.on('beforeExit', () => {
+      if (process.exitCode) throw new Error(`the deploy run for the code cache failed (exit ${process.exitCode})`);
+      steps.shift()?.();
+    });
+  });
+  process.on('exit', () => {
+    server.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+} else if (mode === 'serve') {
+  // The smallest git smart-HTTP server: each request to `git http-backend` (CGI), loopback only.
+  const root = dir;
+  const httpServer = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const cgi = spawn('git', ['http-backend'], {
+      env: {
+        PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: url.pathname, QUERY_STRING: url.search.slice(1), REQUEST_METHOD: req.method, CONTENT_TYPE: req.headers['content-type'] ?? '',
+        GIT_PROTOCOL: req.headers['git-protocol'] ?? '', HTTP_CONTENT_ENCODING: req.headers['content-encoding'] ?? '', REMOTE_ADDR: '127.0.0.1',
+      },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    req.pipe(cgi.stdin);
+    // The whole answer in one write: how a response arrives in chunks must not depend on timing,
+    // as how often mfd's code runs per chunk decides what V8 records about it.
+    const out = [];
+    cgi.stdout.on('data', (chunk) => out.push(chunk));
+    cgi.stdout.on('end', () => {
+      const answer = Buffer.concat(out);
+      const end = answer.indexOf('\r\n\r\n');
+      let status = 200;
+      const headers = {};
+      for (const line of answer.subarray(0, Math.max(end, 0)).toString('latin1').split('\r\n')) {
+        const colon = line.indexOf(':');
+        if (colon < 0) continue;
+        const [name, value] = [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10);
+        else headers[name] = value;
+      }
+      const body = answer.subarray(end + 4);
+      res.writeHead(status, { ...headers, 'Content-Length': String(body.length) });
+      res.end(body);
+    });
+  });
+  httpServer.listen(0, '127.0.0.1', () => process.stdout.write(`${httpServer.address().port}\n`));
 } else {
-  throw new Error(`unknown mode ${mode}: group or main`);
+  throw new Error(`unknown mode ${mode}: ls, deploy or serve`);
 }

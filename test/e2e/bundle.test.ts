@@ -25,7 +25,7 @@ const builtins = (stderr: string): string => [...stderr.matchAll(/mfd-builtins-l
 // Start-up is mostly V8 compiling code, so isomorphic-git, execa and proper-lockfile are files
 // of their own beside dist/mfd.cjs, each compiled on first use only (scripts/build.mjs).
 const DIST = dirname(MFD);
-const FILES = ['mfd-exec.js', 'mfd-exec.v8cache', 'mfd-git.js', 'mfd-git.v8cache', 'mfd-lock.js', 'mfd-lock.v8cache', 'mfd-main.js', 'mfd-main.v8cache', 'mfd.cjs'];
+const FILES = ['mfd-exec.js', 'mfd-exec.v8cache', 'mfd-git.js', 'mfd-git.v8cache', 'mfd-lock.js', 'mfd-lock.v8cache', 'mfd-main-deploy.v8cache', 'mfd-main.js', 'mfd-main.v8cache', 'mfd.cjs'];
 // dist/mfd is the single executable, there only after `npm run package`.
 const built = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((name) => name !== 'mfd').sort();
 
@@ -71,9 +71,9 @@ describe('bundle', () => {
     assert.match(again.stderr, /reusing mfd_/);
     assert.equal(compiled(again.stderr), 'lock');
     // The bundle was built by this Node, so V8 must take every group's code cache, and the main
-    // code's whatever the command (the cache was made by running `ls`).
-    for (const run of [resolved, deployed, again]) assert.match(run.stderr, /mfd-main:\[cache accepted\] .* cache-rejected:\[\]\n$/);
-    assert.match(listed.stderr, /mfd-main:\[cache accepted\]/);
+    // code's: the one a deploy made for the commands that fetch, the one `ls` made for the others.
+    for (const run of [resolved, deployed, again]) assert.match(run.stderr, /mfd-main:\[cache accepted: mfd-main-deploy\.v8cache\] .* cache-rejected:\[\]\n$/);
+    assert.match(listed.stderr, /mfd-main:\[cache accepted: mfd-main\.v8cache\]/);
   });
 
   test('an https remote loads node:https on first use, and resolves and deploys through TLS', async (t) => {
