@@ -22,8 +22,10 @@
 //   only resolve, fetch and checkout pay for isomorphic-git. src/ imports those packages lazily
 //   (`await import(...)`) where they are used.
 //
-// Two builds of one checkout with one Node give the same bytes (test/e2e/bundle.test.ts): esbuild
-// is deterministic, and each code cache is made apart under a fixed seed (CACHE_FLAGS).
+// Two builds of one checkout with one Node (and one git: the deploy run talks to its http-backend)
+// give the same bytes (test/e2e/bundle.test.ts): esbuild is deterministic, and the code caches are
+// made apart under a fixed seed (CACHE_FLAGS), by runs that take the same paths whatever the
+// timing (scripts/code-cache.cjs).
 // Usage: node scripts/build.mjs [--outdir DIR]   (default dist/)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
