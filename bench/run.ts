@@ -1,7 +1,8 @@
 // `npm run bench`: mfd against native git (and a Go-mfd-like path) doing the same work on the same
 // loopback repositories, side by side in one run; medians and ratios, never a pass/fail threshold.
 // Options: --reps N (default 5), --quick (small fixture only), --fixtures small,large,express
-// (default all three), --out FILE (default bench/results/latest.json).
+// (default all three), --out FILE (default bench/results/latest.json), --keep-env (time every
+// command with NODE_EXTRA_CA_CERTS as this environment sets it; see TIMED_ENV).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -41,6 +42,13 @@ const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : file
  * `--keep-env` times with the environment as it is.
  */
 const TIMED_ENV: NodeJS.ProcessEnv = args.includes('--keep-env') ? process.env : Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+/**
+ * When this environment sets NODE_EXTRA_CA_CERTS (and --keep-env is not given), the start-up rows
+ * are also timed with it, suffixed CA_SET, so one run shows both: the issues' targets against
+ * `node -e 0` were set on machines whose environment sets it.
+ */
+const CA_ENV: NodeJS.ProcessEnv | undefined = !args.includes('--keep-env') && process.env.NODE_EXTRA_CA_CERTS !== undefined ? process.env : undefined;
+const CA_SET = ' [NODE_EXTRA_CA_CERTS set]';
 
 interface Sample { ms: number; rssKiB: number | null }
 
@@ -50,7 +58,7 @@ interface Sample { ms: number; rssKiB: number | null }
  * row pays for the previous row's writeback: on this kind of machine a deploy started while the
  * kernel flushes a just-removed repetition took 0.4 s to check out instead of 0.05 s.
  */
-async function once(argv: string[], cwd: string, settle = true): Promise<Sample> {
+async function once(argv: string[], cwd: string, settle = true, env = TIMED_ENV): Promise<Sample> {
   if (settle) spawnSync('sync');
   const rssFile = join(tmpdir(), `mfd-bench-rss-${process.pid}`);
   await rm(rssFile, { force: true });
@@ -58,7 +66,7 @@ async function once(argv: string[], cwd: string, settle = true): Promise<Sample>
   const full = TIME ? [TIME, '-f', '%M', '-o', rssFile, ...argv] : probed ? [argv[0]!, '--require', RSS_PROBE, ...argv.slice(1)] : argv;
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(full[0]!, full.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...TIMED_ENV, NO_COLOR: '1', MFD_BENCH_RSS_FILE: rssFile } });
+    const child = spawn(full[0]!, full.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, NO_COLOR: '1', MFD_BENCH_RSS_FILE: rssFile } });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-500)}`))));
@@ -130,6 +138,15 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
       [['sh', '-c', `git archive ${ahead} | tar -x -C ${out}`], nat],
     ]));
     if (r < Math.min(reps, 3)) add('Go-mfd-like (2 full iso-git clones)', await once([process.execPath, GOMFD, url, join(dir, 'gomfd')], dir));
+    if (CA_ENV) {
+      const caApp = join(dir, 'app-ca');
+      await mkdir(caApp);
+      await writeFile(join(caApp, 'mfd.toml'), config);
+      add(`mfd first deploy${CA_SET}`, await once(mfd('deploy', base), caApp, true, CA_ENV));
+      add(`mfd ls${CA_SET}`, await once(mfd('ls'), app, true, CA_ENV));
+      add(`mfd resolve${CA_SET}`, await once(mfd('resolve', 'main'), app, true, CA_ENV));
+      add(`node -e 0${CA_SET}`, await once([process.execPath, '-e', '0'], app, true, CA_ENV));
+    }
     // Moved aside, removed only after the last timed command: on a disk mounted with `discard` an
     // `rm -rf` slows the file creation of whatever runs next, mfd and git alike.
     await rename(dir, join(trash, basename(dir)));
@@ -150,6 +167,11 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
     ['mfd incremental deploy (+10 commits)', 'git fetch --depth 1 + archive | tar -x'],
     ['mfd redeploy (reuse)', 'mfd ls'],
     ['Go-mfd-like (2 full iso-git clones)', 'mfd first deploy'],
+    ...(CA_ENV ? [
+      [`mfd ls${CA_SET}`, `node -e 0${CA_SET}`],
+      [`mfd resolve${CA_SET}`, `node -e 0${CA_SET}`],
+      [`mfd first deploy${CA_SET}`, 'git clone --depth 1'],
+    ] as [string, string][] : []),
   ];
   return {
     fixture: spec,
@@ -188,7 +210,7 @@ async function main(): Promise<void> {
       for (const r of row.ratios) console.log(`  ${`${r.measured} / ${r.baseline}`.padEnd(72)} ${r.ratio.toFixed(2)}x`);
     }
     await mkdir(dirname(outFile), { recursive: true });
-    await writeFile(outFile, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, nodeExtraCaCerts: TIMED_ENV.NODE_EXTRA_CA_CERTS !== undefined, results }, null, 2)}\n`);
+    await writeFile(outFile, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, nodeExtraCaCerts: TIMED_ENV.NODE_EXTRA_CA_CERTS !== undefined, alsoWithNodeExtraCaCerts: CA_ENV !== undefined, results }, null, 2)}\n`);
     console.log(`\nwrote ${relative(process.cwd(), outFile)}`);
   } finally {
     await server.close();
