@@ -17,10 +17,10 @@
 //   apart because Node's loader reads and scans every byte of the file it runs: code kept in a
 //   comment of mfd.cjs cost `mfd ls` a second read and scan of 1.1 MB.
 // - The heavy libraries (about 80% of the code) are separate groups, each compiled, with its own
-//   cache (made by the deploy run), the first time one of its packages is imported (see loaderOf). So `mfd ls`, `mfd status`
-//   and `--help` compile none of them, a redeploy of a built commit only the lock library, and
-//   only resolve, fetch and checkout pay for isomorphic-git. src/ imports those packages lazily
-//   (`await import(...)`) where they are used.
+//   cache (made by the deploy run), the first time one of its packages is imported (loaderOf).
+//   So `mfd ls`, `mfd status` and `--help` compile none of them, a redeploy of a built commit
+//   only the lock library, and only resolve, fetch and checkout pay for isomorphic-git. src/
+//   imports those packages lazily (`await import(...)`) where they are used.
 //
 // Two builds of one checkout with one Node (and one git: the deploy run talks to its http-backend)
 // give the same bytes (test/e2e/bundle.test.ts): esbuild is deterministic, and the code caches are
@@ -39,7 +39,7 @@ const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url
 const outIndex = process.argv.indexOf('--outdir');
 const outdir = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : join(root, 'dist');
 
-/** The lazily loaded packages, by group: each group is one embedded bundle. */
+/** The lazily loaded packages, by group: each group is one file of dist/, mfd-GROUP.js. */
 export const LAZY_GROUPS = {
   git: ['isomorphic-git'],
   exec: ['execa'],
@@ -256,8 +256,8 @@ const mainCode = ascii('mfd-main.js', wrap(main.outputFiles[0].text));
 outputs.set('mfd-main.js', mainCode);
 await addCodeCaches();
 outputs.set('mfd.cjs', `#!/usr/bin/env node
-// mfd ${pkg.version}. Its code is mfd-main.js beside this file, compiled with the V8 code cache
-// in mfd-main.v8cache (scripts/build.mjs explains why).
+// mfd ${pkg.version}. Its code is mfd-main.js beside this file, compiled with one of the V8 code
+// caches beside it (scripts/build.mjs explains why).
 "use strict";
 const { Script } = require("node:vm");
 const { readFileSync } = require("node:fs");

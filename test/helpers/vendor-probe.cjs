@@ -1,8 +1,7 @@
 // Preloaded into the CLI (node --require) by test/e2e/bundle.test.ts: records which vendor groups
 // (git, exec, lock: dist/mfd-GROUP.js, see scripts/build.mjs) get compiled, whether V8 accepted
 // each group's code cache and the main code's (dist/mfd-main.js, and which of its two caches), and
-// says so on exit; and which
-// lazily loaded built-ins the command loaded.
+// says so on exit; and which lazily loaded built-ins the command loaded.
 const vm = require('node:vm');
 const compiled = [];
 const rejected = [];
