@@ -33,6 +33,7 @@ import { createRequire } from 'node:module';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loaderText } from './loader.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -255,21 +256,7 @@ const main = await build({
 const mainCode = ascii('mfd-main.js', wrap(main.outputFiles[0].text));
 outputs.set('mfd-main.js', mainCode);
 await addCodeCaches();
-outputs.set('mfd.cjs', `#!/usr/bin/env node
-// mfd ${pkg.version}. Its code is mfd-main.js beside this file, compiled with one of the V8 code
-// caches beside it (scripts/build.mjs explains why).
-"use strict";
-const { Script } = require("node:vm");
-const { readFileSync } = require("node:fs");
-const code = __dirname + "/mfd-main.js";
-// Commands that fetch take the cache a deploy made, the others the smaller one \`mfd ls\` made.
-// Only a cache is chosen: with either, or none, every command runs the same code.
-const fetches = process.argv.slice(2).some((arg) => arg === "deploy" || arg === "resolve" || arg === "watch" || arg === "serve");
-let cachedData;
-try { cachedData = readFileSync(__dirname + (fetches ? "/mfd-main-deploy.v8cache" : "/mfd-main.v8cache")); } catch {}
-const script = new Script(readFileSync(code, "latin1"), { filename: code, cachedData });
-script.runInThisContext()(exports, require, module, __filename, __dirname);
-`);
+outputs.set('mfd.cjs', loaderText({ version: pkg.version, sea: false }));
 
 // Each file written beside and renamed over, the loader last: a running \`mfd\` or test never reads
 // a half-written file.

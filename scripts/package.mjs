@@ -1,15 +1,16 @@
 // `npm run package`: turns the bundled CLI (dist/mfd.cjs) into one standalone executable with
 // Node's single executable application support: the node binary with the script injected
 // (postject), so a server needs neither Node nor node_modules. Usage: node scripts/package.mjs [--out FILE]
-// The script is dist/mfd-main.js called as dist/mfd.cjs calls it, and Node makes its code cache
-// itself (`useCodeCache`); the library groups and their code caches (dist/mfd-GROUP.js, .v8cache)
-// travel as assets of the same names, which the main code reads with node:sea when it is one.
+// The script is dist/mfd.cjs's loader reading from the executable's assets (scripts/loader.mjs):
+// every code file of dist/ and its code caches travel as assets of the same names, read with
+// node:sea, so the single binary compiles mfd's code with the caches dist/mfd.cjs uses.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loaderText } from './loader.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outIndex = process.argv.indexOf('--out');
@@ -20,10 +21,10 @@ try {
   const config = join(work, 'sea-config.json');
   const main = join(work, 'mfd.cjs');
   const dist = join(root, 'dist');
-  const code = readFileSync(join(dist, 'mfd-main.js'), 'latin1');
-  writeFileSync(main, `${code}(exports, require, module, __filename, __dirname);\n`, 'latin1');
-  const assets = Object.fromEntries(readdirSync(dist).filter((f) => /^mfd-(?!main\.)\w+\.(js|v8cache)$/.test(f)).sort().map((f) => [f, join(dist, f)]));
-  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  writeFileSync(main, loaderText({ version: pkg.version, sea: true }));
+  const assets = Object.fromEntries(readdirSync(dist).filter((f) => /^mfd-[\w-]+\.(js|v8cache)$/.test(f)).sort().map((f) => [f, join(dist, f)]));
+  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, assets }));
   execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' });
   copyFileSync(process.execPath, out);
   chmodSync(out, 0o755);
