@@ -4,7 +4,7 @@
 //
 //   mfd.cjs                   the loader: compiles mfd-main.js with one of its two caches
 //   mfd-main.js               mfd's own code with zod and smol-toml
-//   mfd-main.v8cache          its V8 code cache made by running `mfd ls` (most commands)
+//   mfd-main.v8cache          its V8 code cache made by running `mfd ls`, status, history, logs (the other commands)
 //   mfd-main-deploy.v8cache   its V8 code cache made by running deploys (deploy, resolve, watch, serve)
 //   mfd-git.js, mfd-exec.js, mfd-lock.js and their .v8cache: isomorphic-git, execa, proper-lockfile
 //
@@ -140,9 +140,9 @@ const CACHE_FLAGS = ['--random-seed=1'];
 
 /**
  * The code caches, made by scripts/code-cache.cjs in a work directory holding the code files:
- * mfd-main.v8cache by running `mfd ls`; mfd-main-deploy.v8cache and each group's by running a
- * first and an incremental deploy from a local repository (git and `git http-backend` on
- * 127.0.0.1, so the build needs git, as mfd itself does). V8 keeps the file name a cache was made
+ * mfd-main-deploy.v8cache and each group's by running a first and an incremental deploy from a
+ * local repository (git and `git http-backend` on 127.0.0.1, so the build needs git, as mfd itself
+ * does); mfd-main.v8cache by running `mfd ls`, `status`, `history` and `logs` in that app root. V8 keeps the file name a cache was made
  * under and shows it in stack traces, so each is made as its file's name in dist/, wherever mfd is
  * installed. V8 checks its version, flags and the source and compiles afresh when a cache does
  * not fit (another Node than the one that built), so a stale cache costs only its read.
@@ -152,9 +152,12 @@ async function addCodeCaches() {
   try {
     for (const [name, content] of outputs) await writeFile(join(work, name), content, 'latin1');
     const script = new URL('./code-cache.cjs', import.meta.url).pathname;
-    // `deploy` needs PATH for git and the build command; nothing else of the builder's environment.
-    for (const [mode, env] of [['ls', {}], ['deploy', { PATH: process.env.PATH }]]) {
-      const run = spawnSync(process.execPath, [...CACHE_FLAGS, script, mode, work], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    // The deploys' app root is where `ls` and the others then run. `deploy` needs PATH for git and
+    // the build command; nothing else of the builder's environment.
+    const app = join(work, 'app');
+    await mkdir(app);
+    for (const [mode, env] of [['deploy', { PATH: process.env.PATH }], ['ls', {}]]) {
+      const run = spawnSync(process.execPath, [...CACHE_FLAGS, script, mode, work, app], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
       if (run.error?.code === 'ENOENT' || /spawnSync git ENOENT/.test(run.stderr)) throw new Error('npm run build needs git: it makes the code cache of a deploy by deploying a local repository');
       if (run.status !== 0) throw new Error(`making the ${mode} code caches failed (exit ${run.status}): ${run.stderr}`);
     }

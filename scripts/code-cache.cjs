@@ -2,27 +2,30 @@
 // build: a fresh process under a fixed --random-seed (the why is at CACHE_FLAGS in build.mjs).
 // DIR holds the code files build wrote (mfd-main.js, mfd-git.js, ...). Each cache is made under
 // its code file's own name (V8 keeps it: stack traces show it), and holds what the run compiled.
-//   node --random-seed=N scripts/code-cache.cjs ls DIR      -> DIR/mfd-main.v8cache
-//     `mfd ls` in an app root with one deployment: reading and checking mfd.toml, listing, output.
-//   node --random-seed=N scripts/code-cache.cjs deploy DIR  -> DIR/mfd-main-deploy.v8cache and
+//   node --random-seed=N scripts/code-cache.cjs deploy DIR APP -> DIR/mfd-main-deploy.v8cache and
 //     DIR/mfd-GROUP.v8cache for each library group: a first and an incremental `mfd deploy` (build
-//     ["true"]) from a local repository served by `git http-backend` on 127.0.0.1.
+//     ["true"]) into the app root APP, from a local repository served by `git http-backend` on
+//     127.0.0.1.
+//   node --random-seed=N scripts/code-cache.cjs ls DIR APP -> DIR/mfd-main.v8cache: `mfd ls`,
+//     `status`, `history` and `logs` in that app root (two deployments, their records and logs).
+//     In a process of its own: compiled beside the deploys, the cache would hold their code too.
 //   node scripts/code-cache.cjs serve ROOT  (deploy's git server, in a process of its own)
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
-const { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } = require('node:fs');
+const { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { createServer } = require('node:http');
 const { tmpdir } = require('node:os');
 const { basename, join } = require('node:path');
 const vm = require('node:vm');
 
-const [mode, dir] = process.argv.slice(2);
+const [mode, dir, appRoot] = process.argv.slice(2);
 
 // Time as mfd sees it here: a clock that moves 1 ms per reading, so no branch the runs take
 // depends on how fast or busy the building machine is (a step's duration, a transfer's rate, a
 // slice of the low-speed meter): the caches then hold the same functions on every build.
 if (mode !== 'serve') {
-  let clock = 1_700_000_000_000;
+  // `ls` and the others run an hour after the deploys they list, as they would.
+  let clock = 1_700_000_000_000 + (mode === 'ls' ? 3_600_000 : 0);
   const origin = clock;
   Date.now = () => clock++;
   performance.now = () => clock++ - origin;
@@ -38,21 +41,22 @@ function runMfd(script, cwd, args) {
   script.runInThisContext()(module.exports, require, module, loader, dir);
 }
 
+/** Runs each step when the event loop empties (the run before it has ended); fails on a failed run. */
+function inTurn(steps) {
+  process.on('beforeExit', () => {
+    if (process.exitCode) throw new Error(`a run for the code cache failed (exit ${process.exitCode})`);
+    steps.shift()?.();
+  });
+}
+
 const work = () => mkdtempSync(join(tmpdir(), 'mfd-code-cache-'));
 
 if (mode === 'ls') {
   const script = main();
-  // An app root with one (Go-mfd-style, record-less) deployment, so listing has a row to draw.
-  const app = work();
-  writeFileSync(join(app, 'mfd.toml'), '[repo]\nurl = "http://127.0.0.1:9/app.git"\n[build]\ncommands = []\n');
-  const deployment = `mfd_1700000000_${'0'.repeat(40)}`;
-  mkdirSync(join(app, deployment));
-  symlinkSync(deployment, join(app, 'active'));
-  process.on('exit', (code) => {
-    rmSync(app, { recursive: true, force: true });
-    if (code === 0) writeFileSync(join(dir, 'mfd-main.v8cache'), script.createCachedData());
-  });
-  runMfd(script, app, ['ls']);
+  inTurn([
+    ...[['ls'], ['status'], ['history'], ['logs']].map((args) => () => runMfd(script, appRoot, args)),
+    () => writeFileSync(join(dir, 'mfd-main.v8cache'), script.createCachedData()),
+  ]);
 } else if (mode === 'deploy') {
   // Each library group is compiled by its loader inside mfd's code; one Script per group, under
   // its file's name, whichever run compiles it.
@@ -93,22 +97,17 @@ if (mode === 'ls') {
     // From here the server no longer holds the event loop open: it empties when a deploy has ended.
     server.stdout.destroy();
     server.unref();
-    const app = join(tmp, 'app');
-    mkdirSync(app);
-    writeFileSync(join(app, 'mfd.toml'), `[repo]\nurl = "http://127.0.0.1:${port.trim()}/app.git"\n[build]\ncommands = [["true"]]\n`);
-    const steps = [
-      () => runMfd(script, app, ['deploy']),
-      () => { commit(2); runMfd(script, app, ['deploy']); },
+    writeFileSync(join(appRoot, 'mfd.toml'), `[repo]\nurl = "http://127.0.0.1:${port.trim()}/app.git"\n[build]\ncommands = [["true"]]\n`);
+    inTurn([
+      () => runMfd(script, appRoot, ['deploy']),
+      () => { commit(2); runMfd(script, appRoot, ['deploy']); },
       () => {
         writeFileSync(join(dir, 'mfd-main-deploy.v8cache'), script.createCachedData());
         for (const [name, group] of groups) writeFileSync(join(dir, name.replace(/\.js$/, '.v8cache')), group.createCachedData());
         server.kill();
       },
-    ];
-    process.on('beforeExit', () => {
-      if (process.exitCode) throw new Error(`the deploy run for the code cache failed (exit ${process.exitCode})`);
-      steps.shift()?.();
-    });
+    ]);
+    // The event loop is empty now that the server no longer holds it: the first step runs.
   });
   process.on('exit', () => {
     server.kill();
