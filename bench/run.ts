@@ -2,7 +2,8 @@
 // loopback repositories, side by side in one run; medians and ratios, never a pass/fail threshold.
 // Options: --reps N (default 5), --quick (small fixture only), --fixtures small,large,express
 // (default all three), --out FILE (default bench/results/latest.json), --keep-env (time every
-// command with NODE_EXTRA_CA_CERTS as this environment sets it; see TIMED_ENV).
+// command with NODE_EXTRA_CA_CERTS as this environment sets it; see TIMED_ENV), --rtt MS (mfd and
+// git reach the server through a proxy that adds MS of round trip, bench/latency.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGitServer } from '../test/helpers/git-server.ts';
 import { buildFixture, EXPRESS, LARGE, SMALL, type FixtureSpec } from './fixture.ts';
+import { startLatencyProxy } from './latency.ts';
 
 const MFD = fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url));
 const GOMFD = fileURLToPath(new URL('./gomfd-like.mjs', import.meta.url));
@@ -32,6 +34,8 @@ const fixtures = quick ? [SMALL] : args.includes('--fixtures')
 function fail(message: string): never {
   throw new Error(message);
 }
+const rttMs = args.includes('--rtt') ? Number(args[args.indexOf('--rtt') + 1]) : 0;
+if (!(rttMs >= 0)) throw new Error('--rtt takes a round trip in milliseconds');
 const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 /**
@@ -187,6 +191,8 @@ async function fixtureRows(work: string, spec: FixtureSpec, url: string, shas: s
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'mfd-bench-'));
   const server = await startGitServer({ root: join(work, 'git') });
+  const proxy = rttMs > 0 ? await startLatencyProxy({ host: '127.0.0.1', port: Number(new URL(server.url('x')).port) }, rttMs) : undefined;
+  if (proxy) process.stderr.write(`mfd and git reach the server through a proxy adding ${rttMs} ms of round trip\n`);
   try {
     const bin = join(work, 'mfd-bin');
     await once([process.execPath, PACKAGE, '--out', bin], work);
@@ -194,7 +200,8 @@ async function main(): Promise<void> {
     for (const spec of fixtures) {
       process.stderr.write(`building fixture ${spec.name} (${spec.commits} commits, ${spec.files} files, ${(spec.refs ?? 0) + 1} refs)...\n`);
       const { shas, packBytes } = await buildFixture(join(work, 'git'), spec);
-      const row = { ...(await fixtureRows(work, spec, server.url(spec.name), shas, bin)), packMiB: packBytes / 1024 ** 2 };
+      const url = proxy ? proxy.via(server.url(spec.name)) : server.url(spec.name);
+      const row = { ...(await fixtureRows(work, spec, url, shas, bin)), packMiB: packBytes / 1024 ** 2 };
       results.push(row);
       console.log(`\n${spec.name}: ${spec.commits} commits, ${spec.files} files, pack ${row.packMiB.toFixed(1)} MiB, ${reps} reps (medians)`);
       for (const [k, v] of Object.entries(row.medianMs)) {
@@ -210,9 +217,10 @@ async function main(): Promise<void> {
       for (const r of row.ratios) console.log(`  ${`${r.measured} / ${r.baseline}`.padEnd(72)} ${r.ratio.toFixed(2)}x`);
     }
     await mkdir(dirname(outFile), { recursive: true });
-    await writeFile(outFile, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, nodeExtraCaCerts: TIMED_ENV.NODE_EXTRA_CA_CERTS !== undefined, alsoWithNodeExtraCaCerts: CA_ENV !== undefined, results }, null, 2)}\n`);
+    await writeFile(outFile, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, nodeExtraCaCerts: TIMED_ENV.NODE_EXTRA_CA_CERTS !== undefined, alsoWithNodeExtraCaCerts: CA_ENV !== undefined, rttMs, results }, null, 2)}\n`);
     console.log(`\nwrote ${relative(process.cwd(), outFile)}`);
   } finally {
+    await proxy?.close();
     await server.close();
     await rm(work, { recursive: true, force: true });
   }
