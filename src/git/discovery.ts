@@ -2,9 +2,9 @@
 // always does a protocol v1 discovery, and v1 lists every ref: thousands on a real repository, each
 // parsed in JavaScript, when a fetch of a known sha needs only the capabilities and HEAD.
 import type { GitHttpClient, GitHttpResponse } from './http-client.ts';
+import { FLUSH, pktLine, pktLines } from './pkt-line.ts';
 
 const ADVERTISEMENT = 'application/x-git-upload-pack-advertisement';
-const FLUSH = Buffer.from('0000', 'latin1');
 
 /**
  * `http`, with every upload-pack advertisement answered by filterAdvertisement. Only for fetches
@@ -72,28 +72,6 @@ function lineEnd(body: Buffer, at: number): number | undefined {
   return end <= body.length ? end : undefined;
 }
 
-interface PktLine {
-  start: number;
-  end: number;
-  data: Buffer;
-  flush: boolean;
-}
-
-/** The pkt-lines of `body`, or undefined where one is malformed or cut short. */
-function pktLines(body: Buffer): PktLine[] | undefined {
-  const lines: PktLine[] = [];
-  for (let at = 0; at < body.length; ) {
-    if (at + 4 > body.length) return undefined;
-    const length = Number.parseInt(body.toString('latin1', at, at + 4), 16);
-    // 0000 flush, 0001 delim and 0002 response-end (protocol v2) are four bytes, no payload.
-    if (!Number.isInteger(length) || length === 3 || at + Math.max(length, 4) > body.length) return undefined;
-    const end = at + Math.max(length, 4);
-    lines.push({ start: at, end, data: body.subarray(at + 4, end), flush: length === 0 });
-    at = end;
-  }
-  return lines;
-}
-
 /** Whether the payload [start, end) is `<sha> HEAD` (with or without capabilities or a newline). */
 function isHeadLine(body: Buffer, start: number, end: number): boolean {
   const after = start + 45;
@@ -127,9 +105,5 @@ export function addRefPrefixes(body: Buffer, prefixes: readonly string[]): Buffe
   const lines = pktLines(body);
   const delim = lines?.findIndex((l) => body.toString('latin1', l.start, l.end) === '0001') ?? -1;
   if (!lines || !lines[0]?.data.toString('latin1').startsWith('command=ls-refs') || delim === -1 || !lines.at(-1)!.flush) return body;
-  const added = prefixes.map((p) => {
-    const line = Buffer.from(`ref-prefix ${p}\n`, 'utf8');
-    return Buffer.concat([Buffer.from((line.length + 4).toString(16).padStart(4, '0'), 'latin1'), line]);
-  });
-  return Buffer.concat([body.subarray(0, body.length - 4), ...added, FLUSH]);
+  return Buffer.concat([body.subarray(0, body.length - 4), ...prefixes.map((p) => pktLine(`ref-prefix ${p}\n`)), FLUSH]);
 }

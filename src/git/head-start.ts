@@ -1,12 +1,14 @@
 // A request sent before isomorphic-git asks for it: the ref advertisement a fetch or a ref listing
-// opens with, sent while mfd still loads isomorphic-git, claims its directory and opens the cache,
-// so the server's answer is under way meanwhile. iso-git's own request is answered from it only
-// when it is exactly the request that was sent; anything not taken is cut, never left open.
+// opens with (and the listing itself), sent while mfd still loads isomorphic-git, claims its
+// directory and opens the cache, so the server's answer is under way meanwhile. iso-git's own
+// request is answered from it only when it is exactly the request that was sent (its body too,
+// but for the agent line: listing.ts); anything not taken is cut, never left open.
 import type { GitHttpClient, GitHttpRequest, GitHttpResponse } from './http-client.ts';
+import { withoutAgent } from './listing.ts';
 
 export interface HeadStartClient extends GitHttpClient {
-  /** Sends `request` (a GET, no body) now; the first identical request is answered with its response. */
-  start(request: GitHttpRequest): void;
+  /** Sends `request` (its body whole) now; the first request identical to it is answered with its response. */
+  start(request: Omit<GitHttpRequest, 'body'> & { body?: Buffer }): void;
   /** Cuts every response sent ahead that nobody took (a fetch found the commit cached, a step failed first). */
   discard(): void;
 }
@@ -15,18 +17,21 @@ export function withHeadStart(http: GitHttpClient): HeadStartClient {
   const ahead = new Map<string, { response: Promise<GitHttpResponse>; cancel: AbortController }>();
   return {
     start(request) {
-      const key = keyOf(request);
-      if (key === undefined || ahead.has(key)) return;
+      const key = keyOf(request, request.body);
+      if (ahead.has(key)) return;
       const cancel = new AbortController();
-      const response = http.request({ ...request, cancel: cancel.signal });
+      const { body, ...rest } = request;
+      const response = http.request({ ...rest, ...(body ? { body: [body] } : {}), cancel: cancel.signal });
       // Its failure is iso-git's to see when it asks; until then it must not count as unhandled.
       response.catch(() => undefined);
       ahead.set(key, { response, cancel });
     },
-    request(request) {
-      const key = keyOf(request);
-      const sent = key === undefined ? undefined : ahead.get(key);
-      if (key === undefined || sent === undefined) return http.request(request);
+    async request(request) {
+      // A body is read whole to compare it (a listing's or a fetch's wants: a few lines).
+      const body = request.body === undefined ? undefined : await collect(request.body);
+      const key = keyOf(request, body);
+      const sent = ahead.get(key);
+      if (sent === undefined) return http.request(body === undefined ? request : { ...request, body: [body] });
       ahead.delete(key);
       return sent.response;
     },
@@ -41,9 +46,14 @@ export function withHeadStart(http: GitHttpClient): HeadStartClient {
   };
 }
 
-/** Method, URL and headers (names in lower case, sorted): undefined for a request with a body. */
-function keyOf(request: GitHttpRequest): string | undefined {
-  if (request.body !== undefined) return undefined;
+async function collect(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Method, URL, headers (names in lower case, sorted) and the body without its agent lines. */
+function keyOf(request: Pick<GitHttpRequest, 'method' | 'url' | 'headers'>, body: Buffer | undefined): string {
   const headers = Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([(request.method ?? 'GET').toUpperCase(), request.url, headers]);
+  return JSON.stringify([(request.method ?? 'GET').toUpperCase(), request.url, headers, body === undefined ? null : withoutAgent(body).toString('latin1')]);
 }

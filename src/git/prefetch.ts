@@ -2,6 +2,7 @@
 // says why): the ref listing a name needs, and the fetch's ref advertisement unless the cache
 // already holds the commit and the fetch asks nothing.
 import { PackStore } from './pack-read.ts';
+import { listingOf } from './listing.ts';
 import { fullSha, parseRevision } from './revision.ts';
 import type { Connection } from './transport.ts';
 
@@ -9,7 +10,7 @@ import type { Connection } from './transport.ts';
 export function startListing(conn: Connection, ref: string | undefined): void {
   const parsed = parseRevision(ref ?? 'HEAD');
   // An invalid ref fails before any request: nothing to send ahead.
-  if (parsed.ok && !fullSha(parsed.revision.base)) conn.startDiscovery('list');
+  if (parsed.ok && !fullSha(parsed.revision.base)) conn.startDiscovery('list', listingOf(parsed.revision.base));
 }
 
 /** Starts `conn`'s fetch discovery unless the cache's packs hold commit `sha`. */

@@ -4,6 +4,7 @@ import { expandOid, fetch as fetchPack, listServerRefs, readCommit, readObject, 
 import { GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from '../errors/index.ts';
 import { isShallow, openCache, removeDamagedPacks } from './cache.ts';
 import { withRefPrefixes } from './discovery.ts';
+import { listingOf, REV_RULES, SHORT_SHA } from './listing.ts';
 import { fetchInto } from './fetch.ts';
 import { fs, guard, hasCommit, LAST_FETCHED, unlocked, type Cache, type CacheLock } from './iso.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
@@ -15,11 +16,8 @@ export interface ResolvedRef {
   ref: string;
 }
 
-const SHORT_SHA = /^[0-9a-f]{4,39}$/i;
 /** Depths tried, in turn, to find a short sha in history; the last is git's "unshallow". */
 const DEEPEN_STEPS = [1, 64, 4096, 0x7fffffff];
-/** git's (and go-git's) order for turning a name into a ref. */
-const REV_RULES = ['%s', 'refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remotes/%s', 'refs/remotes/%s/HEAD'];
 
 /**
  * REF → commit sha. Names and HEAD cost one ref advertisement and no clone; a full sha costs
@@ -54,8 +52,8 @@ export async function resolveRef(options: RemoteOrConnection & {
 async function resolveName(conn: Connection, gitdir: string, name: string, cache: Cache, lock: CacheLock): Promise<ResolvedRef> {
   // iso-git's ls-refs takes one prefix; a bare name may be any of git's six, which the request
   // gets as ref-prefix lines of its own (discovery.ts). A short sha needs every branch and tag.
-  const prefix = name === 'HEAD' || name.startsWith('refs/') ? name : undefined;
-  const http = prefix || SHORT_SHA.test(name) ? conn.http : withRefPrefixes(conn.http, REV_RULES.map((rule) => rule.replace('%s', name)));
+  const { prefix, prefixes } = listingOf(name);
+  const http = prefixes.length > 0 ? withRefPrefixes(conn.http, prefixes) : conn.http;
   const refs = await listServerRefs({
     http, url: conn.url, ...authCallbacks(conn),
     protocolVersion: 2, symrefs: true, peelTags: true, ...(prefix ? { prefix } : {}),

@@ -4,6 +4,7 @@
 import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
 import { withFilteredDiscovery } from './discovery.ts';
 import { withHeadStart } from './head-start.ts';
+import { lsRefsBody, type Listing } from './listing.ts';
 import { createGitHttp, type GitHttpClient } from './http-client.ts';
 import { PackProblem } from './pack-format.ts';
 
@@ -35,15 +36,18 @@ export interface Connection {
   thinHttp: GitHttpClient;
   /**
    * Sends now the first request isomorphic-git will send for a fetch (the protocol v1 ref
-   * advertisement) or a ref listing (the v2 capabilities), so the server works on it while mfd
-   * gets ready (head-start.ts); iso-git's identical request then takes its response.
+   * advertisement) or a ref listing (the v2 capabilities, and with `listing` the ls-refs request
+   * itself beside them), so the server works on them while mfd gets ready (head-start.ts);
+   * iso-git's identical requests then take their responses.
    */
-  startDiscovery(kind: 'fetch' | 'list'): void;
+  startDiscovery(kind: 'fetch' | 'list', listing?: Listing): void;
   /** Cuts what startDiscovery sent and nobody took. */
   discard(): void;
 }
 
 const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
+/** The headers of iso-git's protocol v2 listing request (GitRemoteHTTP.connect after a v2 discover). */
+const LS_REFS_HEADERS = { 'Git-Protocol': 'version=2', 'content-type': 'application/x-git-upload-pack-request', accept: 'application/x-git-upload-pack-result' };
 
 /** The URL with any `user:password@` removed: what iso-git connects to and the cache's config holds (messages also go through redact.ts). */
 export function redactUrl(url: string): string {
@@ -63,12 +67,17 @@ export function connect(remote: RepoRemote): Connection {
   const http = withHeadStart(createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(remote.signal ? { signal: remote.signal } : {}) }));
   const fetchHttp = withFilteredDiscovery(http);
   const url = redactUrl(remote.url);
+  const credentials = credentialsOf(remote);
   return {
-    url, credentials: credentialsOf(remote), http, fetchHttp, thinHttp: withThinPack(fetchHttp),
+    url, credentials, http, fetchHttp, thinHttp: withThinPack(fetchHttp),
     // What iso-git's GitRemoteHTTP.discover sends: no credentials until a 401 asks for them, and
-    // `Git-Protocol: version=2` for the v2 listing (its fetch always speaks v1).
-    startDiscovery: (kind) =>
-      http.start({ method: 'GET', url: `${url}/info/refs?service=git-upload-pack`, headers: kind === 'list' ? { 'Git-Protocol': 'version=2' } : {} }),
+    // `Git-Protocol: version=2` for the v2 listing (its fetch always speaks v1). The ls-refs
+    // request goes beside it, not after its answer (a round trip less), but only without
+    // credentials: iso-git sends them after a 401, so its request could not be the one sent.
+    startDiscovery: (kind, listing) => {
+      http.start({ method: 'GET', url: `${url}/info/refs?service=git-upload-pack`, headers: kind === 'list' ? { 'Git-Protocol': 'version=2' } : {} });
+      if (kind === 'list' && listing && !credentials) http.start({ method: 'POST', url: `${url}/git-upload-pack`, headers: LS_REFS_HEADERS, body: lsRefsBody(listing) });
+    },
     discard: () => http.discard(),
   };
 }

@@ -37,6 +37,42 @@ describe('git: a discovery sent ahead', () => {
     assert.deepEqual(commands(f), ['advertise', 'ls-refs']);
   });
 
+  test('the ls-refs request goes with the capabilities, not after their answer, and iso-git takes both', async (t) => {
+    const f = await fixture(t);
+    for (const [ref, want] of [['main', { sha: f.c[3], ref: 'refs/heads/main' }], ['HEAD', { sha: f.c[3], ref: 'refs/heads/main' }], ['refs/tags/v2', { sha: f.c[2], ref: 'refs/tags/v2' }]] as const) {
+      f.server.resetCounters();
+      const conn = connect(f.remote);
+      startListing(conn, ref);
+      // Both answered before the resolve starts: what it gets can only be those answers.
+      await eventually('both requests sent ahead', async () => (f.server.requests.filter((r) => r.status !== 0).length === 2 ? true : undefined));
+      assert.deepEqual(await resolveRef({ conn, gitdir: f.gitdir, ref }), want);
+      assert.deepEqual(commands(f).sort(), ['advertise', 'ls-refs'], `${ref}: each asked once`);
+      conn.discard();
+    }
+  });
+
+  test('an ls-refs request sent ahead that asks for other refs is not taken: iso-git asks its own', async (t) => {
+    const f = await fixture(t);
+    const conn = connect(f.remote);
+    startListing(conn, 'feature');
+    await eventually('both requests sent ahead', async () => (f.server.requests.filter((r) => r.status !== 0).length === 2 ? true : undefined));
+    assert.deepEqual(await resolveRef({ conn, gitdir: f.gitdir, ref: 'main' }), { sha: f.c[3], ref: 'refs/heads/main' });
+    assert.deepEqual(commands(f).sort(), ['advertise', 'ls-refs', 'ls-refs']);
+    conn.discard();
+  });
+
+  test('with credentials only the capabilities go ahead: iso-git sends them after a 401, so no listing sent before could be its own', async (t) => {
+    const auth = { username: 'deploy', password: 's3cret' };
+    const f = await fixture(t, { auth, remoteAuth: { kind: 'basic', ...auth } });
+    const conn = connect(f.remote);
+    startListing(conn, 'main');
+    await eventually('the capabilities sent ahead', async () => (f.server.requests.length >= 1 ? true : undefined));
+    assert.deepEqual(await resolveRef({ conn, gitdir: f.gitdir, ref: 'main' }), { sha: f.c[3], ref: 'refs/heads/main' });
+    // The one sent ahead (401, taken), iso-git's with credentials, its listing: nothing more.
+    assert.deepEqual(f.server.requests.map((r) => [r.command, r.status]), [['advertise', 401], ['advertise', 200], ['ls-refs', 200]]);
+    conn.discard();
+  });
+
   test('a listing is sent ahead only for a ref that needs one: never for a full sha, with or without ~N', async (t) => {
     const f = await fixture(t);
     const unneeded = [connect(f.remote), connect(f.remote)];
