@@ -13,6 +13,20 @@ export function startListing(conn: Connection, ref: string | undefined): void {
   if (parsed.ok && !fullSha(parsed.revision.base)) conn.startDiscovery('list', listingOf(parsed.revision.base));
 }
 
+/**
+ * A deploy of `ref`: its listing as startListing sends it, and when there is one, the fetch's
+ * advertisement beside it, since a deploy of a name mostly fetches: the server answers all three
+ * at once. The advertisement's refs are filtered away (discovery.ts: the fetch wants the sha the
+ * listing gave), so it cannot be stale. When the plan reuses a deployment, or the cache holds the
+ * commit, it is cut at the end of the run: one advertisement the server made for nothing.
+ */
+export function startDeployDiscovery(conn: Connection, ref: string | undefined): void {
+  const parsed = parseRevision(ref ?? 'HEAD');
+  if (!parsed.ok || fullSha(parsed.revision.base)) return;
+  conn.startDiscovery('list', listingOf(parsed.revision.base));
+  conn.startDiscovery('fetch');
+}
+
 /** Starts `conn`'s fetch discovery unless the cache's packs hold commit `sha`. */
 export function startFetchDiscovery(conn: Connection, gitdir: string, sha: string): void {
   if (!cachedInPacks(gitdir, sha)) conn.startDiscovery('fetch');

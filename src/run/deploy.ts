@@ -13,7 +13,7 @@ import { decideDeploy } from './plan.ts';
 import { lockRequest, planLocks, withDeployLock } from '../lock/policy.ts';
 import { readActive } from '../steps/activate.ts';
 import { remoteOf } from '../git/remote.ts';
-import { startFetchDiscovery, startListing } from '../git/prefetch.ts';
+import { startDeployDiscovery, startFetchDiscovery } from '../git/prefetch.ts';
 import { connect, type Connection } from '../git/transport.ts';
 import type { ResolvedRef } from '../git/resolve.ts';
 import { noteDeployFailure, releaseQuarantine } from './quarantine-mark.ts';
@@ -107,7 +107,7 @@ async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, au
 
 /** A name resolved with its listing already asked for, while isomorphic-git loads. */
 async function resolveRemote(ctx: Context, conn: Connection, ref: string | undefined): Promise<ResolvedRef> {
-  startListing(conn, ref ?? ctx.config.repo.branch);
+  startDeployDiscovery(conn, ref ?? ctx.config.repo.branch);
   const git = await loadGit();
   return git.resolveRef({ conn, gitdir: ctx.layout.repo, ref, branch: ctx.config.repo.branch, lock: cacheLock(ctx, ref) });
 }

@@ -67,7 +67,7 @@ describe('deploy (in-process)', () => {
     assert.equal(await readFile(join(app.root, 'active', 'version.txt'), 'utf8'), '2\n');
   });
 
-  test('a deploy asks the server each thing once: one advertisement and one pack, and by branch one listing before them', async (t) => {
+  test('a deploy asks the server each thing once: one advertisement and one pack, and by branch one listing with them', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
     app.server.resetCounters();
@@ -77,9 +77,14 @@ describe('deploy (in-process)', () => {
     await app.commitVersion(2);
     app.server.resetCounters();
     await deploy((await testContext(app.root)).ctx, undefined);
-    // The listing's two requests go together (git/transport.ts), so either may arrive first.
+    // The listing's two requests and the fetch's advertisement go together (git/prefetch.ts), in any order.
     const asked = app.server.requests.map((r) => r.command);
-    assert.deepEqual([...asked.slice(0, 2).sort(), ...asked.slice(2)], ['advertise', 'ls-refs', 'advertise', 'fetch']);
+    assert.deepEqual([...asked.slice(0, 3).sort(), ...asked.slice(3)], ['advertise', 'advertise', 'ls-refs', 'fetch']);
+    // A deploy of a name that reuses a deployment: the advertisement sent with the listing is cut, nothing fetched.
+    app.server.resetCounters();
+    const again = await deploy((await testContext(app.root)).ctx, undefined);
+    assert.equal(again.reused, true);
+    assert.ok(!app.server.requests.some((r) => r.command === 'fetch'), 'nothing fetched');
   });
 
   test('redeploying a sha with a good deployment reuses it without any network traffic', async (t) => {
