@@ -1,6 +1,6 @@
 // What a deploy or a resolve asks of the remote before isomorphic-git is even loaded (head-start.ts
-// says why): the ref listing a name needs, and the fetch's ref advertisement unless the cache
-// already holds the commit and the fetch asks nothing.
+// says why): the ref listing a name needs, and the fetch's ref advertisement, with a deploy's
+// listing or, once the sha is known, unless the cache already holds the commit.
 import { PackStore } from './pack-read.ts';
 import { listingOf } from './listing.ts';
 import { fullSha, parseRevision } from './revision.ts';
