@@ -35,7 +35,8 @@ function pushOf(app: AppFixture, id: string) {
 const activeSha = async (app: AppFixture) => (await readlink(join(app.root, 'active')).catch(() => '')).split('_').pop();
 
 describe('status page in a browser (e2e)', () => {
-  test('after a good deploy, during a deploy (its live step), and after an automatic rollback', async (t) => {
+  // Bounded, so a browser that dies under load fails this test instead of holding CI open.
+  test('after a good deploy, during a deploy (its live step), and after an automatic rollback', { timeout: 300_000 }, async (t) => {
     const browser = await launchBrowser(t);
     if (!browser) return;
     if (await skipUnlessPidNamespace(t)) return;

@@ -33,7 +33,11 @@ export async function launchBrowser(t: TestContext): Promise<BrowserContext | un
     timeout: 60_000,
   });
   t.after(async () => {
-    await browser.close();
+    // Bounded: a browser that died under load can leave close() waiting on nothing (seen once in a
+    // loaded CI run), and a hung hook would hold the whole file open instead of failing its test.
+    let timer: NodeJS.Timeout | undefined;
+    const gone = new Promise<void>((resolve) => (timer = setTimeout(resolve, 15_000)));
+    await Promise.race([browser.close(), gone]).finally(() => clearTimeout(timer));
     await rm(profile, { recursive: true, force: true });
   });
   return browser;
