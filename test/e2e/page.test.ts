@@ -52,7 +52,8 @@ describe('status page in a browser (e2e)', () => {
       [
         { op: 'start', id: 'serve', argv: [process.execPath, MFD, 'serve'], cwd: app.root, env: { NO_COLOR: '1', MFD_WEBHOOK_SECRET: SECRET, T_DIR: dir } },
         { op: 'waitOutput', id: 'serve', text: 'serving webhooks on' },
-        { op: 'waitFile', path: term },
+        // The whole browser part runs meanwhile: seconds alone, far longer beside other tests.
+        { op: 'waitFile', path: term, ms: 220_000 },
         { op: 'signal', id: 'serve', signal: 'SIGTERM' },
         { op: 'exit', id: 'serve', ms: 60_000 },
       ],

@@ -50,7 +50,7 @@ try {
         return (p.stdout + p.stderr).includes(a.text);
       });
     } else if (a.op === 'waitFile') {
-      await until(`${a.path} to appear`, () => access(a.path).then(() => true, () => false));
+      await until(`${a.path} to appear`, () => access(a.path).then(() => true, () => false), a.ms ?? 30_000);
     } else if (a.op === 'checkFile') {
       checks.push({ path: a.path, exists: await access(a.path).then(() => true, () => false) });
     } else if (a.op === 'signal') {

@@ -11,7 +11,8 @@ const RUNNER = fileURLToPath(new URL('./pidns-runner.mjs', import.meta.url));
 export type Action =
   | { op: 'start'; id: string; argv: string[]; cwd: string; env?: Record<string, string> }
   | { op: 'waitOutput'; id: string; text: string }
-  | { op: 'waitFile'; path: string }
+  /** `ms`: how long to wait (30 s unless given). */
+  | { op: 'waitFile'; path: string; ms?: number }
   | { op: 'checkFile'; path: string }
   | { op: 'signal'; id: string; signal: NodeJS.Signals }
   | { op: 'exit'; id: string; ms?: number };
