@@ -2,7 +2,7 @@
 // always does a protocol v1 discovery, and v1 lists every ref: thousands on a real repository, each
 // parsed in JavaScript, when a fetch of a known sha needs only the capabilities and HEAD.
 import type { GitHttpClient, GitHttpResponse } from './http-client.ts';
-import { FLUSH, pktLine, pktLines } from './pkt-line.ts';
+import { DELIM, FLUSH, pktLine, pktLines } from './pkt-line.ts';
 
 const ADVERTISEMENT = 'application/x-git-upload-pack-advertisement';
 
@@ -103,7 +103,7 @@ export function withRefPrefixes(http: GitHttpClient, prefixes: readonly string[]
 /** An ls-refs request (command, capabilities, delim, arguments, flush) with `ref-prefix` arguments added. */
 export function addRefPrefixes(body: Buffer, prefixes: readonly string[]): Buffer {
   const lines = pktLines(body);
-  const delim = lines?.findIndex((l) => body.toString('latin1', l.start, l.end) === '0001') ?? -1;
+  const delim = lines?.findIndex((l) => body.subarray(l.start, l.end).equals(DELIM)) ?? -1;
   if (!lines || !lines[0]?.data.toString('latin1').startsWith('command=ls-refs') || delim === -1 || !lines.at(-1)!.flush) return body;
   return Buffer.concat([body.subarray(0, body.length - 4), ...prefixes.map((p) => pktLine(`ref-prefix ${p}\n`)), FLUSH]);
 }

@@ -6,11 +6,16 @@ import { listingOf } from './listing.ts';
 import { fullSha, parseRevision } from './revision.ts';
 import type { Connection } from './transport.ts';
 
-/** Starts `conn`'s ref listing when resolving `ref` (HEAD when undefined) will list refs: not for a full sha, or one with ~N. */
-export function startListing(conn: Connection, ref: string | undefined): void {
+/**
+ * Starts `conn`'s ref listing when resolving `ref` (HEAD when undefined) will list refs: not for a
+ * full sha, or one with ~N. Whether it did.
+ */
+export function startListing(conn: Connection, ref: string | undefined): boolean {
   const parsed = parseRevision(ref ?? 'HEAD');
   // An invalid ref fails before any request: nothing to send ahead.
-  if (parsed.ok && !fullSha(parsed.revision.base)) conn.startDiscovery('list', listingOf(parsed.revision.base));
+  if (!parsed.ok || fullSha(parsed.revision.base)) return false;
+  conn.startDiscovery('list', listingOf(parsed.revision.base));
+  return true;
 }
 
 /**
@@ -21,10 +26,7 @@ export function startListing(conn: Connection, ref: string | undefined): void {
  * commit, it is cut at the end of the run: one advertisement the server made for nothing.
  */
 export function startDeployDiscovery(conn: Connection, ref: string | undefined): void {
-  const parsed = parseRevision(ref ?? 'HEAD');
-  if (!parsed.ok || fullSha(parsed.revision.base)) return;
-  conn.startDiscovery('list', listingOf(parsed.revision.base));
-  conn.startDiscovery('fetch');
+  if (startListing(conn, ref)) conn.startDiscovery('fetch');
 }
 
 /** Starts `conn`'s fetch discovery unless the cache's packs hold commit `sha`. */
