@@ -5,6 +5,7 @@ import { GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } f
 import { isShallow, openCache, removeDamagedPacks } from './cache.ts';
 import { withRefPrefixes } from './discovery.ts';
 import { listingOf, REV_RULES, SHORT_SHA } from './listing.ts';
+import { startListing } from './prefetch.ts';
 import { fetchInto } from './fetch.ts';
 import { fs, guard, hasCommit, LAST_FETCHED, unlocked, type Cache, type CacheLock } from './iso.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
@@ -35,6 +36,9 @@ export async function resolveRef(options: RemoteOrConnection & {
   // A configured branch is a branch, never a tag of the same name.
   const branch = options.branch && !options.branch.startsWith('refs/') ? `refs/heads/${options.branch}` : options.branch;
   const wanted = options.ref ?? branch ?? 'HEAD';
+  // A connection opened here (a poll of watch or serve) sends its ls-refs with the capabilities,
+  // as `mfd resolve` and a deploy do with theirs (prefetch.ts): a round trip less.
+  const own = options.conn === undefined && startListing(conn, wanted);
   return guard(conn, async () => {
     const sha = fullSha(wanted);
     if (sha) return { sha, ref: wanted };
@@ -46,6 +50,8 @@ export async function resolveRef(options: RemoteOrConnection & {
     const resolved = baseSha ? { sha: baseSha, ref: base } : await resolveName(conn, options.gitdir, base, cache, lock);
     if (steps.length === 0) return resolved;
     return { sha: await lock(() => walkRevision(conn, options.gitdir, resolved.sha, steps, wanted, cache)), ref: wanted };
+  }).finally(() => {
+    if (own) conn.discard();
   });
 }
 

@@ -130,8 +130,8 @@ describe('cd/loop', () => {
     app.server.resetCounters();
     await loop.pollOnce();
     assert.deepEqual(await snapshotTree(app.root), before, 'a poll with nothing to do writes nothing');
-    // One ref advertisement (protocol v2: the capabilities, then ls-refs), and no fetch.
-    assert.deepEqual(app.server.requests.map((r) => r.command), ['advertise', 'ls-refs']);
+    // One ref advertisement (protocol v2: the capabilities and ls-refs, sent together), and no fetch.
+    assert.deepEqual(app.server.requests.map((r) => r.command).sort(), ['advertise', 'ls-refs']);
     assert.deepEqual(loop.latest(), { kind: 'current', sha: one });
 
     const two = await app.commitVersion(2, { fail: true });
@@ -153,6 +153,30 @@ describe('cd/loop', () => {
     await loop.pollOnce();
     assert.equal(await activeSha(app.root), three);
     assert.deepEqual((await history(app.root)).map((r) => [r.sha ?? null, r.outcome]), [[one, 'success'], [null, 'failed'], [three, 'success']]);
+  });
+
+  test("a poll sends its ls-refs with the capabilities, not after their answer: the server gets it while their answer is held", async (t) => {
+    let server: AppFixture['server'] | undefined;
+    const listed = () => server?.requests.some((r) => r.command === 'ls-refs') ?? false;
+    // The capabilities' answer waits until the listing has arrived (at most 30 s): a poll that asked
+    // one after the other would not send it before that answer, and fail below.
+    let answeredFirst = false;
+    const app = await appFixture(t, {
+      beforeChunk: async (entry) => {
+        if (entry.command !== 'advertise' || listed()) return;
+        answeredFirst = await until(async () => listed(), 'the ls-refs request', 30_000).then(() => false, () => true);
+      },
+    });
+    server = app.server;
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    app.server.resetCounters();
+    await loop.pollOnce();
+    assert.equal(answeredFirst, false, 'the capabilities were answered before the ls-refs request was sent');
+    assert.deepEqual(loop.latest(), { kind: 'deployed', sha: one, deployment: (await readlink(join(app.root, 'active'))) });
+    const asked = app.server.requests.map((r) => r.command);
+    assert.deepEqual(asked.slice(0, 2).sort(), ['advertise', 'ls-refs'], asked.join(' '));
+    assert.ok(app.server.requests.filter((r) => r.command === 'ls-refs').length === 1, 'the listing sent ahead is the one the poll took');
   });
 
   test('a rolled-back commit is not redeployed by the next poll; a manual deploy of it clears the mark', async (t) => {
