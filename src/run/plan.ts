@@ -81,7 +81,9 @@ export function decideDeploy(
     let s = Math.floor(now / 1000);
     while (names.has(formatDeploymentName(s, resolved.sha))) s++;
     active = formatDeploymentName(s, resolved.sha);
-    after = [...deployments, { name: active, createdAt: s, sha: resolved.sha, state: 'built' }];
+    // Dated as its record will be, to the millisecond: within one second, orderNewestFirst orders
+    // by the records' times, and the second of the name alone would sort it before its elders.
+    after = [...deployments, { name: active, createdAt: now / 1000, sha: resolved.sha, state: 'built' }];
   }
   const prune = planPrune(after, { active, previous: facts.active, keep: config.deploy.keep, now }).remove.map((d) => d.name);
   const steps: StepName[] = [

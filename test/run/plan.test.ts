@@ -45,6 +45,18 @@ describe('composeDeployPlan', () => {
     assert.deepEqual(plan.disk, { free: 10, floor: 5, ok: true, checked: true });
   });
 
+  test('within one second the new build is the newest, as its record will date it: the prune plan keeps it and the newer elder', () => {
+    // Three good ones of this very second (deploys a few milliseconds apart), recorded at +100, +200, +300 ms.
+    const at = (ms: number, c: string): Deployment => {
+      const d = deployment(S, c, 'healthy');
+      return { ...d, record: { ...d.record!, createdAt: new Date(NOW + ms).toISOString() } };
+    };
+    const [a, b, c] = [at(100, 'a'), at(200, 'b'), at(300, 'c')];
+    const plan = composeDeployPlan(facts({ deployments: [a, b, c], active: c.name, now: NOW + 400 }), configWith());
+    // keep = 2: the new one and c (also the previous); a and b, the older two, go.
+    assert.deepEqual(plan.prune, [b.name, a.name]);
+  });
+
   test('a name taken this second moves the would-be name to the next second, as the claim does', () => {
     const same = deployment(S, 'e', 'failed');
     const plan = composeDeployPlan(facts({ deployments: [same] }), configWith());
