@@ -12,6 +12,7 @@ export async function resolveCommand(ctx: Context, args: string[]): Promise<void
   // The listing is asked for first, and isomorphic-git loaded while the server answers.
   const conn = connect(remoteOf(config));
   startListing(conn, ref ?? config.repo.branch);
+  await conn.discoverySent();
   const resolved = await import('../git/git.ts')
     .then((git) => git.resolveRef({
       conn,

@@ -9,22 +9,38 @@ import { withoutAgent } from './listing.ts';
 export interface HeadStartClient extends GitHttpClient {
   /** Sends `request` (its body whole) now; the first request identical to it is answered with its response. */
   start(request: Omit<GitHttpRequest, 'body'> & { body?: Buffer }): void;
+  /**
+   * Resolves once every request started so far is on the wire (or failed), or after `capMs`: a
+   * caller about to hold the event loop (compiling isomorphic-git, ~8 ms) lets them go out first.
+   */
+  sent(capMs: number): Promise<void>;
   /** Cuts every response sent ahead that nobody took (a fetch found the commit cached, a step failed first). */
   discard(): void;
 }
 
 export function withHeadStart(http: GitHttpClient): HeadStartClient {
   const ahead = new Map<string, { response: Promise<GitHttpResponse>; cancel: AbortController }>();
+  let sending: Promise<void>[] = [];
   return {
     start(request) {
       const key = keyOf(request, request.body);
       if (ahead.has(key)) return;
       const cancel = new AbortController();
       const { body, ...rest } = request;
-      const response = http.request({ ...rest, ...(body ? { body: [body] } : {}), cancel: cancel.signal });
+      let onSent!: () => void;
+      const sent = new Promise<void>((resolve) => (onSent = resolve));
+      const response = http.request({ ...rest, ...(body ? { body: [body] } : {}), cancel: cancel.signal, onSent });
       // Its failure is iso-git's to see when it asks; until then it must not count as unhandled.
-      response.catch(() => undefined);
+      response.catch(() => undefined).finally(onSent);
+      sending.push(sent);
       ahead.set(key, { response, cancel });
+    },
+    async sent(capMs) {
+      const all = Promise.all(sending);
+      sending = [];
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, capMs)))]);
+      clearTimeout(timer);
     },
     async request(request) {
       // A body is read whole to compare it (a listing's or a fetch's wants: a few lines).

@@ -15,6 +15,8 @@ export interface GitHttpRequest {
   body?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   /** Cuts this request alone while it waits for its answer (head-start.ts); the run's signal cuts every one. */
   cancel?: AbortSignal;
+  /** Called once the request, its body too, is handed to the socket whole (head-start.ts waits for it). */
+  onSent?: () => void;
 }
 export interface GitHttpResponse {
   url: string;
@@ -57,7 +59,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
     ? (httpsAgent ??= new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }))
     : (httpAgent ??= new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS })));
 
-  function send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, cancel: AbortSignal | undefined): Promise<IncomingMessage> {
+  function send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, cancel: AbortSignal | undefined, onSent: (() => void) | undefined): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const https = url.protocol === 'https:';
       const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: agentFor(https), timeout: 0 });
@@ -78,6 +80,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
         settle();
         reject(error);
       });
+      if (onSent) req.on('finish', onSent);
       if (signal?.aborted || cancel?.aborted) onAbort();
       else {
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -122,7 +125,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
       if (body) headers['content-length'] = String(body.length);
       let url = new URL(request.url);
       for (let redirects = 0; ; redirects++) {
-        const res = await send(url, method, headers, body, request.cancel);
+        const res = await send(url, method, headers, body, request.cancel, redirects === 0 ? request.onSent : undefined);
         const location = res.headers.location;
         const status = res.statusCode ?? 0;
         if (status < 300 || status >= 400 || !location) {

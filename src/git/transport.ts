@@ -41,9 +41,18 @@ export interface Connection {
    * iso-git's identical requests then take their responses.
    */
   startDiscovery(kind: 'fetch' | 'list', listing?: Listing): void;
+  /**
+   * Resolves once what startDiscovery sent is on the wire (at most SENT_CAP_MS): await it before
+   * loading isomorphic-git, whose compiling holds the event loop ~8 ms, else the requests would
+   * leave only after it, and the server's head start would be lost.
+   */
+  discoverySent(): Promise<void>;
   /** Cuts what startDiscovery sent and nobody took. */
   discard(): void;
 }
+
+/** Past this the network is slow enough that isomorphic-git's load (~8 ms) does not matter beside it. */
+const SENT_CAP_MS = 100;
 
 const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
 /** The headers of iso-git's protocol v2 listing request (GitRemoteHTTP.connect after a v2 discover). */
@@ -78,6 +87,7 @@ export function connect(remote: RepoRemote): Connection {
       http.start({ method: 'GET', url: `${url}/info/refs?service=git-upload-pack`, headers: kind === 'list' ? { 'Git-Protocol': 'version=2' } : {} });
       if (kind === 'list' && listing && !credentials) http.start({ method: 'POST', url: `${url}/git-upload-pack`, headers: LS_REFS_HEADERS, body: lsRefsBody(listing) });
     },
+    discoverySent: () => http.sent(SENT_CAP_MS),
     discard: () => http.discard(),
   };
 }

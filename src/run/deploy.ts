@@ -88,7 +88,10 @@ async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, au
 
   const now = ctx.now();
   const plan = decideDeploy({ resolved, deployments: await listDeployments(layout, { now }), active: await readActive(layout), now }, config);
-  if (plan.steps.includes('fetch')) startFetchDiscovery(conn, layout.repo, resolved.sha);
+  if (plan.steps.includes('fetch')) {
+    startFetchDiscovery(conn, layout.repo, resolved.sha);
+    await conn.discoverySent();
+  }
   const state: DeployState = { ctx, ref, conn, resolved, fingerprint: fingerprintCommands(config.build.commands), log, name: plan.active, pruned: [] };
   if (plan.reuse) reporter.info(`reusing ${plan.reuse}: already built from ${resolved.sha}, no fetch or build`);
   for (const body of bodiesOf(plan.steps)) {
@@ -108,6 +111,7 @@ async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, au
 /** A name resolved with its listing already asked for, while isomorphic-git loads. */
 async function resolveRemote(ctx: Context, conn: Connection, ref: string | undefined): Promise<ResolvedRef> {
   startDeployDiscovery(conn, ref ?? ctx.config.repo.branch);
+  await conn.discoverySent();
   const git = await loadGit();
   return git.resolveRef({ conn, gitdir: ctx.layout.repo, ref, branch: ctx.config.repo.branch, lock: cacheLock(ctx, ref) });
 }

@@ -158,4 +158,36 @@ describe('git: a discovery sent ahead', () => {
       await new Promise((r) => server.close(r));
     }
   });
+  test('sent() resolves once what was started is on the wire: it waits for no answer, and not for a refused connection', { timeout: 30_000 }, async () => {
+    // Reads each request whole, never answers.
+    const bodies: string[] = [];
+    const silent = createServer((req) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString('latin1')));
+      req.on('end', () => bodies.push(body));
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/x`;
+    try {
+      const http = withHeadStart(createGitHttp({ timeoutMs: 60_000 }));
+      http.start({ method: 'GET', url, headers: {} });
+      http.start({ method: 'POST', url, headers: {}, body: Buffer.from('the listing') });
+      // A cap longer than the test's timeout: resolving at all means it did not wait for answers.
+      await http.sent(120_000);
+      await eventually('both requests at the server', async () => (bodies.length === 2 ? true : undefined));
+      assert.deepEqual(bodies.sort(), ['', 'the listing']);
+      http.discard();
+      // Nothing started since: resolves at once.
+      await http.sent(120_000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
+    const refused = withHeadStart(createGitHttp({ timeoutMs: 60_000 }));
+    // The server is closed now: its port refuses the connection.
+    refused.start({ method: 'GET', url, headers: {} });
+    await refused.sent(120_000);
+    refused.discard();
+  });
 });
