@@ -17,11 +17,42 @@ export function withFilteredDiscovery(http: GitHttpClient): GitHttpClient {
       const method = (req.method ?? 'GET').toUpperCase();
       if (method !== 'GET' || !req.url.includes('/info/refs?service=git-upload-pack') || res.statusCode !== 200) return res;
       if (!(res.headers['content-type'] ?? '').startsWith(ADVERTISEMENT)) return res;
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of res.body) chunks.push(chunk);
+      // Read only up to the HEAD line when it comes first, as git and JGit send it: the thousands of
+      // refs behind it are not waited for but cut (the want list goes on another connection).
+      // Otherwise the whole answer is read and filtered.
+      const chunks: Buffer[] = [];
+      const body = res.body[Symbol.asyncIterator]();
+      let undecided = true;
+      for (let next = await body.next(); !next.done; next = await body.next()) {
+        chunks.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+        if (!undecided) continue;
+        const head = headFirst(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+        if (head === 'later') continue;
+        undecided = false;
+        if (head === 'no') continue;
+        await body.return?.(undefined);
+        return { ...res, body: once(Buffer.concat([head, FLUSH])) } satisfies GitHttpResponse;
+      }
       return { ...res, body: once(filterAdvertisement(Buffer.concat(chunks))) } satisfies GitHttpResponse;
     },
   };
+}
+
+/**
+ * The start of a v1 advertisement up to its first ref line when that line is HEAD's (then it is
+ * all filterAdvertisement would keep of the whole); 'no' when it is not, or the start is not
+ * shaped as filterAdvertisement expects; 'later' until the first ref line is in.
+ */
+export function headFirst(start: Buffer): Buffer | 'no' | 'later' {
+  const first = lineEnd(start, 0);
+  if (first === undefined) return start.length < 4 || pktLength(start, 0) > start.length ? 'later' : 'no';
+  if (first - 4 < SERVICE.length || !start.subarray(4, 4 + SERVICE.length).equals(SERVICE)) return 'no';
+  if (start.length < first + 4) return 'later';
+  if (pktLength(start, first) !== 0) return 'no';
+  const flush = first + 4;
+  const ref = lineEnd(start, flush);
+  if (ref === undefined) return start.length < flush + 4 || pktLength(start, flush) > start.length - flush ? 'later' : 'no';
+  return pktLength(start, flush) > 4 && isHeadLine(start, flush + 4, ref) ? start.subarray(0, ref) : 'no';
 }
 
 /**

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { filterAdvertisement } from '../../src/git/discovery.ts';
+import { filterAdvertisement, headFirst } from '../../src/git/discovery.ts';
 import { checkoutCommit, fetchCommit, resolveRef } from '../../src/git/git.ts';
 import { connect } from '../../src/git/transport.ts';
 import { gitFixture as fixture } from '../helpers/git-fixture.ts';
+import { until } from '../helpers/hold.ts';
 import { runGit } from '../helpers/repo.ts';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,6 +54,54 @@ describe('git: the fetch discovers no refs it does not need', () => {
     await mkdir(dir);
     await checkoutCommit({ gitdir: f.gitdir, sha: f.c[3], dir });
     assert.equal(await readFile(join(dir, 'README.md'), 'utf8'), await runGit(['show', `${f.c[3]}:README.md`], { cwd: f.repo.bare }) + '\n');
+  });
+
+  test('a fetch by sha reads the advertisement only up to its HEAD line: it fetches while the refs behind it are held back', async (t) => {
+    let fetched = false;
+    let heldOut = false;
+    // The v1 advertisement in pieces of 2,000 bytes, all but the first held until the fetch is done
+    // (at most 30 s): a fetch that waited for the whole advertisement would not be done by then.
+    const f = await fixture(t, {
+      server: {
+        maxChunk: (entry) => (entry.command === 'advertise' ? 2000 : undefined),
+        beforeChunk: async (entry, sent) => {
+          if (entry.command !== 'advertise' || sent < 2000 || fetched) return;
+          heldOut = await until(async () => fetched, 'the fetch', 30_000).then(() => false, () => true);
+        },
+      },
+    });
+    const lines = Array.from({ length: 500 }, (_, i) => `create refs/heads/topic-${i} ${f.c[i % 4]}\n`).join('');
+    await runGit(['update-ref', '--stdin'], { cwd: f.repo.bare, input: lines });
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[2] }), { fetched: true, repaired: 0 });
+    fetched = true;
+    assert.equal(heldOut, false, 'the fetch waited for the whole advertisement');
+    assert.deepEqual(f.server.requests.map((r) => r.command), ['advertise', 'fetch']);
+    const dir = join(f.root, 'out');
+    await mkdir(dir);
+    await checkoutCommit({ gitdir: f.gitdir, sha: f.c[2], dir });
+    assert.equal(await readFile(join(dir, 'README.md'), 'utf8'), '# app v1\n');
+  });
+
+  test('the start of an advertisement gives what filtering the whole gives when HEAD comes first, and the whole is read otherwise', async (t) => {
+    const f = await fixture(t);
+    const conn = connect(f.remote);
+    const whole = await advertisement(conn.http, f.remote.url);
+    const head = headFirst(whole);
+    assert.ok(Buffer.isBuffer(head), String(head));
+    assert.deepEqual(Buffer.concat([head, Buffer.from('0000')]), filterAdvertisement(whole));
+    // Any cut before the end of the HEAD line asks for more; nothing past it is read.
+    for (let cut = 0; cut < head.length; cut += 7) assert.equal(headFirst(whole.subarray(0, cut)), 'later', `cut at ${cut}`);
+    assert.deepEqual(headFirst(whole.subarray(0, head.length)), head);
+    // HEAD not first (a server other than git's), none at all (an unborn default branch), not an advertisement: read whole.
+    const line = (text: string) => `${(text.length + 4).toString(16).padStart(4, '0')}${text}`;
+    const service = `${line('# service=git-upload-pack\n')}0000`;
+    assert.equal(headFirst(Buffer.from(`${service}${line(`${f.c[0]} refs/heads/main\0shallow\n`)}${line(`${f.c[0]} HEAD\n`)}0000`, 'latin1')), 'no');
+    assert.equal(headFirst(Buffer.from(`${service}0000`, 'latin1')), 'no');
+    assert.equal(headFirst(Buffer.from('zzzz0000', 'latin1')), 'no');
+    assert.equal(headFirst(Buffer.from(service, 'latin1')), 'later');
+    // Unborn HEAD: git's advertisement then starts with another ref.
+    await runGit(['symbolic-ref', 'HEAD', 'refs/heads/unborn'], { cwd: f.repo.bare });
+    assert.equal(headFirst(await advertisement(conn.http, f.remote.url)), 'no');
   });
 
   test('resolving a bare name lists only the refs it can be, not every tag', async (t) => {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { RepoAuth, RepoRemote } from '../../src/git/git.ts';
-import { startGitServer, type GitServer } from './git-server.ts';
+import { startGitServer, type GitServer, type GitServerOptions } from './git-server.ts';
 import { createRepo, tmpRoot, type TestRepo } from './repo.ts';
 
 export interface Fixture {
@@ -23,6 +23,8 @@ export interface FixtureOptions {
   auth?: { username: string; password: string };
   /** What the returned remote sends; none unless given. */
   remoteAuth?: RepoAuth;
+  /** The server's hold and trickle hooks (git-server.ts). */
+  server?: Pick<GitServerOptions, 'beforeChunk' | 'maxChunk'>;
 }
 
 export async function gitFixture(t: TestContext, options: FixtureOptions = {}): Promise<Fixture> {
@@ -44,7 +46,7 @@ export async function gitFixture(t: TestContext, options: FixtureOptions = {}): 
   await repo.tag('v2', c3, { annotated: true });
   await repo.branch('feature', c2);
   await repo.push();
-  const server = await startGitServer({ root: join(root, 'srv'), auth: options.auth });
+  const server = await startGitServer({ root: join(root, 'srv'), auth: options.auth, ...options.server });
   t.after(() => server.close());
   const remote = { url: server.url('app.git'), auth: options.remoteAuth ?? { kind: 'none' } };
   return { root, repo, server, gitdir: join(root, 'app', '.mfd', 'repo.git'), remote, c: [c1, c2, c3, c4] };
