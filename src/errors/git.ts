@@ -6,10 +6,8 @@ import { EXIT, MfdError } from './base.ts';
 export class RefNotFoundError extends MfdError {
   readonly code = 'REF_NOT_FOUND';
   readonly exitCode = EXIT.git;
-  constructor(readonly ref: string, readonly url: string, detail = '') {
-    super(`ref "${ref}" not found in ${url}${detail ? `: ${detail}` : ''}`, {
-      hint: `check the name with: git ls-remote ${url}`,
-    });
+  constructor(readonly ref: string, readonly url: string, detail = '', hint = `check the name with: git ls-remote ${url}`) {
+    super(`ref "${ref}" not found in ${url}${detail ? `: ${detail}` : ''}`, { hint });
   }
 }
 

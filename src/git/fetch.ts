@@ -61,7 +61,7 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
     await fetchPack({
       fs, http, cache: newCache(), gitdir, url: conn.url, ...authCallbacks(conn),
       ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
-    });
+    }).catch(ignoreUnbornHead);
   } finally {
     store.close();
   }
@@ -74,4 +74,15 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
   // upload-pack answers a want it has not got with an ERR line that iso-git does not surface.
   if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
   await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
+}
+
+/**
+ * Once the pack is in, iso-git looks up the remote's HEAD to report its default branch, and fails
+ * when the advertisement has none: a remote whose HEAD names a branch never pushed (a bare
+ * repository from `git init --bare` points HEAD at master; the pushes went to main). mfd wants
+ * a sha, not the default branch: the check that the commit arrived (fetchInto) decides instead.
+ */
+function ignoreUnbornHead(error: unknown): void {
+  const { code, data } = error as { code?: string; data?: { what?: string } };
+  if (code !== 'NotFoundError' || data?.what !== 'HEAD') throw error;
 }

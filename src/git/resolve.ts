@@ -70,8 +70,10 @@ async function resolveName(conn: Connection, gitdir: string, name: string, cache
     if (hit) return { sha: hit.peeled ?? hit.oid, ref: hit.target ?? hit.ref };
   }
   if (SHORT_SHA.test(name)) return { sha: await lock(() => resolveShortSha(conn, gitdir, name.toLowerCase(), refs, cache)), ref: name };
-  const detail = name === 'HEAD' ? 'the remote has no default branch' : '';
-  throw new RefNotFoundError(name, conn.url, detail);
+  if (name !== 'HEAD') throw new RefNotFoundError(name, conn.url);
+  // A server repository made by `git init --bare` points HEAD at master; if only main was pushed, HEAD names nothing.
+  throw new RefNotFoundError(name, conn.url, 'the remote has no default branch (its HEAD names a branch that does not exist)',
+    'name the branch in mfd.toml ([repo] branch = "main"), or point the server repository\'s HEAD at one: git symbolic-ref HEAD refs/heads/main');
 }
 
 /** Git's own rule: match the prefix against the local repository, here after fetching branches and tags. */

@@ -4,12 +4,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appFixture } from '../helpers/app.ts';
+import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
+import { runGit } from '../helpers/repo.ts';
 import { testContext } from '../helpers/context.ts';
 import { LIST } from '../../src/commands/list.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { rollback } from '../../src/run/rollback.ts';
-import { BuildFailedError, DeploymentNotFoundError, RollbackUnavailableError } from '../../src/errors/index.ts';
+import { BuildFailedError, DeploymentNotFoundError, RefNotFoundError, RollbackUnavailableError } from '../../src/errors/index.ts';
 
 const deployments = async (root: string) => (await readdir(root)).filter((n) => n.startsWith('mfd_')).sort();
 const activeTarget = (root: string) => readlink(join(root, 'active'));
@@ -85,6 +86,21 @@ describe('deploy (in-process)', () => {
     const again = await deploy((await testContext(app.root)).ctx, undefined);
     assert.equal(again.reused, true);
     assert.ok(!app.server.requests.some((r) => r.command === 'fetch'), 'nothing fetched');
+  });
+
+  test('a remote whose HEAD names a branch never pushed: a configured branch deploys; without one, the error says there is no default branch', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    // As `git init --bare` leaves a server repository when only main was pushed: HEAD -> master.
+    await runGit(['symbolic-ref', 'HEAD', 'refs/heads/master'], { cwd: app.repo.bare });
+    await assert.rejects(deploy((await testContext(app.root)).ctx, undefined), (e: unknown) => e instanceof RefNotFoundError && /no default branch/.test(e.message) && /\[repo\] branch/.test(e.hint ?? ''));
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\nbranch = "main"\n[build]\n${BUILD_COMMANDS}\n`);
+    const result = await deploy((await testContext(app.root)).ctx, undefined);
+    assert.equal(result.sha, one);
+    assert.equal(await readFile(join(app.root, 'active', 'version.txt'), 'utf8'), '1\n');
+    // And by sha, the advertisement of which has no HEAD at all.
+    const two = await app.commitVersion(2);
+    assert.equal((await deploy((await testContext(app.root)).ctx, two)).sha, two);
   });
 
   test('redeploying a sha with a good deployment reuses it without any network traffic', async (t) => {
