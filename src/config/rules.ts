@@ -86,5 +86,9 @@ export function checkRepoUrl(url: string): string | undefined {
     // The URL parser's own message says no more than this.
     return `not a valid URL: ${use}, ${got}`;
   }
-  return host ? undefined : `expected a host after ${scheme}://: ${use}, ${got}`;
+  if (!host) return `expected a host after ${scheme}://: ${use}, ${got}`;
+  // git's smart HTTP appends /info/refs?service=... to the URL: a query or fragment would end up
+  // inside that path, and a token there would be written to the cache's config.
+  if (/[?#]/.test(url)) return `holds a query or fragment (${url.includes('?') ? '?' : '#'}...), which git's HTTP protocol cannot carry (it appends /info/refs to the path): use https://host/owner/repo.git, and a token in repo.token_file or MFD_REPO_TOKEN; ${got}`;
+  return undefined;
 }

@@ -90,6 +90,15 @@ describe('config rules', () => {
     assert.equal(parse(BASE.replace('https://', 'http://127.0.0.1:8080/')).repo.url, 'http://127.0.0.1:8080/git.example.com/app.git');
   });
 
+  test('a repo.url with a query or fragment is refused at load, and a token in it is not echoed', () => {
+    for (const url of ['https://git.example.com/app.git?access_token=s3cretTOKEN', 'https://git.example.com/app.git?private_token=s3cretTOKEN&x=1', 'https://git.example.com/app.git#main']) {
+      const got = issue(BASE.replace('https://git.example.com/app.git', url));
+      assert.equal(got.path, 'repo.url', url);
+      assert.match(got.message, /^holds a query or fragment \([?#]\.\.\.\), which git's HTTP protocol cannot carry \(it appends \/info\/refs to the path\): use https:\/\/host\/owner\/repo\.git, and a token in repo\.token_file or MFD_REPO_TOKEN; got "/, url);
+      assert.doesNotMatch(got.error.message, /s3cret/, url);
+    }
+  });
+
   test('a malformed URL with a password is refused without echoing the password', () => {
     for (const url of ['http:/user:s3cretPASS@host/x', 'htp://user:s3cretPASS@host/x', 'user:s3cretPASS@host/x', 'https://user:s3cret%50ASS@/x']) {
       const got = issue(BASE.replace('https://git.example.com/app.git', url));
