@@ -83,7 +83,8 @@ async function checkHttp(config: Extract<HealthConfig, { kind: 'http' }>, timeou
   const shown = redact(config.url);
   try {
     const timeout = AbortSignal.timeout(Math.min(timeoutMs, 10_000));
-    const res = await fetch(config.url, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout, redirect: 'manual' });
+    const { url, headers } = withBasicAuth(config.url);
+    const res = await fetch(url, { headers, signal: signal ? AbortSignal.any([timeout, signal]) : timeout, redirect: 'manual' });
     const body = await res.text();
     const statusOk = config.status === undefined ? res.status >= 200 && res.status < 300 : res.status === config.status;
     const bodyOk = config.body === undefined || body.includes(config.body);
@@ -96,6 +97,19 @@ async function checkHttp(config: Extract<HealthConfig, { kind: 'http' }>, timeou
     const reason = cause === 'ECONNREFUSED' ? 'connection refused' : cause === 'TimeoutError' ? 'no answer in time' : cause;
     return { ok: false, detail: `GET ${shown}: ${reason}` };
   }
+}
+
+/**
+ * `http://user:pass@host/health` as curl sends it: the URL without them, and the two as basic
+ * auth (fetch refuses a URL that holds credentials).
+ */
+function withBasicAuth(raw: string): { url: string; headers: Record<string, string> } {
+  const url = new URL(raw);
+  if (url.username === '' && url.password === '') return { url: raw, headers: {} };
+  const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url: url.href, headers: { authorization: `Basic ${Buffer.from(pair, 'utf8').toString('base64')}` } };
 }
 
 async function checkCommand(

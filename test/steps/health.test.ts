@@ -42,6 +42,23 @@ describe('health', () => {
     assert.match(r.detail, /HTTP 500: boom: database down/);
   });
 
+  test('a URL with user:password@ is checked with them as basic auth, as curl does; they never show in its detail', async (t) => {
+    let seen: string | undefined;
+    const server = createServer((req, res) => {
+      seen = req.headers.authorization;
+      res.writeHead(seen === `Basic ${Buffer.from('mon:pa ss@1').toString('base64')}` ? 200 : 401).end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => server.close());
+    const url = `http://mon:pa%20ss%401@127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    const r = await runHealthCheck({ kind: 'http', url, ...timing }, { cwd: '/', env: process.env });
+    assert.deepEqual([r.ok, r.attempts], [true, 1], r.detail);
+    assert.doesNotMatch(r.detail, /mon|pa%20ss|pa ss/);
+    const wrong = await runHealthCheck({ kind: 'http', url: url.replace('pa%20ss', 'nope'), ...timing, retries: 0 }, { cwd: '/', env: process.env });
+    assert.match(wrong.detail, /answered HTTP 401/);
+    assert.doesNotMatch(wrong.detail, /nope/);
+  });
+
   test('nothing listening is reported as connection refused', async () => {
     const url = `http://127.0.0.1:${await freePort()}/`;
     const r = await runHealthCheck({ kind: 'http', url, ...timing, timeoutMs: 200 }, { cwd: '/', env: process.env });
