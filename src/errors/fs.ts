@@ -94,7 +94,8 @@ export class FsLayoutError extends FsError {
     const reason =
       culprit !== undefined ? `${culprit} is not a directory`
         : info.code === 'EISDIR' ? 'it is a directory, where mfd keeps a file'
-          : undefined;
+          : info.code === 'ELOOP' ? 'it is a symbolic link, which mfd never writes through'
+            : undefined;
     const what = culprit ?? info.path;
     super(info, {
       cause,

@@ -1,6 +1,7 @@
 // Crash-safe small-file writes: write a temp file beside the target, fsync it, rename it over the
 // target, fsync the directory. A reader sees the old content or the new one, never a torn file.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { onPath } from '../errors/fs.ts';
@@ -56,4 +57,23 @@ export async function keepNewestLines(path: string, keep: number): Promise<{ kep
   const kept = lines.slice(-keep);
   await writeFileAtomic(path, `${kept.join('\n')}\n`);
   return { kept, dropped: lines.length - kept.length };
+}
+
+/**
+ * Appends `line` and its newline to a JSON-lines file, created if missing, never through a
+ * symbolic link (ELOOP). A last line left without its newline (a full disk cut a write short) is
+ * ended first, so it cannot swallow this one: readJsonLines then skips the torn line alone.
+ */
+export async function appendLine(path: string, line: string): Promise<void> {
+  const handle = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  try {
+    await onPath(path, 'write', async () => {
+      const { size } = await handle.stat();
+      const last = Buffer.alloc(1);
+      const torn = size > 0 && (await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a;
+      await handle.write(`${torn ? '\n' : ''}${line}\n`);
+    });
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,7 +1,7 @@
 // The run history's file: one JSON line per deploy or rollback in .mfd/history.jsonl (who, what,
 // how long each step took, how it ended): append, read back, trim. run/history-line.ts writes it.
-import { appendFile, mkdir, readdir, rm } from 'node:fs/promises';
-import { keepNewestLines } from './atomicfile.ts';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { appendLine, keepNewestLines } from './atomicfile.ts';
 import type { Layout } from './layout.ts';
 import { readRecords, removeRecord } from './record.ts';
 import { HistoryEntrySchema } from './history-schema.ts';
@@ -76,7 +76,7 @@ function runIdOf(line: string): string | undefined {
 
 export async function appendHistory(layout: Layout, entry: HistoryEntry): Promise<void> {
   await mkdir(layout.state, { recursive: true });
-  await appendFile(layout.history, `${JSON.stringify(entry)}\n`);
+  await appendLine(layout.history, JSON.stringify(entry));
 }
 
 /** Newest first. A line torn by a kill mid-append, or one that is not a run, is skipped with a warning. */

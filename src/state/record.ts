@@ -1,8 +1,8 @@
 // Deployment records (.mfd/deployments/<name>.json) and the activation history
 // (.mfd/activations.jsonl). Records are written atomically; a dir without a record is Go mfd's: good.
 // Both are validated when read back: an invalid record is never acted on.
-import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { keepNewestLines, writeFileAtomic } from './atomicfile.ts';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { appendLine, keepNewestLines, writeFileAtomic } from './atomicfile.ts';
 import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './deployment.ts';
 import type { Layout } from './layout.ts';
 import { ActivationSchema, validateRecord } from './record-schema.ts';
@@ -141,7 +141,7 @@ export function orderNewestFirst<T extends Deployment>(list: readonly T[], now: 
 
 export async function appendActivation(layout: Layout, activation: Activation): Promise<void> {
   await mkdir(layout.state, { recursive: true });
-  await appendFile(layout.activations, `${JSON.stringify(activation)}\n`);
+  await appendLine(layout.activations, JSON.stringify(activation));
 }
 
 /**

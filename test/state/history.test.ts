@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { HISTORY_KEEP, readHistory, trimHistory, type HistoryEntry } from '../../src/state/history.ts';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { appendHistory, HISTORY_KEEP, readHistory, trimHistory, type HistoryEntry } from '../../src/state/history.ts';
 import { layoutOf } from '../../src/state/layout.ts';
-import { ACTIVATIONS_KEEP, readActivations, trimActivations, writeRecord } from '../../src/state/record.ts';
+import { ACTIVATIONS_KEEP, appendActivation, readActivations, trimActivations, writeRecord } from '../../src/state/record.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -55,6 +55,36 @@ describe('history', () => {
     assert.deepEqual(newest?.reused, reused);
     assert.equal(oldest?.reused, undefined);
     assert.equal(warnings.length, 1, 'a malformed reused field is a line skipped with a warning, like any other');
+  });
+
+  test('an append after a line a full disk cut short ends that line first: only the torn line is lost, never the next run', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    await mkdir(layout.state, { recursive: true });
+    // What ENOSPC can leave: the start of a line, no newline.
+    await writeFile(layout.history, `${JSON.stringify(entry(0))}\n{"runId": "20260101T0`);
+    await appendHistory(layout, entry(1));
+    await appendHistory(layout, entry(2));
+    const warnings: string[] = [];
+    assert.deepEqual((await readHistory(layout, (m) => warnings.push(m))).map((e) => e.runId), [runId(2), runId(1), runId(0)]);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, /history\.jsonl:2: skipped a line that is not JSON/);
+    // An intact file gets no blank line; an empty or missing one no leading newline.
+    assert.equal((await readFile(layout.history, 'utf8')).split('\n').filter((l) => l === '').length, 1);
+    const fresh = layoutOf(await tmpRoot(t), process.pid);
+    await mkdir(fresh.state, { recursive: true });
+    await appendActivation(fresh, { name: 'mfd_1_' + 'a'.repeat(40), sha: 'a'.repeat(40), at: AT, command: 'deploy' });
+    assert.equal(await readFile(fresh.activations, 'utf8'), `${JSON.stringify({ name: 'mfd_1_' + 'a'.repeat(40), sha: 'a'.repeat(40), at: AT, command: 'deploy' })}\n`);
+  });
+
+  test('a history file that is a symbolic link is never written through', async (t) => {
+    const root = await tmpRoot(t);
+    const layout = layoutOf(root, process.pid);
+    await mkdir(layout.state, { recursive: true });
+    const elsewhere = `${root}/elsewhere.txt`;
+    await writeFile(elsewhere, 'not mfd\'s\n');
+    await symlink(elsewhere, layout.history);
+    await assert.rejects(appendHistory(layout, entry(1)), (e: NodeJS.ErrnoException) => e.code === 'ELOOP');
+    assert.equal(await readFile(elsewhere, 'utf8'), 'not mfd\'s\n');
   });
 
   test('up to twice HISTORY_KEEP runs, nothing is trimmed', async (t) => {
