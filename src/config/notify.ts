@@ -3,6 +3,7 @@
 import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
+import { programProblem } from './rules.ts';
 import { opt, type Add } from './shape.ts';
 
 export type NotifyWhen = 'failure' | 'success' | 'manual';
@@ -28,7 +29,8 @@ type ParsedNotify = NonNullable<z.infer<typeof NotifySchema>>;
 const TIMEOUT = { defaultMs: 30_000, minMs: 1_000, maxMs: 10 * 60_000 };
 
 export function notifyOf(n: ParsedNotify, add: Add): NotifyConfig {
-  if (n.command[0] === '') add(['notify', 'command', 0], 'expected a program name (argv[0]), got ""');
+  const problem = programProblem(n.command[0]);
+  if (problem) add(['notify', 'command', 0], problem);
   let timeoutMs = TIMEOUT.defaultMs;
   if (n.timeout !== undefined) {
     try {

@@ -56,16 +56,30 @@ export function readDurations(data: unknown, add: Add): Durations {
   return out as Durations;
 }
 
-/** An empty program name would reach spawn() (build) or run nothing and pass no check (health). */
+/**
+ * An empty program name would reach spawn() (build) or run nothing and pass no check (health); one
+ * with spaces around it (`" npm"`, argv has no shell to trim them) fails only at deploy time, as a
+ * program that does not exist.
+ */
 export function checkPrograms(data: unknown, add: Add): void {
   const commands = valueAt(data, ['build', 'commands']);
   if (Array.isArray(commands)) {
     commands.forEach((argv, i) => {
-      if (Array.isArray(argv) && argv[0] === '') add(['build', 'commands', i, 0], 'expected a program name (argv[0]), got ""');
+      const problem = Array.isArray(argv) ? programProblem(argv[0]) : undefined;
+      if (problem) add(['build', 'commands', i, 0], problem);
     });
   }
   const health = valueAt(data, ['health', 'command']);
-  if (Array.isArray(health) && health[0] === '') add(['health', 'command', 0], 'expected a program name (argv[0]), got ""');
+  const problem = Array.isArray(health) ? programProblem(health[0]) : undefined;
+  if (problem) add(['health', 'command', 0], problem);
+}
+
+export function programProblem(program: unknown): string | undefined {
+  if (program === '') return 'expected a program name (argv[0]), got ""';
+  if (typeof program === 'string' && program.trim() !== program) {
+    return `a program name with spaces around it, got ${JSON.stringify(program)}: each element is one argument, with no shell to trim it (${JSON.stringify(program.trim())} is what you mean)`;
+  }
+  return undefined;
 }
 
 /** Why mfd cannot fetch from `url`, or undefined when it can: git's smart HTTP(S), nothing else. */

@@ -71,6 +71,13 @@ describe('config rules', () => {
     assert.deepEqual([health.path, health.message], ['health.command.0', 'expected a program name (argv[0]), got ""']);
   });
 
+  test('a program name with spaces around it is a config error naming what was meant; arguments may hold spaces', () => {
+    const build = issue(BASE.replace('commands = []', 'commands = [["true"], [" npm", "ci", " x "]]'));
+    assert.deepEqual([build.path, build.message], ['build.commands.1.0', 'a program name with spaces around it, got " npm": each element is one argument, with no shell to trim it ("npm" is what you mean)']);
+    const health = issue(`${BASE}[health]\ncommand = ["./check\t"]\n`);
+    assert.equal(health.path, 'health.command.0');
+  });
+
   test('repo.url must be http(s) with a host: scp form, ssh, git, file and bare paths are refused at load', () => {
     const cases: [string, RegExp][] = [
       ['git@github.com:me/app.git', /^an SSH address \(scp form\): mfd fetches over HTTP\(S\) only; use https:\/\/host\/owner\/repo\.git, got "\*\*\*@github\.com:me\/app\.git"$/],
