@@ -13,8 +13,12 @@ export type TreeRule =
   | 'nullSha1'
   | 'duplicateEntries'
   | 'treeNotSorted'
-  // Not an fsck message id: fsck's connectivity check finds it (an entry's object of another type).
-  | 'wrongType';
+  // A symlink whose target is longer than a path may be (git 2.46's fsck).
+  | 'symlinkTargetLength'
+  // Not fsck message ids: fsck's connectivity check finds the first (an entry's object of another
+  // type); the second is a link target no file system can store (empty, or holding a NUL byte).
+  | 'wrongType'
+  | 'badSymlinkTarget';
 
 export class TreeInvalidError extends MfdError {
   readonly code = 'TREE_INVALID';

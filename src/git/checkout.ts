@@ -70,6 +70,11 @@ export async function writeTree(reader: ObjectReader, treeOid: string, dir: stri
   // Order is the defence in depth: every directory exists before any file, and no symlink exists
   // until every directory and file is written. So no path component of a write can be a link,
   // even if a tree trick got past planTree; and each create fails on any existing path.
+  // Every link's target is read and checked first: one no file system can hold is the tree's fault, found before anything is written.
+  const targets = new Map<Planned, Uint8Array>();
+  await runPool(plan.links, 16, async (link) => {
+    targets.set(link, linkTarget(await readBlob(reader, link.entry.oid, link.rel, options.commit ?? treeOid), link.rel, options.commit ?? treeOid));
+  });
   for (const rel of plan.dirs) mkdirSync(at(rel));
   const reuseFrom = options.reuseFrom === undefined ? undefined : Buffer.from(options.reuseFrom);
   const lfsPointers: string[] = [];
@@ -90,10 +95,8 @@ export async function writeTree(reader: ObjectReader, treeOid: string, dir: stri
     if (isLfsPointer(content)) lfsPointers.push(rel.toString('utf8'));
     writeNew(at(rel), content, entry.kind === 'exec' ? 0o755 : 0o644);
   });
-  await runPool(plan.links, 16, async ({ rel, entry }) => {
-    // A link may point anywhere, as git allows; nothing is ever written through one.
-    symlinkSync(Buffer.from(await readBlob(reader, entry.oid, rel, options.commit ?? treeOid)), at(rel));
-  });
+  // A link may point anywhere, as git allows; nothing is ever written through one.
+  for (const link of plan.links) symlinkSync(Buffer.from(targets.get(link)!), at(link.rel));
   return { files: plan.files.length + plan.links.length, reused, submodules: plan.submodules, lfsPointers: lfsPointers.sort() };
 }
 
@@ -131,6 +134,17 @@ async function readBlob(reader: ObjectReader, oid: string, rel: Buffer, commit: 
   const { type, content } = await reader.readObject(oid);
   if (type !== 'blob') throw new TreeInvalidError(commit, rel.toString('utf8'), 'wrongType', `blob ${oid} is a ${type}`);
   return content;
+}
+
+/** Linux's PATH_MAX, its NUL included: a longer link target cannot be created. */
+const MAX_TARGET = 4095;
+
+function linkTarget(target: Uint8Array, rel: Buffer, commit: string): Uint8Array {
+  const path = rel.toString('utf8');
+  if (target.length === 0) throw new TreeInvalidError(commit, path, 'badSymlinkTarget', 'the link has an empty target, which no file system can store');
+  if (target.includes(0)) throw new TreeInvalidError(commit, path, 'badSymlinkTarget', 'the link\'s target holds a NUL byte, which no file system can store');
+  if (target.length > MAX_TARGET) throw new TreeInvalidError(commit, path, 'symlinkTargetLength', `the link's target is ${target.length} bytes, longer than a path may be (${MAX_TARGET})`);
+  return target;
 }
 
 function writeNew(path: Buffer, content: Uint8Array, mode: number): void {

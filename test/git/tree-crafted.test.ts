@@ -12,7 +12,7 @@ import { plumbing, type Plumbing, type RawEntry } from '../helpers/tree.ts';
 interface Case {
   what: string;
   /** The entries of `lib/`, beside which the root tree holds a good file. */
-  lib: (o: { payload: string; link: string; repo: string }) => RawEntry[];
+  lib: (o: { payload: string; link: string; repo: string; nulLink: string; longLink: string; emptyLink: string }) => RawEntry[];
   rule: TreeRule;
   path: string;
   /** upload-pack itself cannot walk the tree: the objects are planted in the cache instead. */
@@ -32,6 +32,10 @@ const CASES: Case[] = [
   { what: 'an empty name', lib: (o) => [['100644', '', o.payload]], rule: 'emptyName', path: 'lib', unservable: true },
   { what: 'a NUL in a name', lib: (o) => [['100644', 'a\0b', o.payload]], rule: 'badTree', path: 'lib', unservable: true },
   { what: 'a mode that is not octal', lib: (o) => [['10064x', 'a', o.payload]], rule: 'badFilemode', path: 'lib/a', unservable: true },
+  // Link targets no file system can store: refused before anything is written, never an internal error.
+  { what: 'a symlink whose target holds a NUL', lib: (o) => [['100644', 'a', o.payload], ['120000', 'b', o.nulLink]], rule: 'badSymlinkTarget', path: 'lib/b' },
+  { what: 'a symlink with an empty target', lib: (o) => [['120000', 'a', o.emptyLink]], rule: 'badSymlinkTarget', path: 'lib/a' },
+  { what: 'a symlink whose target is longer than a path', lib: (o) => [['120000', 'a', o.longLink], ['100644', 'b', o.payload]], rule: 'symlinkTargetLength', path: 'lib/a' },
 ];
 
 /** Writes case `c` with plumbing: ok.txt and lib/ at the root, lib/ crafted. Same objects, same ids, in any repository. */
@@ -39,7 +43,8 @@ async function craft(p: Plumbing, c: Case, canary: string): Promise<string> {
   const payload = await p.blob('pwned\n');
   // What would pass for a repository, if a .git directory were ever written.
   const repo = await p.tree([['100644', 'HEAD', await p.blob('ref: refs/heads/main\n')], ['100644', 'config', payload]]);
-  const lib = await p.tree(c.lib({ payload, link: await p.blob(canary), repo }));
+  const links = { nulLink: await p.blob(`${canary}\0x`), longLink: await p.blob('a/'.repeat(2500)), emptyLink: await p.blob('') };
+  const lib = await p.tree(c.lib({ payload, link: await p.blob(canary), repo, ...links }));
   return p.commit(await p.tree([['40000', 'lib', lib], ['100644', 'ok.txt', await p.blob('ok\n')]]));
 }
 
