@@ -1,7 +1,7 @@
 // How mfd talks to a git server, minus isomorphic-git itself (fetch.ts and resolve.ts plug these in):
 // credentials for onAuth and a URL that never holds them, the HTTP client with its timeout
 // (http-client.ts) and the thin-pack request, and git failures as mfd errors.
-import { GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
+import { errnoCode, GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
 import { withFilteredDiscovery } from './discovery.ts';
 import { withHeadStart } from './head-start.ts';
 import { lsRefsBody, type Listing } from './listing.ts';
@@ -125,6 +125,8 @@ export function authCallbacks(conn: Connection) {
   };
 }
 
+const PERMISSION = new Set(['EACCES', 'EPERM', 'EROFS']);
+
 const NETWORK_REASONS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
@@ -152,9 +154,10 @@ export function toGitError(error: unknown, url: string): Error {
   if (network) return new GitFetchError(url, `${network} (${code})`, error);
   // Not the remote: a file of the cache (fs errors name their path), or isomorphic-git tripping
   // over one it cannot parse (a JavaScript error of its own, with no code).
-  // A full disk is not the cache's fault: exit 9 with the df hint. Other errors of its files
-  // (permissions) stay cache errors, whose hint covers them.
-  if (isDiskFull(error)) return toFsError(error) ?? new GitCacheError(message ?? String(error), error);
+  // A full disk is not the cache's fault (exit 9, the df hint), nor is a permission (a cache left
+  // owned by root by a `sudo mfd` run: exit 10, the chown hint). Other errors of its files stay
+  // cache errors, whose hint (remove it) covers a damaged one.
+  if (isDiskFull(error) || PERMISSION.has(errnoCode(error) ?? '')) return toFsError(error) ?? new GitCacheError(message ?? String(error), error);
   if (typeof (error as { path?: unknown }).path === 'string' || (code === undefined && isJsError(error))) {
     return new GitCacheError(message ?? String(error), error);
   }

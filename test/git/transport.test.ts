@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DiskFullError, EXIT, GitAuthError, GitCacheError, GitFetchError } from '../../src/errors/index.ts';
+import { DiskFullError, EXIT, FsPermissionError, GitAuthError, GitCacheError, GitFetchError } from '../../src/errors/index.ts';
 import { authCallbacks, connect, redactUrl, requestThinPack, toGitError } from '../../src/git/transport.ts';
 
 const pkt = (line: string) => `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
@@ -38,10 +38,10 @@ describe('transport', () => {
   });
 
   test('failures on this side (a file of the cache, iso-git tripping over one) are cache errors, not the remote\'s', () => {
-    const denied = Object.assign(new Error("EACCES: permission denied, open '/srv/app/.mfd/repo.git/HEAD'"), {
-      code: 'EACCES', syscall: 'open', path: '/srv/app/.mfd/repo.git/HEAD',
+    const notDir = Object.assign(new Error("ENOTDIR: not a directory, open '/srv/app/.mfd/repo.git/refs/heads/x'"), {
+      code: 'ENOTDIR', syscall: 'open', path: '/srv/app/.mfd/repo.git/refs/heads/x',
     });
-    for (const error of [denied, new TypeError("Cannot read properties of undefined (reading 'error')")]) {
+    for (const error of [notDir, new TypeError("Cannot read properties of undefined (reading 'error')")]) {
       const mapped = toGitError(error, 'https://h/r');
       assert.ok(mapped instanceof GitCacheError, String(error));
       assert.equal(mapped.message, `cannot use the git cache .mfd/repo.git: ${error.message}`);
@@ -50,6 +50,19 @@ describe('transport', () => {
     }
     // An error of iso-git's own about what the server sent stays the remote's.
     assert.ok(toGitError(Object.assign(new Error('bad packet'), { code: 'ParseError' }), 'https://h/r') instanceof GitFetchError);
+  });
+
+  test('a cache file mfd may not write (left owned by root by a sudo run) is FS_PERMISSION, exit 10, with the chown hint', () => {
+    for (const code of ['EACCES', 'EPERM', 'EROFS']) {
+      const denied = Object.assign(new Error(`${code}: permission denied, open '/srv/app/.mfd/repo.git/HEAD'`), {
+        code, syscall: 'open', path: '/srv/app/.mfd/repo.git/HEAD',
+      });
+      const mapped = toGitError(denied, 'https://h/r');
+      assert.ok(mapped instanceof FsPermissionError, String(mapped));
+      assert.equal(mapped.exitCode, EXIT.fs);
+      assert.match(mapped.message, /\/srv\/app\/\.mfd\/repo\.git\/HEAD/);
+      assert.match(mapped.hint ?? '', code === 'EROFS' ? /read-only/ : /chown/);
+    }
   });
 
   test('a full disk while writing the cache is DISK_FULL, exit 9, not a cache error', () => {
