@@ -1,11 +1,14 @@
 // `npm run build && node --import tsx bench/bigpack.ts`: peak RSS of a first deploy of a repository
 // holding one large incompressible file (default 300 MiB), side by side with `git clone --depth 1`
-// of the same repository in the same run. Options: --mib N, --reps N (default 2, interleaved).
+// of the same repository in the same run; then of the compaction of that deploy's cache, once it
+// holds more than MAX_PACKS packs (git/compact.ts, run on its own: bench/compact-probe.ts).
+// Options: --mib N, --reps N (default 2, interleaved).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAX_PACKS } from '../src/git/compact.ts';
 import { startGitServer } from '../test/helpers/git-server.ts';
 
 const MFD = fileURLToPath(new URL('../dist/mfd.cjs', import.meta.url));
@@ -53,9 +56,19 @@ async function main(): Promise<void> {
         rows['mfd first deploy']!.push(await measured([process.execPath, MFD, '--ci', 'deploy', 'main'], app));
         rows['git clone --depth 1']!.push(await measured(['git', 'clone', '-q', '--depth', '1', '--no-tags', url, join(work, `clone-${r}`)], work));
       }
+      // Past MAX_PACKS packs the next fetch compacts the cache: small packs of one blob each, as fetches add.
+      const gitdir = join(work, 'app-0', '.mfd', 'repo.git');
+      for (let i = 0; i <= MAX_PACKS; i++) {
+        const blob = spawnSync('git', ['hash-object', '-w', '--stdin'], { cwd: src, input: `pack ${i}\n`, encoding: 'utf8' }).stdout.trim();
+        spawnSync('git', ['pack-objects', '-q', join(gitdir, 'objects', 'pack', 'pack')], { cwd: src, input: `${blob}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
+      }
+      // Run from src/ through tsx, whose own start-up is the second row: the difference is the compaction's.
+      const probe = (...a: string[]) => measured([process.execPath, '--import', 'tsx', fileURLToPath(new URL('./compact-probe.ts', import.meta.url)), ...a], fileURLToPath(new URL('..', import.meta.url)));
+      rows[`compaction of its cache (${MAX_PACKS + 2} packs)`] = [await probe(gitdir)];
+      rows['the same probe, compacting nothing'] = [await probe('--nothing')];
       console.log(`one ${mib} MiB incompressible file, ${reps} reps, interleaved`);
       for (const [k, xs] of Object.entries(rows)) {
-        console.log(`  ${k.padEnd(24)} peak RSS ${xs.map((x) => `${x.rssMiB.toFixed(0)} MiB`).join(', ')}   wall ${xs.map((x) => `${x.s.toFixed(2)} s`).join(', ')}`);
+        console.log(`  ${k.padEnd(36)} peak RSS ${xs.map((x) => `${x.rssMiB.toFixed(0)} MiB`).join(', ')}   wall ${xs.map((x) => `${x.s.toFixed(2)} s`).join(', ')}`);
       }
     } finally {
       await server.close();

@@ -3,10 +3,11 @@
 // bases. Every object returned is hashed and must be the id asked for, so a damaged pack is an
 // error, never a wrong file in a deployment.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { applyDelta, DeltaError, PackProblem, TYPE_NAME, type PackObjectType } from './pack-format.ts';
+import { listIndexes, nextOffset, openPack, readHeader, type Pack } from './pack-file.ts';
 import { fileSource, inflateEntry } from './pack-inflate.ts';
 
 export interface StoredObject {
@@ -22,20 +23,12 @@ export interface StreamedObject {
   pipe(sink: (piece: Buffer) => void): Promise<void>;
 }
 
-interface Pack {
-  fd: number;
-  size: number;
-  fanout: Uint32Array;
-  names: Buffer;
-  /** Entry offsets in the index's (name) order, and the same sorted, to find where an entry ends. */
-  offsets: Float64Array;
-  sortedOffsets: Float64Array;
-}
-
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
 /** Bases kept for later deltas: a checkout's blobs mostly share a few chains. */
 const BASE_CACHE_BYTES = 32 * 1024 ** 2;
+/** What copyWhole reads at a time: a large blob is copied through this much memory. */
+const COPY_PIECE = 1024 ** 2;
 /** Longer than any chain git makes (its default depth is 50); a ref-delta loop ends here. */
 const MAX_CHAIN = 10_000;
 
@@ -82,12 +75,9 @@ export class PackStore {
    * its base and itself are held whole (git's own checkout does the same).
    */
   stream(oid: string, minSize: number): StreamedObject | undefined {
-    const at = this.find(Buffer.from(oid, 'hex'));
+    const at = this.entryOf(oid);
     if (!at) return undefined;
-    const { pack, offset } = at;
-    const end = nextOffset(pack, offset);
-    if (offset < 12 || end <= offset) throw new PackProblem(`no object starts at ${offset} of a pack of the cache`);
-    const head = readHeader(pack, offset, Buffer.allocUnsafe(Math.min(32, end - offset)));
+    const { pack, offset, end, head } = at;
     const type = TYPE_NAME[head.type];
     if (type === undefined || head.size < minSize) return undefined;
     return {
@@ -103,6 +93,36 @@ export class PackStore {
         if (actual !== oid) throw new PackProblem(`object ${oid} reads as ${actual}: a pack of the cache is damaged`);
       },
     };
+  }
+
+  /**
+   * Copies the entry of `oid` as stored (its header and deflated data) into `sink`, in pieces of
+   * at most COPY_PIECE bytes, when a pack holds it whole, not as a delta: such an entry is the
+   * same bytes in any pack (compact.ts). Whether it did. Nothing is verified: whoever writes the
+   * bytes into a pack indexes it, which hashes every object (pack-index.ts).
+   */
+  copyWhole(oid: string, sink: (piece: Buffer) => void): boolean {
+    const at = this.entryOf(oid);
+    if (!at || !(at.head.type in TYPE_NAME)) return false;
+    const { pack, offset, end } = at;
+    for (let from = offset; from < end; ) {
+      const piece = Buffer.allocUnsafe(Math.min(COPY_PIECE, end - from));
+      const n = readSync(pack.fd, piece, 0, piece.length, from);
+      if (n === 0) throw new PackProblem(`a pack of the cache ends inside the object at ${offset}`);
+      sink(n === piece.length ? piece : piece.subarray(0, n));
+      from += n;
+    }
+    return true;
+  }
+
+  /** Where the entry of `oid` lies, and its header; undefined when no pack holds it. */
+  private entryOf(oid: string): { pack: Pack; offset: number; end: number; head: { type: number; size: number; dataAt: number } } | undefined {
+    const at = this.find(Buffer.from(oid, 'hex'));
+    if (!at) return undefined;
+    const { pack, offset } = at;
+    const end = nextOffset(pack, offset);
+    if (offset < 12 || end <= offset) throw new PackProblem(`no object starts at ${offset} of a pack of the cache`);
+    return { pack, offset, end, head: readHeader(pack, offset, Buffer.allocUnsafe(Math.min(32, end - offset))) };
   }
 
   private find(oid: Buffer): { pack: Pack; offset: number } | undefined {
@@ -175,43 +195,8 @@ export class PackStore {
   }
 }
 
-function listIndexes(dir: string): string[] {
-  try {
-    return readdirSync(dir).filter((n) => n.endsWith('.idx')).sort();
-  } catch (error) {
-    // No cache yet: no packs, so every object is "not found" and the caller says which.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-}
-
 function key(pack: Pack, offset: number): string {
   return `${pack.fd}:${offset}`;
-}
-
-function openPack(idxPath: string): Pack {
-  const idx = readFileSync(idxPath);
-  if (idx.length < 8 + 1024 + 40 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
-    throw new PackProblem(`${idxPath} is not a version 2 pack index`);
-  }
-  const fanout = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) fanout[i] = idx.readUInt32BE(8 + i * 4);
-  const n = fanout[255]!;
-  const namesAt = 8 + 1024;
-  const offsetsAt = namesAt + n * 24;
-  if (idx.length < offsetsAt + n * 4 + 40) throw new PackProblem(`${idxPath} is truncated`);
-  const largeAt = offsetsAt + n * 4;
-  const offsets = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = idx.readUInt32BE(offsetsAt + i * 4);
-    if (v & 0x80000000) {
-      const at = largeAt + (v & 0x7fffffff) * 8;
-      if (at + 8 > idx.length - 40) throw new PackProblem(`${idxPath} is truncated`);
-      offsets[i] = Number(idx.readBigUInt64BE(at));
-    } else offsets[i] = v;
-  }
-  const fd = openSync(idxPath.replace(/\.idx$/, '.pack'), 'r');
-  return { fd, size: fstatSync(fd).size, fanout, names: idx.subarray(namesAt, namesAt + n * 20), offsets, sortedOffsets: Float64Array.from(offsets).sort() };
 }
 
 /** The entry at `offset`: its type, its inflated data (a delta's instructions for deltas), its base. */
@@ -245,37 +230,4 @@ function readEntry(pack: Pack, offset: number): { type: number; data: Buffer; ba
   }
   if (data.length !== size) throw new PackProblem(`the object at ${offset} of a pack of the cache has the wrong size`);
   return { type, data, ...(baseOffset === undefined ? {} : { baseOffset }), ...(baseOid === undefined ? {} : { baseOid }) };
-}
-
-/** The type and size of the entry at `offset`, read into `raw` (as many of its bytes as `raw` holds), and where its data starts in them. */
-function readHeader(pack: Pack, offset: number, raw: Buffer): { type: number; size: number; dataAt: number } {
-  let got = 0;
-  while (got < raw.length) {
-    const n = readSync(pack.fd, raw, got, raw.length - got, offset + got);
-    if (n === 0) throw new PackProblem(`a pack of the cache ends inside the object at ${offset}`);
-    got += n;
-  }
-  let at = 0;
-  let c = raw[at++]!;
-  const type = (c >> 4) & 7;
-  let size = c & 15;
-  for (let shift = 4; c & 0x80; shift += 7) {
-    if (at >= raw.length || shift > 46) throw new PackProblem(`the object at ${offset} of a pack of the cache has a bad header`);
-    c = raw[at++]!;
-    size += (c & 0x7f) * 2 ** shift;
-  }
-  return { type, size, dataAt: at };
-}
-
-/** Where the entry at `offset` ends: the next entry's start, or the trailer. */
-function nextOffset(pack: Pack, offset: number): number {
-  const s = pack.sortedOffsets;
-  let lo = 0;
-  let hi = s.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (s[mid]! <= offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < s.length ? s[lo]! : pack.size - 20;
 }

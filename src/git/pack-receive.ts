@@ -128,7 +128,7 @@ function openTemp(packDir: string): { path: string; fd: number; bytes: number } 
 }
 
 /** git's own prefix for a pack being received: `tmp_pack_`, never an `.idx` or `.pack` name. */
-function tempName(packDir: string): string {
+export function tempName(packDir: string): string {
   return join(packDir, `tmp_pack_${randomBytes(8).toString('hex')}`);
 }
 

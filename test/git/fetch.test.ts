@@ -217,7 +217,9 @@ describe('git: fetchCommit and checkoutCommit', () => {
   test('past MAX_PACKS fetches the cache is compacted to the last commit and stays incremental', { timeout: 120_000 }, async (t) => {
     const root = await tmpRoot(t);
     const repo = await createRepo(join(root, 'srv'), 'app.git');
-    const shas = [await repo.commit({ 'big.bin': noise('big', 64 * 1024), 'n.txt': '0\n', 'sub/keep.txt': 'keep\n' }, 'c0')];
+    // big.bin is larger than what compaction copies at a time (pack-read.ts COPY_PIECE): copied in pieces.
+    const BIG = 2.5 * 1024 ** 2;
+    const shas = [await repo.commit({ 'big.bin': noise('big', BIG), 'n.txt': '0\n', 'sub/keep.txt': 'keep\n' }, 'c0')];
     for (let i = 1; i <= MAX_PACKS + 2; i++) shas.push(await repo.commit({ 'n.txt': `${i}\n`, [`notes/${i}.txt`]: `note ${i}\n` }, `c${i}`));
     await repo.tag('v0', shas[0]!);
     const { server, remote, gitdir, packDir } = await serve(t, root, repo);
@@ -228,6 +230,8 @@ describe('git: fetchCommit and checkoutCommit', () => {
     // A short-sha search fetches branches and tags: refs that compaction must not leave dangling.
     await resolveRef({ remote, gitdir, ref: shas[0]!.slice(0, 8) });
     const before = await packs();
+    // What a compaction or fetch killed mid-write leaves: removed by the compaction.
+    await writeFile(join(packDir, 'tmp_pack_killed'), 'PACK half');
     let i = 1;
     for (; (await packs()) > 1 || i === 1; i++) {
       await fetchCommit({ remote, gitdir, sha: shas[i]! });
@@ -236,7 +240,12 @@ describe('git: fetchCommit and checkoutCommit', () => {
     const compactedAt = shas[i - 1]!;
     t.diagnostic(`${before} packs after the first fetch and a search; compacted after fetching c${i - 1}`);
     assert.equal(await packs(), 1);
+    assert.deepEqual((await readdir(packDir)).filter((n) => !/^pack-[0-9a-f]{40}\.(pack|idx)$/.test(n)), [], 'nothing else left');
     assert.equal((await readFile(join(gitdir, 'shallow'), 'utf8')), `${compactedAt}\n`);
+    // Exactly the commit and its tree's objects, as git lists them.
+    const listed = (await runGit(['rev-list', '--objects', '--no-walk', compactedAt], { cwd: repo.bare })).split('\n').filter(Boolean).length;
+    const verified = await runGit(['verify-pack', '-v', join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.idx'))!)], { cwd: root });
+    assert.equal(verified.split('\n').filter((l) => /^[0-9a-f]{40} (commit|tree|blob)/.test(l)).length, listed);
     assert.equal(existsSync(join(gitdir, 'refs', 'tags')), false);
     await runGit(['verify-pack', join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.idx'))!)], { cwd: root });
     // Native git sees a sound depth-1 clone.
@@ -246,7 +255,7 @@ describe('git: fetchCommit and checkoutCommit', () => {
     await mkdir(dir);
     await checkoutCommit({ gitdir, sha: compactedAt, dir });
     assert.equal(await readFile(join(dir, 'n.txt'), 'utf8'), `${i - 1}\n`);
-    assert.deepEqual(await readFile(join(dir, 'big.bin')), noise('big', 64 * 1024));
+    assert.deepEqual(await readFile(join(dir, 'big.bin')), noise('big', BIG));
 
     server.resetCounters();
     await fetchCommit({ remote, gitdir, sha: shas[i]! });
