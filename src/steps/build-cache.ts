@@ -1,8 +1,9 @@
 // Reusing a build command's outputs from a kept deployment whose record holds the same cache key
 // (build-cache-key.ts): copied copy-on-write where the file system can, never hard-linked, so
 // nothing a build does can change a rollback target. Any doubt about a source means running the command.
+import { readdirSync, readlinkSync } from 'node:fs';
 import { lstat, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { BuildCacheEntry } from '../config/build.ts';
 import { copyTree } from './build-cache-copy.ts';
 import { cacheKey } from './build-cache-key.ts';
@@ -90,6 +91,8 @@ async function copyOutputs(from: string, to: string, outputs: readonly string[],
       if (source !== 'dir' && source !== 'file') return `${out} is ${source} there`;
       const target = await inspect(to, out);
       if (target !== 'absent') return `${out} is ${target} in the new deployment`;
+      const tied = source === 'dir' ? linkInto(join(from, out), from) : undefined;
+      if (tied) return `${out} holds ${tied.path} -> ${tied.target}, a link into that deployment itself: a copy would break once it is pruned`;
     }
     for (const out of outputs) {
       const dest = join(to, out);
@@ -103,6 +106,29 @@ async function copyOutputs(from: string, to: string, outputs: readonly string[],
     for (const dest of created) await rm(dest, { recursive: true, force: true }).catch(() => undefined); // a leftover makes the command's own run fail visibly
     return `copy failed: ${reason(error)}`;
   }
+}
+
+/**
+ * The first link under `dir` whose target is an absolute path inside `deployment` (a build that
+ * linked to $MFD_DEPLOYMENT_DIR/...): copied, it would still point into the source deployment.
+ * Relative links, as npm and pnpm make, copy as they are and stay inside the copy.
+ */
+function linkInto(dir: string, deployment: string): { path: string; target: string } | undefined {
+  const inside = `${deployment}/`;
+  // Walked by hand (a link to a directory is looked at, never descended into), and synchronously:
+  // a node_modules is a thousand directories, and one promise each tripled the walk's time.
+  for (const stack = [dir]; stack.length > 0; ) {
+    const at = stack.pop()!;
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      if (entry.isDirectory()) stack.push(path);
+      else if (entry.isSymbolicLink()) {
+        const target = readlinkSync(path);
+        if (target === deployment || target.startsWith(inside)) return { path: relative(deployment, path), target };
+      }
+    }
+  }
+  return undefined;
 }
 
 /** What `rel` is under `root`, never looking through a link: a path under a link is not inside `root`. */

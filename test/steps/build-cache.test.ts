@@ -162,6 +162,23 @@ chmod 705 node_modules && touch -d @1500000000 node_modules
     assert.equal(await readFile(join(s.app.root, third.name, 'node_modules', 'dep.txt'), 'utf8'), 'A\n');
   });
 
+  test('a source whose output holds an absolute link into that deployment is not used: the copy would break once it is pruned', async (t) => {
+    // As a build that links to $MFD_DEPLOYMENT_DIR makes: an absolute path into its own deployment.
+    const s = await scene(t, undefined, `${INSTALL_SH}ln -s "$MFD_DEPLOYMENT_DIR/lock.txt" node_modules/abs-lock\nln -s /etc/hostname node_modules/elsewhere\n`);
+    const first = await s.deploy(1, 'A');
+    assert.equal(await s.runs(), 1);
+    const second = await s.deploy(2, 'A');
+    assert.equal(await s.runs(), 2, 'the install ran again');
+    assert.match(second.out, new RegExp(`could not reuse node_modules .*${first.name}: node_modules holds node_modules/abs-lock -> ${join(s.app.root, first.name, 'lock.txt').replace(/[.]/g, '\\.')}, a link into that deployment itself`));
+    assert.equal(await readlink(join(s.app.root, second.name, 'node_modules', 'abs-lock')), join(s.app.root, second.name, 'lock.txt'));
+    // Links elsewhere (outside every deployment) and relative ones do not stop a reuse.
+    await rm(join(s.app.root, second.name, 'node_modules', 'abs-lock'));
+    const third = await s.deploy(3, 'A');
+    assert.equal(await s.runs(), 2, 'reused from the second');
+    assert.match(third.out, new RegExp(`node_modules reused from ${second.name}`));
+    assert.equal(await readlink(join(s.app.root, third.name, 'node_modules', 'elsewhere')), '/etc/hostname');
+  });
+
   test('where cp fails part-way, what it left is removed and fs.cp copies instead', async (t) => {
     const s = await scene(t);
     const first = await s.deploy(1, 'A');
