@@ -1,6 +1,6 @@
 // `mfd history` (every deploy and rollback, newest first, with who or what started it) and `mfd logs [RUN]` (one run's full
 // output; default the last run). Neither loads isomorphic-git.
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../sys/files.ts';
 import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
 import { DeploymentNotFoundError } from '../errors/index.ts';

@@ -1,7 +1,7 @@
 // mfd.toml: TOML text → smol-toml → strict zod schema → cross-field rules → a frozen Config.
 // Every problem is reported at once with its key path and line; secrets are never echoed.
 // Each section has its module (repo, build, systemd, deploy, lock, health); this one joins them.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from '../sys/files.ts';
 import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import * as z from 'zod/mini';

@@ -1,6 +1,6 @@
 // A credential that cannot leak by accident: JSON.stringify, util.inspect, String() and template
 // literals all show [redacted]. Only reveal() gives the value, right before it goes on the wire.
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../sys/files.ts';
 import { dirname, resolve } from 'node:path';
 
 const REDACTED = '[redacted]';

@@ -1,7 +1,7 @@
 // The [serve] section of `mfd serve`: the address it binds, its safety-net poll, the largest body it
 // reads, the repository a payload must name, and where the webhook secret comes from. secret_file
 // is read by `mfd serve` alone (readWebhookSecret), so no other command needs that credential.
-import { stat } from 'node:fs/promises';
+import { stat } from '../sys/files.ts';
 import * as z from 'zod/mini';
 import { WebhookSecretUnreadableError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';

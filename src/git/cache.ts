@@ -1,7 +1,7 @@
 // The cached bare repository .mfd/repo.git: created on first use with a credential-free remote,
 // and repaired of what a crash left (damaged packs, a thin fetch cut short) before it is read.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import { addRemote, getConfig, init } from 'isomorphic-git';
 import { fs, LAST_FETCHED, REMOTE, type Cache, type CacheLock } from './iso.ts';

@@ -2,7 +2,7 @@
 // commit and its tree. The new pack is complete before any old one goes, so a kill leaves it usable.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { resolveRef as readRef } from 'isomorphic-git';

@@ -5,7 +5,7 @@
 // every later deploy with it. Both files end in checksums that make the damage cheap to see:
 // an index ends with the pack's SHA-1 and its own; a pack ends with its SHA-1.
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from '../sys/files.ts';
 import { join } from 'node:path';
 
 /** Fan-out table (256 × 4 bytes) and the two trailing checksums: the least any index holds. */

@@ -1,6 +1,6 @@
 // The cache's `shallow` file after a fetch, as git and isomorphic-git keep it: a commit the server
 // calls shallow is a boundary unless all its parents are already here; an unshallowed one is not.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomicfile.ts';
 import type { PackStore } from './pack-read.ts';

@@ -2,7 +2,7 @@
 // right after, so a kill in between left one, noted by a marker. Fetches now store only
 // self-contained packs (pack-receive.ts); this repairs what an older version left.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import { readObject } from 'isomorphic-git';
 import { fs, type Cache } from './iso.ts';

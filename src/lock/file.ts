@@ -2,7 +2,7 @@
 // proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its
 // mtime (heartbeat), and a holder that is gone from this host is stale at once.
 import type { Stats } from 'node:fs';
-import { open, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, utimes } from '../sys/files.ts';
 import * as z from 'zod/mini';
 import { FsLayoutError, isDiskFull, LockHeldError, toFsError, type LockOwner } from '../errors/index.ts';
 import { matchProcess, processStart } from '../sys/process.ts';

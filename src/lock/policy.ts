@@ -5,7 +5,7 @@
 // a LockBackend (the lock file unless the request names another).
 import { setTimeout as delay } from 'node:timers/promises';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir } from '../sys/files.ts';
 import { dirname } from 'node:path';
 import type { LockConfig } from '../config/config.ts';
 import { FsPermissionError, LockHeldError, throwIfInterrupted, toFsError } from '../errors/index.ts';

@@ -1,7 +1,7 @@
 // The bodies of a deploy's named steps, one function each, sharing one DeployState: run/deploy.ts
 // runs them in the order its plan names them. A failure from the claim to the end of the build
 // goes through failBuild, so a half-built deployment is never left marked building.
-import { rm } from 'node:fs/promises';
+import { rm } from '../sys/files.ts';
 import { activate, readActive } from '../steps/activate.ts';
 import { runBuild } from '../steps/build.ts';
 import { cacheFor } from '../steps/build-cache-sources.ts';

@@ -1,7 +1,7 @@
 // Reconciles what a killed run left behind; only deploy and rollback call it, holding the lock:
 // temporary links beside `active`, and deployments still `building` whose deploy is gone (their
 // build stopped if it is provably still theirs, then marked failed and removed).
-import { rm } from 'node:fs/promises';
+import { rm } from '../sys/files.ts';
 import { readActive, removeStaleActiveTmp } from '../steps/activate.ts';
 import type { Layout } from '../state/layout.ts';
 import { isAlive, isRunning, processStart, proveIdentity } from '../sys/process.ts';

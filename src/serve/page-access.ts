@@ -2,7 +2,7 @@
 // off beyond this host unless [serve] status_page = true, and behind [serve] status_token when set,
 // as a bearer token or a basic-auth password, compared in constant time. /webhook and /healthz never ask.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { stat } from '../sys/files.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ServeConfig } from '../config/serve.ts';
 import { readCredentialFile, type Secret } from '../config/secret.ts';

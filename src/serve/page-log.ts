@@ -2,7 +2,7 @@
 // RUN_ID: letters, digits, - and _), never used as a path; the file is opened without following a
 // link, and only its last MAX_LOG_BYTES are shown. Terminal colour codes are dropped, the rest escaped.
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open } from '../sys/files.ts';
 import type { Layout } from '../state/layout.ts';
 import { RUN_ID } from '../state/stored.ts';
 import { html, type Shell } from './page-html.ts';

@@ -2,7 +2,7 @@
 // target, fsync the directory. A reader sees the old content or the new one, never a torn file.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from '../sys/files.ts';
 import { dirname, basename, join } from 'node:path';
 import { onPath } from '../errors/fs.ts';
 

@@ -1,6 +1,6 @@
 // The run history's file: one JSON line per deploy or rollback in .mfd/history.jsonl (who, what,
 // how long each step took, how it ended): append, read back, trim. run/history-line.ts writes it.
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from '../sys/files.ts';
 import { appendLine, keepNewestLines } from './atomicfile.ts';
 import type { Layout } from './layout.ts';
 import { readRecords, removeRecord } from './record.ts';

@@ -1,6 +1,6 @@
 // The loop's hold, .mfd/pause.json: who paused continuous deployment, when and why. Its presence
 // is the hold (manual deploys ignore it); written atomically, read back as input.
-import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { writeFileAtomic } from './atomicfile.ts';

@@ -1,7 +1,7 @@
 // The quarantine marks of .mfd/quarantine.json: commits whose deploy failed or that were rolled
 // back, which the deploy loop never deploys again by itself. Written atomically, under the deploy
 // lock (deploy and rollback mark and clear); read back as input, checked against its schema.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from '../sys/files.ts';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { writeFileAtomic } from './atomicfile.ts';

@@ -1,7 +1,7 @@
 // Deployment records (.mfd/deployments/<name>.json) and the activation history
 // (.mfd/activations.jsonl). Records are written atomically; a dir without a record is Go mfd's: good.
 // Both are validated when read back: an invalid record is never acted on.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from '../sys/files.ts';
 import { appendLine, keepNewestLines, writeFileAtomic } from './atomicfile.ts';
 import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './deployment.ts';
 import type { Layout } from './layout.ts';

@@ -1,6 +1,6 @@
 // What mfd reads back from .mfd/ is input like any other: each record and JSON line is checked
 // against a schema before anything acts on it. A bad one is skipped with a warning, never trusted.
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../sys/files.ts';
 import * as z from 'zod/mini';
 
 /** Receives one warning per thing skipped; commands pass it to ctx.reporter.warn. */

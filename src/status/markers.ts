@@ -1,7 +1,7 @@
 // What a run still owes the forge, one file per commit in .mfd/status/<sha>.json: written before a
 // `pending` is posted (so a killed run's pending is closed by the next locked run, with `error`),
 // and kept, with the final state, when that post finally failed (the next run sends it again).
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import type { Layout } from '../state/layout.ts';

@@ -1,6 +1,6 @@
 // `active` always points at a complete deployment: we create a temporary link beside it and
 // rename(2) it over `active` (atomic on POSIX), then fsync the root so the swap survives a crash.
-import { lstat, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, readdir, readlink, rename, rm, symlink } from '../sys/files.ts';
 import { basename } from 'node:path';
 import { ActivateFailedError } from '../errors/index.ts';
 import { ACTIVE_TMP_PREFIX, type Layout } from '../state/layout.ts';

@@ -1,7 +1,7 @@
 // Copies one [[build.cache]] output out of a kept deployment: copy-on-write where the file system
 // can, a plain copy where not, never a hard link, links copied as links (never followed).
 import { constants, type Stats } from 'node:fs';
-import { chmod, cp, lchown, lstat, mkdir, readdir, rm, utimes } from 'node:fs/promises';
+import { chmod, cp, lchown, lstat, mkdir, readdir, rm, utimes } from '../sys/files.ts';
 import { dirname } from 'node:path';
 import { run } from '../sys/exec.ts';
 

@@ -3,7 +3,7 @@
 // Nothing is read through a symbolic link: a link is keyed by its target text, not followed.
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readlink } from '../sys/files.ts';
 import { join } from 'node:path';
 import type { BuildCacheEntry } from '../config/build.ts';
 

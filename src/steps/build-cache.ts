@@ -2,7 +2,7 @@
 // (build-cache-key.ts): copied copy-on-write where the file system can, never hard-linked, so
 // nothing a build does can change a rollback target. Any doubt about a source means running the command.
 import { readdirSync, readlinkSync } from 'node:fs';
-import { lstat, mkdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, rm } from '../sys/files.ts';
 import { dirname, join, relative } from 'node:path';
 import type { BuildCacheEntry } from '../config/build.ts';
 import { copyTree } from './build-cache-copy.ts';

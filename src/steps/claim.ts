@@ -1,6 +1,6 @@
 // A new deployment's name and directory: one that nothing in the root has (no directory, link,
 // file or record), so mfd never removes or reuses an existing directory as a new deployment.
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from '../sys/files.ts';
 import { formatDeploymentName } from '../state/deployment.ts';
 import { CheckoutFailedError, worldFsError } from '../errors/index.ts';
 import type { Layout } from '../state/layout.ts';

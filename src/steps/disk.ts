@@ -1,6 +1,6 @@
 // Refuse to fetch or build when the app root's file system is nearly full: a deploy that fills
 // the disk can take the running app down with it.
-import { statfs } from 'node:fs/promises';
+import { statfs } from '../sys/files.ts';
 import { DiskSpaceLowError } from '../errors/index.ts';
 import { formatSize } from '../config/size.ts';
 

@@ -1,6 +1,6 @@
 // Which deployments to delete after a successful deploy (planPrune, pure) and deleting them
 // (applyPrune, best effort). Never the active one, never the previous good one; failed ones first.
-import { rm } from 'node:fs/promises';
+import { rm } from '../sys/files.ts';
 import type { Layout } from '../state/layout.ts';
 import { isGood, orderNewestFirst, removeRecord, type Deployment } from '../state/record.ts';
 

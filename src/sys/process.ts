@@ -1,7 +1,7 @@
 // Facts about other processes on this host: whether a pid is alive, when it started, and proof
 // that a pid (or a process group) is still the one mfd wrote down, before anything signals it.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile } from './files.ts';
 
 /** Linux's PID_MAX_LIMIT: no pid is larger. */
 const PID_MAX = 4_194_304;

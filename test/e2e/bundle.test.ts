@@ -50,8 +50,8 @@ describe('bundle', () => {
       const run = await mfd(args, { cwd: app.root, env: probe });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(compiled(run.stderr), '', `mfd ${args.join(' ')} compiled vendor code`);
-      // node:crypto (and the streams behind it) and node:https load on first use (scripts/build.mjs LAZY_BUILTINS).
-      assert.equal(builtins(run.stderr), '', `mfd ${args.join(' ')} loaded node:crypto or node:https`);
+      // node:crypto (and the streams behind it), node:https and node:fs/promises load on first use (scripts/build.mjs LAZY_BUILTINS).
+      assert.equal(builtins(run.stderr), '', `mfd ${args.join(' ')} loaded node:crypto, node:https or node:fs/promises`);
     }
     const resolved = await mfd(['resolve'], { cwd: app.root, env: probe });
     assert.equal(resolved.code, 0, resolved.stderr);
@@ -61,7 +61,7 @@ describe('bundle', () => {
     const deployed = await mfd(['deploy'], { cwd: app.root, env: probe });
     assert.equal(deployed.code, 0, deployed.stderr);
     assert.equal(compiled(deployed.stderr), 'lock,git,exec');
-    assert.equal(builtins(deployed.stderr), 'crypto', 'a deploy hashes, so it loads node:crypto when it first does (and over http no node:https)');
+    assert.equal(builtins(deployed.stderr), 'crypto,fs/promises', 'a deploy hashes and writes files through a FileHandle, so it loads node:crypto and node:fs/promises when it first does (and over http no node:https)');
     const listed = await mfd(['ls'], { cwd: app.root, env: probe });
     assert.match(listed.stdout, new RegExp(`^${sha} \\(active\\)$`, 'm'));
     assert.equal(compiled(listed.stderr), '');

@@ -21,7 +21,7 @@ vm.Script = class extends vm.Script {
   }
 };
 // Which of the built-ins scripts/build.mjs loads on first use (LAZY_BUILTINS) the command loaded.
-const lazyBuiltins = () => ['crypto', 'https'].filter((name) => process.moduleLoadList.includes(`NativeModule ${name}`));
+const lazyBuiltins = () => ['crypto', 'https', 'fs/promises'].filter((name) => process.moduleLoadList.includes(`NativeModule ${name}`));
 process.on('exit', () => {
   process.stderr.write(`mfd-builtins-loaded:[${lazyBuiltins().join(',')}]\n`);
   process.stderr.write(`mfd-main:[${main}] mfd-vendor-compiled:[${compiled.join(',')}] cache-rejected:[${rejected.join(',')}]\n`);

@@ -1,0 +1,41 @@
+// sys/files.ts: node:fs/promises' functions made from node:fs's callbacks give what node:fs/promises gives.
+import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as files from '../../src/sys/files.ts';
+import { tmpRoot } from '../helpers/repo.ts';
+
+test('each function answers as node:fs/promises does, values and errors alike', async (t) => {
+  const root = await tmpRoot(t);
+  const dir = join(root, 'a', 'b');
+  assert.equal(await files.mkdir(dir, { recursive: true }), join(root, 'a'));
+  await fsp.writeFile(join(dir, 'f.txt'), 'text\n');
+  await files.symlink('f.txt', join(dir, 'link'));
+  assert.equal(await files.readFile(join(dir, 'f.txt'), 'utf8'), 'text\n');
+  assert.deepEqual(await files.readFile(join(dir, 'f.txt')), Buffer.from('text\n'));
+  assert.deepEqual((await files.readdir(dir, { withFileTypes: true })).map((d) => [d.name, d.isSymbolicLink()]).sort(), [['f.txt', false], ['link', true]]);
+  assert.equal(await files.readlink(join(dir, 'link')), 'f.txt');
+  assert.ok((await files.lstat(join(dir, 'link'))).isSymbolicLink());
+  assert.ok((await files.stat(join(dir, 'link'))).isFile());
+  assert.ok((await files.statfs(root)).bavail >= 0);
+  await files.lchown(join(dir, 'link'), process.getuid!(), process.getgid!());
+  await files.chmod(join(dir, 'f.txt'), 0o600);
+  assert.equal((await fsp.stat(join(dir, 'f.txt'))).mode & 0o777, 0o600);
+  await files.utimes(join(dir, 'f.txt'), 1_000_000, 1_000_000);
+  assert.equal((await fsp.stat(join(dir, 'f.txt'))).mtimeMs, 1_000_000_000);
+  await files.cp(dir, join(root, 'copy'), { recursive: true, verbatimSymlinks: true });
+  assert.equal(await fsp.readlink(join(root, 'copy', 'link')), 'f.txt');
+  await files.rename(join(root, 'copy'), join(root, 'moved'));
+  const handle = await files.open(join(root, 'moved', 'f.txt'), 'r');
+  try {
+    assert.equal((await handle.readFile('utf8')), 'text\n');
+  } finally {
+    await handle.close();
+  }
+  await files.rm(join(root, 'moved'), { recursive: true });
+  const missing = await files.readFile(join(root, 'moved', 'f.txt')).catch((e: NodeJS.ErrnoException) => e);
+  const native = await fsp.readFile(join(root, 'moved', 'f.txt')).catch((e: NodeJS.ErrnoException) => e);
+  assert.ok(missing instanceof Error && native instanceof Error);
+  assert.deepEqual([missing.code, missing.syscall, missing.path], [native.code, native.syscall, native.path]);
+});
