@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../state/atomicfile.ts';
 import { pauseForTest } from '../sys/testhook.ts';
 import { fs, LAST_FETCHED } from './iso.ts';
 import { listPackOids } from './pack.ts';
-import { objectHeader, PackProblem, TYPE_CODE } from './pack-format.ts';
+import { objectHeader, packHeader, PackProblem, TYPE_CODE } from './pack-format.ts';
 import { indexPackFile } from './pack-index.ts';
 import { PackStore } from './pack-read.ts';
 import { storeIndexed, tempName } from './pack-receive.ts';
@@ -124,11 +124,7 @@ function writePackFile(store: PackStore, oids: readonly string[], path: string):
       hash.update(bytes);
       for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
     };
-    const header = Buffer.alloc(12);
-    header.write('PACK', 0, 'latin1');
-    header.writeUInt32BE(2, 4);
-    header.writeUInt32BE(oids.length, 8);
-    put(header);
+    put(packHeader(oids.length));
     for (const oid of oids) {
       if (store.copyWhole(oid, put)) continue;
       const object = store.read(oid);

@@ -1,5 +1,5 @@
-// The pieces of git's pack format that reading and writing packs share: type codes, an object's
-// header, and applying a delta (git's patch-delta.c rules, every length checked, nothing trusted).
+// The pieces of git's pack format that reading and writing packs share: type codes, a pack's and an
+// object's header, and applying a delta (git's patch-delta.c rules, every length checked, nothing trusted).
 
 export type PackObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 export const TYPE_CODE: Record<PackObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -9,6 +9,15 @@ export const TYPE_NAME: Record<number, PackObjectType> = { 1: 'commit', 2: 'tree
 export class PackProblem extends Error {}
 /** What is wrong with a delta; the pack reader names the delta's offset. */
 export class DeltaError extends Error {}
+
+/** A version 2 pack's first 12 bytes: "PACK", the version, the object count. */
+export function packHeader(count: number): Buffer {
+  const header = Buffer.alloc(12);
+  header.write('PACK', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(count, 8);
+  return header;
+}
 
 /** Type and size: 3 type bits and the size's low 4 bits, then 7 bits per byte, low bits first. */
 export function objectHeader(type: number, size: number): Buffer {

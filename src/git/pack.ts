@@ -2,7 +2,7 @@
 // isomorphic-git writes) holds, and writing a pack of whole objects, so thin.ts can rewrite a thin pack.
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
-import { objectHeader, TYPE_CODE, type PackObjectType } from './pack-format.ts';
+import { objectHeader, packHeader, TYPE_CODE, type PackObjectType } from './pack-format.ts';
 
 export type { PackObjectType };
 
@@ -27,11 +27,7 @@ export function listPackOids(idx: Buffer): string[] {
  * object by object, several times slower.
  */
 export function writePack(objects: readonly { type: PackObjectType; content: Uint8Array }[]): { name: string; data: Buffer } {
-  const header = Buffer.alloc(12);
-  header.write('PACK', 0, 'latin1');
-  header.writeUInt32BE(2, 4);
-  header.writeUInt32BE(objects.length, 8);
-  const parts: Buffer[] = [header];
+  const parts: Buffer[] = [packHeader(objects.length)];
   for (const { type, content } of objects) {
     parts.push(objectHeader(TYPE_CODE[type], content.length), deflateSync(content));
   }
