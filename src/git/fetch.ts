@@ -21,6 +21,11 @@ export async function fetchCommit(options: RemoteOrConnection & {
   cache?: Cache;
   /** Held while the fetch and any compaction write the cache. */
   lock?: CacheLock;
+  /**
+   * Work a later step needs, run once the want list is sent: the server then builds the pack, tens
+   * of milliseconds in which mfd has nothing else to do. Not run when nothing is fetched.
+   */
+  whilePacking?: () => void;
 }): Promise<{ fetched: boolean; /** Damaged packs removed first (see repairPacks). */ repaired: number }> {
   const conn = connectionOf(options);
   const cache = options.cache ?? newCache();
@@ -31,7 +36,7 @@ export async function fetchCommit(options: RemoteOrConnection & {
     return lock(async () => {
       // Whoever held the lock before may have fetched it.
       if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired };
-      await fetchInto(conn, options.gitdir, options.sha, 1, cache);
+      await fetchInto(conn, options.gitdir, options.sha, 1, cache, options.whilePacking);
       // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
       // the history it just fetched.
       await compactCache(options.gitdir);
@@ -41,7 +46,7 @@ export async function fetchCommit(options: RemoteOrConnection & {
 }
 
 /** Fetches `sha` at `depth` into the cache (created if needed); RefNotFoundError if the server has no such commit. */
-export async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: number, cache: Cache): Promise<void> {
+export async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: number, cache: Cache, whilePacking?: () => void): Promise<void> {
   await openCache(conn, gitdir, cache);
   // Only a depth-1 fetch that can send a "have" gains from a thin pack; deepening does not.
   const last = await readRef({ fs, gitdir, ref: LAST_FETCHED }).catch(() => undefined);
@@ -56,6 +61,12 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
       // Not in the cache: the pack is refused for the delta that needs it.
       readExternal: async (oid) => store.read(oid),
       onShallow: (update) => (shallowUpdate = update),
+      // Once: a deepening fetch sends several want lists.
+      whilePacking: whilePacking && (() => {
+        const work = whilePacking;
+        whilePacking = undefined;
+        work?.();
+      }),
     });
     // A cache of its own, dropped on return: iso-git reads nothing here that a later step needs.
     await fetchPack({

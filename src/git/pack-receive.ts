@@ -23,14 +23,18 @@ export interface ReceiveOptions {
    * commit through its own object cache, loading the whole new pack into memory (shallow.ts).
    */
   onShallow: (update: { shallow: string[]; unshallow: string[] }) => void;
+  /** Run on a turn of its own once the want list is on the wire: the server then builds the pack. */
+  whilePacking?: (() => void) | undefined;
 }
 
 /** `http`, with the pack of every upload-pack answer received and stored by mfd (see module comment). */
 export function withPackReceiver(http: GitHttpClient, options: ReceiveOptions): GitHttpClient {
   return {
     async request(req) {
-      const res = await http.request(req);
-      if ((req.method ?? 'GET').toUpperCase() !== 'POST' || !req.url.endsWith('/git-upload-pack') || res.statusCode !== 200) return res;
+      const wants = (req.method ?? 'GET').toUpperCase() === 'POST' && req.url.endsWith('/git-upload-pack');
+      const work = wants ? options.whilePacking : undefined;
+      const res = await http.request(work ? { ...req, onSent: () => void setImmediate(work) } : req);
+      if (!wants || res.statusCode !== 200) return res;
       const all = await receive(res.body, options);
       const text = (line: Buffer) => line.toString('latin1', 4).trim();
       const shallow = all.filter((l) => /^shallow [0-9a-f]{40}$/.test(text(l))).map((l) => text(l).slice(8));

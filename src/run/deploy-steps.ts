@@ -17,6 +17,7 @@ import { withCacheLock, lockRequest } from '../lock/policy.ts';
 import type { CacheLock } from '../git/git.ts';
 import { recordActivation, requireListeningSocket, restartActive } from './restart.ts';
 import { processStart } from '../sys/process.ts';
+import { preloadExec } from '../sys/exec.ts';
 import { checkFreeSpace } from '../steps/disk.ts';
 import type { Connection } from '../git/transport.ts';
 
@@ -65,7 +66,11 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
       return writeRecord(layout, record);
     });
     s.building = { record, dir: layout.deployment(s.name), git, cache, pending: Promise.resolve() };
-    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({ conn: s.conn, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref) }),
+    await reporter.step('fetch', resolved.sha.slice(0, 12), () => git.fetchCommit({
+      conn: s.conn, gitdir: layout.repo, sha: resolved.sha, cache, lock: cacheLock(ctx, resolved.ref),
+      // The build's process library loads while the server packs, not before the first command.
+      ...(config.build.commands.length > 0 ? { whilePacking: preloadExec } : {}),
+    }),
       (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}`);
     throwIfInterrupted(ctx.signal, UNTOUCHED);
   },

@@ -7,6 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { GitAuthError, GitFetchError, RefNotFoundError } from '../../src/errors/index.ts';
 import { checkoutCommit, fetchCommit, hasCommit, MAX_PACKS, redactUrl, resolveRef } from '../../src/git/git.ts';
 import { gitFixture as fixture } from '../helpers/git-fixture.ts';
+import { until } from '../helpers/hold.ts';
 import { writePack } from '../../src/git/pack.ts';
 import { damagedPacks } from '../../src/git/packcheck.ts';
 import { startGitServer } from '../helpers/git-server.ts';
@@ -212,6 +213,25 @@ describe('git: fetchCommit and checkoutCommit', () => {
     await mkdir(dir);
     await checkoutCommit({ gitdir, sha: v2, dir });
     assert.equal(await readFile(join(dir, 'big.txt'), 'utf8'), text(2));
+  });
+
+  test('whilePacking runs once, after the want list is sent and before the pack comes; not at all when nothing is fetched', async (t) => {
+    let packing = 0;
+    let heldOut = false;
+    // The pack's answer waits until whilePacking has run (at most 30 s).
+    const f = await fixture(t, {
+      server: {
+        beforeChunk: async (entry) => {
+          if (entry.command !== 'fetch' || packing > 0) return;
+          heldOut = await until(async () => packing > 0, 'whilePacking', 30_000).then(() => false, () => true);
+        },
+      },
+    });
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[2], whilePacking: () => packing++ }), { fetched: true, repaired: 0 });
+    assert.equal(heldOut, false, 'whilePacking did not run while the server held the pack');
+    assert.equal(packing, 1);
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[2], whilePacking: () => packing++ }), { fetched: false, repaired: 0 });
+    assert.equal(packing, 1, 'nothing fetched, nothing run');
   });
 
   test('past MAX_PACKS fetches the cache is compacted to the last commit and stays incremental', { timeout: 120_000 }, async (t) => {
