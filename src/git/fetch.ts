@@ -61,12 +61,7 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
       // Not in the cache: the pack is refused for the delta that needs it.
       readExternal: async (oid) => store.read(oid),
       onShallow: (update) => (shallowUpdate = update),
-      // Once: a deepening fetch sends several want lists.
-      whilePacking: whilePacking && (() => {
-        const work = whilePacking;
-        whilePacking = undefined;
-        work?.();
-      }),
+      whilePacking,
     });
     // A cache of its own, dropped on return: iso-git reads nothing here that a later step needs.
     await fetchPack({

@@ -23,16 +23,18 @@ export interface ReceiveOptions {
    * commit through its own object cache, loading the whole new pack into memory (shallow.ts).
    */
   onShallow: (update: { shallow: string[]; unshallow: string[] }) => void;
-  /** Run on a turn of its own once the want list is on the wire: the server then builds the pack. */
+  /** Run once, on a turn of its own, when the first want list is on the wire: the server then builds the pack. */
   whilePacking?: (() => void) | undefined;
 }
 
 /** `http`, with the pack of every upload-pack answer received and stored by mfd (see module comment). */
 export function withPackReceiver(http: GitHttpClient, options: ReceiveOptions): GitHttpClient {
+  let packing = options.whilePacking;
   return {
     async request(req) {
       const wants = (req.method ?? 'GET').toUpperCase() === 'POST' && req.url.endsWith('/git-upload-pack');
-      const work = wants ? options.whilePacking : undefined;
+      const work = wants ? packing : undefined;
+      if (work) packing = undefined;
       const res = await http.request(work ? { ...req, onSent: () => void setImmediate(work) } : req);
       if (!wants || res.statusCode !== 200) return res;
       const all = await receive(res.body, options);
