@@ -54,6 +54,26 @@ export class GitFetchError extends MfdError {
   }
 }
 
+/**
+ * The git server answered with an error of its own: an `ERR` line, or a message on side-band 3.
+ * Its text is the world's: quoted, one line, bounded (and made inert on the terminal, sys/inert.ts).
+ */
+export class GitRefusedError extends MfdError {
+  readonly code = 'GIT_REFUSED';
+  readonly exitCode = EXIT.git;
+  readonly said: string;
+  constructor(readonly url: string, said: string) {
+    const text = said.replace(/\s+/g, ' ').trim().slice(0, SAID_CHARS);
+    super(`the git server at ${url} refused: ${JSON.stringify(text)}`, {
+      hint: 'that is the server\'s own message: check the repository and this machine\'s access to it there, e.g. git ls-remote <url>',
+    });
+    this.said = text;
+  }
+}
+
+/** How much of a server's own error a message quotes. */
+const SAID_CHARS = 300;
+
 /** A transfer from the git server got no answer, or crawled, for `[repo] timeout` (http-client.ts). */
 export class GitTimeoutError extends MfdError {
   readonly code = 'GIT_TIMEOUT';

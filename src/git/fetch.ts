@@ -1,7 +1,7 @@
 // Fetching a commit into the cached bare repository, incrementally: no network call when it is
 // there, else a depth-1 fetch whose "have" (the last fetched commit) keeps the pack to what is new.
 import { fetch as fetchPack, resolveRef as readRef, writeRef } from 'isomorphic-git';
-import { RefNotFoundError } from '../errors/index.ts';
+import { GitRefusedError, RefNotFoundError } from '../errors/index.ts';
 import { openCache, repairPacks } from './cache.ts';
 import { compactCache } from './compact.ts';
 import { fs, guard, hasCommit, LAST_FETCHED, newCache, unlocked, type Cache, type CacheLock } from './iso.ts';
@@ -67,7 +67,13 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
     await fetchPack({
       fs, http, cache: newCache(), gitdir, url: conn.url, ...authCallbacks(conn),
       ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
-    }).catch(ignoreUnbornHead);
+    }).catch(ignoreUnbornHead).catch((error: unknown) => {
+      // Over smart HTTP upload-pack serves any commit reachable from a ref; this one is on none.
+      if (error instanceof GitRefusedError && /\bnot our ref\b/.test(error.said)) {
+        throw new RefNotFoundError(sha, conn.url, `the server refused it (${JSON.stringify(error.said)})`, UNREACHABLE_HINT);
+      }
+      throw error;
+    });
   } finally {
     store.close();
   }
@@ -77,10 +83,12 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
   } finally {
     after.close();
   }
-  // upload-pack answers a want it has not got with an ERR line that iso-git does not surface.
+  // A server that sends no commit and says nothing.
   if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
   await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
 }
+
+const UNREACHABLE_HINT = 'it is on no branch or tag of the server (deleted, or dropped by a force-push): deploy a branch or tag, e.g. mfd deploy main';
 
 /**
  * Once the pack is in, iso-git looks up the remote's HEAD to report its default branch, and fails

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitFetchError, GitPackInvalidError } from '../errors/index.ts';
+import { GitFetchError, GitPackInvalidError, GitRefusedError } from '../errors/index.ts';
 import type { GitHttpClient } from './http-client.ts';
 import { indexPackFile, PackProblem, type ExternalReader, type IndexedPack } from './pack-index.ts';
 
@@ -75,7 +75,10 @@ async function receive(body: AsyncIterable<Uint8Array>, options: ReceiveOptions)
           while (done < payload.length - 1) done += writeSync(temp.fd, payload, 1 + done);
           temp.bytes += payload.length - 1;
         } else if (band === 3) {
-          throw new GitFetchError(options.url, `the server stopped the fetch: ${payload.subarray(1).toString('utf8').trim()}`);
+          throw new GitRefusedError(options.url, payload.toString('utf8', 1));
+        } else if (payload.toString('latin1', 0, 4) === 'ERR ') {
+          // upload-pack's own error before any pack, e.g. `not our ref <sha>`: iso-git would skip it.
+          throw new GitRefusedError(options.url, payload.toString('utf8', 4));
         } else if (band !== 2) lines.push(Buffer.from(pending.subarray(at, at + length)));
         at += length;
       }

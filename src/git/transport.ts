@@ -1,7 +1,7 @@
 // How mfd talks to a git server, minus isomorphic-git itself (fetch.ts and resolve.ts plug these in):
 // credentials for onAuth and a URL that never holds them, the HTTP client with its timeout
 // (http-client.ts) and the thin-pack request, and git failures as mfd errors.
-import { errnoCode, GitAuthError, GitCacheError, GitFetchError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
+import { errnoCode, GitAuthError, GitCacheError, GitFetchError, GitRefusedError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
 import { withFilteredDiscovery } from './discovery.ts';
 import { withHeadStart } from './head-start.ts';
 import { lsRefsBody, type Listing } from './listing.ts';
@@ -149,6 +149,9 @@ export function toGitError(error: unknown, url: string): Error {
     if (status === 401 || status === 403) return new GitAuthError(url, status, error);
     return new GitFetchError(url, `HTTP ${status} ${data?.statusMessage ?? ''}`.trim(), error);
   }
+  // iso-git reads no ERR line: one in the advertisement is a line it did not expect.
+  const actual = (data as { actual?: unknown } | undefined)?.actual;
+  if (code === 'ParseError' && typeof actual === 'string' && actual.startsWith('ERR ')) return new GitRefusedError(url, actual.slice(4));
   if (code === 'SmartHttpError') return new GitFetchError(url, 'the server did not answer as a git smart-HTTP server', error);
   const network = NETWORK_REASONS[code ?? ''];
   if (network) return new GitFetchError(url, `${network} (${code})`, error);

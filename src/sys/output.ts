@@ -4,6 +4,7 @@
 import { inspect } from 'node:util';
 import { fdSink, type TextSink } from './fdwrite.ts';
 import { timeStep, type RunEvent, type StepName, type StepOptions } from './events.ts';
+import { inert } from './inert.ts';
 import { eventLines } from './render.ts';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -19,7 +20,7 @@ export interface Progress {
   skip(name: StepName, reason?: string): void | Promise<void>;
   info(message: string): void;
   warn(message: string, hint?: string): void;
-  /** Live output of a child process (build commands), passed through untouched. */
+  /** Live output of a child process (build commands), passed through untouched: the user's own program. */
   childOutput(chunk: string): void;
   /** The command's result: human lines on stdout, or one JSON document with --json. */
   result(human: string[], json: unknown): void;
@@ -90,7 +91,7 @@ export class Reporter implements Progress {
   handle(event: RunEvent): void {
     switch (event.type) {
       case 'step-started':
-        this.startSpinner(`${event.step} ${event.detail}`.trim());
+        this.startSpinner(inert(`${event.step} ${event.detail}`.trim()));
         return;
       case 'output':
         this.stopSpinner();
@@ -114,7 +115,7 @@ export class Reporter implements Progress {
   result(human: string[], json: unknown): void {
     this.stopSpinner();
     if (this.json) this.out.write(`${JSON.stringify(json)}\n`);
-    else for (const l of human) this.out.write(`${l}\n`);
+    else for (const l of human) this.out.write(`${inert(l)}\n`);
   }
 
   failure(error: { code: string; message: string; hint?: string | undefined; detail?: string }): void {
@@ -122,16 +123,16 @@ export class Reporter implements Progress {
     if (this.json) {
       this.out.write(`${JSON.stringify({ ok: false, code: error.code, message: error.message, hint: error.hint ?? null })}\n`);
     }
-    this.line(`${this.paint('31', 'error:')} ${error.message}`);
-    if (error.hint) this.line(`  hint: ${error.hint}`);
-    if (error.detail) this.line(error.detail);
+    this.line(`${this.paint('31', 'error:')} ${inert(error.message)}`);
+    if (error.hint) this.line(`  hint: ${inert(error.hint)}`);
+    if (error.detail) this.line(inert(error.detail));
   }
 
   internalFailure(error: unknown): void {
     this.stopSpinner();
     const text = error instanceof Error ? (error.stack ?? error.message) : inspect(error);
     if (this.json) this.out.write(`${JSON.stringify({ ok: false, code: 'INTERNAL', message: String(error) })}\n`);
-    this.line(`internal error: ${text}`);
+    this.line(`internal error: ${inert(text)}`);
     this.line('  hint: this is a bug in mfd; please report it with the output above');
   }
 

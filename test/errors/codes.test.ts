@@ -21,6 +21,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   GitTimeoutError: new errors.GitTimeoutError('url', 'stalled', 1000),
   GitCacheError: new errors.GitCacheError('why'),
   GitPackInvalidError: new errors.GitPackInvalidError('http://x', 'why'),
+  GitRefusedError: new errors.GitRefusedError('http://x', 'said'),
   CheckoutFailedError: new errors.CheckoutFailedError('sha', 'dir', 'why'),
   TreeInvalidError: new errors.TreeInvalidError('sha', '', 'badTree', 'why'),
   BuildFailedError: new errors.BuildFailedError(['make'], 1, '', 'log'),

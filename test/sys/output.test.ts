@@ -16,6 +16,25 @@ function capture(mode: 'tty' | 'plain' | 'json', color = false) {
 }
 
 describe('output', () => {
+  test('text that quotes the world reaches the terminal inert: controls escaped, colour kept, a build\'s own output untouched', () => {
+    const c = capture('plain');
+    const hostile = 'a\u001b]0;owned\u0007b\rc\u009b2Jd\u202ee\u007ff';
+    const shown = 'a\\x1b]0;owned\\x07b\\x0dc\\x9b2Jd\\u202ee\\x7ff';
+    c.reporter.failure({ code: 'X', message: hostile, hint: hostile });
+    c.reporter.warn(hostile, hostile);
+    c.reporter.info(hostile);
+    c.reporter.result([hostile], {});
+    assert.equal(c.err(), `error: ${shown}\n  hint: ${shown}\nwarning: ${shown}\n  hint: ${shown}\n${shown}\n`);
+    assert.equal(c.out(), `${shown}\n`);
+    assert.deepEqual(c.tee.slice(0, 2), [`error: ${shown}`, `  hint: ${shown}`], 'the run log keeps what the screen showed');
+    // A build's last lines in its error keep their colour and lines; the live output is the user's own program.
+    const tail = 'build failed; last lines:\n\u001b[31mred\u001b[0m\tdone';
+    const d = capture('plain');
+    d.reporter.failure({ code: 'X', message: tail });
+    d.reporter.childOutput('\u001b]0;mine\u0007\r');
+    assert.equal(d.err(), `error: ${tail}\n\u001b]0;mine\u0007\r`);
+  });
+
   test('--json wins, then --ci or a non-TTY gives plain lines, else the spinner', () => {
     assert.equal(chooseMode({ json: true, ci: false, isTTY: true }), 'json');
     assert.equal(chooseMode({ json: false, ci: true, isTTY: true }), 'plain');
