@@ -7,7 +7,17 @@ export interface SystemdConfig {
   scope: 'system' | 'user';
 }
 
-export const SystemdSchema = opt(z.strictObject({ unit: opt(text), scope: opt(z.enum(['system', 'user'])) }));
+/**
+ * systemd's own rule for a unit name (characters, at most 255), and never a leading `-`: the name
+ * is an argument of systemctl, where `-H host` would be an option. A service, so `app` or
+ * `app.service` (or a template's `app@1`): another type has no WorkingDirectory to restart.
+ */
+const unitName = text.check(
+  z.regex(/^(?![-.])[A-Za-z0-9:_.\\@-]{1,255}$/, 'expected a systemd unit name: up to 255 letters, digits and ":_.\\@-", not starting with "-" or "."'),
+  z.refine((name) => !/\.(socket|target|timer|path|mount|automount|swap|slice|scope|device)$/.test(name), 'expected a service: mfd restarts the service (for a socket-activated app name app, not app.socket)'),
+);
+
+export const SystemdSchema = opt(z.strictObject({ unit: opt(unitName), scope: opt(z.enum(['system', 'user'])) }));
 
 export function systemdOf(systemd: z.infer<typeof SystemdSchema>): SystemdConfig {
   return { ...(systemd?.unit ? { unit: systemd.unit } : {}), scope: systemd?.scope ?? 'system' };

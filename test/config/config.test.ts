@@ -190,6 +190,16 @@ describe('config', () => {
     for (const message of byPath.values()) assert.doesNotMatch(message, /Invalid input/);
   });
 
+  test('systemd.unit is a service unit name by systemd\'s rules, never something systemctl would take for an option', () => {
+    const unit = (name: string) => `[repo]\nurl = "http://h/a.git"\n[build]\ncommands = []\n[systemd]\nunit = ${JSON.stringify(name)}\n`;
+    for (const good of ['app', 'app.service', 'app@1.service', 'my-app_2', 'web:blue', 'x\\x2dy']) assert.equal(parse(unit(good)).systemd.unit, good);
+    for (const bad of ['-Hroot@example.com', '--now', '.service', 'a b', 'app/..', 'a'.repeat(256)]) {
+      const err = problems(unit(bad));
+      assert.match(err.issues.find((i) => i.path === 'systemd.unit')?.message ?? '', /expected a systemd unit name/, bad);
+    }
+    assert.match(problems(unit('app.socket')).issues[0]!.message, /expected a service: .* name app, not app\.socket/);
+  });
+
   test('[deploy] min_free is a size with a unit, 100MiB by default', () => {
     const base = '[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n';
     assert.equal(parse(base).deploy.minFreeBytes, 100 * 1024 ** 2);
