@@ -113,7 +113,13 @@ export function repositoryOf(provider: StatusProvider, value: string): StatusRep
  * `https://h/git/api/v1` is `me/app`.
  */
 export function deriveRepository(provider: StatusProvider, repoUrl: URL, apiUrl: string): StatusRepository | undefined {
-  let path = decodeURIComponent(repoUrl.pathname).replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
+  let path: string;
+  try {
+    path = decodeURIComponent(repoUrl.pathname).replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
+  } catch {
+    // A malformed %-escape (URIError) names no repository: the caller asks for status.repository.
+    return undefined;
+  }
   const api = safeUrl(apiUrl);
   const prefix = api && api.host === repoUrl.host ? api.pathname.replace(/\/api(\/.*)?$/, '').replace(/^\/+|\/+$/g, '') : '';
   if (prefix && path.startsWith(`${prefix}/`)) path = path.slice(prefix.length + 1);

@@ -34,6 +34,12 @@ describe('[status] config', () => {
     assert.deepEqual(parse(base('https://gitlab.com/a/b.git', '[status]\nprovider = "gitlab"\nrepository = "1234"\n')).status!.repository, { kind: 'project', id: '1234' });
   });
 
+  test('a repo.url whose path holds a malformed %-escape is a config error asking for status.repository, not a URIError', () => {
+    assert.match(problems(base('https://github.com/me/shop%zz.git', '[status]\nprovider = "github"\n')), /status\.repository: cannot be derived from repo\.url: give "owner\/name"/);
+    // Given outright, nothing is derived and the file loads.
+    assert.deepEqual(parse(base('https://github.com/me/shop%zz.git', '[status]\nprovider = "github"\nrepository = "me/shop"\n')).status!.repository, { kind: 'owner', owner: 'me', name: 'shop' });
+  });
+
   test('a self-hosted forge needs api_url, and the error says what to give', () => {
     assert.match(problems(base('https://git.example.com/me/shop.git', '[status]\nprovider = "gitea"\n')), /status\.api_url: is required for gitea on git\.example\.com \(the API base URL, e\.g\. "https:\/\/git\.example\.com\/api\/v1"\)/);
   });
