@@ -56,12 +56,11 @@ async function cycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
   const hold = await holdReason(ctx);
   if (hold) return hold;
 
+  // What was active before the head was asked for: a deploy by hand after this may be of a newer head.
+  const seen = await readActive(layout);
   let head: ResolvedRef;
   try {
-    // No `ref`: the configured branch, else the remote's HEAD; one ls-refs, nothing fetched, nothing written.
-    // Loaded here, not at the top: `mfd help` loads every command's module, and must not load isomorphic-git.
-    const { resolveRef } = await import('../git/git.ts');
-    head = await resolveRef({ remote: { ...remoteOf(config), signal: ctx.signal }, gitdir: layout.repo, ...(config.repo.branch ? { branch: config.repo.branch } : {}) });
+    head = await resolveHead(ctx);
   } catch (error) {
     if (error instanceof MfdError) return { kind: 'resolve-failed', error: runError(error) };
     throw error;
@@ -76,7 +75,12 @@ async function cycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
       // Asked again holding the lock: a manual deploy or rollback may have changed the answer while this run waited.
       recheck: async () => {
         const now = (await holdReason(ctx)) ?? (await skipReason(ctx, head.sha));
-        return now && describeSkip(now);
+        if (now) return describeSkip(now);
+        // Another run activated something since this one looked: if that was a newer head, the
+        // head resolved here is older, and deploying it would put an older commit back. Ask again.
+        if ((await readActive(layout)) === seen) return undefined;
+        const latest = await resolveHead(ctx);
+        return latest.sha === head.sha ? undefined : `the branch head moved on to ${latest.sha} while this run waited`;
       },
     });
     return { kind: 'deployed', sha: result.sha, deployment: result.deployment };
@@ -85,6 +89,14 @@ async function cycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
     if (!(known instanceof MfdError)) throw error;
     return { kind: 'deploy-failed', sha: head.sha, error: runError(known), quarantined: quarantineOutcome(known) !== undefined };
   }
+}
+
+/** The branch head: the configured branch, else the remote's HEAD; one ls-refs, nothing fetched, nothing written. */
+async function resolveHead(ctx: Context): Promise<ResolvedRef> {
+  const { config, layout } = ctx;
+  // Loaded here, not at the top: `mfd help` loads every command's module, and must not load isomorphic-git.
+  const { resolveRef } = await import('../git/git.ts');
+  return resolveRef({ remote: { ...remoteOf(config), signal: ctx.signal }, gitdir: layout.repo, ...(config.repo.branch ? { branch: config.repo.branch } : {}) });
 }
 
 async function holdReason(ctx: Context): Promise<CycleOutcome | undefined> {

@@ -119,6 +119,41 @@ describe('cd/loop', () => {
     assert.equal(await activeSha(app.root), one);
   });
 
+  test('a loop run whose head went stale (a manual deploy of a newer head landed while it resolved) does not deploy the older commit over it', async (t) => {
+    // The loop's ls-refs answer (main at two) is held once armed, while three is pushed and deployed by hand.
+    let armed = false;
+    let answerHeld!: () => void;
+    const held = new Promise<void>((resolve) => (answerHeld = resolve));
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    const app = await appFixture(t, {
+      beforeChunk: async (entry) => {
+        if (!armed || entry.command !== 'ls-refs') return;
+        armed = false;
+        answerHeld();
+        await gate;
+      },
+    });
+    const one = await app.commitVersion(1);
+    await deploy((await testContext(app.root)).ctx, undefined);
+    const two = await app.commitVersion(2);
+    const loop = await appLoop(app);
+    armed = true;
+    loop.loop.poke({ kind: 'poll' });
+    await held;
+    const three = await app.commitVersion(3);
+    await deploy((await testContext(app.root)).ctx, undefined);
+    assert.equal(await activeSha(app.root), three);
+    letGo();
+    await loop.loop.idle();
+    assert.equal(await activeSha(app.root), three, 'the loop put the older commit back over the newer one');
+    const runs = await history(app.root);
+    assert.deepEqual(runs.map((r) => [r.sha ?? null, r.outcome, r.trigger]).slice(0, 2), [[one, 'success', 'manual'], [three, 'success', 'manual']]);
+    assert.ok(!runs.some((r) => r.sha === two && r.outcome === 'success'), JSON.stringify(runs));
+    assert.deepEqual(runs.slice(2).map((r) => [r.outcome, r.trigger, r.error?.code]), [['refused', 'poll', 'DEPLOY_SUPERSEDED']]);
+    assert.equal(runs[2]!.error.message, `automatic deploy of ${two} not started: the branch head moved on to ${three} while this run waited`);
+  });
+
   test('a failed commit is skipped from then on, and a newer one is deployed; a quiet poll writes nothing', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
