@@ -1,6 +1,8 @@
 // Who may see the status page, /api/status and the run logs (logs can hold what a build printed):
 // off beyond this host unless [serve] status_page = true, and behind [serve] status_token when set,
 // as a bearer token or a basic-auth password, compared in constant time. /webhook and /healthz never ask.
+// Served to this host only, a request must also name it (Host): else a web page's script could
+// reach it by DNS rebinding, as its own origin, from any browser on the host or its SSH tunnel.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { stat } from '../sys/files.ts';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -17,7 +19,7 @@ export interface PageAccess {
   token: Secret | undefined;
 }
 
-export type AccessVerdict = { ok: true } | { ok: false; status: 401 | 404; reason: string; headers?: Record<string, string[]> };
+export type AccessVerdict = { ok: true } | { ok: false; status: 401 | 403 | 404; reason: string; headers?: Record<string, string[]> };
 
 /** The policy of this listen address and config; `warn` hears of a token file others can read. */
 export async function pageAccessOf(serve: ServeConfig, opts: { file: string; env: Record<string, string | undefined>; warn: (message: string) => void }): Promise<PageAccess> {
@@ -65,6 +67,10 @@ export function checkAccess(headers: IncomingHttpHeaders, access: PageAccess): A
   if (!access.proxied && (headers.forwarded !== undefined || headers['x-forwarded-for'] !== undefined || headers['x-real-ip'] !== undefined)) {
     return { ok: false, status: 404, reason: 'the status page is off for requests through a proxy, which may come from beyond this host; set [serve] status_page = true (and a status_token) to serve it there' };
   }
+  if (!access.proxied && headers.host !== undefined && !isLoopback(hostName(headers.host))) {
+    const host = headers.host.replace(/[^\x21-\x7e]/g, '?').slice(0, 100);
+    return { ok: false, status: 403, reason: `the status page is served to this host only, and Host ${JSON.stringify(host)} is not a name of this host; open it as http://127.0.0.1:<port>/ or http://localhost:<port>/` };
+  }
   if (!access.token) return { ok: true };
   const given = presented(headers.authorization);
   if (given !== undefined && sameSecret(given, access.token.reveal())) return { ok: true };
@@ -74,6 +80,12 @@ export function checkAccess(headers: IncomingHttpHeaders, access: PageAccess): A
     reason: given === undefined ? 'the status page needs the [serve] status_token: as "Authorization: Bearer <token>", or as the basic-auth password' : 'the token does not match [serve] status_token',
     headers: { 'www-authenticate': ['Basic realm="mfd status", charset="UTF-8"', 'Bearer realm="mfd status"'] },
   };
+}
+
+/** The name of a Host header, without its port or an IPv6 address's brackets, lower case. */
+function hostName(host: string): string {
+  const name = /^\[([^\]]*)\]/.exec(host)?.[1] ?? host.replace(/:\d*$/, '');
+  return name.toLowerCase();
 }
 
 /** The token of `Bearer <token>`, or the password of `Basic base64(user:password)` (any user name). */

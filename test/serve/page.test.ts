@@ -287,6 +287,21 @@ describe('serve/page over HTTP: who may see it', () => {
     assert.equal(webhook.status, 401, 'an unsigned delivery is refused as before');
   });
 
+  test('served to this host only, a request whose Host is not a loopback name (DNS rebinding: a web page\'s script reaching 127.0.0.1) is refused; /healthz still answers', async (t) => {
+    const server = await withServe(t, '');
+    for (const path of ['/', '/api/status', '/api/events', '/runs/20260101T000000Z-deploy-1/log']) {
+      const answer = await get(`${server.url}${path}`, { host: `rebind.example:${server.port}` });
+      assert.equal(answer.status, 403, `${path}: ${answer.body}`);
+      // JSON for /api/*, a plain line for a browser's paths.
+      assert.match(String(answer.json.reason ?? answer.body), /Host "rebind\.example:\d+" is not a name of this host/, path);
+    }
+    // What a browser on the server, or through an SSH tunnel to another local port, sends.
+    for (const host of [`127.0.0.1:${server.port}`, 'localhost:9000', 'LOCALHOST', `[::1]:${server.port}`]) {
+      assert.equal((await get(`${server.url}/api/status`, { host })).status, 200, host);
+    }
+    assert.equal((await get(`${server.url}/healthz`, { host: 'rebind.example' })).status, 200);
+  });
+
   test('with status_token: 401 and a Basic challenge without it; a bearer token or the basic-auth password lets in; /healthz asks nothing', async (t) => {
     const server = await withServe(t, 'status_token = "page-token-77a1"');
     for (const path of ['/', '/api/status', '/runs/x/log']) {
