@@ -24,7 +24,12 @@ export function createAppLoop(base: Context, log: LevelLog): AppLoop {
       // A copy per run: nothing a run sets on its Context (its reporter is the Run) reaches the next.
       // The loop waits for a manual deploy's lock instead of failing.
       const ctx: Context = { ...base, signal, reporter: log, wait: true, dryRun: false, force: false };
-      const outcome = await runCycle(ctx, trigger);
+      let outcome: CycleOutcome;
+      try {
+        outcome = await runCycle(ctx, trigger);
+      } finally {
+        log.settled();
+      }
       const previous = latest;
       latest = outcome;
       const key = stateKey(outcome);

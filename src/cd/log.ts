@@ -43,6 +43,11 @@ export class LevelLog implements Progress {
     // A run inside the loop has no command result to print: its outcome is the loop's line.
   }
 
+  /** One cycle of the loop is over: its run, if any, has written everything it writes. */
+  settled(): void {
+    // Nothing to say here; the status page's log (serve/events.ts) tells its listeners.
+  }
+
   handle(event: RunEvent): void {
     switch (event.type) {
       case 'step-finished':

@@ -21,6 +21,8 @@ export interface LiveRun {
   steps: LiveStep[];
   /** The last lines it printed (progress and build output), newest last. */
   tail: string[];
+  /** Its end came, and what it writes (history line, statuses) is being written: `finished` follows. */
+  finishing: boolean;
 }
 
 export type LiveListener = (event: { type: 'run'; run: LiveRun } | { type: 'finished'; outcome: string; sha: string | null }) => void;
@@ -30,6 +32,8 @@ const LINE_CHARS = 300;
 
 export class LiveRuns {
   private current: LiveRun | undefined;
+  /** How the current run ended, told once the loop's cycle is over (settle). */
+  private ended: { outcome: string; sha: string | null } | undefined;
   private partial = '';
   private readonly listeners = new Set<LiveListener>();
 
@@ -48,8 +52,10 @@ export class LiveRuns {
     const now = this.options.now();
     if (event.type === 'run-started' || !this.current) {
       if (event.type === 'run-finished') return;
+      // A run the loop never settled (none does: one cycle, one run) still ends for the page.
+      this.settle();
       const started = event.type === 'run-started' ? { runId: event.runId, startedAt: event.at } : { runId: null, startedAt: now };
-      this.current = { ...started, steps: [], tail: [] };
+      this.current = { ...started, steps: [], tail: [], finishing: false };
       this.partial = '';
     }
     const run = this.current;
@@ -74,13 +80,27 @@ export class LiveRuns {
         this.output(event.chunk);
         break;
       case 'run-finished':
-        this.current = undefined;
-        this.tell({ type: 'finished', outcome: event.outcome, sha: event.sha });
-        return;
+        // Not `finished` yet: the run's history line is written after this event, and a page told
+        // now would reload before it, showing the runs without this one, and never reload again.
+        run.finishing = true;
+        this.ended = { outcome: event.outcome, sha: event.sha };
+        break;
       default:
         return;
     }
     this.tell({ type: 'run', run });
+  }
+
+  /**
+   * The loop's cycle is over, so everything its run writes is written: the run leaves the page and
+   * its listeners hear `finished` (a run that never said how it ended, as failed).
+   */
+  settle(): void {
+    if (!this.current) return;
+    const ended = this.ended ?? { outcome: 'failed', sha: null };
+    this.current = undefined;
+    this.ended = undefined;
+    this.tell({ type: 'finished', ...ended });
   }
 
   private output(chunk: string): void {
@@ -117,5 +137,9 @@ export class LiveLog extends LevelLog {
   override handle(event: RunEvent): void {
     super.handle(event);
     this.live.take(event);
+  }
+
+  override settled(): void {
+    this.live.settle();
   }
 }

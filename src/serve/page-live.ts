@@ -9,7 +9,7 @@ export const LIVE_SCRIPT = `(() => {
   const mark = (s) => s.state === 'ok' ? ['ok', '\\u2713'] : s.state === 'failed' ? ['bad', '\\u2717'] : ['warn', '\\u2026'];
   const draw = (r) => {
     const now = [...r.steps].reverse().find((s) => s.state === 'running');
-    const head = el('p', 'warn', 'Deploying: ' + (now ? now.step + ' ' + now.detail : 'starting'));
+    const head = el('p', 'warn', 'Deploying: ' + (now ? now.step + ' ' + now.detail : r.finishing ? 'finishing' : 'starting'));
     head.id = 'running-now';
     const meta = el('p', 'dim', 'since ' + r.startedAt.replace('T', ' ').replace(/\\.\\d+Z$/, 'Z'));
     if (r.log) { const a = el('a', '', 'log so far'); a.href = r.log; meta.append(' \\u00b7 ', a); }

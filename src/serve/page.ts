@@ -65,7 +65,7 @@ function runningOf(doc: StatusDocument, ago: Ago): Html {
 /** The same markup page-live.ts builds in the browser from each event. */
 function loopRunningOf(r: LoopRunning, ago: Ago): Html {
   const now = [...r.steps].reverse().find((s) => s.state === 'running');
-  return html`<p class="warn" id="running-now">Deploying: ${now ? `${now.step} ${now.detail}` : 'starting'}</p>
+  return html`<p class="warn" id="running-now">Deploying: ${now ? `${now.step} ${now.detail}` : r.finishing ? 'finishing' : 'starting'}</p>
 <p class="dim">since ${ago(r.startedAt)}${r.log ? html` &middot; <a href="${r.log}">log so far</a>` : ''}</p>
 <ul id="running-steps">${r.steps.map((s) => html`<li class="${s.state === 'ok' ? 'ok' : s.state === 'failed' ? 'bad' : 'warn'}">${s.state === 'ok' ? '\u2713' : s.state === 'failed' ? '\u2717' : '\u2026'} ${s.step} ${s.detail}${s.ms === undefined ? '' : ` ${(s.ms / 1000).toFixed(2)}s`}</li>`)}</ul>
 ${r.tail.length ? html`<pre id="running-tail">${r.tail.join('\n')}</pre>` : ''}`;

@@ -42,6 +42,8 @@ export interface LoopRunning {
   steps: (Omit<LiveStep, 'startedAt'> & { startedAt: string })[];
   tail: string[];
   log: string | null;
+  /** It has ended and its records are being written; the page reloads once they are. */
+  finishing: boolean;
 }
 
 export interface StatusDocument {
@@ -117,6 +119,7 @@ export function runningOf(live: LiveRun): LoopRunning {
     steps: live.steps.map((s) => ({ ...s, startedAt: new Date(s.startedAt).toISOString() })),
     tail: [...live.tail],
     log: live.runId ? logLink(live.runId) : null,
+    finishing: live.finishing,
   };
 }
 
