@@ -27,7 +27,17 @@ export interface WebhookServerOptions {
   remember?: number;
   /** The status page (/, /api/status, /api/events, /runs/<id>/log): page-routes.ts answers them. */
   page?: StatusRoutes;
+  /** Connections open at once; more are closed as they come (MAX_CONNECTIONS unless given). */
+  maxConnections?: number;
 }
+
+/**
+ * A delivery's body is read whole before its signature is checked, up to max_body each: so many
+ * slow clients at once could hold that much memory, and file descriptors, in the process that
+ * deploys. Forges send one delivery at a time, and the page's streams are capped at 32.
+ */
+export const MAX_CONNECTIONS = 128;
+const DROP_WARNING_MS = 60_000;
 
 export interface WebhookServer {
   /** The bound address (the port the OS picked for a listen port of 0). */
@@ -50,6 +60,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   // A client that dribbles its headers or body must not hold a connection for ever.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  let warned = false;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    if (warned) return;
+    // Once a minute at most: a flood must not become one log line per connection.
+    warned = true;
+    setTimeout(() => (warned = false), DROP_WARNING_MS).unref();
+    options.log.warn(`webhook: ${server.maxConnections} connections are open, closing new ones (the latest from ${data?.remoteAddress ?? 'an unknown address'})`, 'a client opening many connections at once; see who in the proxy\'s log');
+  });
   server.on('checkContinue', (req, res) => {
     // `Expect: 100-continue` (curl, for a large body): refuse a body that is too large before it is sent.
     if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) tooLarge(req, res, options.maxBodyBytes);

@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
 import type { LastRun, Pokeable, Trigger } from '../../src/cd/trigger.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/serve/server.ts';
@@ -289,5 +291,44 @@ describe('serve/server', () => {
   test('the secret appears in no log line', () => {
     assert.ok(lines.length > 10);
     assert.ok(!lines.join('\n').includes(SECRET));
+  });
+});
+
+describe('serve/server: connections', () => {
+  test('beyond maxConnections a new connection is closed at once, with one warning; once one ends, deliveries go through', async (t) => {
+    const loop = new PokeRecord();
+    const lines: string[] = [];
+    const server = await startWebhookServer({
+      listen: { host: '127.0.0.1', port: 0 }, secret: new Secret(SECRET), maxBodyBytes: MAX_BODY, maxConnections: 3,
+      watch: { ref: 'refs/heads/master', repository: 'Codertocat/Hello-World' }, loop,
+      log: { info: (m) => lines.push(`info: ${m}`), warn: (m) => lines.push(`warn: ${m}`) },
+    });
+    t.after(() => server.close());
+    // Three slow clients, each half-way through its headers, as a flood would hold them.
+    const slow: Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = connect(server.port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write('POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      slow.push(socket);
+    }
+    t.after(() => { for (const socket of slow) socket.destroy(); });
+    for (let i = 0; i < 2; i++) {
+      const extra = connect(server.port, '127.0.0.1');
+      extra.on('error', () => {});
+      extra.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      let answered = '';
+      extra.on('data', (d: Buffer) => (answered += d));
+      await once(extra, 'close');
+      assert.equal(answered, '', 'closed without an answer');
+    }
+    assert.equal(lines.filter((l) => l.includes('connections are open, closing new ones')).length, 1, lines.join('\n'));
+    // One slow client goes away: the server's count drops when it sees the close.
+    const gone = slow.pop()!;
+    gone.destroy();
+    const d = github('push', pushTo('refs/heads/master'), SECRET);
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 202; i++) status = await deliver(server.url, d).then((a) => a.status, () => 0);
+    assert.equal(status, 202);
   });
 });
