@@ -85,7 +85,7 @@ export function programProblem(program: unknown): string | undefined {
 /** Why mfd cannot fetch from `url`, or undefined when it can: git's smart HTTP(S), nothing else. */
 export function checkRepoUrl(url: string): string | undefined {
   const use = 'mfd fetches over HTTP(S) only; use https://host/owner/repo.git';
-  const got = `got ${describeValue(url)}`;
+  const got = `got ${describeValue(maskUserinfo(url))}`;
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (!scheme || !['http', 'https'].includes(scheme)) {
     const what = /^[^\s/@:]+@[^\s/@:]+:/.test(url) ? 'an SSH address (scp form)' : scheme && scheme.length > 1 ? `a ${scheme}: URL` : 'not a URL';
@@ -105,4 +105,13 @@ export function checkRepoUrl(url: string): string | undefined {
   // inside that path, and a token there would be written to the cache's config.
   if (/[?#]/.test(url)) return `holds a query or fragment (${url.includes('?') ? '?' : '#'}...), which git's HTTP protocol cannot carry (it appends /info/refs to the path): use https://host/owner/repo.git, and a token in repo.token_file or MFD_REPO_TOKEN; ${got}`;
   return undefined;
+}
+
+/**
+ * `url` with everything between its scheme and its last `@` masked, for a message that echoes it.
+ * A password may hold an unencoded `/`, `?` or `#`, which ends the authority for every parser and
+ * for redact.ts too, so what comes before it would be shown as if it were the host.
+ */
+function maskUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:[/\\]*)[^]*@/i, '$1***@');
 }

@@ -115,6 +115,16 @@ describe('config rules', () => {
     }
   });
 
+  test('a password holding an unencoded "/", "?" or "#" makes the URL invalid, and no part of it is echoed', () => {
+    // The parser ends the host at that character, so the redaction, which ends userinfo there too, saw none.
+    for (const url of ['https://user:s3cret/PASS@host/x', 'https://user:s3cret#PASS@host/x', 'https://user:s3cret?PASS@host/x']) {
+      const got = issue(BASE.replace('https://git.example.com/app.git', url));
+      assert.equal(got.path, 'repo.url', url);
+      assert.doesNotMatch(got.error.message, /s3cret|PASS/, url);
+      assert.match(got.error.message, /got "https:\/\/\*\*\*@host\/x"/, url);
+    }
+  });
+
   test('every duration with a range is a key the schema allows', () => {
     for (const key of Object.keys(DURATIONS)) {
       const dot = key.lastIndexOf('.');
