@@ -46,33 +46,52 @@ export class GitAuthError extends MfdError {
 export class GitFetchError extends MfdError {
   readonly code = 'GIT_FETCH';
   readonly exitCode = EXIT.git;
-  constructor(readonly url: string, readonly reason: string, cause?: unknown) {
-    super(`cannot reach ${url}: ${reason}`, {
+  /** The reason as shown: often the server's own words (see printable). */
+  readonly reason: string;
+  constructor(readonly url: string, reason: string, cause?: unknown) {
+    const shown = printable(reason);
+    super(`cannot reach ${url}: ${shown}`, {
       cause,
       hint: 'check repo.url and that this server can reach it, e.g. git ls-remote <url>',
     });
+    this.reason = shown;
   }
+}
+
+/** Longer server text is cut: a pkt-line may carry 65,516 bytes of it. */
+const MAX_REASON = 300;
+
+/**
+ * A reason that may quote the server (a fatal side-band message, a line isomorphic-git could not
+ * parse) as one printable line: line breaks become spaces, so no line of it can pose as a hint;
+ * other control characters are shown escaped, so none reaches the terminal as an escape sequence
+ * (git masks them in side-band messages too, CVE-2024-52005).
+ */
+function printable(text: string): string {
+  const flat = text
+    .replace(/\s*[\r\n\u2028\u2029]\s*/g, ' ')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .trim();
+  return flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 1)}…` : flat;
 }
 
 /**
  * The git server answered with an error of its own: an `ERR` line, or a message on side-band 3.
- * Its text is the world's: quoted, one line, bounded (and made inert on the terminal, sys/inert.ts).
+ * Its text is the world's: quoted, one printable line, bounded (see printable).
  */
 export class GitRefusedError extends MfdError {
   readonly code = 'GIT_REFUSED';
   readonly exitCode = EXIT.git;
   readonly said: string;
   constructor(readonly url: string, said: string) {
-    const text = said.replace(/\s+/g, ' ').trim().slice(0, SAID_CHARS);
-    super(`the git server at ${url} refused: ${JSON.stringify(text)}`, {
+    const text = printable(said);
+    super(`the git server at ${url} refused: "${text}"`, {
       hint: 'that is the server\'s own message: check the repository and this machine\'s access to it there, e.g. git ls-remote <url>',
     });
     this.said = text;
   }
 }
-
-/** How much of a server's own error a message quotes. */
-const SAID_CHARS = 300;
 
 /** A transfer from the git server got no answer, or crawled, for `[repo] timeout` (http-client.ts). */
 export class GitTimeoutError extends MfdError {

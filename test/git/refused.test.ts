@@ -64,7 +64,7 @@ describe('a git server\'s own error', () => {
       assert.ok(error instanceof GitRefusedError, String(error));
       assert.equal(error.code, 'GIT_REFUSED');
       assert.equal(error.exitCode, 4);
-      assert.ok(error.message.startsWith(`the git server at ${url} refused: "fatal: quota exceeded \\u001b]0;owned\\u0007 xxx`), error.message);
+      assert.ok(error.message.startsWith(`the git server at ${url} refused: "fatal: quota exceeded \\x1b]0;owned\\x07 xxx`), error.message);
       assert.ok(!/[\n\u001b\u0007]/.test(error.message), 'one line, no raw control character');
       assert.equal(error.said.length, 300);
       return true;
