@@ -1,7 +1,7 @@
 // The cached bare repository .mfd/repo.git: created on first use with a credential-free remote,
 // and repaired of what a crash left (damaged packs, a thin fetch cut short) before it is read.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from '../sys/files.ts';
+import { mkdir, readdir, readFile, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import { addRemote, getConfig, init } from 'isomorphic-git';
 import { fs, LAST_FETCHED, REMOTE, type Cache, type CacheLock } from './iso.ts';
@@ -24,10 +24,10 @@ export async function openCache(conn: Connection, gitdir: string, cache: Cache):
 }
 
 /**
- * Removes the packs a crash left damaged (packcheck.ts), so the cache reads again; what they held
- * is fetched again when needed. Looking is read-only; the removal waits for the cache lock, and
- * looks again under it, as a pack another run is still writing looks damaged too. Returns how many
- * packs went.
+ * Removes the packs a crash left damaged (packcheck.ts), with every other pack, so the cache reads
+ * again and is fetched anew, as a first deploy fetches. Looking is read-only; the removal waits for
+ * the cache lock, and looks again under it, as a pack another run is still writing looks damaged
+ * too. Returns how many packs were damaged.
  */
 export async function repairPacks(gitdir: string, lock: CacheLock): Promise<number> {
   if ((await damagedPacks(join(gitdir, 'objects', 'pack'))).length === 0) return 0;
@@ -38,10 +38,16 @@ export async function repairPacks(gitdir: string, lock: CacheLock): Promise<numb
 export async function removeDamagedPacks(gitdir: string): Promise<number> {
   const packDir = join(gitdir, 'objects', 'pack');
   const damaged = await damagedPacks(packDir);
-  for (const pack of damaged) {
-    await rm(join(packDir, pack.replace(/\.pack$/, '.idx')), { force: true });
-    await rm(join(packDir, pack), { force: true });
-  }
+  if (damaged.length === 0) return 0;
+  // Not the damaged ones alone: a power cut can damage any recent pack, and the packs after it
+  // hold only what changed since (thin fetches) and the last fetched commit, whose "have" would
+  // make every later fetch leave out again what the damaged one held: a checkout would then miss
+  // objects for good. Indexes first: a pack without its index is invisible.
+  const files = await readdir(packDir);
+  for (const file of [...files.filter((f) => f.endsWith('.idx')), ...files.filter((f) => !f.endsWith('.idx'))]) await rm(join(packDir, file), { force: true });
+  // Without packs, the last fetch's ref and the history's boundaries name commits that are gone.
+  await rm(join(gitdir, 'refs', 'heads', LAST_FETCHED), { force: true });
+  await rm(join(gitdir, 'shallow'), { force: true });
   return damaged.length;
 }
 

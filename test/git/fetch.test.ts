@@ -345,6 +345,29 @@ describe('git: fetchCommit and checkoutCommit', () => {
     });
   }
 
+  test('a damaged pack older than the last fetch: the next fetch starts the cache over, so every commit checks out again', async (t) => {
+    // A power cut can leave any pack of the last seconds damaged, not only the newest. The packs
+    // after it hold only what changed since (thin fetches), and the last fetched commit, still
+    // there, would be sent as a "have": the server would leave out what the damaged one held.
+    const f = await fixture(t);
+    const packDir = join(f.gitdir, 'objects', 'pack');
+    await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[0] });
+    const [first] = (await readdir(packDir)).filter((n) => n.endsWith('.idx'));
+    await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[1] });
+    await truncate(join(packDir, first!), (await stat(join(packDir, first!))).size - 7);
+
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[2] }), { fetched: true, repaired: 1 });
+    const root = await tmpRoot(t);
+    for (const [i, sha] of [[2, f.c[2]], [1, f.c[1]]] as const) {
+      await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha });
+      const dir = join(root, `c${i + 1}`);
+      await mkdir(dir);
+      await checkoutCommit({ gitdir: f.gitdir, sha, dir });
+      assert.equal(await readFile(join(dir, 'bin', 'start'), 'utf8'), '#!/bin/sh\necho start\n', `c${i + 1}: a file only the damaged pack held`);
+    }
+    assert.deepEqual(await damagedPacks(packDir), []);
+  });
+
   test('intact packs are left alone, and a pack without an index is not damage', async (t) => {
     const f = await fixture(t);
     await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] });
