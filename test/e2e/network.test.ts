@@ -146,9 +146,12 @@ describe('a hostile git server (e2e)', () => {
   }
   const FLUSH = Buffer.from('0000');
 
-  for (const [channel, firstLine, ref] of [
-    ['a fatal side-band message', undefined, SHA],
-    ['the first line of its advertisement', EVIL, 'main'],
+  // Side-band 3 is the server refusing (GIT_REFUSED); a line iso-git cannot parse, a server it cannot reach.
+  const refused = (url: string) => `^error: the git server at ${url} refused: ".*boom.*"\n  hint: that is the server's own message[^\n]*\n$`;
+  const unreachable = (url: string) => `^error: cannot reach ${url}: .*boom.*\n  hint: check repo.url[^\n]*\n$`;
+  for (const [channel, firstLine, ref, expected] of [
+    ['a fatal side-band message', undefined, SHA, refused],
+    ['the first line of its advertisement', EVIL, 'main', unreachable],
   ] as const) {
     test(`${channel} is shown as one printable line: it cannot forge a hint or send the terminal escape sequences`, async (t) => {
       const root = await tmpRoot(t);
@@ -157,7 +160,7 @@ describe('a hostile git server (e2e)', () => {
       const r = await mfd(['deploy', ref], { cwd: root });
       assert.equal(r.code, 4, r.stderr);
       const error = r.stderr.slice(r.stderr.indexOf('error: '));
-      assert.match(error, new RegExp(`^error: cannot reach ${url}: .*boom.*\n  hint: check repo.url[^\n]*\n$`), error);
+      assert.match(error, new RegExp(expected(url)), error);
       assert.doesNotMatch(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f]/, 'no control character but the line ends');
     });
   }
