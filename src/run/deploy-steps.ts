@@ -189,7 +189,7 @@ async function prune(ctx: Context, active: string, previous: string | undefined)
     }
     const outcome = await reporter.step('prune', `${plan.remove.length} old deployment(s)`, () => applyPrune(layout, plan),
       (r) => `removed ${r.removed.length}, kept the newest ${config.deploy.keep}`);
-    for (const f of outcome.failures) reporter.warn(`could not remove ${f.name}: ${f.reason}`, `remove it by hand: rm -rf ${layout.deployment(f.name)}`);
+    for (const f of outcome.failures) reporter.warn(`could not remove ${f.name}: ${f.reason}`, `remove it by hand: rm -rf ${f.path}`);
     return outcome.removed;
   } catch (error) {
     reporter.warn(`prune failed: ${errorText(error)}`, 'the deploy succeeded; old deployments are removed on the next one');

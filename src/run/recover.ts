@@ -1,8 +1,9 @@
 // Reconciles what a killed run left behind; only deploy and rollback call it, holding the lock:
-// temporary links beside `active`, and deployments still `building` whose deploy is gone (their
+// temporary links beside `active`, what a prune renamed aside and did not finish, and deployments still `building` whose deploy is gone (their
 // build stopped if it is provably still theirs, then marked failed and removed).
 import { rm } from '../sys/files.ts';
 import { readActive, removeStaleActiveTmp } from '../steps/activate.ts';
+import { removeStalePruning, type PruneFailure } from '../steps/prune.ts';
 import type { Layout } from '../state/layout.ts';
 import { isAlive, isRunning, processStart, proveIdentity } from '../sys/process.ts';
 import type { Progress } from '../sys/output.ts';
@@ -12,6 +13,8 @@ import type { OnWarning } from '../state/stored.ts';
 
 export interface Recovery {
   removedLinks: string[];
+  /** What an interrupted (or refused) prune left renamed aside: removed now, or still not removable. */
+  pruning: { removed: string[]; failures: PruneFailure[] };
   failedBuilds: string[];
   /** Interrupted builds whose failed record could not be written (a full disk): removed instead. */
   unrecorded: { name: string; error: unknown }[];
@@ -44,7 +47,8 @@ export async function shownState(d: Deployment, self: number): Promise<Deploymen
 
 export async function recover(layout: Layout, now: () => number, self: number, onWarning?: OnWarning): Promise<Recovery> {
   const removedLinks = await removeStaleActiveTmp(layout);
-  const recovery: Recovery = { removedLinks, failedBuilds: [], unrecorded: [], stopped: [], notSignalled: [] };
+  const pruning = await removeStalePruning(layout);
+  const recovery: Recovery = { removedLinks, pruning, failedBuilds: [], unrecorded: [], stopped: [], notSignalled: [] };
   const deployments = await listDeployments(layout, { now: now(), onWarning });
   const active = await readActive(layout);
   for (const d of deployments) {
@@ -109,6 +113,8 @@ async function stopOrphanedBuild(pgid: number): Promise<void> {
 
 export function reportRecovery(ctx: { reporter: Pick<Progress, 'warn'>; layout: Layout }, recovery: Recovery): void {
   for (const link of recovery.removedLinks) ctx.reporter.warn(`removed ${link}, left by an interrupted activation`);
+  for (const name of recovery.pruning.removed) ctx.reporter.warn(`removed ${name}, left by an interrupted prune`);
+  for (const f of recovery.pruning.failures) ctx.reporter.warn(`could not remove ${f.name}, left by an earlier prune: ${f.reason}`, `remove it by hand: rm -rf ${f.path}`);
   for (const { name, pgid } of recovery.stopped) ctx.reporter.warn(`stopped process group ${pgid}, the build of ${name} its deploy left running`);
   for (const { name, pgid, why } of recovery.notSignalled) {
     ctx.reporter.warn(`did not signal process group ${pgid} recorded for ${name}: ${why}`, 'if a build of that deployment still runs, stop it by hand');

@@ -18,12 +18,15 @@ export interface Layout {
   /** Held while the cached repository is written (fetch, deepen, compaction). */
   cacheLockFile: string;
   deployment(name: string): string;
+  /** Where prune renames a deployment before removing it, so a removal cut short leaves no deployment. */
+  pruning(name: string): string;
   record(name: string): string;
   log(runId: string): string;
 }
 
 export const ACTIVE = 'active';
 export const ACTIVE_TMP_PREFIX = '.active.tmp-';
+export const PRUNING_PREFIX = '.mfd-prune-';
 
 /** `pid`: the process that will use this layout (the Context's identity), which names its `activeTmp`. */
 export function layoutOf(root: string, pid: number): Layout {
@@ -41,6 +44,7 @@ export function layoutOf(root: string, pid: number): Layout {
     lockFile: join(root, '.mfd-deploy.lock'),
     cacheLockFile: join(state, 'repo.git.lock'),
     deployment: (name) => join(root, name),
+    pruning: (name) => join(root, `${PRUNING_PREFIX}${name}`),
     record: (name) => join(state, 'deployments', `${name}.json`),
     log: (runId) => join(state, 'logs', `${runId}.log`),
   };

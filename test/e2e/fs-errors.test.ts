@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, type MfdResult } from '../helpers/cli.ts';
@@ -65,6 +65,34 @@ describe('file-system errors (e2e)', () => {
     assertOneLine(build, 10, /cannot open \S+\.mfd\/deployments\/\S+: permission denied \(EACCES\)/,
       new RegExp(`see who owns it: ls -ld \\S+; run mfd as the user that owns the app root \\(this is nobody\\), or give it back: sudo chown -R nobody ${join(app.root, '.mfd')}`));
     assert.deepEqual((await readdir(app.root)).filter((n) => n.endsWith(sha2) || n === '.mfd-deploy.lock'), []);
+  });
+
+  test('a deployment that prune could only partly remove is never reused: the redeploy of its sha builds afresh', { skip: !asRoot && 'needs root to run as a user that may not remove some files' }, async (t) => {
+    // A build that leaves a read-only directory (as Go's module cache is): its user cannot remove
+    // the files in it, so a prune's rm -rf stops half-way, as a kill -9 in the middle of it would.
+    const app = await appFixture(t, {
+      config: (url) => `[repo]\nurl = "${url}"\n\n[build]\ncommands = [["sh", "build.sh"], ["sh", "-c", "mkdir -p cache/mod && echo x > cache/mod/f && chmod 555 cache/mod"]]\n\n[deploy]\nkeep = 1\n`,
+    });
+    const shas = [await app.commitVersion(1), await app.commitVersion(2), await app.commitVersion(3)];
+    await chmod(dirname(app.root), 0o755);
+    await chown(app.root, NOBODY, NOBODY);
+    await chown(join(app.root, 'mfd.toml'), NOBODY, NOBODY);
+    const run = (args: string[]) => {
+      const { bin, args: argv } = asNobody(['-C', app.root, ...args]);
+      return mfd(argv, { bin, env: { USER: 'nobody' } });
+    };
+    for (const sha of shas) assert.equal((await run(['deploy', sha])).code, 0);
+    const first = (await readdir(app.root)).find((n) => n.startsWith('mfd_') && n.endsWith(shas[0]!));
+    // The third deploy pruned the first and could not finish: it says so, and the deploy succeeded.
+    const redeploy = await run(['deploy', shas[0]!]);
+    assert.equal(redeploy.code, 0, redeploy.stderr);
+    assert.doesNotMatch(redeploy.stderr, /reusing mfd_/, 'a half-removed directory is no deployment to reuse');
+    // What is left of it is named, with the command that removes it.
+    assert.match(redeploy.stderr, /warning: could not remove \.mfd-prune-mfd_\S+, left by an earlier prune: EACCES\n  hint: remove it by hand: rm -rf \S+\/\.mfd-prune-mfd_/);
+    assert.equal(await readFile(join(app.root, 'active', 'version.txt'), 'utf8'), '1\n');
+    assert.notEqual(await readlink(join(app.root, 'active')), first);
+    const ls = await run(['ls', '--json']);
+    assert.ok(!(JSON.parse(ls.stdout) as { directory: string }[]).some((d) => d.directory === first), ls.stdout);
   });
 
   test('the host lock dir is created 1777 despite the umask, so a second user can take the host lock', { skip: !asRoot && 'needs root to run as a second user' }, async (t) => {

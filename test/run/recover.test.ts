@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
@@ -54,5 +54,23 @@ describe('recovery (in-process)', () => {
     assert.ok(!(await readdir(app.root)).some((n) => n.startsWith('.active.tmp-')));
     const record = JSON.parse(await readFile(join(app.root, '.mfd', 'deployments', `${name}.json`), 'utf8'));
     assert.deepEqual([record.state, record.error], ['failed', 'interrupted: the deploy that was building it is gone']);
+  });
+
+  test('what a prune killed half-way left renamed aside is removed by the next deploy, and nothing else of that prefix', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    await deploy((await testContext(app.root)).ctx, one);
+    // A kill -9 during the rm -rf after the rename: part of the tree is left, under the aside name.
+    const left = join(app.root, `.mfd-prune-mfd_1700000000_${one}`);
+    await mkdir(join(left, 'node_modules', 'a'), { recursive: true });
+    await writeFile(join(left, 'node_modules', 'a', 'index.js'), 'x');
+    // Not a name prune makes: the user's, left alone.
+    await mkdir(join(app.root, '.mfd-prune-notes'));
+
+    const next = await testContext(app.root);
+    await deploy(next.ctx, one);
+    assert.match(next.stderr(), /warning: removed \.mfd-prune-mfd_1700000000_[0-9a-f]{40}, left by an interrupted prune/);
+    assert.equal(await exists(left), false);
+    assert.ok(await exists(join(app.root, '.mfd-prune-notes')));
   });
 });
