@@ -114,7 +114,8 @@ const OwnerSchema = z.object({
   pidStart: z.optional(z.string().check(z.regex(/^\d{1,20}$/))),
   user: z.string(),
   hostname: z.string(),
-  timestamp: z.number().check(z.refine(Number.isFinite)),
+  // ms since the epoch, within what a Date holds (±8.64e15): every "since" of a holder formats it.
+  timestamp: z.number().check(z.refine((t) => Math.abs(t) <= 8.64e15, 'expected a time in ms')),
   command: z.string(),
   ref: z.nullable(z.string()),
 });

@@ -8,6 +8,9 @@ import { processStart } from '../../src/sys/process.ts';
 import { layoutOf, type Layout } from '../../src/state/layout.ts';
 import { FsLayoutError, LockHeldError } from '../../src/errors/index.ts';
 import { tmpRoot } from '../helpers/repo.ts';
+import { testContext } from '../helpers/context.ts';
+import { STATUS } from '../../src/commands/status.ts';
+import { join } from 'node:path';
 
 const appLock = (layout: Layout) => ({ name: 'app', file: layout.lockFile });
 /** As a process on `host` (its identity and where it inspects from): the Context supplies both. */
@@ -85,6 +88,21 @@ describe('lock', () => {
     await writeFile(layout.lockFile, JSON.stringify(init));
     const state = await inspectLock(layout.lockFile, { ...base, ...on(hostname()) });
     assert.deepEqual([state?.stale, state?.alive], [false, true]);
+  });
+
+  test('a lock whose time no date can hold names no holder: it is stale, and mfd status still reports it', async (t) => {
+    const root = await tmpRoot(t);
+    await writeFile(join(root, 'mfd.toml'), '[repo]\nurl = "http://127.0.0.1:9/app.git"\n\n[build]\ncommands = []\n');
+    const layout = layoutOf(root, process.pid);
+    // Finite, so it once passed as a holder, with a fresh heartbeat: every "since" then threw.
+    const hostile = { pid: 1, user: 'mallory', hostname: 'elsewhere', timestamp: 1e300, command: 'deploy', ref: null };
+    await writeFile(layout.lockFile, JSON.stringify(hostile));
+    const state = await inspectLock(layout.lockFile, base);
+    assert.equal(state?.owner, undefined);
+    assert.match(String(state?.stale), /names no valid holder/);
+    const status = await testContext(root);
+    await STATUS.run(status.ctx, [], {});
+    assert.match(status.stdout(), /^lock: +stale by unknown$/m);
   });
 
   test('a foreign host lock is honoured while its heartbeat is fresh and taken over once it is old', async (t) => {
