@@ -27,7 +27,7 @@ export const fileBackend: LockBackend = {
 export async function acquireLock(spec: LockSpec, options: LockOptions): Promise<HeldLock> {
   // Loaded here, not at the top: `mfd status` and `mfd lock list` only read locks (see scripts/build.mjs).
   const { default: lockfile } = await import('proper-lockfile');
-  const release = await takeGuard(lockfile, spec.file);
+  const release = await takeGuard(lockfile, spec, options);
   let owner: LockOwner;
   let ino: number;
   try {
@@ -132,17 +132,24 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** proper-lockfile's stale time for the guard: one a killed process left is removed once this old. */
+const GUARD_STALE_MS = 10_000;
+
 /**
  * The short guard around check-and-take. Retried only while another process holds it: proper-
  * lockfile's own retries would also retry an EACCES or ENOSPC 200 times, ten seconds of waiting
- * for a failure that cannot pass.
+ * for a failure that cannot pass. Retried for longer than the guard's stale time: a live holder
+ * keeps it for milliseconds, so one still there is a killed process's, and is taken over then.
  */
-async function takeGuard(lockfile: typeof import('proper-lockfile'), file: string): Promise<() => Promise<void>> {
+async function takeGuard(lockfile: typeof import('proper-lockfile'), spec: LockSpec, options: LockOptions): Promise<() => Promise<void>> {
+  const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await lockfile.lock(file, { lockfilePath: `${file}.guard`, realpath: false, stale: 10_000, retries: 0 });
+      return await lockfile.lock(spec.file, { lockfilePath: `${spec.file}.guard`, realpath: false, stale: GUARD_STALE_MS, retries: 0 });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || attempt >= 200) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+      // Kept fresh past its stale time: a live holder that hangs inside it, as good as holding the lock.
+      if (performance.now() - started > GUARD_STALE_MS + 2_000) throw new LockHeldError(spec.name, undefined, 0, spec.file, options.staleMs, options.now());
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * Math.min(45, 5 * attempt)));
     }
   }

@@ -105,6 +105,16 @@ describe('lock', () => {
     assert.match(status.stdout(), /^lock: +stale by unknown$/m);
   });
 
+  test('a guard a deploy killed while taking the lock left behind is waited out and taken over, not an internal error', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    // What a kill -9 in the milliseconds between taking the guard and releasing it leaves:
+    // proper-lockfile's directory, just made, that nobody will ever remove or refresh.
+    await mkdir(`${layout.lockFile}.guard`);
+    const lock = await acquireLock(appLock(layout), base);
+    t.after(() => lock.release());
+    assert.equal(JSON.parse(await readFile(layout.lockFile, 'utf8')).pid, process.pid);
+  });
+
   test('a foreign host lock is honoured while its heartbeat is fresh and taken over once it is old', async (t) => {
     const layout = layoutOf(await tmpRoot(t), process.pid);
     const foreign = { pid: 1, user: 'carol', hostname: 'elsewhere', timestamp: Date.now(), command: 'deploy', ref: null };
