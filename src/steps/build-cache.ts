@@ -1,7 +1,7 @@
 // Reusing a build command's outputs from a kept deployment whose record holds the same cache key
 // (build-cache-key.ts): copied copy-on-write where the file system can, never hard-linked, so
 // nothing a build does can change a rollback target. Any doubt about a source means running the command.
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { lstat, mkdir, rm } from '../sys/files.ts';
 import { dirname, join, relative } from 'node:path';
 import type { BuildCacheEntry } from '../config/build.ts';
@@ -110,11 +110,13 @@ async function copyOutputs(from: string, to: string, outputs: readonly string[],
 
 /**
  * The first link under `dir` whose target is an absolute path inside `deployment` (a build that
- * linked to $MFD_DEPLOYMENT_DIR/...): copied, it would still point into the source deployment.
- * Relative links, as npm and pnpm make, copy as they are and stay inside the copy.
+ * linked to $MFD_DEPLOYMENT_DIR/...), or inside its real path (one that linked from its
+ * working directory, where the app root is reached through a link): copied, it would still point
+ * into the source deployment. Relative links, as npm and pnpm make, copy as they are and stay inside the copy.
  */
 function linkInto(dir: string, deployment: string): { path: string; target: string } | undefined {
-  const inside = `${deployment}/`;
+  const real = realpathSync(deployment);
+  const within = (target: string) => [deployment, real].some((d) => target === d || target.startsWith(`${d}/`));
   // Walked by hand (a link to a directory is looked at, never descended into), and synchronously:
   // a node_modules is a thousand directories, and one promise each tripled the walk's time.
   for (const stack = [dir]; stack.length > 0; ) {
@@ -124,7 +126,7 @@ function linkInto(dir: string, deployment: string): { path: string; target: stri
       if (entry.isDirectory()) stack.push(path);
       else if (entry.isSymbolicLink()) {
         const target = readlinkSync(path);
-        if (target === deployment || target.startsWith(inside)) return { path: relative(deployment, path), target };
+        if (within(target)) return { path: relative(deployment, path), target };
       }
     }
   }

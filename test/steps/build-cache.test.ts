@@ -179,6 +179,26 @@ chmod 705 node_modules && touch -d @1500000000 node_modules
     assert.equal(await readlink(join(s.app.root, third.name, 'node_modules', 'elsewhere')), '/etc/hostname');
   });
 
+  test('an absolute link into the source deployment is found by its real path too, where the app root is reached through a link', async (t) => {
+    // The app root is reached through a link (/srv -> /data/srv, say), as mfd.toml is given; a
+    // build tool that makes links from its working directory (getcwd(), process.cwd(): the real
+    // path) names the same deployment in other words than $MFD_DEPLOYMENT_DIR.
+    const install = `${INSTALL_SH}ln -s "$(pwd -P)/lock.txt" node_modules/real-lock\n`;
+    const s = await scene(t, undefined, install);
+    const alias = join(await tmpRoot(t), 'srv');
+    await symlink(s.app.root, alias);
+    const deploy = async (n: number) => {
+      await s.app.commitVersion(n, { extra: { 'install.sh': install, 'lock.txt': 'A\n' } });
+      const r = await deployInProcess(alias, undefined, { env: { MARKER: s.marker } });
+      return { name: await readlink(join(alias, 'active')), out: r.stdout + r.stderr };
+    };
+    const first = await deploy(1);
+    const second = await deploy(2);
+    assert.equal(await s.runs(), 2, `the install ran again:\n${second.out}`);
+    assert.match(second.out, new RegExp(`could not reuse node_modules .*${first.name}: node_modules holds node_modules/real-lock -> ${join(s.app.root, first.name, 'lock.txt').replace(/[.]/g, '\\.')}, a link into that deployment itself`));
+    assert.equal(await readlink(join(s.app.root, second.name, 'node_modules', 'real-lock')), join(s.app.root, second.name, 'lock.txt'));
+  });
+
   test('where cp fails part-way, what it left is removed and fs.cp copies instead', async (t) => {
     const s = await scene(t);
     const first = await s.deploy(1, 'A');
