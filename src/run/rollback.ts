@@ -45,8 +45,10 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
   }, { guard: () => throwIfInterrupted(ctx.signal, 'before activation; active is untouched') });
   const left = deployments.find((d) => d.name === active);
   if (left) {
-    // A label only (keeps a plain rollback from picking it again): no reason to fail a rollback that is done.
-    await bestEffort(reporter, `could not mark ${left.name} rolled back`, 'a later plain "mfd rollback" could pick it: name the target (mfd rollback <sha>)', () =>
+    // A label only (keeps a plain rollback from picking it again): no reason to fail a rollback
+    // that is done. Never over a record that failed validation: labelled rolled-back it would
+    // become prunable, and the next deploy would remove a directory mfd said it would not touch.
+    if (left.state !== 'invalid') await bestEffort(reporter, `could not mark ${left.name} rolled back`, 'a later plain "mfd rollback" could pick it: name the target (mfd rollback <sha>)', () =>
       writeRecord(layout, {
         name: left.name, sha: left.sha, ref: left.record?.ref ?? left.sha, fingerprint: left.record?.fingerprint ?? '',
         createdAt: left.record?.createdAt ?? new Date(left.createdAt * 1000).toISOString(), updatedAt: at,

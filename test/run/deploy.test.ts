@@ -155,6 +155,28 @@ describe('deploy (in-process)', () => {
     for (const sha of shas.slice(2)) assert.ok(left.some((d) => d.endsWith(sha)), sha);
   });
 
+  test('a rollback away from a deployment whose record cannot be trusted leaves that record alone, so no later prune removes it', async (t) => {
+    const app = await appFixture(t);
+    const shas: string[] = [];
+    for (let i = 1; i <= 2; i++) {
+      shas.push(await app.commitVersion(i));
+      await deploy((await testContext(app.root)).ctx, shas.at(-1)!);
+    }
+    const left = await activeTarget(app.root);
+    const record = join(app.root, '.mfd', 'deployments', `${left}.json`);
+    await writeFile(record, '{"name": "not mfd\'s"');
+    const back = await testContext(app.root);
+    await rollback(back.ctx, undefined);
+    assert.match(back.stderr(), new RegExp(`mfd will not touch ${left}`));
+    assert.equal(await readFile(record, 'utf8'), '{"name": "not mfd\'s"', 'the record is left as it was');
+    // Two more deploys: the untrusted directory is neither active nor previous, and stays.
+    for (let i = 3; i <= 4; i++) {
+      shas.push(await app.commitVersion(i));
+      await deploy((await testContext(app.root)).ctx, shas.at(-1)!);
+    }
+    assert.ok((await deployments(app.root)).includes(left));
+  });
+
   test('Go mfd deployments are adopted: listed, reused by a redeploy, and a rollback target', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
