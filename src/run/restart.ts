@@ -3,7 +3,8 @@
 // stands: rolled back (exit 6 or 7), or nothing healthy left (exit 8).
 import { activate } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
-import { parseDeploymentName } from '../state/deployment.ts';
+import { parseDeploymentName, type DeploymentName } from '../state/deployment.ts';
+import { lstat } from '../sys/files.ts';
 import { HealthCheckFailedError, RestartFailedError, RestartRolledBackError, ServerNeedsAttentionError, SocketInactiveError } from '../errors/index.ts';
 import { runHealthCheck } from '../steps/health.ts';
 import { appendActivation, readRecords, writeRecord, type Activation } from '../state/record.ts';
@@ -107,7 +108,7 @@ export async function restartActive(ctx: Context, opts: { name: string; previous
   const logs = logsHint(ctx);
   const detail = failure.kind === 'restart' ? failure.error.message : failure.detail;
   await markFailed(ctx, opts.name, detail);
-  const previous = opts.previous && opts.previous !== opts.name ? parseDeploymentName(opts.previous) : undefined;
+  const previous = await wayBack(ctx, opts);
   if (!previous) {
     if (failure.kind === 'restart') throw new RestartRolledBackError(failure.error, undefined, false);
     throw new HealthCheckFailedError(opts.name, detail, undefined, logs);
@@ -120,6 +121,20 @@ export async function restartActive(ctx: Context, opts: { name: string; previous
   }
   if (failure.kind === 'restart') throw new RestartRolledBackError(failure.error, { name: previous.name, sha: previous.sha }, true);
   throw new HealthCheckFailedError(opts.name, detail, previous.sha, logs);
+}
+
+/**
+ * The deployment `active` pointed at before, when it is still a directory of the app root. One
+ * removed by hand, or a link that pointed elsewhere, is nothing to go back to: activating its name
+ * would point `active` at nothing, and the app would be down for sure.
+ */
+async function wayBack(ctx: Context, opts: { name: string; previous: string | undefined }): Promise<DeploymentName | undefined> {
+  const previous = opts.previous && opts.previous !== opts.name ? parseDeploymentName(opts.previous) : undefined;
+  if (!previous) return undefined;
+  const there = await lstat(ctx.layout.deployment(previous.name)).then((st) => st.isDirectory(), () => false);
+  if (there) return previous;
+  ctx.reporter.warn(`the previous deployment ${previous.name} is no directory of the app root (removed by hand?): nothing to roll back to`);
+  return undefined;
 }
 
 export function logsHint(ctx: Context): string {

@@ -9,6 +9,8 @@ import { freePort, getText } from '../helpers/http.ts';
 import { requireSystemd, uniqueUnit } from '../helpers/systemd.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { HealthCheckFailedError } from '../../src/errors/index.ts';
+import { readlink, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 
 
 describe('restart and health (in-process)', () => {
@@ -44,5 +46,23 @@ describe('restart and health (in-process)', () => {
       if (mode === 'answer-500') assert.match(err.message, /answered HTTP 500/);
       assert.equal(await getText(port), good, `${mode}: the previous commit answers again`);
     }
+  });
+
+  test('a previous deployment removed by hand is nothing to go back to: the new one stays active, and mfd says so', async (t) => {
+    const app = await appFixture(t);
+    const check = `[${JSON.stringify(process.execPath)}, "-e", "process.exit(require('fs').existsSync('unhealthy') ? 1 : 0)"]`;
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\n${BUILD_COMMANDS}\n[health]\ncommand = ${check}\ntimeout = "2s"\nretries = 0\n`);
+    await app.commitVersion(1);
+    await deploy((await testContext(app.root)).ctx, undefined);
+    const first = basename(await readlink(join(app.root, 'active')));
+    await rm(join(app.root, first), { recursive: true });
+    const bad = await app.commitVersion(2, { extra: { unhealthy: 'yes' } });
+    const run = await testContext(app.root);
+    const err = await deploy(run.ctx, bad).catch((e: unknown) => e);
+    assert.ok(err instanceof HealthCheckFailedError, String(err));
+    assert.match(err.message, /there was no previous deployment to go back to, so it stays active/);
+    assert.match(run.stderr(), new RegExp(`warning: the previous deployment ${first} is no directory of the app root`));
+    const now = basename(await readlink(join(app.root, 'active')));
+    assert.ok(now.endsWith(bad), `active is the new deployment, never the removed one: ${now}`);
   });
 });
