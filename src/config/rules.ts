@@ -101,6 +101,12 @@ export function checkRepoUrl(url: string): string | undefined {
     return `not a valid URL: ${use}, ${got}`;
   }
   if (!host) return `expected a host after ${scheme}://: ${use}, ${got}`;
+  // `https://user:123/s3cret@host/x` is a valid URL to host "user", port 123: a password holding
+  // a "/" that starts with digits. No forge's path holds an "@"; such a URL would show the rest of
+  // the password in every message and in the cache's config.
+  if (new URL(url).pathname.includes('@')) {
+    return `holds an "@" after its host, as a password holding an unencoded "/" would: percent-encode it (%2F), or put it in repo.password or repo.token_file; ${got}`;
+  }
   // git's smart HTTP appends /info/refs?service=... to the URL: a query or fragment would end up
   // inside that path, and a token there would be written to the cache's config.
   if (/[?#]/.test(url)) return `holds a query or fragment (${url.includes('?') ? '?' : '#'}...), which git's HTTP protocol cannot carry (it appends /info/refs to the path): use https://host/owner/repo.git, and a token in repo.token_file or MFD_REPO_TOKEN; ${got}`;
