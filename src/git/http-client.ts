@@ -41,6 +41,8 @@ export interface GitHttpOptions {
 }
 
 const MAX_REDIRECTS = 10;
+/** How much of an error answer's body is read (its text, for the message); the rest is dropped. */
+export const ERROR_BODY_MAX = 64 * 1024;
 /** How long a kept-alive socket may sit unused between two requests of one fetch. */
 const IDLE_SOCKET_MS = 30_000;
 
@@ -90,7 +92,10 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
     });
   }
 
+  /** `res`'s body, decoded, with the stall rule and the abort signal; an error answer's only up to ERROR_BODY_MAX. */
   async function* watch(url: URL, res: IncomingMessage): AsyncIterableIterator<Uint8Array> {
+    const status = res.statusCode ?? 0;
+    let left = status >= 200 && status < 300 ? Infinity : ERROR_BODY_MAX;
     const encoding = res.headers['content-encoding'];
     const decoded = encoding === 'gzip' ? res.pipe(createGunzip()) : encoding === 'deflate' ? res.pipe(createInflate()) : res;
     if (decoded !== res) res.on('error', (error) => decoded.destroy(error));
@@ -108,7 +113,12 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
     try {
       for await (const chunk of decoded as AsyncIterable<Buffer>) {
         meter.record(now(), chunk.length);
-        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+        left -= part.length;
+        yield new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
+        // iso-git reads an error answer whole for its message: a server sending one without end
+        // (or a small gzip that inflates to gigabytes) must not fill this process's memory.
+        if (left === 0) break;
       }
     } finally {
       clearInterval(tick);

@@ -5,7 +5,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { GitTimeoutError } from '../../src/errors/index.ts';
-import { createGitHttp } from '../../src/git/http-client.ts';
+import { createGitHttp, ERROR_BODY_MAX } from '../../src/git/http-client.ts';
 import { LowSpeedMeter } from '../../src/git/low-speed.ts';
 
 async function serve(t: TestContext, handler: (path: string, res: ServerResponse, headers: Record<string, unknown>) => void): Promise<string> {
@@ -73,6 +73,26 @@ describe('git http client', () => {
     assert.equal(res.headers['x-a'], 'b');
     assert.equal(await readAll(res.body), 'hello');
     assert.deepEqual(seen.map((h) => h.authorization), ['Basic x', 'Basic x']);
+  });
+
+  test('an error answer is read only up to ERROR_BODY_MAX, even one without end or a gzip that inflates to far more', async (t) => {
+    const { gzipSync } = await import('node:zlib');
+    // 64 MiB of zeros, about 64 KiB on the wire.
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    const url = await serve(t, (path, res) => {
+      if (path === '/bomb') res.writeHead(500, { 'content-encoding': 'gzip' }).end(bomb);
+      else {
+        // Without end: a chunk each turn until the client goes away.
+        res.writeHead(502);
+        const more = () => { if (!res.destroyed) res.write(Buffer.alloc(16 * 1024, 0x61), () => setImmediate(more)); };
+        more();
+      }
+    });
+    for (const path of ['/bomb', '/endless']) {
+      const res = await createGitHttp({ timeoutMs: 5000 }).request({ url: `${url}${path}` });
+      assert.ok(res.statusCode >= 500);
+      assert.equal((await readAll(res.body)).length, ERROR_BODY_MAX, path);
+    }
   });
 
   test('no response headers within the timeout is a GitTimeoutError "no answer", naming the URL without its query', async (t) => {
