@@ -22,8 +22,9 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
 export function verifyHubSignature(header: string | undefined, body: Buffer, secret: Secret): boolean {
   if (header === undefined) return false;
   const hex = header.startsWith('sha256=') ? header.slice('sha256='.length) : header;
-  // A non-hex digit would decode to fewer bytes and compare unequal anyway; refusing it reads clearer.
-  if (!/^[0-9a-fA-F]*$/.test(hex)) return false;
+  // Exactly 64 hex digits: Buffer.from(hex, 'hex') stops at the first non-hex digit and drops an
+  // odd last one, so a valid signature with anything appended would still compare equal.
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) return false;
   const expected = createHmac('sha256', secret.reveal()).update(body).digest();
   return sameBytes(Buffer.from(hex, 'hex'), expected);
 }

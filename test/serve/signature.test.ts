@@ -29,6 +29,9 @@ describe('serve/signature', () => {
     assert.equal(verifyHubSignature(VECTOR.signature, body, new Secret('another secret')), false);
     assert.equal(verifyHubSignature(VECTOR.signature.slice(0, -2), body, secret), false);
     assert.equal(verifyHubSignature(`${VECTOR.signature}00`, body, secret), false);
+    // Buffer.from(hex, 'hex') drops an odd last digit and stops at a non-hex one: neither may pass.
+    assert.equal(verifyHubSignature(`${VECTOR.signature}0`, body, secret), false);
+    assert.equal(verifyHubSignature(`${VECTOR.signature.slice(7).toUpperCase()}f`, body, secret), false);
     assert.equal(verifyHubSignature(`${VECTOR.signature.slice(0, -1)}g`, body, secret), false);
     assert.equal(verifyHubSignature('sha256=', body, secret), false);
     assert.equal(verifyHubSignature('sha1=0123', body, secret), false);
