@@ -1,12 +1,13 @@
 // Fetching a commit into the cached bare repository, incrementally: no network call when it is
 // there, else a depth-1 fetch whose "have" (the last fetched commit) keeps the pack to what is new.
+import { join } from 'node:path';
 import { fetch as fetchPack, resolveRef as readRef, writeRef } from 'isomorphic-git';
 import { GitRefusedError, RefNotFoundError } from '../errors/index.ts';
 import { openCache, repairPacks } from './cache.ts';
 import { compactCache } from './compact.ts';
 import { fs, guard, hasCommit, LAST_FETCHED, newCache, unlocked, type Cache, type CacheLock } from './iso.ts';
 import { PackStore } from './pack-read.ts';
-import { withPackReceiver } from './pack-receive.ts';
+import { removeLeftovers, withPackReceiver } from './pack-receive.ts';
 import { updateShallow } from './shallow.ts';
 import { authCallbacks, connectionOf, type Connection, type RemoteOrConnection } from './transport.ts';
 
@@ -36,6 +37,7 @@ export async function fetchCommit(options: RemoteOrConnection & {
     return lock(async () => {
       // Whoever held the lock before may have fetched it.
       if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired };
+      await removeLeftovers(join(options.gitdir, 'objects', 'pack'));
       await fetchInto(conn, options.gitdir, options.sha, 1, cache, options.whilePacking);
       // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
       // the history it just fetched.

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { readdir, rm } from '../sys/files.ts';
 import { GitFetchError, GitPackInvalidError, GitRefusedError } from '../errors/index.ts';
 import type { GitHttpClient } from './http-client.ts';
 import { indexPackFile, PackProblem, type ExternalReader, type IndexedPack } from './pack-index.ts';
@@ -134,6 +135,20 @@ function openTemp(packDir: string): { path: string; fd: number; bytes: number } 
   mkdirSync(packDir, { recursive: true });
   const path = tempName(packDir);
   return { path, fd: openSync(path, 'wx', 0o644), bytes: 0 };
+}
+
+/**
+ * Removes what a killed fetch or compaction left in `packDir`: temp files, and a pack without its
+ * index (a kill between storeIndexed's two renames). Only under the cache lock, when no other run
+ * is writing one; returns how many went. Without this they would stay until the next compaction,
+ * 32 fetches away: a large pack cut short each time could fill the disk first.
+ */
+export async function removeLeftovers(packDir: string): Promise<number> {
+  const names = await readdir(packDir).catch(() => [] as string[]);
+  const indexes = new Set(names.filter((n) => n.endsWith('.idx')));
+  const left = names.filter((n) => n.startsWith('tmp_pack_') || (/^pack-[0-9a-f]{40}\.pack$/.test(n) && !indexes.has(n.replace(/\.pack$/, '.idx'))));
+  for (const name of left) await rm(join(packDir, name), { force: true });
+  return left.length;
 }
 
 /** git's own prefix for a pack being received: `tmp_pack_`, never an `.idx` or `.pack` name. */

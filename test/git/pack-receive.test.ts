@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { copyFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -51,6 +51,22 @@ describe('fetch: mfd receives, indexes and stores the pack itself', () => {
     const other = join(f.root, 'other.git');
     await fetchCommit({ remote: f.remote, gitdir: other, sha: f.c[0] });
     assert.deepEqual(await shallow(other), []);
+  });
+});
+
+describe('fetch: what a killed fetch left in the cache', () => {
+  test('a temp pack and a pack without its index are removed by the next fetch, not 32 fetches later', async (t) => {
+    const f = await fixture(t);
+    const packDir = join(f.gitdir, 'objects', 'pack');
+    await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[1] });
+    const [pack] = (await readdir(packDir)).filter((n) => n.endsWith('.pack'));
+    // A kill mid-transfer leaves tmp_pack_*; one between storeIndexed's renames, a .pack alone.
+    await writeFile(join(packDir, 'tmp_pack_0123456789abcdef'), Buffer.alloc(1 << 20));
+    await copyFile(join(packDir, pack!), join(packDir, `pack-${'e'.repeat(40)}.pack`));
+    await fetchCommit({ remote: f.remote, gitdir: f.gitdir, sha: f.c[3] });
+    const after = await readdir(packDir);
+    assert.deepEqual(after.filter((n) => n.startsWith('tmp_pack_') || n.startsWith(`pack-${'e'.repeat(40)}`)), [], after.join(', '));
+    assert.equal(await checkPacks(packDir, f.root), 2);
   });
 });
 
