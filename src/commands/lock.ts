@@ -43,9 +43,11 @@ export async function unlockCommand(ctx: Context, args: string[]): Promise<void>
     return;
   }
   const state = await backend.inspect(spec, { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host });
-  // Not stale means alive here, or (another host's) a heartbeat fresher than [lock] stale: both refuse.
-  if (state?.owner && !state.stale && !ctx.force) {
-    throw new UnlockRefusedError(spec.name, state.owner, state.alive === undefined ? 'other-host' : 'this-host', state.ageMs);
+  // Not stale means alive here, or (another host's) a heartbeat fresher than [lock] stale, or an
+  // empty lock kept fresh (its holder could not write its name on a full disk): all refuse.
+  if (state && !state.stale && !ctx.force) {
+    const where = !state.owner ? 'unnamed' : state.alive === undefined ? 'other-host' : 'this-host';
+    throw new UnlockRefusedError(spec.name, state.owner, where, state.ageMs);
   }
   await backend.clear(spec);
   ctx.reporter.result([`removed the ${spec.name} lock (${spec.file})`], { ok: true, removed: spec.name, file: spec.file, owner: state?.owner ?? null });

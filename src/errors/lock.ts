@@ -53,17 +53,25 @@ export function formatAge(ms: number): string {
 export class UnlockRefusedError extends MfdError {
   readonly code = 'UNLOCK_REFUSED';
   readonly exitCode = EXIT.lock;
-  /** `other-host`: its holder runs elsewhere, so only its heartbeat (`ageMs` old) says it is alive. */
-  constructor(readonly lockName: string, readonly owner: LockOwner, readonly where: 'this-host' | 'other-host' = 'this-host', ageMs = 0) {
-    const holder = `${owner.user}@${owner.hostname} pid ${owner.pid} ("mfd ${owner.command}")`;
+  /**
+   * `other-host`: its holder runs elsewhere, so only its heartbeat (`ageMs` old) says it is alive.
+   * `unnamed`: an empty lock file kept fresh, as a deploy on a full disk holds it (no owner).
+   */
+  constructor(readonly lockName: string, readonly owner: LockOwner | undefined, readonly where: 'this-host' | 'other-host' | 'unnamed' = 'this-host', ageMs = 0) {
+    const holder = owner ? `${owner.user}@${owner.hostname} pid ${owner.pid} ("mfd ${owner.command}")` : 'a holder it does not name';
+    const force = `to remove the lock anyway: mfd unlock ${lockName} --force`;
     super(
       where === 'this-host'
         ? `the ${lockName} lock is held by a live process: ${holder}`
-        : `the ${lockName} lock is held from another host: ${holder}, heartbeat ${formatAge(ageMs)} ago`,
+        : where === 'other-host'
+          ? `the ${lockName} lock is held from another host: ${holder}, heartbeat ${formatAge(ageMs)} ago`
+          : `the ${lockName} lock is held by ${holder} (taken on a full disk), heartbeat ${formatAge(ageMs)} ago`,
       {
         hint: where === 'this-host'
-          ? `let it finish, or stop that process; to remove the lock anyway: mfd unlock ${lockName} --force`
-          : `check on ${owner.hostname} whether that deploy still runs; it turns stale once its heartbeat stops; to remove the lock anyway: mfd unlock ${lockName} --force`,
+          ? `let it finish, or stop that process; ${force}`
+          : where === 'other-host'
+            ? `check on ${owner?.hostname} whether that deploy still runs; it turns stale once its heartbeat stops; ${force}`
+            : `a deploy or rollback holds it and keeps its heartbeat; it turns stale once that stops ("mfd lock list" shows it); ${force}`,
       },
     );
   }

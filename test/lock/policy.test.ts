@@ -132,6 +132,23 @@ describe('lock policy with real deploys (in-process)', () => {
     assert.equal(await exists(lock), false);
   });
 
+  test('unlock refuses an empty lock whose heartbeat is fresh (a holder on a full disk) unless forced', async (t) => {
+    const app = await appFixture(t, { config: (url) => holdConfig(url) });
+    const lock = join(app.root, '.mfd-deploy.lock');
+    // What a deploy on a full disk holds: the lock file, empty, its mtime kept fresh by the holder.
+    await writeFile(lock, '');
+    const beat = setInterval(() => void utimes(lock, new Date(), new Date()).catch(() => undefined), 100);
+    t.after(() => clearInterval(beat));
+    const refused = await UNLOCK.run((await testContext(app.root)).ctx, [], {}).catch((e: unknown) => e);
+    assert.ok(refused instanceof UnlockRefusedError, String(refused));
+    assert.equal(refused.exitCode, 3);
+    assert.match(refused.message, /^the app lock is held by a holder it does not name \(taken on a full disk\), heartbeat \d+s ago$/);
+    assert.match(refused.hint!, /mfd unlock app --force/);
+    assert.equal(await exists(lock), true, 'the held lock is still there');
+    await UNLOCK.run((await testContext(app.root, { requested: { force: true } })).ctx, [], {});
+    assert.equal(await exists(lock), false);
+  });
+
   test('a lock file naming pid 0 or -1, or garbage, is shown invalid and stale, never alive, and a deploy takes it over', async (t) => {
     const app = await appFixture(t, { config: (url) => holdConfig(url) });
     await commitHold(app, 1);
