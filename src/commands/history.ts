@@ -1,10 +1,10 @@
 // `mfd history` (every deploy and rollback, newest first, with who or what started it) and `mfd logs [RUN]` (one run's full
 // output; default the last run). Neither loads isomorphic-git.
-import { readFile } from '../sys/files.ts';
 import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
 import { DeploymentNotFoundError } from '../errors/index.ts';
 import { readHistory, type HistoryEntry } from '../state/history.ts';
+import { readRunLogText } from '../state/runlog.ts';
 
 function describeRun(e: HistoryEntry): string {
   const seconds = ((Date.parse(e.end) - Date.parse(e.start)) / 1000).toFixed(1);
@@ -27,12 +27,9 @@ export async function logsCommand(ctx: Context, args: string[]): Promise<void> {
   // An exact id first: a second run of one process in one second is "<id>-2", which starts with "<id>".
   const entry = wanted === undefined ? entries[0] : entries.find((e) => e.runId === wanted) ?? entries.find((e) => e.runId.startsWith(wanted));
   if (!entry) throw new DeploymentNotFoundError(wanted ?? 'the last run', 'no run log found');
-  let text: string;
-  try {
-    text = await readFile(ctx.layout.log(entry.runId), 'utf8');
-  } catch {
-    throw new DeploymentNotFoundError(entry.runId, 'the log of this run was pruned with its deployment');
-  }
+  // Only a missing log was pruned; a link, a directory or a permission problem says so itself.
+  const text = await readRunLogText(ctx.layout, entry.runId);
+  if (text === undefined) throw new DeploymentNotFoundError(entry.runId, 'the log of this run was pruned with its deployment');
   ctx.reporter.result([text.replace(/\n$/, '')], { runId: entry.runId, log: text });
 }
 

@@ -94,7 +94,7 @@ export class FsLayoutError extends FsError {
     const reason =
       culprit !== undefined ? `${culprit} is not a directory`
         : info.code === 'EISDIR' ? 'it is a directory, where mfd keeps a file'
-          : info.code === 'ELOOP' ? 'it is a symbolic link, which mfd never writes through'
+          : info.code === 'ELOOP' ? 'it is a symbolic link, which mfd never reads or writes through'
             : undefined;
     const what = culprit ?? info.path;
     super(info, {

@@ -3,7 +3,9 @@
 // Appends synchronously so nothing is lost when the process is killed right after a line. The log
 // is a copy of what the terminal shows: failing to write it (a full disk, a root-owned .mfd) is
 // reported once, never the end of a rollback; a deploy's build decides itself (see deploy.ts).
-import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { FsLayoutError, toFsError } from '../errors/index.ts';
+import { open } from '../sys/files.ts';
 import type { Layout } from './layout.ts';
 import type { Subscriber } from '../sys/events.ts';
 import { eventLines } from '../sys/render.ts';
@@ -71,4 +73,27 @@ export function runLogSubscriber(log: RunLog): Subscriber {
       if (event.error) log.write(`error: ${event.error.message}\n`);
     } else for (const line of eventLines(event)) log.write(`${line}\n`);
   };
+}
+
+/**
+ * The whole text of a run's log, or undefined when it is gone (pruned with its deployment). The
+ * file is input: a link is never followed (O_NOFOLLOW: ELOOP), and anything but a plain file (a
+ * fifo would block, a device never end) is refused; both are FsLayoutErrors naming the path.
+ */
+export async function readRunLogText(layout: Layout, runId: string): Promise<string | undefined> {
+  const file = layout.log(runId);
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw toFsError(error, { path: file, op: 'open' }) ?? error;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new FsLayoutError({ code: info.isDirectory() ? 'EISDIR' : 'EEXIST', op: 'open', path: file });
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }

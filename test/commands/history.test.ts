@@ -3,6 +3,8 @@
 // commands run as processes (and a holder in another process).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { HISTORY, LOGS } from '../../src/commands/history.ts';
@@ -10,7 +12,7 @@ import { STATUS } from '../../src/commands/status.ts';
 import type { Command } from '../../src/commands/command.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { rollback } from '../../src/run/rollback.ts';
-import { BuildFailedError, DeploymentNotFoundError } from '../../src/errors/index.ts';
+import { BuildFailedError, DeploymentNotFoundError, FsLayoutError } from '../../src/errors/index.ts';
 
 /** A command's stdout, as a user of `mfd <command> [--json]` would read it. */
 async function output(root: string, command: Command, args: string[] = [], json = false): Promise<string> {
@@ -80,5 +82,23 @@ describe('history, logs and status (in-process)', () => {
     assert.equal(later.runId, `${failed.runId}-2`);
     assert.match(await output(app.root, LOGS, [failed.runId]), /error: the build broke/);
     assert.match(await output(app.root, LOGS, [later.runId]), /deployed /);
+  });
+
+  test('mfd logs never reads through a link in .mfd/logs, and says what is in the way', async (t) => {
+    const app = await appFixture(t);
+    await deploy((await testContext(app.root)).ctx, await app.commitVersion(1));
+    const [run] = JSON.parse(await output(app.root, HISTORY, [], true));
+    const log = join(app.root, '.mfd', 'logs', `${run.runId}.log`);
+    // A file outside the app root that whoever could write .mfd/logs wants printed by the one running mfd.
+    const outside = join(app.root, '..', 'not-a-log');
+    await writeFile(outside, 'TOP SECRET\n');
+    await rm(log);
+    await symlink(outside, log);
+    const view = await testContext(app.root);
+    const err = await LOGS.run(view.ctx, [run.runId], {}).catch((e: unknown) => e);
+    assert.ok(err instanceof FsLayoutError, String(err));
+    assert.equal(err.exitCode, 10);
+    assert.match(err.message, /^cannot open .*\.log: it is a symbolic link/);
+    assert.doesNotMatch(view.stdout(), /TOP SECRET/);
   });
 });
