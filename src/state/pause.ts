@@ -1,11 +1,11 @@
 // The loop's hold, .mfd/pause.json: who paused continuous deployment, when and why. Its presence
 // is the hold (manual deploys ignore it); written atomically, read back as input.
-import { lstat, mkdir, readFile, rm } from '../sys/files.ts';
+import { lstat, mkdir, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { writeFileAtomic } from './atomicfile.ts';
 import type { Layout } from './layout.ts';
-import { describeIssue, timestamp } from './stored.ts';
+import { describeIssue, readStateText, timestamp } from './stored.ts';
 
 export interface PauseRecord {
   user: string;
@@ -25,13 +25,8 @@ export const pauseFile = (layout: Layout): string => join(layout.state, 'pause.j
 
 export async function readPause(layout: Layout): Promise<PauseState> {
   const file = pauseFile(layout);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { paused: false };
-    throw error;
-  }
+  const text = await readStateText(file);
+  if (text === undefined) return { paused: false };
   let value: unknown;
   try {
     value = JSON.parse(text);

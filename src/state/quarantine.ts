@@ -1,12 +1,12 @@
 // The quarantine marks of .mfd/quarantine.json: commits whose deploy failed or that were rolled
 // back, which the deploy loop never deploys again by itself. Written atomically, under the deploy
 // lock (deploy and rollback mark and clear); read back as input, checked against its schema.
-import { mkdir, readFile } from '../sys/files.ts';
+import { mkdir } from '../sys/files.ts';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { writeFileAtomic } from './atomicfile.ts';
 import type { Layout } from './layout.ts';
-import { describeIssue, sha, timestamp } from './stored.ts';
+import { describeIssue, readStateText, sha, timestamp } from './stored.ts';
 
 export interface QuarantineMark {
   /** Why: the error's code and first line, or the rollback that left it. */
@@ -34,13 +34,8 @@ export const quarantineFile = (layout: Layout): string => join(layout.state, 'qu
 /** A missing file holds no marks; one that is unreadable or invalid says so (the loop then deploys nothing by itself). */
 export async function readQuarantine(layout: Layout): Promise<Quarantine> {
   const file = quarantineFile(layout);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, marks: new Map() };
-    throw error;
-  }
+  const text = await readStateText(file);
+  if (text === undefined) return { ok: true, marks: new Map() };
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,12 +1,12 @@
 // Deployment records (.mfd/deployments/<name>.json) and the activation history
 // (.mfd/activations.jsonl). Records are written atomically; a dir without a record is Go mfd's: good.
 // Both are validated when read back: an invalid record is never acted on.
-import { mkdir, readdir, readFile, rm } from '../sys/files.ts';
+import { mkdir, readdir, rm } from '../sys/files.ts';
 import { appendLine, keepNewestLines, writeFileAtomic } from './atomicfile.ts';
 import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './deployment.ts';
 import type { Layout } from './layout.ts';
 import { ActivationSchema, validateRecord } from './record-schema.ts';
-import { readJsonLines, type OnWarning } from './stored.ts';
+import { readJsonLines, readStateText, type OnWarning } from './stored.ts';
 
 /** building → built → healthy (came up after a restart and passed its checks); or failed / rolled-back. */
 export type RecordState = 'building' | 'built' | 'healthy' | 'failed' | 'rolled-back';
@@ -85,14 +85,9 @@ export async function readAllRecords(layout: Layout, onWarning?: OnWarning): Pro
     if (!file.endsWith('.json') || file.startsWith('.')) continue;
     const name = file.slice(0, -'.json'.length);
     const path = `${layout.records}/${file}`;
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      // Removed by a concurrent prune between readdir and here: it no longer exists to be judged.
-      if (isNotFound(error)) continue;
-      throw error;
-    }
+    const text = await readStateText(path);
+    // Removed by a concurrent prune between readdir and here: it no longer exists to be judged.
+    if (text === undefined) continue;
     const checked = validateRecord(name, text);
     if (checked.ok) records.valid.set(name, checked.record);
     else {

@@ -2,6 +2,7 @@
 // against a schema before anything acts on it. A bad one is skipped with a warning, never trusted.
 import { readFile } from '../sys/files.ts';
 import * as z from 'zod/mini';
+import { toFsError } from '../errors/index.ts';
 
 /** Receives one warning per thing skipped; commands pass it to ctx.reporter.warn. */
 export type OnWarning = (message: string, hint?: string) => void;
@@ -24,17 +25,25 @@ export function describeIssue(error: z.core.$ZodError): string {
 }
 
 /**
+ * The text of a state file, or undefined when there is none. Any other failure is an FsError
+ * naming the file: readFile's EISDIR (a directory in the file's place) carries no path of its own.
+ */
+export async function readStateText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw toFsError(error, { path: file, op: 'read' }) ?? error;
+  }
+}
+
+/**
  * Oldest first; a missing file is empty. A line torn by a kill mid-append, `null`, or anything
  * the schema rejects is skipped with a warning naming the file and line.
  */
 export async function readJsonLines<T>(file: string, schema: z.ZodMiniType<T>, onWarning?: OnWarning): Promise<T[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const text = await readStateText(file);
+  if (text === undefined) return [];
   const items: T[] = [];
   const lines = text.split('\n');
   for (const [i, line] of lines.entries()) {

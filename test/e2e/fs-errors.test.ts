@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, type MfdResult } from '../helpers/cli.ts';
@@ -40,6 +40,29 @@ describe('file-system errors (e2e)', () => {
     assert.deepEqual(await readdir(lock), ['keep']);
     assert.deepEqual((await readdir(app.root)).filter((n) => n.startsWith('mfd_')), []);
     assert.equal((await mfd(['status'], { cwd: app.root })).code, 10);
+  });
+
+  test('a directory where a state file of .mfd belongs is one line naming it, exit 10, never an internal error', async (t) => {
+    const app = await appFixture(t);
+    const sha = await app.commitVersion(1);
+    await deployInProcess(app.root, sha);
+    const deployment = await readlink(join(app.root, 'active'));
+    const files = ['pause.json', 'quarantine.json', 'history.jsonl', 'activations.jsonl', `deployments/${deployment}.json`];
+    for (const file of files) {
+      const path = join(app.root, '.mfd', file);
+      const saved = await readFile(path).catch(() => undefined);
+      await rm(path, { force: true });
+      await mkdir(path);
+      for (const args of [['status'], ['ls'], ['history'], ['pause']]) {
+        const r = await mfd(args, { cwd: app.root });
+        // Each command reads some of these files; one that reads this one says so in one line.
+        if (r.code === 0) continue;
+        assertOneLine(r, 10, new RegExp(`cannot read ${path.replace(/[.]/g, '\\.')}: it is a directory, where mfd keeps a file \\(EISDIR\\)`), /something of the wrong type/);
+      }
+      assert.equal((await mfd(['status'], { cwd: app.root })).code, 10, `status reads ${file}`);
+      await rm(path, { recursive: true });
+      if (saved) await writeFile(path, saved);
+    }
   });
 
   test('a .mfd left owned by root by a sudo run: a redeploy works, a new build is one line with the chown, exit 10', { skip: !asRoot && 'needs root to make files another user cannot write' }, async (t) => {
