@@ -4,7 +4,7 @@
 import type { Stats } from 'node:fs';
 import { open, readdir, readFile, rm, stat, utimes } from '../sys/files.ts';
 import * as z from 'zod/mini';
-import { FsLayoutError, isDiskFull, LockHeldError, toFsError, type LockOwner } from '../errors/index.ts';
+import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, toFsError, type LockOwner } from '../errors/index.ts';
 import { matchProcess, processStart } from '../sys/process.ts';
 import type { HeldLock, InspectOptions, LockBackend, LockIdentity, LockOptions, LockState } from './backend.ts';
 import { hostLockOfFile, type LockSpec } from './names.ts';
@@ -18,11 +18,25 @@ export const fileBackend: LockBackend = {
   release: (held) => held.release(),
   clear: (spec) => rm(spec.file, { force: true }),
   async list(dir) {
-    // A dir that does not exist yet (no app opted in) holds no locks.
-    const files = await readdir(dir).catch(() => [] as string[]);
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch (error) {
+      // A dir that does not exist yet (no app opted in) holds no locks; one this user may not
+      // read may hold any: "no locks held" would be a guess, and unlock would act on it.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw hostLockDirError(error, dir);
+    }
     return files.sort().flatMap((f) => hostLockOfFile(dir, f) ?? []);
   },
 };
+
+/** The host lock dir cannot be listed: a permission problem names the mode every user of it needs. */
+function hostLockDirError(error: unknown, dir: string): unknown {
+  const fsError = toFsError(error, { path: dir, op: 'read directory' });
+  if (!(fsError instanceof FsPermissionError)) return fsError ?? error;
+  return new FsPermissionError({ ...fsError.info, hint: `the host lock directory ${dir} is not readable by this user: every user of host-wide locks needs it mode 1777; fix it with: sudo chmod 1777 ${dir}` }, error);
+}
 
 export async function acquireLock(spec: LockSpec, options: LockOptions): Promise<HeldLock> {
   // Loaded here, not at the top: `mfd status` and `mfd lock list` only read locks (see scripts/build.mjs).

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { mfd, type MfdResult } from '../helpers/cli.ts';
@@ -147,5 +148,27 @@ describe('file-system errors (e2e)', () => {
     assertOneLine(refused, 10, /cannot \S+( \S+)? \S+: permission denied \(EACCES\)/,
       new RegExp(`the host lock directory ${lockDir} has mode 1755 \\(owner uid 0\\), not 1777: .*sudo chmod 1777 ${lockDir}`));
     assert.equal((await stat(lockDir)).mode & 0o7777, 0o1755, 'an existing dir is left as its owner made it');
+  });
+
+  test('mfd lock list and mfd unlock never say "no locks" of a host lock dir they may not read', { skip: !asRoot && 'needs root to run as a second user' }, async (t) => {
+    const app = await appFixture(t);
+    const lockDir = join(dirname(app.root), 'locks');
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = []\n[lock]\nhost = true\ndir = "${lockDir}"\n`);
+    // Root's deploy holds the host lock in a dir root made 0700 (by hand, not as mfd makes it).
+    await mkdir(lockDir, { mode: 0o700 });
+    await writeFile(join(lockDir, 'host.lock'), JSON.stringify({ pid: process.pid, user: 'root', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null }));
+    await chmod(dirname(app.root), 0o755);
+    await chown(app.root, NOBODY, NOBODY);
+    await chown(join(app.root, 'mfd.toml'), NOBODY, NOBODY);
+    const asUser = (args: string[]) => {
+      const { bin, args: argv } = asNobody(['-C', app.root, ...args]);
+      return mfd(argv, { bin, env: { USER: 'nobody' } });
+    };
+    for (const args of [['lock', 'list'], ['unlock', 'host']]) {
+      const r = await asUser(args);
+      assert.doesNotMatch(r.stdout, /no (host )?locks? (is )?held/, `${args.join(' ')}: ${r.stdout}`);
+      assertOneLine(r, 10, new RegExp(`cannot read directory ${lockDir}: permission denied \\(EACCES\\)`), new RegExp(`the host lock directory ${lockDir} is not readable by this user: .*sudo chmod 1777 ${lockDir}`));
+    }
+    assert.equal((await mfd(['lock', 'list', '--json'], { cwd: app.root })).stdout.includes('"host"'), true, 'root sees the lock');
   });
 });
