@@ -1,7 +1,7 @@
 // The only importer of execa: runs an argv array (never a shell) and reports how it ended.
 // Children get their own process group so a timeout or abort kills the whole tree, not just the leader.
 import { interruptionOf } from '../errors/run.ts';
-import { stopGroup } from './termination.ts';
+import { groupExists, stopGroup } from './termination.ts';
 import { processStartSync } from './process.ts';
 
 export interface RunOptions {
@@ -45,6 +45,8 @@ export interface RunResult {
 }
 
 const MAX_CAPTURE = 1 << 20;
+/** How often, once the child has exited, its process group is looked at while its pipes stay open. */
+const GROUP_POLL_MS = 50;
 
 /**
  * Loads execa now, for a caller waiting on something else anyway (a fetch, while the server builds
@@ -90,6 +92,21 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
   child.stdout?.on('data', capture('stdout'));
   child.stderr?.on('data', capture('stderr'));
 
+  // A process that left the group (setsid, a daemon) can hold the pipes open for ever, and no
+  // timeout or interrupt can stop it. Once the child has exited and nothing of its group is left
+  // (seen twice, so what they wrote last is read), nothing mfd started is writing: stop reading.
+  let polling: NodeJS.Timeout | undefined;
+  child.once('exit', () => {
+    let empty = 0;
+    const look = () => {
+      if (child.pid === undefined || (child.stdout?.closed && child.stderr?.closed)) return;
+      empty = groupExists(child.pid) ? 0 : empty + 1;
+      if (empty < 2) polling = setTimeout(look, GROUP_POLL_MS);
+      else for (const stream of [child.stdout, child.stderr]) stream?.destroy();
+    };
+    polling = setTimeout(look, GROUP_POLL_MS);
+  });
+
   let timedOut = false;
   let aborted = false;
   // The group is the child's own (detached), and the child is not reaped until `await child`
@@ -124,6 +141,7 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
   if (options.signal?.aborted) onAbort();
 
   const result = await child;
+  clearTimeout(polling);
   if (timer) clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
   await stopping;

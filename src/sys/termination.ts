@@ -30,6 +30,16 @@ export async function stopGroup(pgid: number, options: { hurry?: AbortSignal; gr
   }
 }
 
+/** Whether any process of group `pgid` is left (signal 0 sends nothing). */
+export function groupExists(pgid: number): boolean {
+  try {
+    return pgid > 1 && signalGroup(pgid, 0);
+  } catch {
+    // EPERM: a member now runs as another user (a setuid build step), so the group is still there.
+    return true;
+  }
+}
+
 /** Sends `sig` to the group; false when the group is gone (ESRCH). */
 function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
   try {

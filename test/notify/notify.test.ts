@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpRoot } from '../helpers/repo.ts';
+import { heldFifo } from '../helpers/fifo.ts';
 import { notifySubscriber, wanted } from '../../src/notify/notify.ts';
 import type { NotifyConfig } from '../../src/config/notify.ts';
 
@@ -41,6 +42,24 @@ describe('notify', () => {
     assert.deepEqual([seen.MFD_OUTCOME, seen.MFD_RESULT, seen.MFD_SHA, seen.MFD_REF, seen.MFD_TRIGGER, seen.MFD_RUN_URL], ['failure', 'rolled-back', 'c'.repeat(40), 'main', 'poll', '']);
     assert.equal(seen.MFD_MESSAGE, 'deploy rolled-back: unhealthy: http://***@h/x');
     assert.equal(seen.SECRET_COPY, undefined, 'a variable holding a secret\'s value is left out');
+    assert.equal(reports.length, 1);
+    assert.match(reports[0]!, /failed with timeout after 1000 ms/);
+  });
+
+  // Hang guard only: a subscriber that waits for the escaped process would never end the test.
+  test('a command that hangs is ended at its timeout even when a process it left in a session of its own holds its output', { timeout: 60_000 }, async (t) => {
+    const root = await tmpRoot(t);
+    const fifo = heldFifo(t, root);
+    const reports: string[] = [];
+    // Both cats block until the test ends: the command itself (killed with its group at the
+    // timeout) and the one `setsid` took out of that group, which keeps the command's stdout open.
+    const subscriber = notifySubscriber({
+      run: { id: 'r1', command: 'deploy', app: root, start: 0, ref: undefined, trigger: 'poll' },
+      config: { ...config([], ['sh', '-c', `setsid cat ${fifo} & exec cat ${fifo}`]), timeoutMs: 1_000 },
+      env: { PATH: process.env.PATH }, secrets: [], runUrl: undefined,
+      report: (m) => reports.push(m),
+    });
+    await subscriber({ type: 'run-finished', outcome: 'failed', sha: null, deployment: null, error: { code: 'BUILD_FAILED', message: 'build failed' }, at: 1_000 });
     assert.equal(reports.length, 1);
     assert.match(reports[0]!, /failed with timeout after 1000 ms/);
   });

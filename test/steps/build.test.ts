@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpRoot } from '../helpers/repo.ts';
+import { heldFifo } from '../helpers/fifo.ts';
 import { runBuild } from '../../src/steps/build.ts';
 import { BuildFailedError } from '../../src/errors/index.ts';
 
@@ -67,6 +68,18 @@ describe('build', () => {
     assert.match(err.message, /timeout after/);
     const pid = Number(await readFile(pidFile, 'utf8'));
     await waitFor(() => !alive(pid), 'the grandchild to be killed');
+  });
+
+  // Hang guard only: on a build that waits for the escaped process, nothing else would end the test.
+  test('a process the command left in a session of its own, holding its output, does not hold the build once the command is done', { timeout: 60_000 }, async (t) => {
+    const d = await tmpRoot(t);
+    const fifo = heldFifo(t, d);
+    // `setsid` takes the cat out of the command's process group (as a daemon does); it keeps the
+    // build's stdout open until the test closes the FIFO, which it does only after the build returned.
+    const out: string[] = [];
+    const timings = await runBuild({ baseEnv: process.env, dir: d, commands: [['sh', '-c', `setsid cat ${fifo} & echo built`]], env: {}, logFile: 'l', onOutput: (c) => out.push(c) });
+    assert.equal(timings.length, 1);
+    assert.match(out.join(''), /built/, 'what the command wrote before it ended is kept');
   });
 });
 
