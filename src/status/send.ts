@@ -20,6 +20,8 @@ const ATTEMPTS = 5;
 const FIRST_BACKOFF_MS = 250;
 /** A forge asking for more than this (a rate limit reset an hour away) is not waited for. */
 export const RETRY_AFTER_CAP_MS = 5_000;
+/** How much of an answer's body is read, for the forge's message. */
+export const ANSWER_MAX = 64 * 1024;
 
 export async function sendStatus(request: StatusRequest, options: SendOptions): Promise<SendResult> {
   const doFetch = options.fetch ?? fetch;
@@ -34,7 +36,7 @@ export async function sendStatus(request: StatusRequest, options: SendOptions): 
         signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.attemptMs)]),
       });
       // A body cut off mid-way still has its status, which is what decides.
-      const text = await response.text().catch(() => '');
+      const text = await readStart(response).catch(() => '');
       if (response.ok) return { ok: true, attempts: attempt };
       why = `${host} answered HTTP ${response.status}${detailOf(text)}`;
       const retryable = response.status >= 500 || response.status === 429;
@@ -49,6 +51,29 @@ export async function sendStatus(request: StatusRequest, options: SendOptions): 
     if (attempt < ATTEMPTS) await sleep(wait, options.signal);
   }
   return { ok: false, attempts: ATTEMPTS, why: `gave up after ${ATTEMPTS} attempts: ${why}` };
+}
+
+/**
+ * The first ANSWER_MAX bytes of the answer's body, decoded: the forge's message is at its start,
+ * and a body without end (or a small gzip that inflates to gigabytes) must not fill mfd's memory.
+ */
+async function readStart(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < ANSWER_MAX) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    // The rest is dropped with the connection, never read.
+    await reader.cancel().catch(() => undefined); // an answer already cut off has nothing left to cancel
+  }
+  return Buffer.concat(chunks).subarray(0, ANSWER_MAX).toString('utf8');
 }
 
 /** Seconds, or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */

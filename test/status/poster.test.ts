@@ -119,6 +119,38 @@ describe('status poster', () => {
     assert.equal(!result.ok && result.why, `gave up: no answer from ${host} in time`);
   });
 
+  test('of an answer only its first 64 KiB are read, however long the forge makes it', async (t) => {
+    // 64 MiB, far more than loopback's socket buffers hold: each chunk goes once the one before it
+    // was taken, so the forge gets to the end only if mfd reads it all.
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    let closed!: Promise<unknown>;
+    const forge = createServer((req, res) => {
+      req.resume();
+      closed = once(res, 'close');
+      res.writeHead(422, { 'Content-Type': 'text/plain' });
+      res.write('Validation Failed\n');
+      const more = (error?: Error | null) => {
+        if (error || res.destroyed) return;
+        if (sent === 1024) return void res.end();
+        sent++;
+        res.write(chunk, more);
+      };
+      more();
+    });
+    forge.listen(0, '127.0.0.1');
+    await once(forge, 'listening');
+    t.after(() => {
+      forge.closeAllConnections();
+      forge.close();
+    });
+    const host = `127.0.0.1:${(forge.address() as AddressInfo).port}`;
+    const result = await sendStatus({ url: `http://${host}/status`, headers: {}, body: '{}' }, { signal: new AbortController().signal, attemptMs: 60_000, now: () => Date.now() });
+    assert.equal(!result.ok && result.why, `${host} answered HTTP 422: Validation Failed`);
+    await closed;
+    assert.ok(sent < 1024, `the forge sent ${sent} of its 1024 chunks: the rest was never read`);
+  });
+
   test('a pending leaves a marker until its final state is posted; a killed run\'s marker is closed with error by the next run', async (t) => {
     const { forge, poster, layout, reports } = await scene(t);
     const killed = poster('run-killed');
