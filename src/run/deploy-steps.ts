@@ -92,7 +92,9 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
     const { layout, config, reporter } = ctx;
     const building = s.building!;
     const { dir, record } = building;
-    const cache = await cacheFor({ layout, entries: config.build.cache, name: s.name, dir, env: ctx.env, now: ctx.now(), onWarning: (m, h) => reporter.warn(m, h) });
+    const buildEnv = { MFD_COMMIT: resolved.sha, MFD_REF: resolved.ref, MFD_DEPLOYMENT_DIR: dir };
+    // Keyed by the environment the commands see: [[build.cache]] env may name MFD_COMMIT too.
+    const cache = await cacheFor({ layout, entries: config.build.cache, name: s.name, dir, env: { ...ctx.env, ...buildEnv }, now: ctx.now(), onWarning: (m, h) => reporter.warn(m, h) });
     await reporter.step('build', `${config.build.commands.length} command(s)`, () =>
       runBuild({
         ...(cache ? { cache } : {}),
@@ -101,7 +103,7 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
         dir,
         commands: config.build.commands,
         baseEnv: ctx.env,
-        env: { MFD_COMMIT: resolved.sha, MFD_REF: resolved.ref, MFD_DEPLOYMENT_DIR: dir },
+        env: buildEnv,
         timeoutMs: config.build.timeoutMs,
         signal: ctx.signal,
         logFile: log.file,

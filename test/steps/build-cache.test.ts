@@ -223,6 +223,17 @@ chmod 705 node_modules && touch -d @1500000000 node_modules
     assert.doesNotMatch(third.out, /skipped/);
   });
 
+  test('a variable mfd gives the build (MFD_COMMIT) is keyed by the value the command sees', async (t) => {
+    const install = `${INSTALL_SH}echo "$MFD_COMMIT" > node_modules/commit.txt\n`;
+    const s = await scene(t, 'command = 0\ninputs = ["lock.txt"]\noutputs = ["node_modules"]\nenv = ["MFD_COMMIT"]\n', install);
+    await s.deploy(1, 'A');
+    const second = await s.deploy(2, 'A');
+    assert.equal(await s.runs(), 2, 'another commit is another key');
+    assert.doesNotMatch(second.out, /skipped/);
+    const sha = second.name.split('_')[2];
+    assert.equal(await readFile(join(s.app.root, second.name, 'node_modules', 'commit.txt'), 'utf8'), `${sha}\n`);
+  });
+
   test('without [[build.cache]] every command runs and no record holds a key', async (t) => {
     const app = await appFixture(t);
     await app.commitVersion(1);
