@@ -42,14 +42,14 @@ export async function unlockCommand(ctx: Context, args: string[]): Promise<void>
     ctx.reporter.result([`no ${wanted} lock is held`], { ok: true, removed: null });
     return;
   }
-  const state = await backend.inspect(spec, { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host });
-  // Not stale means alive here, or (another host's) a heartbeat fresher than [lock] stale, or an
-  // empty lock kept fresh (its holder could not write its name on a full disk): all refuse.
-  if (state && !state.stale && !ctx.force) {
-    const where = !state.owner ? 'unnamed' : state.alive === undefined ? 'other-host' : 'this-host';
-    throw new UnlockRefusedError(spec.name, state.owner, where, state.ageMs);
-  }
-  await backend.clear(spec);
+  const state = await backend.clear(spec, { staleMs: ctx.config.lock.staleMs, now: ctx.now, host: ctx.identity.host }, (state) => {
+    // Not stale means alive here, or (another host's) a heartbeat fresher than [lock] stale, or an
+    // empty lock kept fresh (its holder could not write its name on a full disk): all refuse.
+    if (state && !state.stale && !ctx.force) {
+      const where = !state.owner ? 'unnamed' : state.alive === undefined ? 'other-host' : 'this-host';
+      throw new UnlockRefusedError(spec.name, state.owner, where, state.ageMs);
+    }
+  });
   ctx.reporter.result([`removed the ${spec.name} lock (${spec.file})`], { ok: true, removed: spec.name, file: spec.file, owner: state?.owner ?? null });
 }
 

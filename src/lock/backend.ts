@@ -54,8 +54,12 @@ export interface LockBackend {
   /** The lock and whether it is stale, or undefined when nobody holds it. */
   inspect(spec: LockSpec, options: InspectOptions): Promise<LockState | undefined>;
   release(held: HeldLock): Promise<void>;
-  /** Removes the lock whoever holds it: `mfd unlock`, after its checks. */
-  clear(spec: LockSpec): Promise<void>;
+  /**
+   * `mfd unlock`: looks at the lock, lets `check` refuse (it throws), and removes it, as one step
+   * against `acquire` (a deploy taking over a stale lock meanwhile is never the one removed).
+   * Returns the lock as it was, or undefined when there was none.
+   */
+  clear(spec: LockSpec, options: InspectOptions, check: (state: LockState | undefined) => void): Promise<LockState | undefined>;
   /** The host-wide locks that exist in the scope (the host lock dir), in name order of their keys. */
   list(scope: string): Promise<LockSpec[]>;
 }

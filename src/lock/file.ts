@@ -16,7 +16,7 @@ export const fileBackend: LockBackend = {
   acquire: acquireLock,
   inspect: (spec, options) => inspectLock(spec.file, options),
   release: (held) => held.release(),
-  clear: (spec) => rm(spec.file, { force: true }),
+  clear: clearLock,
   async list(dir) {
     let files: string[];
     try {
@@ -89,6 +89,20 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
   };
 }
 
+/** See LockBackend.clear: under the guard acquireLock takes, so no take-over happens in between. */
+async function clearLock(spec: LockSpec, options: InspectOptions, check: (state: LockState | undefined) => void): Promise<LockState | undefined> {
+  const { default: lockfile } = await import('proper-lockfile');
+  const release = await takeGuard(lockfile, spec, options);
+  try {
+    const state = await inspectLock(spec.file, options);
+    check(state);
+    if (state) await rm(spec.file, { force: true });
+    return state;
+  } finally {
+    await release();
+  }
+}
+
 /** The lock at `file` and whether it is stale, or undefined when there is none. */
 export async function inspectLock(file: string, options: InspectOptions): Promise<LockState | undefined> {
   let info: Stats;
@@ -155,7 +169,7 @@ const GUARD_STALE_MS = 10_000;
  * for a failure that cannot pass. Retried for longer than the guard's stale time: a live holder
  * keeps it for milliseconds, so one still there is a killed process's, and is taken over then.
  */
-async function takeGuard(lockfile: typeof import('proper-lockfile'), spec: LockSpec, options: LockOptions): Promise<() => Promise<void>> {
+async function takeGuard(lockfile: typeof import('proper-lockfile'), spec: LockSpec, options: Pick<LockOptions, 'staleMs' | 'now'>): Promise<() => Promise<void>> {
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     try {

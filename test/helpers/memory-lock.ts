@@ -58,8 +58,12 @@ export function memoryLockBackend(): MemoryLockBackend {
       return entry ? stateOf(entry, options) : undefined;
     },
     release: (held) => held.release(),
-    async clear(spec) {
+    async clear(spec, options, check) {
+      const entry = locks.get(key(spec));
+      const state = entry ? stateOf(entry, options) : undefined;
+      check(state);
       locks.delete(key(spec));
+      return state;
     },
     async list(scope) {
       return [...locks.values()].map((e) => e.spec).filter((s) => s.name !== 'app' && s.name !== 'cache' && s.file.startsWith(`${scope}/`)).sort((a, b) => a.file.localeCompare(b.file));

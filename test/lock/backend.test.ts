@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LockBackend } from '../../src/lock/backend.ts';
+import type { LockBackend, LockState } from '../../src/lock/backend.ts';
+import { processStart } from '../../src/sys/process.ts';
 import { fileBackend } from '../../src/lock/file.ts';
 import { hostLock, resourceLock } from '../../src/lock/names.ts';
 import { withDeployLock } from '../../src/lock/policy.ts';
@@ -53,9 +54,31 @@ describe('the lock backend, through the lock file', () => {
     const spec = resourceLock(dir, 'redis');
     await writeFile(spec.file, JSON.stringify({ pid: 4242, user: 'carol', hostname: 'elsewhere', timestamp: Date.now(), command: 'deploy', ref: null }));
     assert.equal((await fileBackend.inspect(spec, inspect))?.owner?.user, 'carol');
-    await fileBackend.clear(spec);
+    const seen: (string | undefined)[] = [];
+    const cleared = await fileBackend.clear(spec, inspect, (state) => void seen.push(state?.owner?.user));
+    assert.deepEqual([seen, cleared?.owner?.user], [['carol'], 'carol'], 'the check saw the lock it removed');
     assert.equal(await fileBackend.inspect(spec, inspect), undefined);
     assert.deepEqual(await fileBackend.list(join(dir, 'missing')), []);
+  });
+
+  test('clear looks and removes under the guard a take-over holds: a lock taken meanwhile is judged, never removed unseen', async (t) => {
+    const dir = await tmpRoot(t);
+    const spec = resourceLock(dir, 'redis');
+    // Stale: a holder on this host whose process is gone.
+    await writeFile(spec.file, JSON.stringify({ pid: 2 ** 22 + 1, user: 'carol', hostname: inspect.host, timestamp: Date.now(), command: 'deploy', ref: null }));
+    // A deploy in the middle of its check-and-take holds the guard (a fresh directory).
+    await mkdir(`${spec.file}.guard`);
+    let judged: LockState | undefined;
+    const clearing = fileBackend.clear(spec, inspect, (state) => {
+      judged = state;
+      if (state && !state.stale) throw new Error('held');
+    });
+    // That deploy takes the stale lock over: now ours, alive, then it lets the guard go.
+    await writeFile(spec.file, JSON.stringify({ pid: process.pid, pidStart: await processStart(process.pid), user: 'dave', hostname: inspect.host, timestamp: Date.now(), command: 'deploy', ref: null }));
+    await rm(`${spec.file}.guard`, { recursive: true });
+    await assert.rejects(clearing, /held/);
+    assert.equal(judged?.owner?.user, 'dave', 'judged as it is after the take-over');
+    assert.equal((await fileBackend.inspect(spec, inspect))?.owner?.user, 'dave', 'the live lock is still there');
   });
 
   test('the policy takes its locks through the backend it is given, in order, and gives them back in reverse', async (t) => {
