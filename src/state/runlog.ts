@@ -3,7 +3,7 @@
 // Appends synchronously so nothing is lost when the process is killed right after a line. The log
 // is a copy of what the terminal shows: failing to write it (a full disk, a root-owned .mfd) is
 // reported once, never the end of a rollback; a deploy's build decides itself (see deploy.ts).
-import { appendFileSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, writeSync } from 'node:fs';
 import { FsLayoutError, toFsError } from '../errors/index.ts';
 import { open } from '../sys/files.ts';
 import type { Layout } from './layout.ts';
@@ -57,12 +57,27 @@ export function openRunLog(layout: Layout, now: number, command: string, pid: nu
     },
     write(text) {
       try {
-        appendFileSync(file, text);
+        appendNoFollow(file, text);
       } catch (error) {
         fail(error);
       }
     },
   };
+}
+
+/**
+ * Appends `text` to `file`, never through a link: a log swapped for one mid-run (by anyone who can
+ * write .mfd/logs) would have the run's output, build secrets and all, written wherever it points.
+ * Opened per write, as appendFileSync did, so nothing stays open across a long-running serve.
+ */
+function appendNoFollow(file: string, text: string): void {
+  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  try {
+    const bytes = Buffer.from(text);
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Writes a run's events into its log: the lines the terminal shows, the build output, and how it ended. */
