@@ -4,6 +4,7 @@
 // server.ts hands them every request and keeps /webhook and /healthz to itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Layout } from '../state/layout.ts';
+import { FsError } from '../errors/index.ts';
 import { EventStreams } from './events-stream.ts';
 import type { LiveRuns } from './events.ts';
 import { checkAccess, type PageAccess } from './page-access.ts';
@@ -67,6 +68,11 @@ export function statusRoutes(options: StatusPageOptions): StatusRoutes {
       } catch (error) {
         // The app root's state cannot be read (permissions, a file where a directory should be):
         // the world's fault, said as such, and the server goes on.
+        // mfd's own file errors say what and where (state/stored.ts names the file).
+        if (error instanceof FsError) {
+          reply(res, 500, { ok: false, reason: `cannot read the app's state in ${options.layout.state}: ${error.message}` }, json);
+          return true;
+        }
         const { code, path, message } = error as NodeJS.ErrnoException;
         if (typeof code !== 'string') throw error;
         // Some fs errors (EISDIR of a read) name no path: the state directory at least says where.

@@ -200,7 +200,7 @@ describe('serve/page', () => {
     for (const path of ['/', '/api/status']) {
       const answer = await get(`${server.url}${path}`);
       assert.equal(answer.status, 500, answer.body);
-      assert.match(answer.body, /cannot read the app's state in \S*\.mfd: EISDIR/);
+      assert.match(answer.body, /cannot read the app's state in \S*\.mfd: cannot read \S*history\.jsonl: it is a directory.*EISDIR/);
       assert.doesNotMatch(answer.body, /internal error/);
     }
     assert.equal((await get(`${server.url}/healthz`)).status, 200);
