@@ -21,7 +21,12 @@ const MarkerSchema = z.strictObject({
   })),
   /** Why the last post for it failed. */
   error: z.optional(z.string().check(z.maxLength(500))),
+  /** When its final state was first owed (`at` is the last try): given up after OWED_MAX_MS. */
+  since: z.optional(timestamp),
 });
+
+/** How long a final state the forge keeps refusing is sent again: a week of runs, then given up. */
+export const OWED_MAX_MS = 7 * 24 * 3_600_000;
 export type Marker = z.infer<typeof MarkerSchema>;
 export type FinalState = Exclude<CommitState, 'pending'>;
 

@@ -4,7 +4,7 @@
 import type { StatusConfig } from '../config/status.ts';
 import type { Layout } from '../state/layout.ts';
 import { describeFailure } from '../state/best-effort.ts';
-import { readMarkers, removeMarker, writeMarker, type FinalState, type Marker } from './markers.ts';
+import { OWED_MAX_MS, readMarkers, removeMarker, writeMarker, type FinalState, type Marker } from './markers.ts';
 import { statusRequest, type StatusPost } from './request.ts';
 import { sendStatus } from './send.ts';
 
@@ -57,7 +57,16 @@ export class StatusPoster {
     for (const m of markers) {
       if (m.runId === this.options.runId) continue;
       const final = m.final ?? { state: 'error' as const, description: `Interrupted: run ${m.runId} ended before it could report`.slice(0, 140) };
-      this.enqueue(m.sha, () => this.settle({ sha: m.sha, ...final }, m.runId));
+      const since = m.since ?? m.at;
+      // Owed for a week: the forge will not take it (a revoked token, a deleted repository), and
+      // every run would try again, one more warning per commit deployed since.
+      if (this.options.now() - Date.parse(since) > OWED_MAX_MS) {
+        await removeMarker(this.options.layout, m.sha).catch(() => undefined);
+        this.options.report(`gave up commit status ${final.state} for ${short(m.sha)}: ${this.options.config.provider} has not taken it since ${since}${m.error ? ` (last: ${m.error})` : ''}`,
+          'check [status] token; post it by hand if it still matters');
+        continue;
+      }
+      this.enqueue(m.sha, () => this.settle({ sha: m.sha, ...final }, m.runId, since));
     }
   }
 
@@ -72,7 +81,7 @@ export class StatusPoster {
     await all();
   }
 
-  private async settle(post: StatusPost & { state: FinalState }, runId: string): Promise<void> {
+  private async settle(post: StatusPost & { state: FinalState }, runId: string, since?: string): Promise<void> {
     const why = await this.send(post, 'the run\'s outcome is unchanged; the next deploy or rollback sends it again');
     if (why === undefined) {
       await removeMarker(this.options.layout, post.sha).catch((error: unknown) =>
@@ -81,7 +90,8 @@ export class StatusPoster {
     }
     if (why === null) return;
     const final = { state: post.state, description: post.description, ...(post.targetUrl ? { targetUrl: post.targetUrl } : {}) };
-    await this.keep({ sha: post.sha, runId, at: new Date(this.options.now()).toISOString(), final, error: why.slice(0, 500) });
+    const at = new Date(this.options.now()).toISOString();
+    await this.keep({ sha: post.sha, runId, at, final, error: why.slice(0, 500), since: since ?? at });
   }
 
   /** undefined: posted; null: not attempted (no token); else why it failed (already reported). */

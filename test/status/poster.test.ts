@@ -183,6 +183,25 @@ describe('status poster', () => {
     assert.deepEqual(await readMarkers(layout), []);
   });
 
+  test('a final state the forge has refused for a week is given up, said once; a younger one is sent again, its first day kept', async (t) => {
+    const { forge, poster, layout, reports } = await scene(t);
+    forge.fail({ status: 401 }, { status: 401 });
+    const day = 24 * 3_600_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const { writeMarker } = await import('../../src/status/markers.ts');
+    const final = { state: 'success' as const, description: 'Deployed' };
+    await writeMarker(layout, { sha: SHA, runId: 'run-old', at: iso(Date.now() - day), since: iso(Date.now() - 8 * day), final, error: 'HTTP 401: Bad credentials' });
+    const young = iso(Date.now() - 2 * day);
+    await writeMarker(layout, { sha: SHA2, runId: 'run-young', at: iso(Date.now() - day), since: young, final });
+    const next = poster('run-2');
+    await next.closeStale(() => {});
+    await next.drain();
+    assert.deepEqual(forge.requests.map((r) => r.path.includes(SHA2)), [true], 'only the younger one was sent');
+    assert.equal(reports.filter((r) => r.startsWith(`gave up commit status success for ${SHA.slice(0, 7)}`)).length, 1, reports.join('\n'));
+    assert.match(reports.join('\n'), /has not taken it since .* \(last: HTTP 401: Bad credentials\)/);
+    assert.deepEqual((await readMarkers(layout)).map((m) => [m.sha, m.since]), [[SHA2, young]], 'refused again, it keeps the day it was first owed');
+  });
+
   test('without a token nothing is sent or kept, and that is said once', async (t) => {
     const { forge, poster, reports, layout } = await scene(t, 'github', { token: null });
     const p = poster();
