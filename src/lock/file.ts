@@ -1,6 +1,7 @@
 // The lock file, today's LockBackend: JSON naming its holder. Check and take are one step (a short
 // proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its
-// mtime (heartbeat), and a holder that is gone from this host is stale at once.
+// mtime (heartbeat); a holder that is gone from this host is stale at once, and one proved to
+// still run there (pid and start time) never is.
 import type { Stats } from 'node:fs';
 import { open, readdir, readFile, rm, stat, utimes } from '../sys/files.ts';
 import * as z from 'zod/mini';
@@ -130,6 +131,9 @@ export async function inspectLock(file: string, options: InspectOptions): Promis
     const match = await matchProcess(owner.pid, owner.pidStart);
     if (match.kind === 'gone') return { owner, ageMs, stale: `its process ${owner.pid} is gone`, alive: false };
     if (match.kind === 'reused') return { owner, ageMs, stale: `its pid ${owner.pid} now belongs to another process`, alive: false };
+    // Proved to be the holder (pid and start time): it still runs, so its lock is never broken
+    // into, whatever the heartbeat's age says (a clock stepped ahead, a holder stopped a while).
+    if (match.kind === 'same') return { owner, ageMs, stale: false, alive: true };
     alive = true;
   }
   if (ageMs > options.staleMs) return { owner, ageMs, stale: `no heartbeat for ${Math.round(ageMs / 1000)}s`, alive };

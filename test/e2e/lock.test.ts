@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { commitHold, exists, holdConfig, until } from '../helpers/hold.ts';
@@ -50,6 +50,29 @@ describe('deployment locks (e2e)', () => {
     await until(async () => Date.now() - takenAt > 3000, 'three stale periods');
     const second = await mfd(['deploy'], { cwd: app.root });
     assert.equal(second.code, 3, second.stderr);
+    await writeFile(gate, 'go');
+    assert.equal((await first.done).code, 0);
+  });
+
+  test('a deploy alive on this host keeps its lock whatever its heartbeat\'s age (a clock jumped ahead): the next one exits 3', async (t) => {
+    // A heartbeat only every 4.8 h: nothing refreshes the lock while the test looks at it.
+    const app = await appFixture(t, { config: (url) => config(url, 'stale = "24h"') });
+    await commit(app, 1);
+    const gate = join(app.root, '..', 'gate');
+    const started = join(app.root, '..', 'started');
+    const first = startMfd(['deploy'], { cwd: app.root, env: { T_WAIT_FOR: gate, T_STARTED: started } });
+    t.after(() => first.child.kill('SIGKILL'));
+    await until(() => exists(started), 'the build to start');
+    // What every other process sees after the clock stepped 25 h ahead (NTP, a VM resumed) since
+    // the last heartbeat, or after the holder was stopped (Ctrl-Z) as long: a heartbeat that old.
+    const lockFile = join(app.root, '.mfd-deploy.lock');
+    const before = new Date(Date.now() - 25 * 3600_000);
+    await utimes(lockFile, before, before);
+    const second = await mfd(['deploy'], { cwd: app.root });
+    assert.equal(second.code, 3, `a second deploy ran beside the live one:\n${second.stderr}`);
+    assert.match(second.stderr, new RegExp(`error: deploy lock held by .* \\(pid ${first.child.pid}, "mfd deploy"\\)`));
+    assert.doesNotMatch(second.stderr, /Found stale lock file/);
+    assert.equal(JSON.parse(await readFile(lockFile, 'utf8')).pid, first.child.pid, 'the live holder still holds it');
     await writeFile(gate, 'go');
     assert.equal((await first.done).code, 0);
   });

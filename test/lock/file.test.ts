@@ -146,6 +146,22 @@ describe('lock', () => {
     await assert.rejects(acquireLock(appLock(layout), { ...opts, ...on('other') }), LockHeldError);
   });
 
+  test('a holder proved alive on this host is never stale, however old its heartbeat looks to a clock that jumped ahead', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    const here = { ...base, ...on(hostname()) };
+    const lock = await acquireLock(appLock(layout), here);
+    t.after(() => lock.release());
+    // The holder's last heartbeat is seconds old on its clock; the clock then stepped an hour ahead.
+    const jumped = { ...here, now: () => Date.now() + 3600_000 };
+    const state = await inspectLock(layout.lockFile, jumped);
+    assert.deepEqual([state?.stale, state?.alive], [false, true]);
+    await assert.rejects(acquireLock(appLock(layout), jumped), LockHeldError);
+    // Without a start time nothing proves the pid is still the holder: only the heartbeat counts then.
+    const { pidStart: _, ...unproved } = JSON.parse(await readFile(layout.lockFile, 'utf8'));
+    await writeFile(layout.lockFile, JSON.stringify(unproved));
+    assert.match(String((await inspectLock(layout.lockFile, jumped))?.stale), /no heartbeat for 3600s/);
+  });
+
   test('a lock naming pid 0, a negative or non-integer pid, or no valid holder is invalid: stale, never alive', async (t) => {
     const layout = layoutOf(await tmpRoot(t), process.pid);
     const owner = { pid: process.pid, user: 'bob', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null };
