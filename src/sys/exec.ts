@@ -2,7 +2,7 @@
 // Children get their own process group so a timeout or abort kills the whole tree, not just the leader.
 import { interruptionOf } from '../errors/run.ts';
 import { groupExists, stopGroup } from './termination.ts';
-import { processStartSync } from './process.ts';
+import { isAlive, processStartSync } from './process.ts';
 
 export interface RunOptions {
   cwd: string;
@@ -100,7 +100,8 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
     let empty = 0;
     const look = () => {
       if (child.pid === undefined || (child.stdout?.closed && child.stderr?.closed)) return;
-      empty = groupExists(child.pid) ? 0 : empty + 1;
+      // Not ours any more (the leader reaped, its pid another's): ours is gone, or the id could not be reused.
+      empty = groupExists(child.pid) && ours() ? 0 : empty + 1;
       if (empty < 2) polling = setTimeout(look, GROUP_POLL_MS);
       else for (const stream of [child.stdout, child.stderr]) stream?.destroy();
     };
@@ -109,10 +110,13 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
 
   let timedOut = false;
   let aborted = false;
-  // The group is the child's own (detached), and the child is not reaped until `await child`
-  // below, so its pid cannot have been handed to another process: its identity needs no proof.
+  // The group is the child's own (detached). Node reaps the leader and sets its exit status in one
+  // step, so until then its pid (the group's id) is nobody else's. Once reaped, a process given
+  // that pid may lead a group of its own: the group is ours only while no process has the pid
+  // (members of ours left behind keep the kernel from handing it out).
+  const ours = () => (child.exitCode === null && child.signalCode === null) || !isAlive(child.pid!);
   const killTree = (sig: NodeJS.Signals) => {
-    if (child.pid === undefined || child.pid <= 1) return;
+    if (child.pid === undefined || child.pid <= 1 || !ours()) return;
     try {
       process.kill(-child.pid, sig);
     } catch {
@@ -133,7 +137,7 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
     aborted = true;
     if (child.pid === undefined) return;
     const hurry = interruptionOf(options.signal)?.hurry;
-    stopping = stopGroup(child.pid, hurry ? { hurry } : {}).catch(() => {
+    stopping = stopGroup(child.pid, { ours, ...(hurry ? { hurry } : {}) }).catch(() => {
       // EPERM: the group now runs as another user (a setuid build step); mfd cannot stop it.
     });
   };
