@@ -47,6 +47,8 @@ export interface RunResult {
 const MAX_CAPTURE = 1 << 20;
 /** How often, once the child has exited, its process group is looked at while its pipes stay open. */
 const GROUP_POLL_MS = 50;
+/** How long output is still read after a killed or stopped group's leader has exited. */
+const DRAIN_MS = 200;
 
 /**
  * Loads execa now, for a caller waiting on something else anyway (a fetch, while the server builds
@@ -123,12 +125,24 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
       // ESRCH: the group is already gone, which is what we wanted.
     }
   };
+  // Once the group is killed or stopped, what still holds the output open left the group (setsid):
+  // not ours to signal, and never a reason to wait past the timeout. What it still had to say is
+  // read for a moment, then the pipes are let go, which ends the wait.
+  let release: NodeJS.Timeout | undefined;
+  let settled = false;
+  const letGo = () => {
+    if (settled) return;
+    const drop = () => (release ??= setTimeout(() => (child.stdout?.destroy(), child.stderr?.destroy()), DRAIN_MS));
+    if (child.exitCode !== null || child.signalCode !== null) drop();
+    else child.once('exit', drop);
+  };
   const timer =
     options.timeoutMs === undefined
       ? undefined
       : setTimeout(() => {
           timedOut = true;
           killTree('SIGKILL');
+          letGo();
         }, options.timeoutMs);
   // Interrupted: SIGTERM to the group, SIGKILL after a grace period (at once on a second signal),
   // and the run waits until the whole group is gone, so nothing it started outlives mfd.
@@ -139,14 +153,16 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
     const hurry = interruptionOf(options.signal)?.hurry;
     stopping = stopGroup(child.pid, { ours, ...(hurry ? { hurry } : {}) }).catch(() => {
       // EPERM: the group now runs as another user (a setuid build step); mfd cannot stop it.
-    });
+    }).then(letGo);
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
   const result = await child;
   clearTimeout(polling);
+  settled = true;
   if (timer) clearTimeout(timer);
+  if (release) clearTimeout(release);
   options.signal?.removeEventListener('abort', onAbort);
   await stopping;
 
