@@ -23,10 +23,11 @@ if (!IN_PID_NAMESPACE) {
   }
 
   /**
-   * A command whose leader exits at once, leaving a process that left its group (setsid) and keeps
-   * its output open: the pid of that process, written to a file, for the test to end it by pid.
+   * A command that leaves a process that left its group (setsid) and keeps its output open: the pid
+   * of that process, written to a file, for the test to end it by pid. Its leader exits at once with
+   * `exitCode`, or with `stays`, runs on until it is killed.
    */
-  async function escaping(t: TestContext, exitCode = 0) {
+  async function escaping(t: TestContext, exitCode = 0, stays = false) {
     let file = '';
     const escapedPid = async () => Number((await readFile(file, 'utf8').catch(() => '')).trim()) || undefined;
     // Registered before the temp dir's removal, so it still finds the pid (after hooks run in order).
@@ -35,7 +36,7 @@ if (!IN_PID_NAMESPACE) {
       if (pid) process.kill(pid, 'SIGKILL');
     });
     file = join(await tmpRoot(t), 'escaped.pid');
-    const argv = ['sh', '-c', `setsid sh -c 'echo $$ > ${file}; exec sleep 1000' & exit ${exitCode}`];
+    const argv = ['sh', '-c', `setsid sh -c 'echo $$ > ${file}; exec sleep 1000' & ${stays ? 'exec sleep 1000' : `exit ${exitCode}`}`];
     return { argv, escapedPid };
   }
 
@@ -75,12 +76,13 @@ if (!IN_PID_NAMESPACE) {
     });
 
     test('a timeout ends the run, and a health check command, even while a process that left the group holds its output', async (t) => {
-      const { argv, escapedPid } = await escaping(t);
+      // The leader runs past the timeout: killed with its group, it leaves the escaped process holding the output.
+      const { argv, escapedPid } = await escaping(t, 0, true);
       const result = await ended(run(argv, { cwd: '/', env: process.env, timeoutMs: 500 }));
       assert.equal(result.outcome.kind, 'timed-out');
       assert.equal(await isRunning((await escapedPid())!), true, 'the process that left the group is not ours to signal');
 
-      const other = await escaping(t, 1);
+      const other = await escaping(t, 1, true);
       const check = await ended(runHealthCheck({ kind: 'command', command: other.argv, timeoutMs: 500, intervalMs: 20, retries: 0, delayMs: 0 }, { cwd: '/', env: process.env }));
       assert.equal(check.ok, false);
       assert.match(check.detail, /timeout after/);
