@@ -27,6 +27,19 @@ describe('checkout', () => {
     assert.deepEqual(stats, { files: 3, reused: 0, submodules: ['vendor'], lfsPointers: [] });
   });
 
+  test('.gitattributes has no say, unlike in git archive: export-ignore files are written, export-subst is not expanded', async (t) => {
+    const dir = await tmpRoot(t);
+    const store = memoryStore();
+    const root = store.put('tree', rawTree([
+      ['100644', '.gitattributes', store.put('blob', 'config/local.json export-ignore\nversion.txt export-subst\n')],
+      ['40000', 'config', store.put('tree', rawTree([['100644', 'local.json', store.put('blob', '{}\n')]]))],
+      ['100644', 'version.txt', store.put('blob', '$Format:%H$\n')],
+    ]));
+    await writeTree(store, root, dir);
+    assert.equal(await readFile(join(dir, 'config', 'local.json'), 'utf8'), '{}\n');
+    assert.equal(await readFile(join(dir, 'version.txt'), 'utf8'), '$Format:%H$\n');
+  });
+
   test('old modes 100664 and 100700 are files, executable as git checks them out', async (t) => {
     const dir = await tmpRoot(t);
     const store = memoryStore();
