@@ -1,6 +1,6 @@
 // The cached bare repository .mfd/repo.git: created on first use with a credential-free remote,
 // and repaired of what a crash left (damaged packs, a thin fetch cut short) before it is read.
-import { existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import { addRemote, getConfig, init } from 'isomorphic-git';
@@ -29,16 +29,44 @@ export async function openCache(conn: Connection, gitdir: string, cache: Cache):
  * the cache lock, and looks again under it, as a pack another run is still writing looks damaged
  * too. Returns how many packs were damaged.
  */
-export async function repairPacks(gitdir: string, lock: CacheLock): Promise<number> {
-  if ((await damagedPacks(join(gitdir, 'objects', 'pack'))).length === 0) return 0;
+export async function repairPacks(gitdir: string, lock: CacheLock): Promise<Repair> {
+  if ((await damagedPacks(join(gitdir, 'objects', 'pack'))).length === 0 && !existsSync(join(gitdir, INCOMPLETE))) return { damaged: 0, incomplete: false };
   return lock(() => removeDamagedPacks(gitdir));
 }
 
+/** What repairPacks found: damaged packs, or the mark of a checkout that found objects missing. */
+export interface Repair {
+  damaged: number;
+  incomplete: boolean;
+}
+
+/**
+ * Left in the cache by a checkout that found an object of a cached commit missing: a server that
+ * sent a pack without all of the commit's tree (git's own fetch would refuse it). That commit
+ * counts as cached, so no fetch would ever bring the rest: the next repair starts the cache over.
+ */
+const INCOMPLETE = 'mfd-incomplete';
+
+export function markIncomplete(gitdir: string, missing: string): void {
+  try {
+    // Never through a link someone put in its place.
+    const fd = openSync(join(gitdir, INCOMPLETE), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+    try {
+      writeSync(fd, `${missing}\n`);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Best effort: the checkout's error says what is missing, and its hint how to start over.
+  }
+}
+
 /** The removal of repairPacks, for callers that already hold the cache lock. */
-export async function removeDamagedPacks(gitdir: string): Promise<number> {
+export async function removeDamagedPacks(gitdir: string): Promise<Repair> {
   const packDir = join(gitdir, 'objects', 'pack');
   const damaged = await damagedPacks(packDir);
-  if (damaged.length === 0) return 0;
+  const incomplete = existsSync(join(gitdir, INCOMPLETE));
+  if (damaged.length === 0 && !incomplete) return { damaged: 0, incomplete };
   // Not the damaged ones alone: a power cut can damage any recent pack, and the packs after it
   // hold only what changed since (thin fetches) and the last fetched commit, whose "have" would
   // make every later fetch leave out again what the damaged one held: a checkout would then miss
@@ -48,7 +76,8 @@ export async function removeDamagedPacks(gitdir: string): Promise<number> {
   // Without packs, the last fetch's ref and the history's boundaries name commits that are gone.
   await rm(join(gitdir, 'refs', 'heads', LAST_FETCHED), { force: true });
   await rm(join(gitdir, 'shallow'), { force: true });
-  return damaged.length;
+  await rm(join(gitdir, INCOMPLETE), { force: true });
+  return { damaged: damaged.length, incomplete };
 }
 
 /** Whether the cache's history is cut off (a depth-limited fetch): deepening may still find more. */

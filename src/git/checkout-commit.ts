@@ -3,6 +3,7 @@
 import { readObject } from 'isomorphic-git';
 import { CheckoutFailedError, GitCacheError, MfdError, worldFsError } from '../errors/index.ts';
 import { writeTree, type ObjectReader, type WriteTreeStats } from './checkout.ts';
+import { markIncomplete } from './cache.ts';
 import { fs, newCache, type Cache } from './iso.ts';
 import { PackProblem } from './pack-format.ts';
 import { PackStore } from './pack-read.ts';
@@ -46,6 +47,13 @@ export async function checkoutCommit(options: {
   } catch (error) {
     if (error instanceof MfdError) throw error;
     if (error instanceof PackProblem) throw new GitCacheError(error.message, error);
+    const { code, data } = error as { code?: string; data?: { what?: string } };
+    if (code === 'NotFoundError') {
+      // An object of a commit the cache holds is not there: the pack it came in was incomplete.
+      const missing = data?.what ?? 'an object';
+      markIncomplete(gitdir, missing);
+      throw new CheckoutFailedError(sha, dir, `${missing} of its tree is missing from the cache (the server sent an incomplete pack); the next deploy fetches it anew`, error);
+    }
     throw worldFsError(error) ?? new CheckoutFailedError(sha, dir, (error as Error).message, error);
   } finally {
     store?.close();

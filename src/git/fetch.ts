@@ -27,22 +27,30 @@ export async function fetchCommit(options: RemoteOrConnection & {
    * of milliseconds in which mfd has nothing else to do. Not run when nothing is fetched.
    */
   whilePacking?: () => void;
-}): Promise<{ fetched: boolean; /** Damaged packs removed first (see repairPacks). */ repaired: number }> {
+}): Promise<{
+  fetched: boolean;
+  /** Damaged packs removed first (see repairPacks). */
+  repaired: number;
+  /** The cache was started over: a checkout had found objects of a cached commit missing. */
+  startedOver?: true;
+}> {
   const conn = connectionOf(options);
   const cache = options.cache ?? newCache();
   const lock = options.lock ?? unlocked;
   return guard(conn, async () => {
-    const repaired = await repairPacks(options.gitdir, lock);
-    if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired };
+    const repair = await repairPacks(options.gitdir, lock);
+    const repaired = repair.damaged;
+    const startedOver = repair.incomplete ? { startedOver: true as const } : {};
+    if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired, ...startedOver };
     return lock(async () => {
       // Whoever held the lock before may have fetched it.
-      if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired };
+      if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired, ...startedOver };
       await removeLeftovers(join(options.gitdir, 'objects', 'pack'));
       await fetchInto(conn, options.gitdir, options.sha, 1, cache, options.whilePacking);
       // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
       // the history it just fetched.
       await compactCache(options.gitdir);
-      return { fetched: true, repaired };
+      return { fetched: true, repaired, ...startedOver };
     });
   });
 }

@@ -71,7 +71,7 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
       // The build's process library loads while the server packs, not before the first command.
       ...(config.build.commands.length > 0 ? { whilePacking: preloadExec } : {}),
     }),
-      (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}`);
+      (r) => `${resolved.sha.slice(0, 12)} ${r.fetched ? 'into .mfd/repo.git' : 'already cached'}${r.repaired ? `; removed ${r.repaired} damaged pack(s) an interrupted run left` : ''}${r.startedOver ? '; started the cache over, as a checkout had found objects missing' : ''}`);
     throwIfInterrupted(ctx.signal, UNTOUCHED);
   },
 

@@ -3,13 +3,13 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { GitPackInvalidError } from '../../src/errors/index.ts';
-import { fetchCommit } from '../../src/git/git.ts';
+import { CheckoutFailedError, GitPackInvalidError } from '../../src/errors/index.ts';
+import { checkoutCommit, fetchCommit } from '../../src/git/git.ts';
 import { gitFixture as fixture } from '../helpers/git-fixture.ts';
 import { startGitServer } from '../helpers/git-server.ts';
 import { createRepo, runGit, tmpRoot } from '../helpers/repo.ts';
@@ -134,6 +134,35 @@ async function hostileServer(t: TestContext, advertisement: Buffer, pack: Buffer
   t.after(() => new Promise((r) => server.close(r)));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/app.git`;
 }
+
+describe('fetch: a pack without all of the commit\'s tree', () => {
+  test('the checkout that finds an object missing makes the next fetch start the cache over, and that deploy checks out', async (t) => {
+    const f = await fixture(t);
+    const res = await fetch(`${f.remote.url}/info/refs?service=git-upload-pack`);
+    const advertisement = Buffer.from(await res.arrayBuffer());
+    // The commit and its trees, but none of its files: a pack git's own fetch would refuse.
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: f.repo.bare, encoding: 'utf8' }).trim();
+    const subtrees = git('ls-tree', '-r', '-t', f.c[0]).split('\n').map((l) => l.split(/\s+/)).filter((e) => e[1] === 'tree').map((e) => e[2]!);
+    const objects = [f.c[0], git('rev-parse', `${f.c[0]}^{tree}`), ...subtrees];
+    const pack = execFileSync('git', ['pack-objects', '--stdout'], { cwd: f.repo.bare, input: `${objects.join('\n')}\n` });
+    const url = await hostileServer(t, advertisement, pack);
+    const root = await tmpRoot(t);
+    const gitdir = join(root, 'repo.git');
+    await fetchCommit({ remote: { url, auth: { kind: 'none' } }, gitdir, sha: f.c[0] });
+    await mkdir(join(root, 'one'));
+    await assert.rejects(checkoutCommit({ gitdir, sha: f.c[0], dir: join(root, 'one') }), (error: unknown) => {
+      assert.ok(error instanceof CheckoutFailedError, String(error));
+      assert.match(error.message, /is missing from the cache \(the server sent an incomplete pack\); the next deploy fetches it anew/);
+      return true;
+    });
+    // The next deploy, from a server that sends whole packs: no hand has to remove the cache.
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir, sha: f.c[0] }), { fetched: true, repaired: 0, startedOver: true });
+    await mkdir(join(root, 'two'));
+    await checkoutCommit({ gitdir, sha: f.c[0], dir: join(root, 'two') });
+    assert.equal(await readFile(join(root, 'two', 'README.md'), 'utf8'), '# app\n');
+    assert.deepEqual(await fetchCommit({ remote: f.remote, gitdir, sha: f.c[0] }), { fetched: false, repaired: 0 }, 'once');
+  });
+});
 
 describe('fetch: a pack that is not what it claims is refused, and nothing is stored', () => {
   const damages: [string, (pack: Buffer) => Buffer, RegExp][] = [
