@@ -30,7 +30,8 @@ export async function logsCommand(ctx: Context, args: string[]): Promise<void> {
   // Only a missing log was pruned; a link, a directory or a permission problem says so itself.
   const text = await readRunLogText(ctx.layout, entry.runId);
   if (text === undefined) throw new DeploymentNotFoundError(entry.runId, 'the log of this run was pruned with its deployment');
-  ctx.reporter.result([text.replace(/\n$/, '')], { runId: entry.runId, log: text });
+  // As the terminal showed the run: the build's own output untouched (mfd's lines are inert already).
+  ctx.reporter.result([text.replace(/\n$/, '')], { runId: entry.runId, log: text }, { verbatim: true });
 }
 
 export const HISTORY: Command = {

@@ -22,8 +22,12 @@ export interface Progress {
   warn(message: string, hint?: string): void;
   /** Live output of a child process (build commands), passed through untouched: the user's own program. */
   childOutput(chunk: string): void;
-  /** The command's result: human lines on stdout, or one JSON document with --json. */
-  result(human: string[], json: unknown): void;
+  /**
+   * The command's result: human lines on stdout, or one JSON document with --json. Made inert
+   * (inert.ts) unless `verbatim`: a run's log as `mfd logs` prints it, which holds the build's own
+   * output as the terminal showed it live (mfd's lines in it were made inert when written).
+   */
+  result(human: string[], json: unknown, options?: { verbatim?: boolean }): void;
   /** Takes one event of a run: the terminal renders it, a Run passes it on to its own subscribers. */
   handle(event: RunEvent): void | Promise<void>;
 }
@@ -112,10 +116,10 @@ export class Reporter implements Progress {
   }
 
   /** The command's result: human lines on stdout, or one JSON document with --json. */
-  result(human: string[], json: unknown): void {
+  result(human: string[], json: unknown, options?: { verbatim?: boolean }): void {
     this.stopSpinner();
     if (this.json) this.out.write(`${JSON.stringify(json)}\n`);
-    else for (const l of human) this.out.write(`${inert(l)}\n`);
+    else for (const l of human) this.out.write(`${options?.verbatim ? l : inert(l)}\n`);
   }
 
   failure(error: { code: string; message: string; hint?: string | undefined; detail?: string }): void {

@@ -84,6 +84,13 @@ describe('history, logs and status (in-process)', () => {
     assert.match(await output(app.root, LOGS, [later.runId]), /deployed /);
   });
 
+  test('mfd logs shows the build\'s own output as the terminal did, colour and carriage returns untouched', async (t) => {
+    const app = await appFixture(t);
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [["sh", "-c", "printf '\\\\033[32mgreen\\\\033[0m 10%%\\\\r100%%\\\\n'"]]\n`);
+    await deploy((await testContext(app.root)).ctx, await app.commitVersion(1));
+    assert.match(await output(app.root, LOGS), /\u001b\[32mgreen\u001b\[0m 10%\r100%\n/);
+  });
+
   test('mfd logs never reads through a link in .mfd/logs, and says what is in the way', async (t) => {
     const app = await appFixture(t);
     await deploy((await testContext(app.root)).ctx, await app.commitVersion(1));
