@@ -4,7 +4,7 @@
 import type { Context } from '../context.ts';
 import { fingerprintCommands } from '../steps/fingerprint.ts';
 import { fullSha } from '../git/revision.ts';
-import { DeploySupersededError, throwIfInterrupted } from '../errors/index.ts';
+import { DeploySupersededError, InterruptedError, throwIfInterrupted } from '../errors/index.ts';
 import { recover, reportRecovery } from './recover.ts';
 import { listDeployments } from '../state/record.ts';
 import type { RunLog } from '../state/runlog.ts';
@@ -41,7 +41,7 @@ export interface AutoDeploy {
 }
 
 /**
- * A deploy typed at the command line clears the commit's quarantine mark; any deploy whose commit
+ * A deploy typed at the command line clears the commit's quarantine mark once it is deployed; any deploy whose commit
  * fails (build, restart, health) marks it, so the loop never deploys that commit again by itself.
  */
 export async function deploy(ctx: Context, ref: string | undefined, auto?: AutoDeploy): Promise<DeployResult> {
@@ -84,7 +84,6 @@ async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, au
   );
   await reporter.handle({ type: 'resolved', ref: ref ?? resolved.ref, sha: resolved.sha });
   throwIfInterrupted(ctx.signal, UNTOUCHED);
-  if (!auto) await releaseQuarantine(ctx, resolved.sha);
 
   const now = ctx.now();
   const plan = decideDeploy({ resolved, deployments: await listDeployments(layout, { now }), active: await readActive(layout), now }, config);
@@ -100,9 +99,14 @@ async function deployWith(ctx: Context, ref: string | undefined, log: RunLog, au
     } catch (caught) {
       const error = state.building ? await failBuild(state, caught) : caught;
       await noteDeployFailure(ctx, resolved.sha, error);
+      // Stopped once the commit was active and up: it was deployed all the same.
+      if (!auto && error instanceof InterruptedError && error.active?.sha === resolved.sha) await releaseQuarantine(ctx, resolved.sha);
       throw error;
     }
   }
+  // Only once it is deployed: a manual deploy that fails or is stopped before leaves the mark, or
+  // the loop would deploy by itself the commit that was kept away, a minute after "active is untouched".
+  if (!auto) await releaseQuarantine(ctx, resolved.sha);
   stopped(state, 'at the end of the deploy');
   reporter.info(`deployed ${resolved.sha} (${ref ?? resolved.ref}) as ${state.name}`);
   return { sha: resolved.sha, ref: ref ?? resolved.ref, deployment: state.name, reused: !!plan.reuse, previous: state.previous, pruned: state.pruned, logFile: log.file };

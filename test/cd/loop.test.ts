@@ -242,6 +242,33 @@ describe('cd/loop', () => {
     assert.equal(loop.latest()?.kind, 'current');
   });
 
+  test('a manual deploy of a rolled-back commit that is interrupted before activation keeps its mark: the loop does not deploy it', async (t) => {
+    const app = await appFixture(t, { config: (url) => holdConfig(url) });
+    const tmp = join(app.root, '..');
+    const started = join(tmp, 'started');
+    const one = await commitHold(app, 1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    const two = await commitHold(app, 2);
+    await loop.pollOnce();
+    await rollback((await testContext(app.root)).ctx, undefined);
+    assert.equal(await activeSha(app.root), one);
+
+    // Typed by mistake, then Ctrl-C during its build: "active is untouched".
+    const manual = await testContext(app.root, { env: { T_STARTED: started, T_WAIT_FOR: join(tmp, 'never') } });
+    const run = deploy(manual.ctx, two);
+    await until(() => exists(started), 'the manual build to start');
+    manual.controller.abort({ signal: 'SIGINT', hurry: new AbortController().signal });
+    await assert.rejects(run, { code: 'INTERRUPTED' });
+    assert.equal(await activeSha(app.root), one);
+    const marks = await readQuarantine(manual.ctx.layout);
+    assert.ok(marks.ok && marks.marks.get(two)?.outcome === 'rolled-back', JSON.stringify(marks.ok && [...marks.marks]));
+
+    await loop.pollOnce();
+    assert.equal(loop.latest()?.kind, 'quarantined', loop.lines.join('\n'));
+    assert.equal(await activeSha(app.root), one, 'the loop deployed the rolled-back commit by itself');
+  });
+
   test('pause holds the loop (shown by status with who, when and why), manual deploys still work, resume releases it', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
