@@ -1,8 +1,8 @@
 // What mfd reads back from .mfd/ is input like any other: each record and JSON line is checked
 // against a schema before anything acts on it. A bad one is skipped with a warning, never trusted.
-import { readFile } from '../sys/files.ts';
+import { readFile, stat } from '../sys/files.ts';
 import * as z from 'zod/mini';
-import { toFsError } from '../errors/index.ts';
+import { FsError, toFsError } from '../errors/index.ts';
 
 /** Receives one warning per thing skipped; commands pass it to ctx.reporter.warn. */
 export type OnWarning = (message: string, hint?: string) => void;
@@ -24,17 +24,34 @@ export function describeIssue(error: z.core.$ZodError): string {
   return `${path ? `${path}: ` : ''}${issue.message === 'Invalid input' ? issue.code.replace(/_/g, ' ') : issue.message}`;
 }
 
+/** Far more than any state file mfd writes holds (history and activations are trimmed long before). */
+export const MAX_STATE_BYTES = 64 * 1024 ** 2;
+
 /**
  * The text of a state file, or undefined when there is none. Any other failure is an FsError
  * naming the file: readFile's EISDIR (a directory in the file's place) carries no path of its own.
+ * One larger than MAX_STATE_BYTES is not mfd's and is not read (exit 10): read, gigabytes would
+ * be held in memory at every poll of the loop, and past 512 MiB fail as a RangeError, not as the file's.
  */
 export async function readStateText(file: string): Promise<string | undefined> {
   try {
+    const { size } = await stat(file);
+    if (size > MAX_STATE_BYTES) throw tooLarge(file, size);
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // Grown since the stat: readFile's own refusals of a file that size.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_FS_FILE_TOO_LARGE' || code === 'ERR_STRING_TOO_LONG') throw tooLarge(file, undefined);
     throw toFsError(error, { path: file, op: 'read' }) ?? error;
   }
+}
+
+function tooLarge(file: string, size: number | undefined): FsError {
+  return new FsError({ code: 'EFBIG', op: 'read', path: file }, {
+    reason: `${size === undefined ? `it is larger than ${MAX_STATE_BYTES} bytes` : `it is ${size} bytes`}, more than any file mfd writes there holds`,
+    hint: `mfd did not write it that size: see what it is (ls -l ${file}), then move it aside (mv ${file} ${file}.bak)`,
+  });
 }
 
 /**

@@ -3,7 +3,7 @@
 // process shows (signals, the poll clock).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { readFile, readlink, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
@@ -316,6 +316,50 @@ describe('cd/loop', () => {
     const status = await testContext(app.root);
     await STATUS.run(status.ctx, [], {});
     assert.match(status.stderr(), /warning: cannot read the quarantine marks: .*quarantine\.json/);
+  });
+
+  test('a pause or quarantine file larger than mfd ever writes is not read: the loop deploys nothing and says which file, status exits 10', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    await app.commitVersion(2);
+    for (const name of ['pause.json', 'quarantine.json']) {
+      const file = join(app.root, '.mfd', name);
+      // Sparse: 3 GiB that take no space and no time to make.
+      await writeFile(file, '');
+      await truncate(file, 3 * 2 ** 30);
+      await loop.pollOnce();
+      assert.ok(!loop.lines.some((l) => l.includes('internal error')), loop.lines.join('\n'));
+      const latest = loop.latest();
+      assert.ok(latest?.kind === 'unreadable' && latest.problem.startsWith(`cannot read ${file}: it is 3221225472 bytes`), JSON.stringify(latest));
+      assert.equal(await activeSha(app.root), one);
+      const status = await testContext(app.root);
+      await assert.rejects(STATUS.run(status.ctx, [], {}), (e: Error & { code?: string; exitCode?: number }) => {
+        assert.deepEqual([e.code, e.exitCode], ['FS_ERROR', 10], e.stack);
+        assert.ok(e.message.includes(file), e.message);
+        return true;
+      });
+      await rm(file);
+    }
+    assert.match(loop.lines.join('\n'), /^error: cannot read .*pause\.json: .*\(EFBIG\): deploying nothing by itself until it is fixed or removed$/m);
+  });
+
+  test('rollback with an activations.jsonl larger than mfd ever writes refuses naming it (exit 10), active untouched', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    await deploy((await testContext(app.root)).ctx, undefined);
+    await app.commitVersion(2);
+    await deploy((await testContext(app.root)).ctx, undefined);
+    const before = await readlink(join(app.root, 'active'));
+    const file = join(app.root, '.mfd', 'activations.jsonl');
+    await truncate(file, 3 * 2 ** 30);
+    await assert.rejects(rollback((await testContext(app.root)).ctx, undefined), (e: Error & { code?: string; exitCode?: number }) => {
+      assert.deepEqual([e.code, e.exitCode], ['FS_ERROR', 10], e.stack);
+      assert.ok(e.message.includes(file), e.message);
+      return true;
+    });
+    assert.equal(await readlink(join(app.root, 'active')), before);
   });
 
   test('an unreachable remote is said once, polls back off (said once), and recovery is said once', async (t) => {
