@@ -50,6 +50,7 @@ function stateKey(o: CycleOutcome): string {
   switch (o.kind) {
     case 'current':
     case 'quarantined':
+    case 'superseded':
     case 'deployed':
     case 'deploy-failed':
       return `${o.kind} ${o.sha}`;
@@ -65,7 +66,7 @@ function levelOf(o: CycleOutcome): [Level, string | undefined] {
     case 'resolve-failed':
       return ['warn', `${o.error.hint ? `${o.error.hint}; ` : ''}polls back off until the remote answers`];
     case 'deploy-failed':
-      return ['error', o.error.code === 'DEPLOY_SUPERSEDED' ? undefined : `"mfd logs" shows the run; ${o.error.hint ?? ''}`.replace(/; $/, '')];
+      return ['error', `"mfd logs" shows the run; ${o.error.hint ?? ''}`.replace(/; $/, '')];
     case 'unreadable':
       return ['error', undefined];
     default:

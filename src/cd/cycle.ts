@@ -2,7 +2,7 @@
 // deploy it when it is neither active nor quarantined. A run with nothing to do writes nothing;
 // one that deploys takes the lock (waiting for a manual deploy) and is recorded like a manual one.
 import type { Context } from '../context.ts';
-import { MfdError, toFsError } from '../errors/index.ts';
+import { DeploySupersededError, MfdError, toFsError } from '../errors/index.ts';
 import type { ResolvedRef } from '../git/git.ts';
 import { remoteOf } from '../git/remote.ts';
 import { deploy } from '../run/deploy.ts';
@@ -27,6 +27,8 @@ export type CycleOutcome =
   | { kind: 'unreadable'; problem: string }
   | { kind: 'resolve-failed'; error: RunError }
   | { kind: 'deployed'; sha: string; deployment: string }
+  /** A deploy or rollback by hand got there first while this run waited for the lock: nothing failed. */
+  | { kind: 'superseded'; sha: string; reason: string }
   /** `quarantined`: the commit's own fault, so the deploy marked it and no later poll retries it. */
   | { kind: 'deploy-failed'; sha: string; error: RunError; quarantined: boolean };
 
@@ -85,6 +87,8 @@ async function cycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
     });
     return { kind: 'deployed', sha: result.sha, deployment: result.deployment };
   } catch (error) {
+    // Not a failure: no backing off, no 503 from /healthz; the history line says "refused".
+    if (error instanceof DeploySupersededError) return { kind: 'superseded', sha: head.sha, reason: error.reason };
     const known = toFsError(error, { root: ctx.root }) ?? error;
     if (!(known instanceof MfdError)) throw error;
     return { kind: 'deploy-failed', sha: head.sha, error: runError(known), quarantined: quarantineOutcome(known) !== undefined };
@@ -129,6 +133,8 @@ export function describeSkip(outcome: CycleOutcome): string {
       return `cannot resolve the branch head: ${outcome.error.message}`;
     case 'deployed':
       return `deployed ${outcome.sha} as ${outcome.deployment}`;
+    case 'superseded':
+      return `automatic deploy of ${outcome.sha} not started: ${outcome.reason}`;
     case 'deploy-failed':
       return `deploy of ${outcome.sha} failed: ${outcome.error.code}: ${outcome.error.message}`;
   }

@@ -17,6 +17,7 @@ import { LevelLog } from '../../src/cd/log.ts';
 import { runPoller } from '../../src/cd/poller.ts';
 import { PAUSE } from '../../src/commands/pause.ts';
 import { RESUME } from '../../src/commands/resume.ts';
+import { WATCH } from '../../src/commands/watch.ts';
 import { STATUS } from '../../src/commands/status.ts';
 import { readQuarantine } from '../../src/state/quarantine.ts';
 
@@ -117,6 +118,31 @@ describe('cd/loop', () => {
     assert.deepEqual(runs.map((r) => [r.outcome, r.trigger, r.error?.code ?? null]), [['success', 'manual', null], ['refused', 'poll', 'DEPLOY_SUPERSEDED']]);
     assert.match(runs[1]!.error.message, new RegExp(`^automatic deploy of ${one} not started: ${one} is active$`));
     assert.equal(await activeSha(app.root), one);
+    // Nothing failed: /healthz (the loop's lastRun) must not turn 503, nor the log say error.
+    assert.notEqual(loop.loop.lastRun()?.outcome, 'failed', JSON.stringify(loop.loop.lastRun()));
+    assert.ok(!loop.lines.some((l) => l.startsWith('error:')), loop.lines.join('\n'));
+    await loop.pollOnce();
+    assert.notEqual(loop.loop.lastRun()?.outcome, 'failed', JSON.stringify(loop.loop.lastRun()));
+  });
+
+  test('mfd watch does not back off after a run a manual deploy superseded: nothing failed', async (t) => {
+    const app = await appFixture(t, { config: (url) => `${holdConfig(url, 'retry_interval = "50ms"\nretry_attempts = 100000')}\n[watch]\ninterval = "1s"\n` });
+    const tmp = join(app.root, '..');
+    const started = join(tmp, 'started');
+    const release = join(tmp, 'release');
+    const one = await commitHold(app, 1);
+    const manual = testContext(app.root, { env: { T_STARTED: started, T_WAIT_FOR: release } }).then(({ ctx }) => deploy(ctx, undefined));
+    await until(() => exists(started), 'the manual build to start');
+    const watch = await testContext(app.root);
+    const running = WATCH.run(watch.ctx, [], {});
+    await until(async () => watch.stderr().includes('waiting: deploy lock held by'), 'the watch to wait for the lock');
+    await writeFile(release, '');
+    await manual;
+    await until(async () => new RegExp(`^info: ${one} is active$`, 'm').test(watch.stderr()), 'the next poll to find the head active');
+    watch.controller.abort({ signal: 'SIGTERM', hurry: new AbortController().signal });
+    await running;
+    assert.match(watch.stderr(), /DEPLOY_SUPERSEDED|not started/);
+    assert.ok(!watch.stderr().includes('backing off'), watch.stderr());
   });
 
   test('a loop run whose head went stale (a manual deploy of a newer head landed while it resolved) does not deploy the older commit over it', async (t) => {
