@@ -16,9 +16,11 @@ export type TreeRule =
   // A symlink whose target is longer than a path may be (git 2.46's fsck).
   | 'symlinkTargetLength'
   // Not fsck message ids: fsck's connectivity check finds the first (an entry's object of another
-  // type); the second is a link target no file system can store (empty, or holding a NUL byte).
+  // type); the second is a link target no file system can store (empty, or holding a NUL byte),
+  // the third a name no file system stores (over 255 bytes).
   | 'wrongType'
-  | 'badSymlinkTarget';
+  | 'badSymlinkTarget'
+  | 'nameTooLong';
 
 export class TreeInvalidError extends MfdError {
   readonly code = 'TREE_INVALID';

@@ -31,6 +31,8 @@ const SPACE = 0x20;
 const NUL = 0;
 const SLASH = 0x2f;
 const NULL_OID = '0'.repeat(40);
+/** The longest name ext4, XFS, Btrfs and tmpfs store: 255 bytes. */
+const NAME_MAX = 255;
 
 /**
  * The entries of a raw tree object, in stored order, or the first rule it breaks. Regular files of
@@ -77,6 +79,9 @@ function nameProblem(name: Buffer): TreeProblem | undefined {
   if (s === '.') return problemOf('hasDot', name, 'an entry named "." would be the directory itself');
   if (s === '..') return problemOf('hasDotdot', name, 'an entry named ".." would reach the parent directory');
   if (isDotGit(name)) return problemOf('hasDotgit', name, 'a name git reads as ".git" would plant a repository in the deployment');
+  // Refused as the tree's, not met as ENAMETOOLONG mid-checkout: that reads as the app root's
+  // fault (exit 4 without a mark), so the deploy loop would try the commit again at every poll.
+  if (name.length > NAME_MAX) return problemOf('nameTooLong', name, `the name is ${name.length} bytes, longer than a file system stores (${NAME_MAX})`);
   return undefined;
 }
 

@@ -9,6 +9,7 @@ import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { commitHold, exists, holdConfig, until } from '../helpers/hold.ts';
 import { snapshotTree } from '../helpers/snapshot.ts';
+import { plumbing, rawTree } from '../helpers/tree.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { rollback } from '../../src/run/rollback.ts';
 import { DeployLoop } from '../../src/cd/loop.ts';
@@ -238,6 +239,24 @@ describe('cd/loop', () => {
     const asked = app.server.requests.map((r) => r.command);
     assert.deepEqual(asked.slice(0, 2).sort(), ['advertise', 'ls-refs'], asked.join(' '));
     assert.ok(app.server.requests.filter((r) => r.command === 'ls-refs').length === 1, 'the listing sent ahead is the one the poll took');
+  });
+
+  test('a commit holding a name no file system stores (over 255 bytes) is quarantined, not retried at every poll', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    const p = plumbing(app.repo.bare);
+    const tree = Buffer.concat([await p.readTree(`${one}^{tree}`), rawTree([['100644', 'x'.repeat(256), await p.blob('hi\n')]])]);
+    const bad = await p.commit(await p.tree(tree), one);
+    await p.setRef('refs/heads/main', bad);
+    await loop.pollOnce();
+    const failed = loop.latest();
+    assert.ok(failed?.kind === 'deploy-failed' && failed.quarantined && failed.error.code === 'TREE_INVALID', JSON.stringify(failed));
+    assert.equal(await activeSha(app.root), one);
+    await loop.pollOnce();
+    assert.equal(loop.latest()?.kind, 'quarantined', loop.lines.join('\n'));
+    assert.equal((await history(app.root)).filter((r) => r.outcome === 'failed').length, 1, 'one deploy of it, not one per poll');
   });
 
   test('a rolled-back commit is not redeployed by the next poll; a manual deploy of it clears the mark', async (t) => {
