@@ -18,6 +18,17 @@ function assertOneLine(r: MfdResult, code: number, message: RegExp, hint: RegExp
 
 const asRoot = process.getuid?.() === 0;
 
+/** Gives the app root and its config to nobody (what a sudo run created stays root's); runs the CLI as nobody. */
+async function handToNobody(root: string): Promise<(args: string[]) => Promise<MfdResult>> {
+  await chmod(dirname(root), 0o755);
+  await chown(root, NOBODY, NOBODY);
+  await chown(join(root, 'mfd.toml'), NOBODY, NOBODY);
+  return (args) => {
+    const { bin, args: argv } = asNobody(['-C', root, ...args]);
+    return mfd(argv, { bin, env: { USER: 'nobody' } });
+  };
+}
+
 describe('file-system errors (e2e)', () => {
   test('.mfd being a file is one line naming it, exit 10, for ls and deploy', async (t) => {
     const app = await appFixture(t);
@@ -73,13 +84,7 @@ describe('file-system errors (e2e)', () => {
     // The "sudo mfd deploy": everything under the app root is root's.
     await deployInProcess(app.root, sha1);
     // The user owns the app root and its config, but not what the sudo run created.
-    await chmod(dirname(app.root), 0o755);
-    await chown(app.root, NOBODY, NOBODY);
-    await chown(join(app.root, 'mfd.toml'), NOBODY, NOBODY);
-    const run = (args: string[]) => {
-      const { bin, args: argv } = asNobody(['-C', app.root, ...args]);
-      return mfd(argv, { bin, env: { USER: 'nobody' } });
-    };
+    const run = await handToNobody(app.root);
     const ls = await run(['ls']);
     assert.equal(ls.code, 0, ls.stderr);
     const redeploy = await run(['deploy', sha1]);
@@ -98,13 +103,7 @@ describe('file-system errors (e2e)', () => {
       config: (url) => `[repo]\nurl = "${url}"\n\n[build]\ncommands = [["sh", "build.sh"], ["sh", "-c", "mkdir -p cache/mod && echo x > cache/mod/f && chmod 555 cache/mod"]]\n\n[deploy]\nkeep = 1\n`,
     });
     const shas = [await app.commitVersion(1), await app.commitVersion(2), await app.commitVersion(3)];
-    await chmod(dirname(app.root), 0o755);
-    await chown(app.root, NOBODY, NOBODY);
-    await chown(join(app.root, 'mfd.toml'), NOBODY, NOBODY);
-    const run = (args: string[]) => {
-      const { bin, args: argv } = asNobody(['-C', app.root, ...args]);
-      return mfd(argv, { bin, env: { USER: 'nobody' } });
-    };
+    const run = await handToNobody(app.root);
     for (const sha of shas) assert.equal((await run(['deploy', sha])).code, 0);
     const first = (await readdir(app.root)).find((n) => n.startsWith('mfd_') && n.endsWith(shas[0]!));
     // The third deploy pruned the first and could not finish: it says so, and the deploy succeeded.
@@ -157,13 +156,7 @@ describe('file-system errors (e2e)', () => {
     // Root's deploy holds the host lock in a dir root made 0700 (by hand, not as mfd makes it).
     await mkdir(lockDir, { mode: 0o700 });
     await writeFile(join(lockDir, 'host.lock'), JSON.stringify({ pid: process.pid, user: 'root', hostname: hostname(), timestamp: Date.now(), command: 'deploy', ref: null }));
-    await chmod(dirname(app.root), 0o755);
-    await chown(app.root, NOBODY, NOBODY);
-    await chown(join(app.root, 'mfd.toml'), NOBODY, NOBODY);
-    const asUser = (args: string[]) => {
-      const { bin, args: argv } = asNobody(['-C', app.root, ...args]);
-      return mfd(argv, { bin, env: { USER: 'nobody' } });
-    };
+    const asUser = await handToNobody(app.root);
     for (const args of [['lock', 'list'], ['unlock', 'host']]) {
       const r = await asUser(args);
       assert.doesNotMatch(r.stdout, /no (host )?locks? (is )?held/, `${args.join(' ')}: ${r.stdout}`);
