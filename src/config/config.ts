@@ -14,7 +14,7 @@ import { describeValue, expected, lineOf, suggestKey, valueAt } from './issue.ts
 import { LockSchema, lockOf, type LockConfig } from './lock.ts';
 import { checkRepoAuth, checkRepoUrlOf, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
 import { checkPrograms, readDurations } from './rules.ts';
-import { Secret } from './secret.ts';
+import { readSecretFile, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf, tablePath } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
@@ -177,15 +177,9 @@ export async function loadConfig(file: string, env: Record<string, string | unde
 }
 
 async function readTokenFile(config: string, source: string, file: string, key: string[]): Promise<Secret> {
-  let token: string;
-  try {
-    token = (await readFile(file, 'utf8')).trim();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new ConfigInvalidError(config, [{ path: key.join('.'), message: `cannot read ${file}: ${code}`, ...withLine(lineOf(source, key)) }]);
-  }
-  if (!token) throw new ConfigInvalidError(config, [{ path: key.join('.'), message: `${file} is empty` }]);
-  return new Secret(token);
+  const read = await readSecretFile(file);
+  if (!read.ok) throw new ConfigInvalidError(config, [{ path: key.join('.'), message: read.problem, ...withLine(lineOf(source, key)) }]);
+  return read.secret;
 }
 
 async function warnIfShared(path: string, why: string, warnings: string[]): Promise<void> {

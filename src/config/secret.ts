@@ -1,6 +1,7 @@
 // A credential that cannot leak by accident: JSON.stringify, util.inspect, String() and template
 // literals all show [redacted]. Only reveal() gives the value, right before it goes on the wire.
-import { readFile } from '../sys/files.ts';
+import { constants, type Stats } from 'node:fs';
+import { open } from '../sys/files.ts';
 import { dirname, resolve } from 'node:path';
 
 const REDACTED = '[redacted]';
@@ -54,12 +55,54 @@ export async function readCredentialFile(
   });
   if (unset) return { ok: false, problem: unset };
   const path = resolve(dirname(configFile), expanded);
-  let value: string;
+  const read = await readSecretFile(path);
+  return read.ok ? { ok: true, path, secret: read.secret } : read;
+}
+
+/** A token or key is a few hundred bytes; more is the wrong file. */
+const SECRET_FILE_MAX_BYTES = 64 * 1024;
+
+/**
+ * The trimmed contents of a file holding a secret, or one line saying why it cannot be had. Only
+ * a regular file of at most 64 KiB: a FIFO would hold every command for ever waiting for a writer
+ * (O_NONBLOCK opens it without waiting, so it can be refused), and a device such as /dev/zero
+ * never ends. A link is followed: a credential may well be one.
+ */
+export async function readSecretFile(path: string): Promise<{ ok: true; secret: Secret } | { ok: false; problem: string; cause?: unknown }> {
+  const cannot = (error: unknown) => ({ ok: false as const, problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, cause: error });
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    value = (await readFile(path, 'utf8')).trim();
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
-    return { ok: false, problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, cause: error };
+    return cannot(error);
   }
-  if (!value) return { ok: false, problem: `${path} is empty` };
-  return { ok: true, path, secret: new Secret(value) };
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { ok: false, problem: `${path} is ${kindOf(info)}: a secret is read from a regular file` };
+    // One byte more than the limit tells a file at the limit from a larger one (it may grow as it is read).
+    const buffer = Buffer.alloc(SECRET_FILE_MAX_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > SECRET_FILE_MAX_BYTES) return { ok: false, problem: `${path} holds more than 64 KiB, which no token or secret does: is it the right file?` };
+    const value = buffer.toString('utf8', 0, length).trim();
+    if (!value) return { ok: false, problem: `${path} is empty` };
+    return { ok: true, secret: new Secret(value) };
+  } catch (error) {
+    return cannot(error);
+  } finally {
+    await handle.close();
+  }
+}
+
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  return 'of another type';
 }

@@ -1,9 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
-import { mfd } from '../helpers/cli.ts';
+import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { freePort } from '../helpers/http.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
@@ -88,6 +89,35 @@ describe('mfd errors (e2e)', () => {
     assert.doesNotMatch(r.stderr, /    at /);
     const verbose = await mfd(['deploy', '--verbose'], { cwd: dir });
     assert.match(verbose.stderr, /    at /);
+  });
+
+  test('a token or secret file that is a FIFO, a device, a directory or huge is one line naming the key, exit 2, never a hang', async (t) => {
+    const dir = await tmpRoot(t);
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await symlink('/dev/zero', join(dir, 'zero'));
+    await mkdir(join(dir, 'dir'));
+    await writeFile(join(dir, 'big'), 'x'.repeat(1024 * 1024));
+    const base = '[repo]\nurl = "http://127.0.0.1:9/app.git"\n';
+    const cases: [string, string, string, RegExp][] = [
+      ['status', 'token_file = "fifo"', 'repo.token_file', /fifo is a FIFO \(named pipe\): a secret is read from a regular file/],
+      ['status', 'token_file = "zero"', 'repo.token_file', /zero is a character device/],
+      ['status', 'token_file = "dir"', 'repo.token_file', /dir is a directory/],
+      ['status', 'token_file = "big"', 'repo.token_file', /big holds more than 64 KiB/],
+      ['status', '[build]\ncommands = []\n[status]\nprovider = "gitea"\napi_url = "http://127.0.0.1:9/api/v1"\nrepository = "me/app"\ntoken_file = "fifo"', 'status.token_file', /fifo is a FIFO/],
+      ['serve', '[build]\ncommands = []\n[serve]\nsecret_file = "fifo"', 'serve.secret_file', /fifo is a FIFO/],
+    ];
+    for (const [command, lines, key, why] of cases) {
+      await writeFile(join(dir, 'mfd.toml'), `${base}${lines}\n${lines.includes('[build]') ? '' : '[build]\ncommands = []\n'}`, { mode: 0o600 });
+      const run = startMfd([command, '--ci'], { cwd: dir });
+      t.after(() => run.child.kill('SIGKILL'));
+      // Bounded: before the fix a FIFO held mfd for ever, and /dev/zero filled its memory.
+      await waitForOutput(run, 'hint:', 20_000);
+      const r = await run.done;
+      assert.equal(r.code, 2, `${lines}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: .*mfd\\.toml: (line \\d+: )?${key.replace('.', '\\.')}: `, 'm'), lines);
+      assert.match(r.stderr, why, lines);
+      assert.doesNotMatch(r.stderr, /    at /);
+    }
   });
 
   test('an unknown ref exits 4 naming the ref and the URL, and active is untouched', async (t) => {
