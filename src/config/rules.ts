@@ -1,6 +1,7 @@
 // What mfd.toml values must meet beyond their types: each duration within its key's range (and
-// within what a Node timer holds), program names that are not empty, a repository URL mfd can fetch.
-import { describeValue, valueAt } from './issue.ts';
+// within what a Node timer holds), program names that are not empty, no NUL in any value, a
+// repository URL mfd can fetch.
+import { describeValue, isTable, valueAt } from './issue.ts';
 import { parseDuration } from './duration.ts';
 import { formatDuration } from '../errors/duration.ts';
 
@@ -80,6 +81,22 @@ export function programProblem(program: unknown): string | undefined {
     return `a program name with spaces around it, got ${JSON.stringify(program)}: each element is one argument, with no shell to trim it (${JSON.stringify(program.trim())} is what you mean)`;
   }
   return undefined;
+}
+
+/**
+ * TOML writes a NUL as "\u0000", but no argv element, path, header or environment value can hold
+ * one: spawn() and every fs call throw on it, which made a build argument or lock.dir an internal
+ * error mid-deploy, and a health.command a failed check after the swap. Each string is looked at,
+ * wherever it sits; the value is never echoed (it may be a secret).
+ */
+export function checkNul(data: unknown, add: Add, path: (string | number)[] = []): void {
+  if (typeof data === 'string') {
+    if (data.includes('\0')) add(path, 'holds a NUL character ("\\u0000"), which no argument, path, header or environment value can carry');
+  } else if (Array.isArray(data)) {
+    data.forEach((v, i) => checkNul(v, add, [...path, i]));
+  } else if (isTable(data)) {
+    for (const [k, v] of Object.entries(data)) checkNul(v, add, [...path, k]);
+  }
 }
 
 /** Why mfd cannot fetch from `url`, or undefined when it can: git's smart HTTP(S), nothing else. */

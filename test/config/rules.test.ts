@@ -71,6 +71,23 @@ describe('config rules', () => {
     assert.deepEqual([health.path, health.message], ['health.command.0', 'expected a program name (argv[0]), got ""']);
   });
 
+  test('a NUL ("\\u0000") in any value is a config error at its path, never echoed: no argv, path or header can hold one', () => {
+    const cases: [string, string][] = [
+      ['[build]\ncommands = [["sh", "-c", "echo a\\u0000b"]]', 'build.commands.0.2'],
+      ['[build]\ncommands = [["s\\u0000h"]]', 'build.commands.0.0'],
+      ['[build]\ncommands = []\n[health]\ncommand = ["tr\\u0000ue"]', 'health.command.0'],
+      ['[build]\ncommands = []\n[notify]\ncommand = ["notify", "x\\u0000"]', 'notify.command.1'],
+      ['[build]\ncommands = []\n[lock]\ndir = "/run/lock/a\\u0000b"', 'lock.dir'],
+      ['[build]\ncommands = []\n[serve]\nsecret = "hook-s3cret\\u0000"', 'serve.secret'],
+    ];
+    for (const [lines, path] of cases) {
+      const got = issue(`[repo]\nurl = "https://git.example.com/app.git"\n${lines}\n`);
+      assert.deepEqual([got.path, got.message], [path, 'holds a NUL character ("\\u0000"), which no argument, path, header or environment value can carry'], lines);
+      assert.ok(got.error.issues[0]!.line !== undefined, lines);
+      assert.doesNotMatch(got.error.message, /s3cret/);
+    }
+  });
+
   test('a program name with spaces around it is a config error naming what was meant; arguments may hold spaces', () => {
     const build = issue(BASE.replace('commands = []', 'commands = [["true"], [" npm", "ci", " x "]]'));
     assert.deepEqual([build.path, build.message], ['build.commands.1.0', 'a program name with spaces around it, got " npm": each element is one argument, with no shell to trim it ("npm" is what you mean)']);

@@ -120,6 +120,19 @@ describe('mfd errors (e2e)', () => {
     }
   });
 
+  test('a NUL in a build argument or lock.dir is a config error, exit 2, before anything is fetched, never an internal error mid-deploy', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    for (const lines of ['[build]\ncommands = [["sh", "-c", "echo a\\u0000b"]]', '[build]\ncommands = []\n[lock]\nhost = true\ndir = "locks\\u0000"']) {
+      await app.writeConfig(`[repo]\nurl = "${app.url}"\n${lines}\n`);
+      const r = await mfd(['deploy', '--ci'], { cwd: app.root });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /^error: .*mfd\.toml: line \d+: (build\.commands\.0\.2|lock\.dir): holds a NUL character/m);
+      assert.doesNotMatch(r.stderr, /internal error|    at /);
+      assert.deepEqual((await readdir(app.root)).filter((n) => n.startsWith('mfd_') || n === 'active'), []);
+    }
+  });
+
   test('an unknown ref exits 4 naming the ref and the URL, and active is untouched', async (t) => {
     const app = await appFixture(t);
     await app.commitVersion(1);
