@@ -31,6 +31,29 @@ export function checkHealth(data: unknown, add: Add): void {
   if (health.command !== undefined && (health.status !== undefined || health.body !== undefined)) {
     add(['health', health.status !== undefined ? 'status' : 'body'], 'only applies to health.url');
   }
+  const port = typeof health.url === 'string' ? blockedPort(health.url) : undefined;
+  if (port !== undefined) {
+    add(['health', 'url'], `port ${port} is one fetch() never connects to (the Fetch standard's blocked ports), so every check would fail and every deploy roll back: serve the check on another port, or use health.command = ["curl", "-fsS", "<the url>"]`);
+  }
+}
+
+// https://fetch.spec.whatwg.org/#port-blocking, as Node's fetch (undici) applies it to every URL:
+// an app answering on one of them fails the check with "TypeError", whatever it answers.
+const BLOCKED_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119,
+  123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990,
+  993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+function blockedPort(url: string): number | undefined {
+  let port: number;
+  try {
+    port = Number(new URL(url).port);
+  } catch {
+    // Not a URL: the schema reports it.
+    return undefined;
+  }
+  return BLOCKED_PORTS.has(port) ? port : undefined;
 }
 
 export function healthOf(h: ParsedHealth, ms: { timeoutMs: number; intervalMs: number; delayMs: number }): HealthConfig {

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readlink, writeFile } from 'node:fs/promises';
+import { readdir, readlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { mfd } from '../helpers/cli.ts';
@@ -46,4 +47,31 @@ describe('health checks (e2e)', () => {
     const rb = await mfd(['rollback', one.slice(0, 8)], { cwd: app.root });
     assert.equal(rb.code, 8, 'a rollback onto an unhealthy deployment fails as a rollback');
   });
+
+  test('a health.url on a port fetch never connects to (6000, 6667, ...) is a config error, exit 2, not a healthy app rolled back', async (t) => {
+    // A healthy app on such a port: fetch() refused it ("TypeError"), so every deploy was rolled back.
+    const server = await listenOnBlockedPort([6000, 6666, 6667, 6665, 6668, 6669, 6679, 6697, 10080, 5060, 5061, 4190, 6566]);
+    t.after(() => new Promise((r) => server.close(r)));
+    const { port } = server.address() as { port: number };
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = []\n[health]\nurl = "http://127.0.0.1:${port}/health"\ntimeout = "300ms"\ninterval = "50ms"\n`);
+    const r = await mfd(['deploy', '--ci'], { cwd: app.root });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: .*mfd\\.toml: line 6: health\\.url: port ${port} is one fetch\\(\\) never connects to .*health\\.command = \\["curl"`, 'm'));
+    assert.deepEqual((await readdir(app.root)).filter((n) => n.startsWith('mfd_') || n === 'active'), []);
+  });
 });
+
+/** An HTTP server answering 200 on the first of `ports` that is free on 127.0.0.1. */
+async function listenOnBlockedPort(ports: number[]): Promise<Server> {
+  for (const port of ports) {
+    const server = createServer((_req, res) => res.end('ok'));
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) return server;
+  }
+  throw new Error(`none of ports ${ports.join(', ')} is free on 127.0.0.1`);
+}
