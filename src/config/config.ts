@@ -13,7 +13,7 @@ import { checkHealth, HealthSchema, healthOf, type HealthConfig } from './health
 import { describeValue, expected, lineOf, suggestKey, valueAt } from './issue.ts';
 import { LockSchema, lockOf, type LockConfig } from './lock.ts';
 import { checkRepoAuth, checkRepoUrlOf, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
-import { checkNul, checkPrograms, readDurations } from './rules.ts';
+import { checkLinkUrls, checkNul, checkPrograms, readDurations } from './rules.ts';
 import { readSecretFile, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf, tablePath } from './shape.ts';
@@ -115,6 +115,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   const ms = readDurations(data, add);
   checkPrograms(data, add);
   checkNul(data, add);
+  checkLinkUrls(data, add);
   checkBuildCache(data, add);
   checkRepoUrlOf(repo, add);
   const minFreeBytes = readMinFree(data, add);

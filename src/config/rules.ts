@@ -99,6 +99,22 @@ export function checkNul(data: unknown, add: Add, path: (string | number)[] = []
   }
 }
 
+/**
+ * The link bases mfd hands on: each commit status links to `<base>/runs/<id>` on the forge, for
+ * anyone who can see the commit, and the notify command gets it as MFD_RUN_URL. A user:password@
+ * in them (for a page behind basic auth) would be posted with every status.
+ */
+export function checkLinkUrls(data: unknown, add: Add): void {
+  for (const path of [['status', 'target_url_base'], ['serve', 'public_url']]) {
+    const value = valueAt(data, path);
+    if (typeof value !== 'string' || !URL.canParse(value)) continue;
+    const url = new URL(value);
+    if (url.username || url.password) {
+      add(path, 'holds credentials (a user name or password before the host): every commit status links to it, on the forge for anyone who can see the commit, and the notify command gets it as MFD_RUN_URL; give the URL without them ([serve] status_token protects the page)');
+    }
+  }
+}
+
 /** Why mfd cannot fetch from `url`, or undefined when it can: git's smart HTTP(S), nothing else. */
 export function checkRepoUrl(url: string): string | undefined {
   const use = 'mfd fetches over HTTP(S) only; use https://host/owner/repo.git';

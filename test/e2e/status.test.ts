@@ -53,6 +53,25 @@ describe('commit statuses (e2e)', () => {
     assert.doesNotMatch(r.stdout + r.stderr, new RegExp(TOKEN));
   });
 
+  test('a link base holding user:password@ is a config error, exit 2: it would be posted to the forge with every status and handed to notify', async (t) => {
+    const forge = await startForge({ provider: 'github', token: TOKEN });
+    t.after(() => forge.close());
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    const tables = [
+      `[status]\nprovider = "github"\napi_url = "${forge.apiUrl}"\nrepository = "me/app"\ntarget_url_base = "https://admin:pagePW-s3cret@mfd.example.com"\n`,
+      `[status]\nprovider = "github"\napi_url = "${forge.apiUrl}"\nrepository = "me/app"\n[serve]\npublic_url = "https://admin:pagePW-s3cret@mfd.example.com/"\n`,
+    ];
+    for (const table of tables) {
+      await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = []\n${table}`);
+      const r = await mfd(['deploy', '--ci'], { cwd: app.root, env });
+      assert.deepEqual(forge.accepted().map((p) => p.targetUrl).filter((u) => /s3cret/.test(u ?? '')), [], 'no link with the password reached the forge');
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /^error: .*mfd\.toml: line \d+: (status\.target_url_base|serve\.public_url): holds credentials \(a user name or password before the host\)/m);
+      assert.doesNotMatch(r.stdout + r.stderr, /pagePW-s3cret/);
+    }
+  });
+
   test('a failed build is failure with its reason; a rollback marks the sha it left failure and the one it went to success (gitlab)', async (t) => {
     const { forge, app } = await scene(t, 'gitlab');
     const v1 = await app.commitVersion(1);
