@@ -5,8 +5,10 @@ const UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e1
 /** Bytes in `s`. Throws a RangeError naming `s` when it is not a size. */
 export function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/.exec(s.trim());
-  if (!m) throw new RangeError(`expected a size such as "512MiB" or "2GB", got ${JSON.stringify(s)}`);
-  return Math.round(Number(m[1]) * UNITS[m[2]!]!);
+  const bytes = m ? Math.round(Number(m[1]) * UNITS[m[2]!]!) : NaN;
+  // Enough digits make Infinity, which every comparison would take for a real floor or limit.
+  if (!Number.isFinite(bytes)) throw new RangeError(`expected a size such as "512MiB" or "2GB", got ${JSON.stringify(s)}`);
+  return bytes;
 }
 
 export function formatSize(bytes: number): string {

@@ -208,6 +208,13 @@ describe('config', () => {
     assert.ok(problems(`${base}[deploy]\nmin_free = "lots"\n`).issues.some((i) => i.path === 'deploy.min_free'));
   });
 
+  test('a size too large for a number (400 digits) is a config error, not a floor of "InfinityTiB" at deploy time', () => {
+    const base = '[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n';
+    const err = problems(`${base}[deploy]\nmin_free = "${'9'.repeat(400)}TiB"\n`);
+    assert.deepEqual(err.issues.map((i) => [i.path, i.line]), [['deploy.min_free', 6]]);
+    assert.match(err.issues[0]!.message, /^expected a size such as "512MiB" or "2GB", got "9{50}/);
+  });
+
   test('[lock] defaults, and its values are checked like every other key', () => {
     const c = parse('[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n');
     assert.deepEqual(c.lock, { wait: false, retryIntervalMs: 30_000, retryAttempts: 60, staleMs: 300_000, host: false, resources: [] });
