@@ -13,7 +13,7 @@ import { checkHealth, HealthSchema, healthOf, type HealthConfig } from './health
 import { describeValue, expected, lineOf, suggestKey, valueAt } from './issue.ts';
 import { LockSchema, lockOf, type LockConfig } from './lock.ts';
 import { checkRepoAuth, checkRepoUrlOf, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
-import { checkLinkUrls, checkNul, checkPrograms, readDurations } from './rules.ts';
+import { checkLinkUrls, checkNul, checkPrograms, cleartextWarning, readDurations } from './rules.ts';
 import { readSecretFile, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf, tablePath } from './shape.ts';
@@ -128,6 +128,11 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   const warnings: string[] = [];
   const root = dirname(file);
   const repoConfig = repoOf(parsed.repo, { timeoutMs: ms['repo.timeout'], env, file, warnings });
+  const cleartext = [
+    repoConfig.repo.auth.kind !== 'none' || repoConfig.tokenFile || repoConfig.holdsSecret ? cleartextWarning('repo.url', parsed.repo.url, 'the repository credential') : undefined,
+    status && (status.status.token || status.tokenFile) ? cleartextWarning('status.api_url', status.status.apiUrl, 'the commit status token') : undefined,
+  ];
+  for (const w of cleartext) if (w) warnings.push(`${file}: ${w}`);
   const health = parsed.health
     ? { health: healthOf(parsed.health, { timeoutMs: ms['health.timeout'], intervalMs: ms['health.interval'], delayMs: ms['health.delay'] }) }
     : {};

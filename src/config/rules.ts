@@ -115,6 +115,17 @@ export function checkLinkUrls(data: unknown, add: Add): void {
   }
 }
 
+/**
+ * A warning when a credential would cross the network unencrypted: `http://` to a host other than
+ * this one. Loopback is left alone (a proxy on this host, tests); anything else may be read on the way.
+ */
+export function cleartextWarning(key: string, url: string, credential: string): string | undefined {
+  if (!URL.canParse(url)) return undefined;
+  const { protocol, hostname } = new URL(url);
+  if (protocol !== 'http:' || hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname)) return undefined;
+  return `${key} is http:// to ${hostname}: ${credential} is sent over the network unencrypted, for anyone on the way to read; use https://`;
+}
+
 /** Why mfd cannot fetch from `url`, or undefined when it can: git's smart HTTP(S), nothing else. */
 export function checkRepoUrl(url: string): string | undefined {
   const use = 'mfd fetches over HTTP(S) only; use https://host/owner/repo.git';

@@ -114,6 +114,20 @@ describe('config', () => {
     assert.deepEqual((await loadConfig(join(dir, 'mfd.toml'), {})).warnings, []);
   });
 
+  test('a token or password sent over http:// beyond this host is warned about, never echoed; https:// and loopback are not', () => {
+    const status = '[status]\nprovider = "gitea"\napi_url = "http://git.example.com/api/v1"\nrepository = "me/app"\n';
+    const warned = (text: string, env: Record<string, string> = {}) => parse(text, env).warnings.filter((w) => /unencrypted/.test(w));
+    const repo = (url: string, auth: string) => `[repo]\nurl = "${url}"\n${auth}[build]\ncommands = []\n`;
+    assert.match(warned(repo('http://git.example.com/me/app.git', `token = "${SECRET}"\n`))[0] ?? '', /mfd\.toml: repo\.url is http:\/\/ to git\.example\.com: the repository credential is sent over the network unencrypted.*use https:\/\//);
+    assert.equal(warned(repo('http://git.example.com/me/app.git', 'username = "u"\npassword = "p"\n')).length, 1);
+    assert.equal(warned(repo('http://git.example.com/me/app.git', ''), { MFD_REPO_TOKEN: SECRET }).length, 1);
+    assert.equal(warned(`${repo('https://git.example.com/me/app.git', '')}${status}`, { MFD_STATUS_TOKEN: SECRET }).length, 1, 'the status token');
+    for (const text of [repo('https://git.example.com/me/app.git', `token = "${SECRET}"\n`), repo('http://127.0.0.1:3000/me/app.git', `token = "${SECRET}"\n`), repo('http://git.example.com/me/app.git', ''), `${repo('https://git.example.com/me/app.git', '')}${status}`]) {
+      assert.deepEqual(warned(text), [], text);
+    }
+    assert.ok(!warned(repo('http://git.example.com/me/app.git', `token = "${SECRET}"\n`)).join('').includes(SECRET));
+  });
+
   test('a config holding a token that others can read is warned about; mode 600 is not', async (t) => {
     const dir = await tmpRoot(t);
     const file = join(dir, 'mfd.toml');
