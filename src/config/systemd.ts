@@ -15,6 +15,9 @@ export interface SystemdConfig {
 const unitName = text.check(
   z.regex(/^(?![-.])[A-Za-z0-9:_.\\@-]{1,255}$/, 'expected a systemd unit name: up to 255 letters, digits and ":_.\\@-", not starting with "-" or "."'),
   z.refine((name) => !/\.(socket|target|timer|path|mount|automount|swap|slice|scope|device)$/.test(name), 'expected a service: mfd restarts the service (for a socket-activated app name app, not app.socket)'),
+  // `app@` and `app@.service` name the template itself, which systemctl refuses to restart
+  // ("missing the instance name"), and `@1` has no template: found out here, not after the swap.
+  z.refine((name) => !/^@|@(\.service)?$/.test(name), 'expected a template\'s instance, as app@1 or app@1.service: a template (app@) itself cannot be restarted'),
 );
 
 export const SystemdSchema = opt(z.strictObject({ unit: opt(unitName), scope: opt(z.enum(['system', 'user'])) }));

@@ -214,6 +214,16 @@ describe('config', () => {
     assert.match(problems(unit('app.socket')).issues[0]!.message, /expected a service: .* name app, not app\.socket/);
   });
 
+  test('systemd.unit naming a template without its instance (app@, app@.service, @1) is a config error, not a failed restart after the swap', () => {
+    const unit = (name: string) => `[repo]\nurl = "http://h/a.git"\n[build]\ncommands = []\n[systemd]\nunit = ${JSON.stringify(name)}\n`;
+    for (const bad of ['app@', 'app@.service', '@1', '@1.service']) {
+      const err = problems(unit(bad));
+      assert.deepEqual(err.issues.map((i) => [i.path, i.line]), [['systemd.unit', 6]], bad);
+      assert.match(err.issues[0]!.message, /expected a template's instance, as app@1 or app@1\.service/, bad);
+    }
+    assert.equal(parse(unit('app@blue')).systemd.unit, 'app@blue');
+  });
+
   test('[deploy] min_free is a size with a unit, 100MiB by default', () => {
     const base = '[repo]\nurl = "https://h/r"\n[build]\ncommands = []\n';
     assert.equal(parse(base).deploy.minFreeBytes, 100 * 1024 ** 2);
