@@ -1,7 +1,6 @@
 // A credential that cannot leak by accident: JSON.stringify, util.inspect, String() and template
 // literals all show [redacted]. Only reveal() gives the value, right before it goes on the wire.
-import { constants, type Stats } from 'node:fs';
-import { open } from '../sys/files.ts';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 const REDACTED = '[redacted]';
@@ -69,21 +68,21 @@ const SECRET_FILE_MAX_BYTES = 64 * 1024;
  * never ends. A link is followed: a credential may well be one.
  */
 export async function readSecretFile(path: string): Promise<{ ok: true; secret: Secret } | { ok: false; problem: string; cause?: unknown }> {
-  const cannot = (error: unknown) => ({ ok: false as const, problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, cause: error });
-  let handle: Awaited<ReturnType<typeof open>>;
+  // Synchronous: a few hundred bytes of a local file, and no node:fs/promises to load at start-up.
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
-    return cannot(error);
+    return { ok: false, problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, cause: error };
   }
   try {
-    const info = await handle.stat();
+    const info = fstatSync(fd);
     if (!info.isFile()) return { ok: false, problem: `${path} is ${kindOf(info)}: a secret is read from a regular file` };
     // One byte more than the limit tells a file at the limit from a larger one (it may grow as it is read).
     const buffer = Buffer.alloc(SECRET_FILE_MAX_BYTES + 1);
     let length = 0;
     while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
     }
@@ -92,9 +91,9 @@ export async function readSecretFile(path: string): Promise<{ ok: true; secret: 
     if (!value) return { ok: false, problem: `${path} is empty` };
     return { ok: true, secret: new Secret(value) };
   } catch (error) {
-    return cannot(error);
+    return { ok: false, problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, cause: error };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
