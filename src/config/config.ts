@@ -14,7 +14,7 @@ import { describeValue, expected, lineOf, suggestKey, valueAt } from './issue.ts
 import { LockSchema, lockOf, type LockConfig } from './lock.ts';
 import { checkRepoAuth, checkRepoUrlOf, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
 import { checkLinkUrls, checkNul, checkPrograms, cleartextWarning, readDurations } from './rules.ts';
-import { readSecretFile, Secret } from './secret.ts';
+import { readCredentialFile, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf, tablePath } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
@@ -152,8 +152,9 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       watch: watchOf({ intervalMs: ms['watch.interval'] }),
       warnings,
     },
-    ...(repoConfig.tokenFile ? { tokenFile: resolve(root, repoConfig.tokenFile) } : {}),
-    ...(status?.tokenFile ? { statusTokenFile: resolve(root, status.tokenFile) } : {}),
+    // As written: read by loadConfig relative to the config, ${CREDENTIALS_DIRECTORY} expanded.
+    ...(repoConfig.tokenFile ? { tokenFile: repoConfig.tokenFile } : {}),
+    ...(status?.tokenFile ? { statusTokenFile: status.tokenFile } : {}),
     holdsSecret: repoConfig.holdsSecret || !!status?.holdsSecret || !!parsed.serve?.secret,
   };
 }
@@ -173,20 +174,23 @@ export async function loadConfig(file: string, env: Record<string, string | unde
   const config = parsed.config as Config;
   if (parsed.holdsSecret) await warnIfShared(path, 'it holds a secret', config.warnings);
   if (parsed.tokenFile) {
-    config.repo.auth = { kind: 'token', token: await readTokenFile(path, source, parsed.tokenFile, ['repo', 'token_file']) };
-    await warnIfShared(parsed.tokenFile, 'it holds the repository token', config.warnings);
+    const read = await readTokenFile(path, source, parsed.tokenFile, ['repo', 'token_file'], env);
+    config.repo.auth = { kind: 'token', token: read.secret };
+    await warnIfShared(read.path, 'it holds the repository token', config.warnings);
   }
   if (parsed.statusTokenFile && config.status) {
-    config.status.token = await readTokenFile(path, source, parsed.statusTokenFile, ['status', 'token_file']);
-    await warnIfShared(parsed.statusTokenFile, 'it holds the commit status token', config.warnings);
+    const read = await readTokenFile(path, source, parsed.statusTokenFile, ['status', 'token_file'], env);
+    config.status.token = read.secret;
+    await warnIfShared(read.path, 'it holds the commit status token', config.warnings);
   }
   return deepFreeze(config);
 }
 
-async function readTokenFile(config: string, source: string, file: string, key: string[]): Promise<Secret> {
-  const read = await readSecretFile(file);
+/** A token file as the serve.* secret files are read: relative to the config, ${CREDENTIALS_DIRECTORY} expanded. */
+async function readTokenFile(config: string, source: string, template: string, key: string[], env: Record<string, string | undefined>): Promise<{ path: string; secret: Secret }> {
+  const read = await readCredentialFile(config, template, env);
   if (!read.ok) throw new ConfigInvalidError(config, [{ path: key.join('.'), message: read.problem, ...withLine(lineOf(source, key)) }]);
-  return read.secret;
+  return read;
 }
 
 async function warnIfShared(path: string, why: string, warnings: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ALLOWED_KEYS, loadConfig, parseConfig } from '../../src/config/config.ts';
@@ -112,6 +112,25 @@ describe('config', () => {
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.build.commands));
     await chmod(join(dir, 'token'), 0o600);
     assert.deepEqual((await loadConfig(join(dir, 'mfd.toml'), {})).warnings, []);
+  });
+
+  test('repo.token_file and status.token_file expand ${CREDENTIALS_DIRECTORY}, as the serve.* secret files do; unset, it says so', async (t) => {
+    const dir = await tmpRoot(t);
+    const credentials = join(dir, 'credentials');
+    await mkdir(credentials);
+    await writeFile(join(credentials, 'repo-token'), `${SECRET}\n`, { mode: 0o600 });
+    await writeFile(join(credentials, 'status-token'), 'status-secret\n', { mode: 0o600 });
+    const status = '[status]\nprovider = "gitea"\napi_url = "https://git.example.com/api/v1"\nrepository = "me/app"\ntoken_file = "${CREDENTIALS_DIRECTORY}/status-token"\n';
+    await writeFile(join(dir, 'mfd.toml'), `[repo]\nurl = "https://h/r"\ntoken_file = "\${CREDENTIALS_DIRECTORY}/repo-token"\n[build]\ncommands = []\n${status}`, { mode: 0o600 });
+    const c = await loadConfig(join(dir, 'mfd.toml'), { CREDENTIALS_DIRECTORY: credentials });
+    assert.equal(c.repo.auth.kind === 'token' && c.repo.auth.token.reveal(), SECRET);
+    assert.equal(c.status?.token?.reveal(), 'status-secret');
+    assert.deepEqual(c.warnings, []);
+    await assert.rejects(loadConfig(join(dir, 'mfd.toml'), {}), (error: unknown) => {
+      assert.ok(error instanceof ConfigInvalidError, String(error));
+      assert.match(error.message, /repo\.token_file.*\$\{CREDENTIALS_DIRECTORY\} is not set: systemd sets it for a unit with LoadCredential=/);
+      return true;
+    });
   });
 
   test('a token or password sent over http:// beyond this host is warned about, never echoed; https:// and loopback are not', () => {
