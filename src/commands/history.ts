@@ -28,8 +28,9 @@ export async function logsCommand(ctx: Context, args: string[]): Promise<void> {
   const entry = wanted === undefined ? entries[0] : entries.find((e) => e.runId === wanted) ?? entries.find((e) => e.runId.startsWith(wanted));
   if (!entry) throw new DeploymentNotFoundError(wanted ?? 'the last run', 'no run log found');
   // Only a missing log was pruned; a link, a directory or a permission problem says so itself.
-  const text = await readRunLogText(ctx.layout, entry.runId);
-  if (text === undefined) throw new DeploymentNotFoundError(entry.runId, 'the log of this run was pruned with its deployment');
+  const log = await readRunLogText(ctx.layout, entry.runId);
+  if (log === undefined) throw new DeploymentNotFoundError(entry.runId, 'the log of this run was pruned with its deployment');
+  const { text } = log;
   // As the terminal showed the run: the build's own output untouched (mfd's lines are inert already).
   ctx.reporter.result([text.replace(/\n$/, '')], { runId: entry.runId, log: text }, { verbatim: true });
 }

@@ -91,11 +91,12 @@ export function runLogSubscriber(log: RunLog): Subscriber {
 }
 
 /**
- * The whole text of a run's log, or undefined when it is gone (pruned with its deployment). The
- * file is input: a link is never followed (O_NOFOLLOW: ELOOP), and anything but a plain file (a
- * fifo would block, a device never end) is refused; both are FsLayoutErrors naming the path.
+ * A run's log, or undefined when it is gone (pruned with its deployment): the whole of it, or
+ * its last `lastBytes` (`cut`: how many bytes before them are left out). The file is input: a
+ * link is never followed (O_NOFOLLOW: ELOOP), and anything but a plain file (a fifo would block,
+ * a device never end) is refused; both are FsLayoutErrors naming the path.
  */
-export async function readRunLogText(layout: Layout, runId: string): Promise<string | undefined> {
+export async function readRunLogText(layout: Layout, runId: string, lastBytes = Infinity): Promise<{ text: string; cut: number } | undefined> {
   const file = layout.log(runId);
   let handle;
   try {
@@ -107,7 +108,10 @@ export async function readRunLogText(layout: Layout, runId: string): Promise<str
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new FsLayoutError({ code: info.isDirectory() ? 'EISDIR' : 'EEXIST', op: 'open', path: file });
-    return await handle.readFile('utf8');
+    const cut = Math.max(0, info.size - lastBytes);
+    const buffer = Buffer.alloc(info.size - cut);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, cut);
+    return { text: buffer.subarray(0, bytesRead).toString('utf8'), cut };
   } finally {
     await handle.close();
   }

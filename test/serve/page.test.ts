@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 // The status page over real HTTP, in-process: the real webhook server with the page's routes, the
 // real deploy loop on a real Context, real deploys from the real git server. What the page shows,
 // how it escapes input, who may see it, and the live events of a deploy under way.
@@ -165,7 +166,10 @@ describe('serve/page', () => {
     await poll();
     await writeFile(join(fixture.root, '..', 'outside.log'), 'SECRET OUTSIDE');
     await symlink(join(fixture.root, '..', 'outside.log'), join(fixture.root, '.mfd', 'logs', 'linked.log'));
+    // A fifo in a log's place: opened without waiting for a writer, and refused.
+    execFileSync('mkfifo', [join(fixture.root, '.mfd', 'logs', 'fifo.log')]);
     for (const [path, status] of [
+      ['/runs/fifo/log', 404],
       ['/runs/..%2F..%2Foutside/log', 400],
       ['/runs/.hidden/log', 400],
       ['/runs/a%zz/log', 400],

@@ -17,8 +17,8 @@ describe('state/runlog', () => {
     assert.deepEqual([one.runId, two.runId], ['20261201T100001Z-deploy-4242', '20261201T100001Z-deploy-4242-2']);
     one.write('a\n');
     one.write('b\n');
-    assert.equal(await readRunLogText(layout, one.runId), 'a\nb\n');
-    assert.equal(await readRunLogText(layout, two.runId), '');
+    assert.equal((await readRunLogText(layout, one.runId))?.text, 'a\nb\n');
+    assert.equal((await readRunLogText(layout, two.runId))?.text, '');
   });
 
   test('a log swapped for a link mid-run is never written through: the write fails once, the target is untouched', async (t) => {
