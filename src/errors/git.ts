@@ -2,6 +2,7 @@
 // or stalled server, a cache that cannot be used, a checkout that failed. Every message names the URL or sha.
 import { formatDuration } from './duration.ts';
 import { EXIT, MfdError } from './base.ts';
+import { inert } from './inert.ts';
 
 export class RefNotFoundError extends MfdError {
   readonly code = 'REF_NOT_FOUND';
@@ -64,15 +65,11 @@ const MAX_REASON = 300;
 /**
  * A reason that may quote the server (a fatal side-band message, a line isomorphic-git could not
  * parse) as one printable line: line breaks become spaces, so no line of it can pose as a hint;
- * other control characters are shown escaped, so none reaches the terminal as an escape sequence
- * (git masks them in side-band messages too, CVE-2024-52005).
+ * other control characters are shown escaped (inert.ts), so none reaches the terminal as an escape
+ * sequence (git masks them in side-band messages too, CVE-2024-52005).
  */
 function printable(text: string): string {
-  const flat = text
-    .replace(/\s*[\r\n\u2028\u2029]\s*/g, ' ')
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .trim();
+  const flat = inert(text.replace(/\s*[\r\n\u2028\u2029]\s*/g, ' ')).trim();
   return flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 1)}…` : flat;
 }
 

@@ -4,7 +4,7 @@
 import { inspect } from 'node:util';
 import { fdSink, type TextSink } from './fdwrite.ts';
 import { timeStep, type RunEvent, type StepName, type StepOptions } from './events.ts';
-import { inert } from './inert.ts';
+import { inert } from '../errors/inert.ts';
 import { eventLines } from './render.ts';
 
 export type OutputMode = 'tty' | 'plain' | 'json';

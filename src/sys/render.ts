@@ -2,7 +2,7 @@
 // one renderer, so the log is always a copy of the screen (less the colour and the spinner).
 // Every text in them is made inert (inert.ts): they quote the world.
 import type { RunEvent } from './events.ts';
-import { inert } from './inert.ts';
+import { inert } from '../errors/inert.ts';
 
 /** Wraps text in an SGR colour; the identity for plain text. */
 export type Paint = (code: string, text: string) => string;
