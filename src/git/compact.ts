@@ -67,6 +67,7 @@ export async function compactCache(gitdir: string): Promise<void> {
     if (temp !== undefined) await rm(temp, { force: true });
   }
   // Its parents are gone: the last commit is now the cache's only shallow boundary.
+  // No writer pid, as in shallow.ts: the cache lock proves a leftover abandoned.
   await writeFileAtomic(join(gitdir, 'shallow'), `${last}\n`);
   // Refs a short-sha search fetched point at commits that are gone.
   await Promise.all(['refs/tags', 'refs/remotes', 'packed-refs'].map((p) => rm(join(gitdir, p), { recursive: true, force: true })));

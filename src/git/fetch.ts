@@ -9,6 +9,7 @@ import { fs, guard, hasCommit, LAST_FETCHED, newCache, unlocked, type Cache, typ
 import { PackStore } from './pack-read.ts';
 import { removeLeftovers, withPackReceiver } from './pack-receive.ts';
 import { updateShallow } from './shallow.ts';
+import { removeTempsOf } from '../state/atomicfile.ts';
 import { authCallbacks, connectionOf, type Connection, type RemoteOrConnection } from './transport.ts';
 
 /**
@@ -46,6 +47,8 @@ export async function fetchCommit(options: RemoteOrConnection & {
       // Whoever held the lock before may have fetched it.
       if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired, ...startedOver };
       await removeLeftovers(join(options.gitdir, 'objects', 'pack'));
+      // A `shallow` write a kill cut short: every writer of it holds this lock, so none is writing.
+      await removeTempsOf(join(options.gitdir, 'shallow'));
       await fetchInto(conn, options.gitdir, options.sha, 1, cache, options.whilePacking);
       // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
       // the history it just fetched.

@@ -22,6 +22,7 @@ export async function updateShallow(gitdir: string, store: PackStore, update: { 
   }
   for (const oid of update.unshallow) oids.delete(oid);
   if (oids.size === 0) await rm(path, { force: true });
+  // No writer pid: every write of the cache holds the cache lock, under which fetch.ts removes leftovers.
   else await writeFileAtomic(path, `${[...oids].join('\n')}\n`);
 }
 

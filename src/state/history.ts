@@ -39,7 +39,7 @@ export const HISTORY_KEEP = 1000;
  * (whose directories are long gone) from those runs. Call it holding the deploy lock.
  */
 export async function trimHistory(layout: Layout): Promise<{ dropped: number; logsRemoved: number }> {
-  const trimmed = await keepNewestLines(layout.history, HISTORY_KEEP);
+  const trimmed = await keepNewestLines(layout.history, HISTORY_KEEP, layout.pid);
   if (!trimmed) return { dropped: 0, logsRemoved: 0 };
   const { kept } = trimmed;
   // Run ids start with their UTC time (runlog.ts), so they sort in time order.

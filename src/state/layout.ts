@@ -1,10 +1,12 @@
 // Every on-disk name under the app root, derived from `root` (and this process's pid for its own
-// temporary link); nothing else builds these paths.
+// temporary link and temp files); nothing else builds these paths.
 // The layout matches Go mfd: mfd.toml, active -> mfd_<unix>_<sha>, plus mfd's own state in .mfd/.
 import { join } from 'node:path';
 
 export interface Layout {
   root: string;
+  /** The process that writes through this layout: names its `activeTmp` and its atomic writes' temp files. */
+  pid: number;
   active: string;
   /** Temporary link created beside `active` and renamed over it. */
   activeTmp: string;
@@ -33,6 +35,7 @@ export function layoutOf(root: string, pid: number): Layout {
   const state = join(root, '.mfd');
   return {
     root,
+    pid,
     active: join(root, ACTIVE),
     activeTmp: join(root, `${ACTIVE_TMP_PREFIX}${pid}`),
     state,

@@ -39,7 +39,7 @@ export async function readPause(layout: Layout): Promise<PauseState> {
 
 export async function writePause(layout: Layout, record: PauseRecord): Promise<void> {
   await mkdir(layout.state, { recursive: true });
-  await writeFileAtomic(pauseFile(layout), `${JSON.stringify(record)}\n`);
+  await writeFileAtomic(pauseFile(layout), `${JSON.stringify(record)}\n`, { writer: layout.pid });
 }
 
 /** Removes the hold; false when there was none. */

@@ -67,5 +67,5 @@ export async function clearQuarantined(layout: Layout, sha: string): Promise<boo
 
 async function writeMarks(layout: Layout, marks: Map<string, QuarantineMark>): Promise<void> {
   await mkdir(layout.state, { recursive: true });
-  await writeFileAtomic(quarantineFile(layout), `${JSON.stringify({ version: 1, marks: Object.fromEntries(marks) }, null, 2)}\n`);
+  await writeFileAtomic(quarantineFile(layout), `${JSON.stringify({ version: 1, marks: Object.fromEntries(marks) }, null, 2)}\n`, { writer: layout.pid });
 }

@@ -54,7 +54,7 @@ export function isGood(d: Deployment): boolean {
 
 export async function writeRecord(layout: Layout, record: DeploymentRecord): Promise<void> {
   await mkdir(layout.records, { recursive: true });
-  await writeFileAtomic(layout.record(record.name), `${JSON.stringify(record, null, 2)}\n`);
+  await writeFileAtomic(layout.record(record.name), `${JSON.stringify(record, null, 2)}\n`, { writer: layout.pid });
 }
 
 export async function removeRecord(layout: Layout, name: string): Promise<void> {
@@ -146,7 +146,7 @@ export async function appendActivation(layout: Layout, activation: Activation): 
 export const ACTIVATIONS_KEEP = 1000;
 
 export async function trimActivations(layout: Layout): Promise<number> {
-  return (await keepNewestLines(layout.activations, ACTIVATIONS_KEEP))?.dropped ?? 0;
+  return (await keepNewestLines(layout.activations, ACTIVATIONS_KEEP, layout.pid))?.dropped ?? 0;
 }
 
 /** Oldest first. A line torn by a crash mid-append, or one that is not an activation, is skipped with a warning. */

@@ -35,7 +35,7 @@ const markerFile = (layout: Layout, commit: string): string => join(markerDir(la
 
 export async function writeMarker(layout: Layout, marker: Marker): Promise<void> {
   await mkdir(markerDir(layout), { recursive: true });
-  await writeFileAtomic(markerFile(layout, marker.sha), `${JSON.stringify(marker)}\n`, 0o600);
+  await writeFileAtomic(markerFile(layout, marker.sha), `${JSON.stringify(marker)}\n`, { mode: 0o600, writer: layout.pid });
 }
 
 export async function removeMarker(layout: Layout, commit: string): Promise<void> {

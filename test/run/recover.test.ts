@@ -4,14 +4,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { appFixture } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { LIST } from '../../src/commands/list.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { processStart } from '../../src/sys/process.ts';
 import { writeRecord } from '../../src/state/record.ts';
+import { tempPathOf, tempWriterOf } from '../../src/state/atomicfile.ts';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
@@ -72,5 +73,60 @@ describe('recovery (in-process)', () => {
     assert.match(next.stderr(), /warning: removed \.mfd-prune-mfd_1700000000_[0-9a-f]{40}, left by an interrupted prune/);
     assert.equal(await exists(left), false);
     assert.ok(await exists(join(app.root, '.mfd-prune-notes')));
+  });
+
+  test('temp files of atomic writes whose writer was killed are removed by the next deploy, and nothing a live writer or a user could own', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    await deploy((await testContext(app.root)).ctx, one);
+    const state = join(app.root, '.mfd');
+    const records = join(state, 'deployments');
+    // A writer killed between its write and its rename: a real process that has exited.
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((r) => gone.on('exit', r));
+    const dead = gone.pid!;
+    // Made as writeFileAtomic makes them, so the names are its own.
+    const leftRecord = tempPathOf(join(records, `mfd_1700000000_${one}.json`), dead);
+    const leftPause = tempPathOf(join(state, 'pause.json'), dead);
+    await writeFile(leftRecord, '{"half');
+    await writeFile(leftPause, '');
+    assert.equal(tempWriterOf(basename(leftPause)), dead);
+    // A writer still alive (this test's parent process), mid-write: its file is kept.
+    const live = tempPathOf(join(state, 'quarantine.json'), process.ppid);
+    await writeFile(live, '{}');
+    // Of a dead writer's name, but a link (to a file of the user's) and a directory: never removed.
+    const outside = `${app.root}-outside`;
+    await writeFile(outside, 'keep');
+    t.after(() => rm(outside, { force: true }));
+    const link = tempPathOf(join(state, 'history.jsonl'), dead);
+    await symlink(outside, link);
+    const dir = tempPathOf(join(records, 'x.json'), dead);
+    await mkdir(dir);
+    // Names that are not exactly ours: no pid, a short random part, another folder (the root).
+    const oldStyle = join(state, '.pause.json.tmp-0123456789ab');
+    const short = join(state, `.pause.json.tmp-${dead}-0123`);
+    const inRoot = tempPathOf(join(app.root, 'notes.txt'), dead);
+    for (const p of [oldStyle, short, inRoot]) await writeFile(p, 'x');
+    // The cache's `shallow` file is written under the cache lock, with no pid: the next fetch,
+    // holding that lock, removes what a killed write of it left (a regular file of that name only).
+    const repo = join(state, 'repo.git');
+    const leftShallow = tempPathOf(join(repo, 'shallow'));
+    await writeFile(leftShallow, `${one}\n`);
+    const shallowLink = tempPathOf(join(repo, 'shallow'));
+    await symlink(outside, shallowLink);
+    const two = await app.commitVersion(2);
+
+    const next = await testContext(app.root);
+    await deploy(next.ctx, two);
+    assert.equal(await exists(leftShallow), false);
+    assert.equal(await readlink(shallowLink), outside);
+    assert.equal(await exists(leftRecord), false);
+    assert.equal(await exists(leftPause), false);
+    assert.match(next.stderr(), /warning: removed \.mfd\/deployments\/\.mfd_1700000000_[0-9a-f]{40}\.json\.tmp-\d+-[0-9a-f]{12}, left by an interrupted write/);
+    assert.match(next.stderr(), /warning: removed \.mfd\/\.pause\.json\.tmp-\d+-[0-9a-f]{12}, left by an interrupted write/);
+    for (const p of [live, link, dir, oldStyle, short, inRoot]) assert.ok(await exists(p), `${p} is kept`);
+    assert.equal(await readlink(link), outside, 'the link is kept');
+    assert.equal(await readFile(outside, 'utf8'), 'keep');
+    assert.equal(await readFile(live, 'utf8'), '{}');
   });
 });
