@@ -1,10 +1,11 @@
 // `mfd rollback [TARGET]`: activate the previous good deployment (by recorded history) or the named
-// one, mark the deployment it leaves rolled-back so it is not picked again, and restart the unit.
+// one, mark the good deployment it leaves rolled-back so it is not picked again (a failed one stays
+// failed), and restart the unit.
 import { activate, readActive } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
 import { HealthFailure, InterruptedError, interruptionOf, RollbackFailedError, throwIfInterrupted } from '../errors/index.ts';
 import { recover, reportRecovery } from './recover.ts';
-import { listDeployments, readActivations, writeRecord } from '../state/record.ts';
+import { isGood, listDeployments, readActivations, writeRecord } from '../state/record.ts';
 import { bestEffort } from '../state/best-effort.ts';
 import { planRollback } from '../steps/rollback-plan.ts';
 import { lockRequest, planLocks, withDeployLock } from '../lock/policy.ts';
@@ -46,9 +47,10 @@ async function rollbackLocked(ctx: Context, target: string | undefined): Promise
   const left = deployments.find((d) => d.name === active);
   if (left) {
     // A label only (keeps a plain rollback from picking it again): no reason to fail a rollback
-    // that is done. Never over a record that failed validation: labelled rolled-back it would
-    // become prunable, and the next deploy would remove a directory mfd said it would not touch.
-    if (left.state !== 'invalid') await bestEffort(reporter, `could not mark ${left.name} rolled back`, 'a later plain "mfd rollback" could pick it: name the target (mfd rollback <sha>)', () =>
+    // that is done. Only over a good one: a failed record is the truth of what happened (its error
+    // stays), and one that failed validation, labelled rolled-back, would become prunable, and the
+    // next deploy would remove a directory mfd said it would not touch.
+    if (isGood(left)) await bestEffort(reporter, `could not mark ${left.name} rolled back`, 'a later plain "mfd rollback" could pick it: name the target (mfd rollback <sha>)', () =>
       writeRecord(layout, {
         name: left.name, sha: left.sha, ref: left.record?.ref ?? left.sha, fingerprint: left.record?.fingerprint ?? '',
         createdAt: left.record?.createdAt ?? new Date(left.createdAt * 1000).toISOString(), updatedAt: at,

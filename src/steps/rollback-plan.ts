@@ -29,9 +29,11 @@ function findTarget(deployments: readonly Deployment[], active: string | undefin
   const t = target.toLowerCase();
   if (!/^[0-9a-f]{4,40}$/.test(t)) throw new DeploymentNotFoundError(target, 'not a sha or short sha');
   const matches = deployments.filter((d) => d.sha.startsWith(t));
+  // Every commit the prefix names counts, good or not: preferring the good one would roll back to
+  // a commit the user may not have meant. Each candidate says its state, so the error shows which.
+  const shas = [...new Set(matches.map((d) => d.sha))];
+  if (shas.length > 1) throw new RefAmbiguousError(target, shas.map((sha) => `${sha} (${describeStates(matches, sha)})`));
   const good = matches.filter(isGood);
-  const shas = [...new Set(good.map((d) => d.sha))];
-  if (shas.length > 1) throw new RefAmbiguousError(target, shas);
   if (good.length === 0) {
     const bad = matches[0];
     throw new DeploymentNotFoundError(target, bad ? `deployment ${bad.name} is ${bad.state}, not good` : 'no deployment matches');
@@ -40,4 +42,10 @@ function findTarget(deployments: readonly Deployment[], active: string | undefin
   const chosen = good[0]!;
   if (chosen.name === active) throw new RollbackUnavailableError(`${chosen.sha} is already active`);
   return chosen;
+}
+
+/** The states of a commit's deployments, good first: `healthy`, or `healthy, failed`. */
+function describeStates(matches: readonly Deployment[], sha: string): string {
+  const of = matches.filter((d) => d.sha === sha);
+  return [...new Set([...of.filter(isGood), ...of.filter((d) => !isGood(d))].map((d) => d.state))].join(', ');
 }

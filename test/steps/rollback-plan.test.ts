@@ -57,4 +57,26 @@ describe('rollback plan', () => {
       return true;
     });
   });
+
+  test('a short sha that matches a good deployment and a failed one is ambiguous, each candidate with its state', () => {
+    const good = dep(2, 'healthy', `abcd${'0'.repeat(36)}`);
+    const failed = dep(3, 'failed', `abcd${'1'.repeat(36)}`);
+    const active = dep(4, 'built');
+    assert.throws(() => planRollback([active, failed, good], [], active.name, 'abcd'), (e: Error) => {
+      assert.equal((e as { code?: string }).code, 'REF_AMBIGUOUS');
+      assert.match(e.message, /^short sha "abcd" is ambiguous: /);
+      assert.ok(e.message.includes(`${good.sha} (healthy)`) && e.message.includes(`${failed.sha} (failed)`), e.message);
+      assert.match((e as { hint?: string }).hint ?? '', /more hex digits/);
+      return true;
+    });
+    // The full sha of either is not ambiguous: the good one is the target, the failed one refused.
+    assert.equal(planRollback([active, failed, good], [], active.name, good.sha).name, good.name);
+    assert.throws(() => planRollback([active, failed, good], [], active.name, failed.sha), { code: 'DEPLOYMENT_NOT_FOUND', message: /failed, not good/ });
+  });
+
+  test('a short sha of one commit built twice, once failed, picks its good build', () => {
+    const sha = `abcd${'0'.repeat(36)}`;
+    const [failed, good, active] = [dep(3, 'failed', sha), dep(2, 'built', sha), dep(4, 'built')];
+    assert.equal(planRollback([active, failed, good], [], active.name, 'abcd').name, good.name);
+  });
 });
