@@ -87,7 +87,7 @@ async function cycle(ctx: Context, trigger: Trigger): Promise<CycleOutcome> {
     });
     return { kind: 'deployed', sha: result.sha, deployment: result.deployment };
   } catch (error) {
-    // Not a failure: no backing off, no 503 from /healthz; the history line says "refused".
+    // Not a failure: no backing off, no 503 from /healthz?last_run; the history line says "refused".
     if (error instanceof DeploySupersededError) return { kind: 'superseded', sha: head.sha, reason: error.reason };
     const known = toFsError(error, { root: ctx.root }) ?? error;
     if (!(known instanceof MfdError)) throw error;

@@ -1,6 +1,7 @@
 // The webhook server of `mfd serve` (node:http): POST /webhook authenticates a delivery on its raw
-// bytes, answers at once, and only then pokes the deploy loop; GET /healthz reports the loop's last
-// run. It binds only the configured address, and never imports the loop (cd/trigger.ts is the seam).
+// bytes, answers at once, and only then pokes the deploy loop; GET /healthz says the server is up
+// and how the loop's last run ended. It binds only the configured address, and never imports the
+// loop (cd/trigger.ts is the seam).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Secret } from '../config/secret.ts';
@@ -98,14 +99,14 @@ function closeServer(server: Server): Promise<void> {
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, options: WebhookServerOptions, deliveries: DeliveryLog): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const [path, query] = (req.url ?? '/').split('?');
   if (path === '/webhook') {
     if (req.method !== 'POST') return send(res, 405, { ok: false, reason: 'POST a webhook here' }, { allow: 'POST' });
     return webhook(req, res, options, deliveries);
   }
   if (path === '/healthz') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { ok: false, reason: 'GET this' }, { allow: 'GET, HEAD' });
-    return health(res, options.loop);
+    return health(res, options.loop, new URLSearchParams(query).has('last_run'));
   }
   if (options.page && (await options.page.handle(req, res, path ?? '/'))) return;
   send(res, 404, { ok: false, reason: `no such path: ${path}; webhooks go to POST /webhook` });
@@ -156,12 +157,19 @@ function answer(res: ServerResponse, envelope: Envelope, verdict: Verdict, optio
   }
 }
 
-function health(res: ServerResponse, loop: Pokeable): void {
+/**
+ * 200 while the server answers: a failed run left the previous deployment active, and a proxy or
+ * load balancer that took a 503 here for "down" would refuse the very webhook of the fix. The body
+ * tells the last run all the same; `lastRun` (?last_run) makes a failed one 503, for monitoring.
+ */
+function health(res: ServerResponse, loop: Pokeable, lastRun: boolean): void {
   const last = loop.lastRun();
   if (!last) return send(res, 200, { ok: true, reason: 'no run has finished yet' });
   const run = { outcome: last.outcome, sha: last.sha, at: new Date(last.at).toISOString() };
   if (last.outcome === 'success') return send(res, 200, { ok: true, ...run, reason: `the last run deployed ${last.sha ?? 'nothing new'}` });
-  send(res, 503, { ok: false, ...run, ...(last.error ? { code: last.error.code } : {}), reason: last.error?.message ?? `the last run ended ${last.outcome}` });
+  const failed = { ...run, ...(last.error ? { code: last.error.code } : {}), reason: last.error?.message ?? `the last run ended ${last.outcome}` };
+  if (lastRun) return send(res, 503, { ok: false, ...failed });
+  send(res, 200, { ok: true, ...failed });
 }
 
 /** 413, and the connection closed: the rest of the body is never read. */

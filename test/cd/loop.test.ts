@@ -119,7 +119,7 @@ describe('cd/loop', () => {
     assert.deepEqual(runs.map((r) => [r.outcome, r.trigger, r.error?.code ?? null]), [['success', 'manual', null], ['refused', 'poll', 'DEPLOY_SUPERSEDED']]);
     assert.match(runs[1]!.error.message, new RegExp(`^automatic deploy of ${one} not started: ${one} is active$`));
     assert.equal(await activeSha(app.root), one);
-    // Nothing failed: /healthz (the loop's lastRun) must not turn 503, nor the log say error.
+    // Nothing failed: /healthz?last_run (the loop's lastRun) must not turn 503, nor the log say error.
     assert.notEqual(loop.loop.lastRun()?.outcome, 'failed', JSON.stringify(loop.loop.lastRun()));
     assert.ok(!loop.lines.some((l) => l.startsWith('error:')), loop.lines.join('\n'));
     await loop.pollOnce();

@@ -76,7 +76,7 @@ describe('mfd serve', () => {
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
   });
 
-  test('a signed push deploys the pushed commit, one whose build fails turns /healthz 503; SIGTERM then exits 0 with the lock free', async (t) => {
+  test('a signed push deploys the pushed commit; after one whose build fails /healthz stays 200 with the failure, ?last_run is 503; SIGTERM then exits 0 with the lock free', async (t) => {
     if (await skipUnlessPidNamespace(t)) return;
     const { app, url } = await serveApp(t);
     const one = await app.commitVersion(1);
@@ -95,15 +95,19 @@ describe('mfd serve', () => {
       await activeIs(app, two);
       const health = await send(`${url}/healthz`, { method: 'GET' });
       assert.equal(health.status, 200, health.body);
-      // A push whose build fails: /healthz turns 503 with the reason, and active stays where it was.
+      // A push whose build fails: active stays where it was, so /healthz (the server is up) stays 200
+      // with the reason in its body; ?last_run, for monitoring, turns 503.
       const three = await app.commitVersion(3, { fail: true });
       assert.equal((await deliver(url, pushOf(app))).status, 202);
-      const failed = await eventually('/healthz to report the failure', async () => {
-        const h = await send(`${url}/healthz`, { method: 'GET' });
+      const failed = await eventually('/healthz?last_run to report the failure', async () => {
+        const h = await send(`${url}/healthz?last_run`, { method: 'GET' });
         return h.status === 503 ? h : undefined;
       });
       assert.deepEqual([failed.json.outcome, failed.json.sha, failed.json.code], ['failed', three, 'BUILD_FAILED']);
       assert.match(String(failed.json.reason), /exit status 3/);
+      const up = await send(`${url}/healthz`, { method: 'GET' });
+      assert.equal(up.status, 200, up.body);
+      assert.deepEqual([up.json.ok, up.json.outcome, up.json.sha, up.json.code], [true, 'failed', three, 'BUILD_FAILED']);
       assert.equal(await activeSha(app), two);
     } finally {
       await writeFile(term, '');

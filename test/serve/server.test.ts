@@ -264,21 +264,29 @@ describe('serve/server', () => {
     assert.deepEqual(pokes, [{ kind: 'webhook', delivery: 'gl-1' }]);
   });
 
-  test('/healthz is 200 before any run and after a success, 503 with the reason after a failure', async () => {
+  test('/healthz is 200 before any run, after a success and after a failure (the reason in its body); ?last_run is 503 after a failure', async () => {
     loop.last = undefined;
     const none = await send(`${server.url}/healthz`, { method: 'GET' });
     assert.equal(none.status, 200);
+    assert.equal((await send(`${server.url}/healthz?last_run`, { method: 'GET' })).status, 200);
     loop.last = { outcome: 'success', sha: 'a'.repeat(40), at: 1_700_000_000_000, error: null };
     const ok = await send(`${server.url}/healthz`, { method: 'GET' });
     assert.equal(ok.status, 200);
     assert.equal(ok.json.sha, 'a'.repeat(40));
+    assert.equal((await send(`${server.url}/healthz?last_run`, { method: 'GET' })).status, 200);
     loop.last = { outcome: 'failed', sha: 'b'.repeat(40), at: 1_700_000_000_000, error: { code: 'BUILD_FAILED', message: 'build command ["make"] failed with exit status 2' } };
-    const failed = await send(`${server.url}/healthz`, { method: 'GET' });
+    // The server and its loop are up, and the previous deployment still serves: a load balancer must keep it.
+    const up = await send(`${server.url}/healthz`, { method: 'GET' });
+    assert.equal(up.status, 200);
+    assert.deepEqual([up.json.ok, up.json.outcome, up.json.sha, up.json.code], [true, 'failed', 'b'.repeat(40), 'BUILD_FAILED']);
+    assert.match(String(up.json.reason), /exit status 2/);
+    assert.equal((await send(`${server.url}/healthz`, { method: 'HEAD' })).status, 200);
+    // Monitoring that alerts on a failed deploy asks for the last run's outcome as the status.
+    const failed = await send(`${server.url}/healthz?last_run`, { method: 'GET' });
     assert.equal(failed.status, 503);
-    assert.equal(failed.json.outcome, 'failed');
-    assert.equal(failed.json.code, 'BUILD_FAILED');
+    assert.deepEqual([failed.json.ok, failed.json.outcome, failed.json.code], [false, 'failed', 'BUILD_FAILED']);
     assert.match(String(failed.json.reason), /exit status 2/);
-    assert.equal((await send(`${server.url}/healthz`, { method: 'HEAD' })).status, 503);
+    assert.equal((await send(`${server.url}/healthz?last_run=1`, { method: 'HEAD' })).status, 503);
     loop.last = undefined;
   });
 
