@@ -1,11 +1,11 @@
 // mfd.toml: TOML text → smol-toml → strict zod schema → cross-field rules → a frozen Config.
 // Every problem is reported at once with its key path and line; secrets are never echoed.
 // Each section has its module (repo, build, systemd, deploy, lock, health); this one joins them.
-import { readFile, stat } from '../sys/files.ts';
+import { stat } from '../sys/files.ts';
 import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import * as z from 'zod/mini';
-import { ConfigInvalidError, ConfigNotFoundError, type ConfigIssue } from '../errors/index.ts';
+import { ConfigInvalidError, ConfigNotFoundError, ConfigUnreadableError, type ConfigIssue } from '../errors/index.ts';
 import { BuildSchema, buildOf, type BuildConfig } from './build.ts';
 import { checkBuildCache } from './build-cache.ts';
 import { DeploySchema, deployOf, readMinFree, type DeployConfig } from './deploy.ts';
@@ -14,6 +14,7 @@ import { describeValue, expected, lineOf, suggestKey, valueAt } from './issue.ts
 import { LockSchema, lockOf, type LockConfig } from './lock.ts';
 import { checkRepoAuth, checkRepoUrlOf, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
 import { checkLinkUrls, checkNul, checkPrograms, cleartextWarning, readDurations } from './rules.ts';
+import { readRegularFile } from './regular-file.ts';
 import { readCredentialFile, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf, tablePath } from './shape.ts';
@@ -159,17 +160,20 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   };
 }
 
-/** Reads and validates the config file, reads repo.token_file, and warns about loose permissions. */
+/** An mfd.toml is a few KiB; a file larger than this is the wrong one, and is not read into memory. */
+const CONFIG_FILE_MAX_BYTES = 1024 * 1024;
+
+/** Reads and validates the config file (a regular file of at most 1 MiB), reads repo.token_file, and warns about loose permissions. */
 export async function loadConfig(file: string, env: Record<string, string | undefined>): Promise<Config> {
   const path = resolve(file);
-  let source: string;
-  try {
-    source = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigNotFoundError(path, error);
-    throw new ConfigInvalidError(path, [{ path: '', message: `cannot read the file: ${code ?? String(error)}` }]);
+  const read = readRegularFile(path, CONFIG_FILE_MAX_BYTES);
+  if (!read.ok) {
+    if (read.problem === 'unreadable' && (read.errno === 'ENOENT' || read.errno === 'ENOTDIR')) throw new ConfigNotFoundError(path, read.cause);
+    if (read.problem === 'not-regular') throw new ConfigUnreadableError(path, { problem: 'not-regular', kind: read.kind });
+    if (read.problem === 'too-large') throw new ConfigUnreadableError(path, { problem: 'too-large', maxBytes: CONFIG_FILE_MAX_BYTES });
+    throw new ConfigUnreadableError(path, { problem: 'unreadable', errno: read.errno }, read.cause);
   }
+  const source = read.text;
   const parsed = parseConfig(source, { file: path, env });
   const config = parsed.config as Config;
   if (parsed.holdsSecret) await warnIfShared(path, 'it holds a secret', config.warnings);

@@ -1,4 +1,4 @@
-// Errors of mfd.toml (exit 2): missing, or invalid with every problem listed at once by key path and line.
+// Errors of mfd.toml (exit 2): missing, unreadable (not a regular file, too large), or invalid with every problem listed at once by key path and line.
 import { EXIT, MfdError } from './base.ts';
 
 export interface ConfigIssue {
@@ -33,6 +33,29 @@ export class ConfigNotFoundError extends MfdError {
     super(`config file not found: ${file}`, {
       cause,
       hint: 'run mfd in the app root (the directory holding mfd.toml), or pass -C DIR or --config FILE',
+    });
+  }
+}
+
+/** Why the config file could not be read as text: it is not a regular file, is too large, or open/read failed. */
+export type ConfigUnreadable =
+  | { problem: 'not-regular'; kind: string }
+  | { problem: 'too-large'; maxBytes: number }
+  | { problem: 'unreadable'; errno: string };
+
+export class ConfigUnreadableError extends MfdError {
+  readonly code = 'CONFIG_UNREADABLE';
+  readonly exitCode = EXIT.config;
+  constructor(readonly file: string, readonly reason: ConfigUnreadable, cause?: unknown) {
+    const message =
+      reason.problem === 'not-regular' ? `${file} is ${reason.kind}, not a regular file: mfd reads its config from a regular file`
+      : reason.problem === 'too-large' ? `${file} is larger than ${reason.maxBytes / 1024 / 1024} MiB, which no mfd.toml is: is it the right file?`
+      : `cannot read the config file ${file}: ${reason.errno}`;
+    super(message, {
+      cause,
+      hint: reason.problem === 'unreadable' && reason.errno === 'EACCES'
+        ? 'run mfd as a user that may read the file, or fix its permissions'
+        : 'pass --config the path of your mfd.toml (or -C the app root that holds it)',
     });
   }
 }

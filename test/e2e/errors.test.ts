@@ -120,6 +120,23 @@ describe('mfd errors (e2e)', () => {
     }
   });
 
+  test('--config naming a FIFO, a device or a directory is refused at once as not a regular file, exit 2, never a hang', async (t) => {
+    const dir = await tmpRoot(t);
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await mkdir(join(dir, 'dir'));
+    const cases: [string, string][] = [[join(dir, 'fifo'), 'a FIFO \\(named pipe\\)'], ['/dev/zero', 'a character device'], [join(dir, 'dir'), 'a directory']];
+    for (const [path, kind] of cases) {
+      const run = startMfd(['status', '--config', path], { cwd: dir });
+      t.after(() => run.child.kill('SIGKILL'));
+      // Bounded: before the fix a FIFO held mfd for ever, and /dev/zero filled its memory.
+      await waitForOutput(run, 'hint:', 20_000);
+      const r = await run.done;
+      assert.equal(r.code, 2, `${path}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: ${path} is ${kind}, not a regular file: mfd reads its config from a regular file\\n  hint: pass --config the path of your mfd.toml`, 'm'));
+      assert.doesNotMatch(r.stderr, /internal error|    at /);
+    }
+  });
+
   test('a NUL in a build argument or lock.dir is a config error, exit 2, before anything is fetched, never an internal error mid-deploy', async (t) => {
     const app = await appFixture(t);
     await app.commitVersion(1);

@@ -13,6 +13,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   UsageError: new errors.UsageError('bad'),
   ConfigInvalidError: new errors.ConfigInvalidError('mfd.toml', []),
   ConfigNotFoundError: new errors.ConfigNotFoundError('mfd.toml'),
+  ConfigUnreadableError: new errors.ConfigUnreadableError('mfd.toml', { problem: 'not-regular', kind: 'a FIFO (named pipe)' }),
   RefNotFoundError: new errors.RefNotFoundError('main', 'url'),
   RefAmbiguousError: new errors.RefAmbiguousError('abcd', []),
   RefInvalidError: new errors.RefInvalidError('main~x', 'why'),
