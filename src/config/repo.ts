@@ -2,7 +2,7 @@
 // file, or in MFD_REPO_TOKEN), each kept in a Secret; which combinations of them make sense.
 import * as z from 'zod/mini';
 import { checkRepoUrl } from './rules.ts';
-import { Secret } from './secret.ts';
+import { readSecretVar, Secret } from './secret.ts';
 import { opt, text, type Add } from './shape.ts';
 
 export type RepoAuth =
@@ -40,6 +40,16 @@ export function checkRepoAuth(repo: Partial<ParsedRepo>, add: Add): void {
   if (repo.username && !repo.password && !repo.token) add(['repo', 'password'], 'is required when repo.username is set');
 }
 
+export const REPO_TOKEN_VAR = 'MFD_REPO_TOKEN';
+
+/** MFD_REPO_TOKEN, trimmed, when it is the credential (none in the file); a bad value is a problem under its name. */
+export function readRepoTokenVar(repo: Partial<ParsedRepo>, env: Record<string, string | undefined>, add: Add): Secret | undefined {
+  if (repo.token || repo.password || repo.token_file) return undefined;
+  const read = readSecretVar(env[REPO_TOKEN_VAR]);
+  if (!read.ok) add([REPO_TOKEN_VAR], read.problem);
+  return read.ok ? read.secret : undefined;
+}
+
 /** A URL of a kind mfd cannot fetch from (rules.ts checkRepoUrl). */
 export function checkRepoUrlOf(repo: Partial<ParsedRepo>, add: Add): void {
   if (typeof repo.url === 'string' && repo.url !== '') {
@@ -51,7 +61,7 @@ export function checkRepoUrlOf(repo: Partial<ParsedRepo>, add: Add): void {
 /** The section as mfd uses it; `tokenFile` is still to be read (loadConfig does, after validation). */
 export function repoOf(
   repo: ParsedRepo,
-  opts: { timeoutMs: number; env: Record<string, string | undefined>; file: string; warnings: string[] },
+  opts: { timeoutMs: number; envToken: Secret | undefined; file: string; warnings: string[] },
 ): { repo: RepoConfig; holdsSecret: boolean; tokenFile?: string } {
   const url = repo.url;
   if (/^[a-z+]+:\/\/[^/@]*@/i.test(url)) {
@@ -60,7 +70,7 @@ export function repoOf(
   let auth: RepoAuth = { kind: 'none' };
   if (repo.password) auth = { kind: 'basic', username: repo.username!, password: new Secret(repo.password) };
   else if (repo.token) auth = { kind: 'token', token: new Secret(repo.token) };
-  else if (!repo.token_file && opts.env.MFD_REPO_TOKEN) auth = { kind: 'token', token: new Secret(opts.env.MFD_REPO_TOKEN) };
+  else if (opts.envToken) auth = { kind: 'token', token: opts.envToken };
   return {
     repo: { url, ...(repo.branch ? { branch: repo.branch } : {}), auth, timeoutMs: opts.timeoutMs },
     holdsSecret: !!(repo.token || repo.password || /^[a-z+]+:\/\/[^/@]*:[^/@]*@/i.test(url)),

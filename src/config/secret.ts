@@ -37,6 +37,22 @@ export class Secret {
 }
 
 /**
+ * A token from the environment, trimmed as a token file is: `$(cat file)` or an EnvironmentFile=
+ * line easily brings a newline or a carriage return along, which failed the login for no visible
+ * reason or went into a header. Unset or empty: no token. Blank, or whitespace or a control
+ * character inside (a second line, a pasted "Bearer "): a problem, which never quotes the value.
+ */
+export function readSecretVar(value: string | undefined): { ok: true; secret?: Secret } | { ok: false; problem: string } {
+  if (value === undefined || value === '') return { ok: true };
+  const token = value.trim();
+  if (!token) return { ok: false, problem: 'is set in the environment but holds only whitespace' };
+  if (/[\s\p{Cc}\p{Cf}]/u.test(token)) {
+    return { ok: false, problem: 'is set in the environment to a value with whitespace or a control character inside, which no token has: set it to the token alone' };
+  }
+  return { ok: true, secret: new Secret(token) };
+}
+
+/**
  * Reads a secret from a file named in mfd.toml (relative to it), where `${CREDENTIALS_DIRECTORY}` is
  * the one variable expanded: the directory systemd hands a unit's LoadCredential= files in; any
  * other is a typo or a leak. A problem is one line saying why it cannot be had.

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
-import { Secret } from './secret.ts';
+import { readSecretVar, Secret } from './secret.ts';
 import { opt, text, type Add } from './shape.ts';
 
 export type StatusProvider = 'github' | 'gitea' | 'gitlab';
@@ -82,7 +82,9 @@ export function statusOf(
     add(['status', 'repository'], s.repository ? `expected ${form}, got ${describeValue(s.repository)}` : `cannot be derived from repo.url: give ${form}`);
   }
   if (!apiUrl || !repository) return undefined;
-  const token = s.token ? new Secret(s.token) : !s.token_file && opts.env[STATUS_TOKEN_VAR] ? new Secret(opts.env[STATUS_TOKEN_VAR]!) : undefined;
+  const envToken = s.token || s.token_file ? { ok: true as const } : readSecretVar(opts.env[STATUS_TOKEN_VAR]);
+  if (!envToken.ok) add([STATUS_TOKEN_VAR], envToken.problem);
+  const token = s.token ? new Secret(s.token) : envToken.ok ? envToken.secret : undefined;
   return {
     status: {
       provider: s.provider, apiUrl, repository, context: s.context ?? `mfd/${basename(opts.root)}`, timeoutMs,

@@ -52,7 +52,7 @@ export function notifySubscriber(opts: NotifyOptions): Subscriber {
       ? `${run.command === 'rollback' ? 'rolled back to' : 'deployed'} ${short(sha)}${ref && ref !== sha ? ` (${ref})` : ''} in ${seconds}s`
       : `${run.command} ${event.outcome}: ${event.error?.message ?? event.outcome}`;
     const secret = new Set(opts.secrets.filter((s) => s !== ''));
-    const remove = [...SECRET_VARS, ...Object.entries(opts.env).filter(([, v]) => v !== undefined && secret.has(v)).map(([k]) => k)];
+    const remove = [...SECRET_VARS, ...Object.entries(opts.env).filter(([, v]) => v !== undefined && secret.has(v.trim())).map(([k]) => k)];
     const env = {
       ...opts.env,
       MFD_OUTCOME: event.outcome === 'success' ? 'success' : 'failure',

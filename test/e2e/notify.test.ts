@@ -63,6 +63,16 @@ describe('notifications (e2e)', () => {
     assert.ok(!text.includes(STATUS_TOKEN) && !text.includes(REPO_TOKEN));
   });
 
+  test('a token variable with a trailing newline is trimmed, and a copy of it as given is still kept from the command', async (t) => {
+    const { app, env, notified } = await scene(t, 'on = ["manual"]\n');
+    await app.commitVersion(1);
+    const r = await mfd(['deploy'], { cwd: app.root, env: { ...env, MFD_STATUS_TOKEN: `${STATUS_TOKEN}\n`, COPY_OF_TOKEN: `${STATUS_TOKEN}\n` } });
+    assert.equal(r.code, 0, r.stderr);
+    const seen = (await notified())!;
+    assert.equal(seen.COPY_OF_TOKEN, undefined);
+    assert.ok(!JSON.stringify(seen).includes(STATUS_TOKEN));
+  });
+
   test('with on = ["failure", "manual"] a failed build notifies and a success does not; a failing command is an error line, never the exit code', async (t) => {
     const { app, env, notified, out } = await scene(t, 'on = ["failure", "manual"]\n');
     await app.commitVersion(1, { fail: true });
