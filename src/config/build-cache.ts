@@ -43,7 +43,7 @@ export function checkBuildCache(data: unknown, add: Add): void {
     const { command } = entry as { command?: unknown };
     if (typeof command === 'number' && Number.isInteger(command) && command >= 0) {
       if (count !== undefined && command >= count) {
-        add(['build', 'cache', i, 'command'], `expected an index into build.commands (0 to ${count - 1}), got ${command}`);
+        add(['build', 'cache', i, 'command'], `expected an index into build.commands${rangeOf(count)}, got ${command}`);
       } else if (seen.has(command)) {
         add(['build', 'cache', i, 'command'], `build.commands[${command}] already has a [[build.cache]] entry`);
       }
@@ -59,6 +59,12 @@ export function checkBuildCache(data: unknown, add: Add): void {
       });
     }
   });
+}
+
+/** The indexes build.commands has, in words: an empty list has none, so no "(0 to -1)". */
+function rangeOf(count: number): string {
+  if (count === 0) return ', which is empty: there is no command to cache';
+  return count === 1 ? ' (0, its only command)' : ` (0 to ${count - 1})`;
 }
 
 export function buildCacheOf(entries: z.infer<typeof BuildCacheSchema>): BuildCacheEntry[] {

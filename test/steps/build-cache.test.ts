@@ -287,4 +287,10 @@ describe('[[build.cache]] config', () => {
     assert.match(p.get('build.cache.2.command')!, /already has/);
     assert.match(p.get('build.cache.2.imputs')!, /unknown key/);
   });
+
+  test('an entry when build.commands is empty or has one command says so, never "(0 to -1)"', () => {
+    const config = (commands: string) => `[repo]\nurl = "https://h/r"\n[build]\ncommands = ${commands}\n[[build.cache]]\ncommand = 1\ninputs = []\noutputs = ["a"]\n`;
+    assert.equal(problems(config('[]')).get('build.cache.0.command'), 'expected an index into build.commands, which is empty: there is no command to cache, got 1');
+    assert.equal(problems(config('[["true"]]')).get('build.cache.0.command'), 'expected an index into build.commands (0, its only command), got 1');
+  });
 });
