@@ -150,7 +150,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       ...health,
       ...(status ? { status: status.status } : {}),
       ...(notify ? { notify } : {}),
-      serve: serveOf(parsed.serve, { ...serveValues, env }),
+      serve: serveOf(parsed.serve, { ...serveValues, env, lineOf: (path) => lineOf(source, path) }),
       watch: watchOf({ intervalMs: ms['watch.interval'] }),
       warnings,
     },

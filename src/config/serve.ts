@@ -16,8 +16,8 @@ export type WebhookSecretSource =
   | { kind: 'none' }
   | { kind: 'inline'; secret: Secret }
   | { kind: 'env'; secret: Secret }
-  /** `path` as written: `${CREDENTIALS_DIRECTORY}` is expanded when `mfd serve` reads it. */
-  | { kind: 'file'; path: string };
+  /** `path` as written: `${CREDENTIALS_DIRECTORY}` is expanded when `mfd serve` reads it; `line` of the key in mfd.toml, for its error. */
+  | { kind: 'file'; path: string; line?: number };
 
 export interface ServeConfig {
   listen: { host: string; port: number };
@@ -32,7 +32,7 @@ export interface ServeConfig {
   /** [serve] status_page: absent, the page is served on a loopback address only (serve/page-access.ts). */
   statusPage?: boolean;
   /** The bearer token (or basic-auth password) the status page asks for; `file` is read at start. */
-  statusToken?: { kind: 'inline'; secret: Secret } | { kind: 'file'; path: string };
+  statusToken?: { kind: 'inline'; secret: Secret } | { kind: 'file'; path: string; line?: number };
 }
 
 export const ServeSchema = opt(
@@ -104,10 +104,21 @@ export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBy
   return { pollMs, maxBodyBytes };
 }
 
-export function serveOf(serve: ParsedServe, opts: { pollMs: number; maxBodyBytes: number; env: Record<string, string | undefined> }): ServeConfig {
+/**
+ * The section as mfd uses it. The files are read later (by `mfd serve` alone), when the text is
+ * gone: `lineOf` finds each file key's line now, so their errors name it as other config errors do.
+ */
+export function serveOf(
+  serve: ParsedServe,
+  opts: { pollMs: number; maxBodyBytes: number; env: Record<string, string | undefined>; lineOf: (path: string[]) => number | undefined },
+): ServeConfig {
+  const fileAt = (key: string, path: string) => {
+    const line = opts.lineOf(['serve', key]);
+    return { kind: 'file' as const, path, ...(line === undefined ? {} : { line }) };
+  };
   let secret: WebhookSecretSource = { kind: 'none' };
   if (serve?.secret) secret = { kind: 'inline', secret: new Secret(serve.secret) };
-  else if (serve?.secret_file) secret = { kind: 'file', path: serve.secret_file };
+  else if (serve?.secret_file) secret = fileAt('secret_file', serve.secret_file);
   else if (opts.env[WEBHOOK_SECRET_VAR]) secret = { kind: 'env', secret: new Secret(opts.env[WEBHOOK_SECRET_VAR]) };
   return {
     listen: serve?.listen ? parseListen(serve.listen)! : LISTEN_DEFAULT,
@@ -118,7 +129,7 @@ export function serveOf(serve: ParsedServe, opts: { pollMs: number; maxBodyBytes
     secret,
     ...(serve?.status_page === undefined ? {} : { statusPage: serve.status_page }),
     ...(serve?.status_token ? { statusToken: { kind: 'inline' as const, secret: new Secret(serve.status_token) } } : {}),
-    ...(serve?.status_token_file ? { statusToken: { kind: 'file' as const, path: serve.status_token_file } } : {}),
+    ...(serve?.status_token_file ? { statusToken: fileAt('status_token_file', serve.status_token_file) } : {}),
   };
 }
 
@@ -134,7 +145,7 @@ export async function readWebhookSecret(
   if (source.kind === 'none') return undefined;
   if (source.kind !== 'file') return source.secret;
   const viaCredentials = source.path.includes('${CREDENTIALS_DIRECTORY}');
-  const fail = (problem: string, cause?: unknown) => new WebhookSecretUnreadableError(opts.file, problem, viaCredentials, cause);
+  const fail = (problem: string, cause?: unknown) => new WebhookSecretUnreadableError(opts.file, { problem, viaCredentials, ...(source.line === undefined ? {} : { line: source.line }) }, cause);
   const read = await readCredentialFile(opts.file, source.path, opts.env);
   if (!read.ok) throw fail(read.problem, read.cause);
   const { path } = read;

@@ -27,10 +27,11 @@ export class ServeListenError extends MfdError {
 export class WebhookSecretUnreadableError extends MfdError {
   readonly code = 'WEBHOOK_SECRET_UNREADABLE';
   readonly exitCode = EXIT.config;
-  constructor(readonly file: string, problem: string, viaCredentials: boolean, cause?: unknown) {
-    super(`${file}: serve.secret_file: ${problem}`, {
+  constructor(readonly file: string, readonly reason: { problem: string; viaCredentials: boolean; line?: number }, cause?: unknown) {
+    // The shape of a ConfigInvalidError's line: file, line of the key, key, problem.
+    super(`${file}: ${reason.line === undefined ? '' : `line ${reason.line}: `}serve.secret_file: ${reason.problem}`, {
       cause,
-      hint: viaCredentials
+      hint: reason.viaCredentials
         ? 'the unit that runs mfd serve needs LoadCredential=webhook-secret:<file> (see systemd/mfd-serve@.service), and that file must exist; or point serve.secret_file at the file itself'
         : 'check that the file exists, is not empty, and that the user mfd serve runs as can read it',
     });

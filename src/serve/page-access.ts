@@ -40,7 +40,7 @@ async function readStatusToken(serve: ServeConfig, opts: { file: string; env: Re
     await warnIfShared(opts.file, opts.warn);
     return source.secret;
   }
-  const fail = (message: string) => new ConfigInvalidError(opts.file, [{ path: 'serve.status_token_file', message }]);
+  const fail = (message: string) => new ConfigInvalidError(opts.file, [{ path: 'serve.status_token_file', message, ...(source.line === undefined ? {} : { line: source.line }) }]);
   // As serve.secret_file: only the directory systemd hands a unit's credentials in is expanded.
   const read = await readCredentialFile(opts.file, source.path, opts.env);
   if (!read.ok) throw fail(read.problem);

@@ -46,7 +46,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   InterruptedError: new errors.InterruptedError('SIGINT', 'before the build'),
   WebhookSecretMissingError: new errors.WebhookSecretMissingError('mfd.toml'),
   ServeListenError: new errors.ServeListenError('127.0.0.1:8090', 'EADDRINUSE'),
-  WebhookSecretUnreadableError: new errors.WebhookSecretUnreadableError('mfd.toml', 'cannot read x: ENOENT', true),
+  WebhookSecretUnreadableError: new errors.WebhookSecretUnreadableError('mfd.toml', { problem: 'cannot read x: ENOENT', viaCredentials: true }),
   DeploySupersededError: new errors.DeploySupersededError('sha', 'why'),
 };
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config/config.ts';
 import { readWebhookSecret } from '../../src/config/serve.ts';
 import { ConfigInvalidError, WebhookSecretUnreadableError } from '../../src/errors/index.ts';
+import { pageAccessOf } from '../../src/serve/page-access.ts';
 import { isLoopback } from '../../src/serve/watch.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
@@ -39,7 +40,7 @@ describe('config/serve', () => {
 
   test('the secret comes from the file, else secret_file, else MFD_WEBHOOK_SECRET; secret and secret_file together are an error', () => {
     assert.equal(parse('secret = "s3cret"').secret.kind, 'inline');
-    assert.deepEqual(parse('secret_file = "hook.secret"', { MFD_WEBHOOK_SECRET: 'x' }).secret, { kind: 'file', path: 'hook.secret' });
+    assert.deepEqual(parse('secret_file = "hook.secret"', { MFD_WEBHOOK_SECRET: 'x' }).secret, { kind: 'file', path: 'hook.secret', line: 6 });
     assert.equal(parse('', { MFD_WEBHOOK_SECRET: 'from-env' }).secret.kind, 'env');
     assert.match(problems('secret = "a"\nsecret_file = "b"').get('serve.secret_file')!, /either serve\.secret or serve\.secret_file/);
   });
@@ -82,6 +83,20 @@ describe('config/serve', () => {
     const other = { ...config.serve, secret: { kind: 'file' as const, path: '${HOME}/secret' } };
     await assert.rejects(readWebhookSecret(other, { file, env: { HOME: root } }), /only \$\{CREDENTIALS_DIRECTORY\} is/);
     assert.equal(await readWebhookSecret({ ...config.serve, secret: { kind: 'none' } }, { file, env: {} }), undefined);
+  });
+
+  test('an unreadable secret_file or status_token_file names its line in mfd.toml, as repo.token_file does', async (t) => {
+    const root = await tmpRoot(t);
+    const file = join(root, 'mfd.toml');
+    // BASE is 4 lines: [serve] on 5, secret_file on 7, status_token_file on 8; repo.token_file on 3.
+    await writeFile(file, `${BASE}[serve]\nlisten = "127.0.0.1:0"\nsecret_file = "hook.secret"\nstatus_token_file = "page.token"\n`, { mode: 0o600 });
+    const config = await loadConfig(file, {});
+    await assert.rejects(readWebhookSecret(config.serve, { file, env: {} }), (e: WebhookSecretUnreadableError) =>
+      e.message === `${file}: line 7: serve.secret_file: cannot read ${join(root, 'hook.secret')}: ENOENT`);
+    await assert.rejects(pageAccessOf(config.serve, { file, env: {}, warn: () => {} }), (e: ConfigInvalidError) =>
+      e.issues[0]!.line === 8 && e.message === `${file}: line 8: serve.status_token_file: cannot read ${join(root, 'page.token')}: ENOENT`);
+    await writeFile(file, `[repo]\nurl = "https://git.example.com/me/app.git"\ntoken_file = "repo.token"\n[build]\ncommands = []\n`, { mode: 0o600 });
+    await assert.rejects(loadConfig(file, {}), { message: `${file}: line 3: repo.token_file: cannot read ${join(root, 'repo.token')}: ENOENT` });
   });
 
   test('a secret in mfd.toml makes a loose mode a warning, as a token does', async (t) => {
