@@ -90,6 +90,20 @@ export class GitRefusedError extends MfdError {
   }
 }
 
+/**
+ * The server's ref advertisement or ref listing ran past `limitBytes` (ref-limit.ts): read whole
+ * before anything acts on it, it is cut there, not left to fill this process's memory.
+ */
+export class GitRefsTooLargeError extends MfdError {
+  readonly code = 'GIT_REFS_TOO_LARGE';
+  readonly exitCode = EXIT.git;
+  constructor(readonly url: string, readonly limitBytes: number) {
+    super(`the ref list from ${url} is over ${limitBytes / 1024 ** 2} MiB, more than mfd reads`, {
+      hint: 'check that repo.url names a git repository (git ls-remote <url> | wc -l); if it really has that many refs, delete stale ones on the server (old tags, pull-request refs)',
+    });
+  }
+}
+
 /** A transfer from the git server got no answer, or crawled, for `[repo] timeout` (http-client.ts). */
 export class GitTimeoutError extends MfdError {
   readonly code = 'GIT_TIMEOUT';

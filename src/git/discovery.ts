@@ -3,6 +3,7 @@
 // parsed in JavaScript, when a fetch of a known sha needs only the capabilities and HEAD.
 import type { GitHttpClient, GitHttpResponse } from './http-client.ts';
 import { DELIM, FLUSH, pktLine, pktLines } from './pkt-line.ts';
+import { boundedBody } from './ref-limit.ts';
 
 const ADVERTISEMENT = 'application/x-git-upload-pack-advertisement';
 
@@ -19,9 +20,9 @@ export function withFilteredDiscovery(http: GitHttpClient): GitHttpClient {
       if (!(res.headers['content-type'] ?? '').startsWith(ADVERTISEMENT)) return res;
       // Read only up to the HEAD line when it comes first, as git and JGit send it: the thousands of
       // refs behind it are not waited for but cut (the want list goes on another connection).
-      // Otherwise the whole answer is read and filtered.
+      // Otherwise the whole answer is read and filtered, up to MAX_REFS_BYTES.
       const chunks: Buffer[] = [];
-      const body = res.body[Symbol.asyncIterator]();
+      const body = boundedBody(res.body, req.url);
       let undecided = true;
       for (let next = await body.next(); !next.done; next = await body.next()) {
         chunks.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength));

@@ -23,6 +23,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   GitCacheError: new errors.GitCacheError('why'),
   GitPackInvalidError: new errors.GitPackInvalidError('http://x', 'why'),
   GitRefusedError: new errors.GitRefusedError('http://x', 'said'),
+  GitRefsTooLargeError: new errors.GitRefsTooLargeError('http://x', 64 * 1024 ** 2),
   CheckoutFailedError: new errors.CheckoutFailedError('sha', 'dir', 'why'),
   TreeInvalidError: new errors.TreeInvalidError('sha', '', 'badTree', 'why'),
   BuildFailedError: new errors.BuildFailedError(['make'], 1, '', 'log'),
