@@ -1,12 +1,13 @@
 // How mfd talks to a git server, minus isomorphic-git itself (fetch.ts and resolve.ts plug these in):
 // credentials for onAuth and a URL that never holds them, the HTTP client with its timeout
-// (http-client.ts) and the thin-pack request, and git failures as mfd errors.
+// (http-client.ts), the bound on ref lists (ref-limit.ts) and the thin-pack request, and git failures as mfd errors.
 import { errnoCode, GitAuthError, GitCacheError, GitFetchError, GitRefusedError, isDiskFull, MfdError, toFsError } from '../errors/index.ts';
 import { withFilteredDiscovery } from './discovery.ts';
 import { withHeadStart } from './head-start.ts';
 import { lsRefsBody, type Listing } from './listing.ts';
 import { createGitHttp, type GitHttpClient } from './http-client.ts';
 import { PackProblem } from './pack-format.ts';
+import { withBoundedRefs } from './ref-limit.ts';
 
 export type RepoAuth =
   | { kind: 'none' }
@@ -74,11 +75,12 @@ export function connectionOf(target: RemoteOrConnection): Connection {
 /** Configured credentials win; otherwise `user:pass@` in the URL become basic auth, as in git. */
 export function connect(remote: RepoRemote): Connection {
   const http = withHeadStart(createGitHttp({ timeoutMs: remote.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(remote.signal ? { signal: remote.signal } : {}) }));
-  const fetchHttp = withFilteredDiscovery(http);
+  // Outside the filter, which reads the advertisement itself (bounded too) to cut it at HEAD.
+  const fetchHttp = withBoundedRefs(withFilteredDiscovery(http));
   const url = redactUrl(remote.url);
   const credentials = credentialsOf(remote);
   return {
-    url, credentials, http, fetchHttp, thinHttp: withThinPack(fetchHttp),
+    url, credentials, http: withBoundedRefs(http), fetchHttp, thinHttp: withThinPack(fetchHttp),
     // What iso-git's GitRemoteHTTP.discover sends: no credentials until a 401 asks for them, and
     // `Git-Protocol: version=2` for the v2 listing (its fetch always speaks v1). The ls-refs
     // request goes beside it, not after its answer (a round trip less), but only without
