@@ -4,21 +4,16 @@ import { closeSync, constants, existsSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from '../sys/files.ts';
 import { join } from 'node:path';
 import { addRemote, getConfig, init } from 'isomorphic-git';
-import { fs, LAST_FETCHED, REMOTE, type Cache, type CacheLock } from './iso.ts';
+import { fs, LAST_FETCHED, REMOTE, type CacheLock } from './iso.ts';
 import { damagedPacks } from './packcheck.ts';
-import { fattenNewPacks } from './thin.ts';
 import type { Connection } from './transport.ts';
 
-/**
- * Creates the bare cache on first use and repairs what a killed thin fetch left; the remote's URL
- * in its config never holds credentials.
- */
-export async function openCache(conn: Connection, gitdir: string, cache: Cache): Promise<void> {
+/** Creates the bare cache on first use; the remote's URL in its config never holds credentials. */
+export async function openCache(conn: Connection, gitdir: string): Promise<void> {
   if (!existsSync(join(gitdir, 'HEAD'))) {
     await mkdir(gitdir, { recursive: true });
     await init({ fs, gitdir, bare: true, defaultBranch: LAST_FETCHED });
   }
-  await fattenNewPacks(gitdir, cache);
   const current = (await getConfig({ fs, gitdir, path: `remote.${REMOTE}.url` })) as string | undefined;
   if (current !== conn.url) await addRemote({ fs, gitdir, remote: REMOTE, url: conn.url, force: true });
 }
@@ -30,7 +25,7 @@ export async function openCache(conn: Connection, gitdir: string, cache: Cache):
  * too. Returns how many packs were damaged.
  */
 export async function repairPacks(gitdir: string, lock: CacheLock): Promise<Repair> {
-  if ((await damagedPacks(join(gitdir, 'objects', 'pack'))).length === 0 && !existsSync(join(gitdir, INCOMPLETE))) return { damaged: 0, incomplete: false };
+  if ((await damagedPacks(join(gitdir, 'objects', 'pack'))).length === 0 && !existsSync(join(gitdir, INCOMPLETE)) && !existsSync(join(gitdir, THIN_MARKER))) return { damaged: 0, incomplete: false };
   return lock(() => removeDamagedPacks(gitdir));
 }
 
@@ -46,6 +41,13 @@ export interface Repair {
  * counts as cached, so no fetch would ever bring the rest: the next repair starts the cache over.
  */
 const INCOMPLETE = 'mfd-incomplete';
+
+/**
+ * Left by a fetch of an older mfd killed between storing a thin pack and rewriting it
+ * self-contained (fetches now store only self-contained packs: pack-receive.ts). That one thin
+ * pack counts as a damaged pack: the cache starts over, as for any other pack a crash left.
+ */
+const THIN_MARKER = 'mfd-thin-fetch.json';
 
 export function markIncomplete(gitdir: string, missing: string): void {
   try {
@@ -64,9 +66,9 @@ export function markIncomplete(gitdir: string, missing: string): void {
 /** The removal of repairPacks, for callers that already hold the cache lock. */
 export async function removeDamagedPacks(gitdir: string): Promise<Repair> {
   const packDir = join(gitdir, 'objects', 'pack');
-  const damaged = await damagedPacks(packDir);
+  const damaged = (await damagedPacks(packDir)).length + (existsSync(join(gitdir, THIN_MARKER)) ? 1 : 0);
   const incomplete = existsSync(join(gitdir, INCOMPLETE));
-  if (damaged.length === 0 && !incomplete) return { damaged: 0, incomplete };
+  if (damaged === 0 && !incomplete) return { damaged: 0, incomplete };
   // Not the damaged ones alone: a power cut can damage any recent pack, and the packs after it
   // hold only what changed since (thin fetches) and the last fetched commit, whose "have" would
   // make every later fetch leave out again what the damaged one held: a checkout would then miss
@@ -77,7 +79,8 @@ export async function removeDamagedPacks(gitdir: string): Promise<Repair> {
   await rm(join(gitdir, 'refs', 'heads', LAST_FETCHED), { force: true });
   await rm(join(gitdir, 'shallow'), { force: true });
   await rm(join(gitdir, INCOMPLETE), { force: true });
-  return { damaged: damaged.length, incomplete };
+  await rm(join(gitdir, THIN_MARKER), { force: true });
+  return { damaged, incomplete };
 }
 
 /** Whether the cache's history is cut off (a depth-limited fetch): deepening may still find more. */

@@ -60,7 +60,7 @@ export async function fetchCommit(options: RemoteOrConnection & {
 
 /** Fetches `sha` at `depth` into the cache (created if needed); RefNotFoundError if the server has no such commit. */
 export async function fetchInto(conn: Connection, gitdir: string, sha: string, depth: number, cache: Cache, whilePacking?: () => void): Promise<void> {
-  await openCache(conn, gitdir, cache);
+  await openCache(conn, gitdir);
   // Only a depth-1 fetch that can send a "have" gains from a thin pack; deepening does not.
   const last = await readRef({ fs, gitdir, ref: LAST_FETCHED }).catch(() => undefined);
   const thin = depth === 1 && last !== undefined && (await hasCommit(gitdir, last, cache));

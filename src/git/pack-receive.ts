@@ -115,17 +115,11 @@ async function store(temp: { path: string; bytes: number }, packDir: string, opt
 /**
  * Stores an indexed pack as `pack-<name>.pack` and `.idx`: the pack first, the index last, each
  * renamed into place, so a kill leaves at most a pack without an index (invisible, removed by the
- * next compaction). `tempPath` is a temp file holding the pack as it must be stored, if there is one.
+ * next compaction). `tempPath` is the temp file holding the pack as it must be stored.
  */
-export function storeIndexed(packDir: string, indexed: IndexedPack, tempPath?: string): void {
+export function storeIndexed(packDir: string, indexed: IndexedPack, tempPath: string): void {
   const base = join(packDir, `pack-${indexed.name}`);
-  const packTemp = tempPath ?? tempName(packDir);
-  if (tempPath === undefined) {
-    // A programming error, never the world's: an index of a file is stored with that file.
-    if (indexed.pack === undefined) throw new Error('storeIndexed: no pack bytes and no pack file');
-    writeFileSync(packTemp, indexed.pack, { flag: 'wx' });
-  }
-  renameSync(packTemp, `${base}.pack`);
+  renameSync(tempPath, `${base}.pack`);
   const idxTemp = tempName(packDir);
   writeFileSync(idxTemp, indexed.idx, { flag: 'wx' });
   renameSync(idxTemp, `${base}.idx`);

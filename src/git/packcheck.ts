@@ -22,7 +22,7 @@ export async function damagedPacks(packDir: string): Promise<string[]> {
     throw error;
   }
   const damaged: string[] = [];
-  // A pack without an index is invisible to isomorphic-git, not damage (thin.ts deals with those).
+  // A pack without an index is invisible to isomorphic-git, not damage (removeLeftovers, pack-receive.ts, removes those).
   for (const idx of names.filter((n) => n.endsWith('.idx'))) {
     const pack = idx.replace(/\.idx$/, '.pack');
     if (!(await isIntact(join(packDir, idx), join(packDir, pack)))) damaged.push(pack);

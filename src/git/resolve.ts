@@ -81,7 +81,7 @@ async function resolveShortSha(conn: Connection, gitdir: string, prefix: string,
   const anyTip = refs.find((r) => r.ref.startsWith('refs/heads/') || r.ref.startsWith('refs/tags/'));
   if (!anyTip) throw new RefNotFoundError(prefix, conn.url, 'the remote has no branches or tags');
   await removeDamagedPacks(gitdir);
-  await openCache(conn, gitdir, cache);
+  await openCache(conn, gitdir);
   for (const depth of DEEPEN_STEPS) {
     await fetchPack({
       fs, http: conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),

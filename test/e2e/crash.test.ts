@@ -11,7 +11,7 @@ import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd, startMfd, waitForOutput } from '../helpers/cli.ts';
 import { runGit } from '../helpers/repo.ts';
 import { MAX_PACKS } from '../../src/git/git.ts';
-import { writePack } from '../../src/git/pack.ts';
+import { writePack } from '../helpers/pack.ts';
 import type { PausePoint } from '../../src/sys/testhook.ts';
 
 /** Sets the scene without a process: the deploys under test are the CLI's. */

@@ -8,7 +8,7 @@ import { GitAuthError, GitFetchError, RefNotFoundError } from '../../src/errors/
 import { checkoutCommit, fetchCommit, hasCommit, MAX_PACKS, redactUrl, resolveRef } from '../../src/git/git.ts';
 import { gitFixture as fixture } from '../helpers/git-fixture.ts';
 import { until } from '../helpers/hold.ts';
-import { writePack } from '../../src/git/pack.ts';
+import { writePack } from '../helpers/pack.ts';
 import { damagedPacks } from '../../src/git/packcheck.ts';
 import { startGitServer } from '../helpers/git-server.ts';
 import { createRepo, runGit, tmpRoot, type TestRepo } from '../helpers/repo.ts';
@@ -188,31 +188,35 @@ describe('git: fetchCommit and checkoutCommit', () => {
     }
   });
 
-  test('a pack left by a thin fetch that was killed is rewritten self-contained by the next fetch', { timeout: 60_000 }, async (t) => {
+  test('a thin pack an older mfd left (killed before rewriting it) starts the cache over: no pack is read whole to rewrite it', { timeout: 60_000 }, async (t) => {
     const root = await tmpRoot(t);
     const repo = await createRepo(join(root, 'srv'), 'app.git');
     const text = (n: number) => Array.from({ length: 400 }, (_, i) => `line ${i} of version ${i === 200 ? n : 1}\n`).join('');
     const v1 = await repo.commit({ 'big.txt': text(1) }, 'v1');
     const v2 = await repo.commit({ 'big.txt': text(2) }, 'v2');
     const v3 = await repo.commit({ 'big.txt': text(3) }, 'v3');
-    const { server, remote, gitdir, packDir } = await serve(t, root, repo);
+    const { remote, gitdir, packDir } = await serve(t, root, repo);
     await fetchCommit({ remote, gitdir, sha: v1 });
 
-    // What a fetch killed between writing its pack and fattening it leaves: the marker, and a pack
-    // it does not list (native git cannot write a thin pack to disk, so this one is only unlisted).
+    // What an older mfd's fetch killed between storing its thin pack and rewriting it left: the
+    // marker listing the packs before it, and a pack it does not list (native git cannot write a
+    // thin pack to disk, so this one is only unlisted).
     await writeFile(join(gitdir, 'mfd-thin-fetch.json'), JSON.stringify(await readdir(packDir)));
     const leftover = await runGit(['pack-objects', '--revs', join(packDir, 'pack')], { cwd: repo.bare, input: `${v2}\n^${v1}\n` });
     assert.ok((await readdir(packDir)).includes(`pack-${leftover}.pack`));
 
-    await fetchCommit({ remote, gitdir, sha: v3 });
+    // Counted as the one damaged pack, as any other a crash left; the old rewrite read every
+    // object of it into memory, then the whole rewritten pack, and reported nothing.
+    assert.deepEqual(await fetchCommit({ remote, gitdir, sha: v3 }), { fetched: true, repaired: 1 });
     const packs = await readdir(packDir);
     assert.ok(!packs.includes(`pack-${leftover}.pack`));
-    assert.ok(!packs.includes('mfd-thin-fetch.json') && !existsSync(join(gitdir, 'mfd-thin-fetch.json')));
+    assert.ok(!existsSync(join(gitdir, 'mfd-thin-fetch.json')));
     for (const idx of packs.filter((n) => n.endsWith('.idx'))) await runGit(['verify-pack', join(packDir, idx)], { cwd: root });
+    assert.equal(await hasCommit(gitdir, v2), false, 'started over: only what the fetch of v3 brought');
     const dir = join(root, 'out');
     await mkdir(dir);
-    await checkoutCommit({ gitdir, sha: v2, dir });
-    assert.equal(await readFile(join(dir, 'big.txt'), 'utf8'), text(2));
+    await checkoutCommit({ gitdir, sha: v3, dir });
+    assert.equal(await readFile(join(dir, 'big.txt'), 'utf8'), text(3));
   });
 
   test('whilePacking runs once, after the want list is sent and before the pack comes; not at all when nothing is fetched', async (t) => {

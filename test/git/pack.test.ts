@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listPackOids, writePack } from '../../src/git/pack.ts';
+import { listPackOids } from '../../src/git/pack.ts';
+import { writePack } from '../helpers/pack.ts';
 import { blobId } from '../../src/git/checkout.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
