@@ -45,7 +45,12 @@ function runMfd(script, cwd, args) {
 function inTurn(steps) {
   process.on('beforeExit', () => {
     if (process.exitCode) throw new Error(`a run for the code cache failed (exit ${process.exitCode})`);
-    steps.shift()?.();
+    const step = steps.shift();
+    if (!step) return;
+    step();
+    // A run whose calls all settle at once (mfd reads its state synchronously) leaves the loop
+    // nothing to wait on, and beforeExit would not come again: an immediate makes it turn once.
+    setImmediate(() => {});
   });
 }
 

@@ -1,6 +1,8 @@
-// sys/files.ts: node:fs/promises' functions made from node:fs's callbacks give what node:fs/promises gives.
+// sys/files.ts: its functions give what node:fs/promises gives, and its readFile cannot hang on
+// what is not a regular file.
 import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as files from '../../src/sys/files.ts';
@@ -38,4 +40,32 @@ test('each function answers as node:fs/promises does, values and errors alike', 
   const native = await fsp.readFile(join(root, 'moved', 'f.txt')).catch((e: NodeJS.ErrnoException) => e);
   assert.ok(missing instanceof Error && native instanceof Error);
   assert.deepEqual([missing.code, missing.syscall, missing.path], [native.code, native.syscall, native.path]);
+});
+
+test('readFile refuses a FIFO or a device at once instead of waiting on it, and a directory as readFile does', { timeout: 20_000 }, async (t) => {
+  const root = await tmpRoot(t);
+  const fifo = join(root, 'record.json');
+  execFileSync('mkfifo', [fifo]);
+  // No writer ever opens it: a blocking open would wait for one for ever (the timeout fails the test).
+  for (const path of [fifo, '/dev/zero']) {
+    const error = await files.readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => e);
+    assert.ok(error instanceof Error, path);
+    assert.deepEqual([error.code, error.syscall, error.path], ['EINVAL', 'read', path]);
+    assert.match(error.message, /not a regular file/);
+  }
+  const ours = await files.readFile(root).catch((e: NodeJS.ErrnoException) => e);
+  const native = await fsp.readFile(root).catch((e: NodeJS.ErrnoException) => e);
+  assert.ok(ours instanceof Error && native instanceof Error);
+  assert.deepEqual([ours.code, ours.syscall], [native.code, native.syscall]);
+  // A /proc file is a regular file of size 0 that still has content.
+  assert.match(await files.readFile('/proc/self/stat', 'utf8'), /^\d+ \(/);
+});
+
+test('the calls that only look settle without the thread pool, as rejections where node:fs/promises rejects', async (t) => {
+  const root = await tmpRoot(t);
+  for (const call of [() => files.stat(join(root, 'x')), () => files.lstat(join(root, 'x')), () => files.readlink(root), () => files.readdir(join(root, 'x'))]) {
+    const promise = call();
+    assert.ok(promise instanceof Promise);
+    await assert.rejects(promise, (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'EINVAL');
+  }
 });
