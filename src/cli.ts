@@ -12,6 +12,8 @@ import { chooseColor, chooseMode, Reporter } from './sys/output.ts';
 declare const MFD_VERSION: string | undefined;
 const VERSION = typeof MFD_VERSION === 'string' ? MFD_VERSION : '0.0.0-dev';
 
+const STOP_SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /** The flags every command takes. A command's own flags live in its file. */
 const COMMON = {
   C: { type: 'string', short: 'C', description: 'use DIR/mfd.toml (default: ./mfd.toml); DIR is the app root', value: 'DIR' },
@@ -50,10 +52,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   let reporter = makeReporter(flags, env);
   const controller = new AbortController();
   const hurry = new AbortController();
-  // The first SIGINT/SIGTERM asks the run to stop cleanly (it aborts ctx.signal with the
-  // Interruption, and the command ends with an InterruptedError: exit 130 / 143); a second one
-  // only makes it kill its child processes at once. Persistent listeners, not `once`: with none
+  // The first SIGINT/SIGTERM/SIGHUP asks the run to stop cleanly (it aborts ctx.signal with the
+  // Interruption, and the command ends with an InterruptedError: exit 130 / 143 / 129); a second
+  // one only makes it kill its child processes at once. Persistent listeners, not `once`: with none
   // left, signal-exit (proper-lockfile's) re-raises the signal and mfd would die mid-step.
+  // SIGHUP is a hang-up (the ssh connection dropped): writes to the terminal fail from then on,
+  // which fdwrite.ts absorbs, so the clean-up runs to its end with no one watching. mfd has no
+  // reload: watch and serve take SIGHUP as a stop too (README, What Ctrl-C and SIGTERM do).
   const onSignal = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) {
       reporter.warn(`${signal}: stopping cleanly after the current step (again: kill running commands now)`);
@@ -87,8 +92,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const command = await load();
     // Only the commands that change the app root clean up; the others end at once, as by default.
     if (command.stopsCleanly) {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
     }
     for (const token of loose.tokens) {
       if (token.kind === 'option' && !(token.name in COMMON) && !(token.name in command.flags)) {
@@ -132,8 +136,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     reporter.internalFailure(error);
     return EXIT.internal;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
 }
 
@@ -185,7 +188,7 @@ async function usageText(): Promise<string> {
     'Exit codes: 0 ok, 1 internal, 2 usage or config, 3 lock held, 4 git, 5 build,',
     '6 activate or restart, 7 unhealthy (rolled back), 8 rollback failed or server needs',
     'attention, 9 disk full or nearly full, 10 file system (permissions, a file in mfd\'s place),',
-    '130 / 143 interrupted by SIGINT / SIGTERM.',
+    '130 / 143 / 129 interrupted by SIGINT / SIGTERM / SIGHUP.',
   ].join('\n');
 }
 

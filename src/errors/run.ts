@@ -1,8 +1,9 @@
-// A run stopped by SIGINT or SIGTERM: the reason cli.ts aborts the run's signal with, and the
-// error the orchestration throws once it has put things in order (exit 130 / 143, as shells do).
+// A run stopped by SIGINT, SIGTERM or SIGHUP: the reason cli.ts aborts the run's signal with, and
+// the error the orchestration throws once it has put things in order (exit 130 / 143 / 129, as shells do).
 import { MfdError } from './base.ts';
 
-export type InterruptSignal = 'SIGINT' | 'SIGTERM';
+/** SIGHUP: the terminal went away (an ssh connection dropped), which must not cut a deploy off either. */
+export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
 /** The abort reason of an interrupted run: which signal, and `hurry`, aborted by a second one. */
 export interface Interruption {
@@ -13,11 +14,11 @@ export interface Interruption {
 
 export function interruptionOf(signal: AbortSignal | undefined): Interruption | undefined {
   const reason = signal?.aborted ? (signal.reason as Partial<Interruption> | undefined) : undefined;
-  return reason && (reason.signal === 'SIGINT' || reason.signal === 'SIGTERM') && reason.hurry ? (reason as Interruption) : undefined;
+  return reason && reason.signal !== undefined && Object.hasOwn(EXIT_BY_SIGNAL, reason.signal) && reason.hurry ? (reason as Interruption) : undefined;
 }
 
 /** 128 + the signal's number, what a shell reports for a process a signal ended. */
-const EXIT_BY_SIGNAL: Record<InterruptSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+const EXIT_BY_SIGNAL: Record<InterruptSignal, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 export class InterruptedError extends MfdError {
   readonly code = 'INTERRUPTED';

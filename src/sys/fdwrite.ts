@@ -9,8 +9,9 @@ export interface TextSink {
 
 /**
  * A sink for fd 1 or 2. When the descriptor is non-blocking and full (EAGAIN), the rest and all
- * later output go through Node's stream, which waits for it; when the reader has gone (EPIPE) or
- * the descriptor is closed (EBADF), output is dropped, as there is no one left to read it.
+ * later output go through Node's stream, which waits for it; when the reader has gone (EPIPE), the
+ * terminal hung up (EIO) or the descriptor is closed (EBADF), output is dropped, as there is no one
+ * left to read it: a write must never end a run before its clean-up has released the lock.
  */
 export function fdSink(fd: number, stream: () => NodeJS.WritableStream = () => (fd === 1 ? process.stdout : process.stderr)): TextSink {
   let fallback: NodeJS.WritableStream | undefined;
@@ -28,10 +29,14 @@ export function fdSink(fd: number, stream: () => NodeJS.WritableStream = () => (
         while (done < bytes.length) done += writeSync(fd, bytes, done);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        // The reader has gone, or the descriptor was closed before mfd started (`mfd ls >&-`).
-        if (code === 'EPIPE' || code === 'EBADF') closed = true;
+        // The reader has gone, the terminal hung up (ssh dropped: SIGHUP, then EIO on every write),
+        // or the descriptor was closed before mfd started (`mfd ls >&-`).
+        if (code === 'EPIPE' || code === 'EIO' || code === 'EBADF') closed = true;
         else if (code === 'EAGAIN') {
           fallback = stream();
+          // The stream fails the same ways later, as an 'error' event: one with no listener would
+          // end the process, so it only stops the output.
+          fallback.on('error', () => (closed = true));
           fallback.write(bytes.subarray(done));
         } else throw error;
       }

@@ -30,7 +30,10 @@ const HOLD = (url: string) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${n
 // A build that records its pid, ignores SIGTERM and SIGINT (noting the TERM), and runs until killed.
 const HOLD_JS = `const fs = require('fs');
 if (process.env.T_STARTED) {
-  process.on('SIGTERM', () => fs.writeFileSync(process.env.T_TERM, 'got SIGTERM'));
+  process.on('SIGTERM', () => {
+    fs.writeFileSync(process.env.T_TERM, 'got SIGTERM');
+    if (process.env.T_TERM_EXITS) process.exit(1);
+  });
   process.on('SIGINT', () => {});
   fs.writeFileSync(process.env.T_STARTED, String(process.pid));
   setInterval(() => {}, 1000);
@@ -77,12 +80,13 @@ async function assertInterruptedBeforeActivation(app: AppFixture, r: Report, opt
   assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${opts.next}$`));
 }
 
-describe('SIGINT and SIGTERM (e2e)', () => {
+describe('SIGINT, SIGTERM and SIGHUP (e2e)', () => {
   for (const { step, signal, code } of [
     { step: 'resolve', signal: 'SIGINT', code: 130 },
     { step: 'fetch', signal: 'SIGINT', code: 130 },
     { step: 'checkout', signal: 'SIGTERM', code: 143 },
     { step: 'built', signal: 'SIGTERM', code: 143 },
+    { step: 'checkout', signal: 'SIGHUP', code: 129 },
   ] as const) {
     test(`${signal} at "${step}": exit ${code}, lock released, the new deployment failed and removed, history says interrupted`, async (t) => {
       if (await skipUnlessPidNamespace(t)) return;
@@ -121,6 +125,31 @@ describe('SIGINT and SIGTERM (e2e)', () => {
     assert.equal(await readFile(term, 'utf8'), 'got SIGTERM', 'the build was asked to stop first');
     assert.match(r.results.mfd!.stderr, /build command .* failed|interrupted by SIGTERM while building mfd_\d+_[0-9a-f]{40}, which is recorded failed and removed/);
     await assertInterruptedBeforeActivation(app, r, { code: 143, signal: 'SIGTERM', old, next });
+  });
+
+  test('the terminal hangs up during a build (ssh drops): SIGHUP stops it cleanly although every write now fails with EIO', async (t) => {
+    if (await skipUnlessPidNamespace(t)) return;
+    const { app, old, next, started, term } = await heldBuildScene(t);
+    const r = await runInPidNamespace([
+      // script(1) gives mfd a terminal as sshd does, mfd its session leader. Killing script closes
+      // the terminal's master side: the kernel hangs it up, sends mfd SIGHUP, and writes get EIO.
+      { op: 'start', id: 'ssh', argv: ['script', '-qfec', `exec ${node} ${JSON.stringify(MFD)} deploy`, '/dev/null'], cwd: app.root, env: { T_STARTED: started, T_TERM: term, T_TERM_EXITS: '1' } },
+      { op: 'waitFile', path: started },
+      { op: 'signal', id: 'ssh', signal: 'SIGKILL' },
+      { op: 'exit', id: 'ssh' },
+      // The build exits on its TERM; the runner then waits for mfd to be gone (its report's leftover).
+      { op: 'waitFile', path: term },
+    ]);
+    assert.deepEqual(r.leftover, [], 'neither mfd nor its build outlives the hang-up');
+    assert.equal(await exists(join(app.root, '.mfd-deploy.lock')), false, 'the deploy lock is released');
+    assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${old}$`));
+    assert.deepEqual((await records(app)).filter((rec) => rec.state === 'building'), [], 'no record is left building');
+    assert.deepEqual((await readdir(app.root)).filter((n) => n.endsWith(next)), [], 'its directory is removed');
+    const h = await lastHistory(app);
+    assert.deepEqual([h.outcome, h.error?.code], ['interrupted', 'INTERRUPTED']);
+    assert.match(h.error.message, /^interrupted by SIGHUP while building mfd_\d+_[0-9a-f]{40}, which is recorded failed and removed; active is untouched$/);
+    // What the gone terminal could not show is in the run's log, for `mfd logs`.
+    assert.match(await readFile(h.log, 'utf8'), /^error: interrupted by SIGHUP while building /m);
   });
 
   test('a second Ctrl-C kills the build at once, and the clean-up still runs', async (t) => {

@@ -87,26 +87,28 @@ describe('mfd watch (e2e)', () => {
     assert.deepEqual([last.sha, last.outcome, last.trigger], [next, 'success', 'poll']);
   });
 
-  test('SIGTERM twice during its deploy: the deploy stops cleanly before activation, active stays good, the lock is free, exit 0', async (t) => {
+  // SIGHUP (the terminal of a watch run by hand went away) stops it as SIGTERM does: mfd has no reload.
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) test(`${signal} twice during its deploy: the deploy stops cleanly before activation, active stays good, the lock is free, exit 0`, async (t) => {
     if (await skipUnlessPidNamespace(t)) return;
     const { app, old, started, release } = await heldScene(t);
     const r = await runInPidNamespace([
       watch(app, { T_STARTED: started, T_WAIT_FOR: release }),
       { op: 'waitFile', path: started },
-      { op: 'signal', id: 'watch', signal: 'SIGTERM' },
+      { op: 'signal', id: 'watch', signal },
       { op: 'waitOutput', id: 'watch', text: 'letting the deploy under way finish' },
-      { op: 'signal', id: 'watch', signal: 'SIGTERM' },
+      { op: 'signal', id: 'watch', signal },
       { op: 'exit', id: 'watch' },
     ]);
     const out = r.results.watch!;
     assert.equal(out.code, 0, out.stderr);
     assert.deepEqual(r.leftover, [], 'the build was stopped with the deploy');
     assert.doesNotMatch(out.stderr, /internal error|\n\s+at /);
-    assert.match(out.stderr, /^error: deploy of [0-9a-f]{40} failed: INTERRUPTED: /m);
+    assert.match(out.stderr, new RegExp(`^info: ${signal}: no more polls; letting the deploy under way finish \\(up to 1m; ${signal} again stops it now\\)$`, 'm'));
+    assert.match(out.stderr, new RegExp(`^error: deploy of [0-9a-f]{40} failed: INTERRUPTED: interrupted by ${signal} `, 'm'));
     assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${old}$`));
     assert.equal(await exists(join(app.root, '.mfd-deploy.lock')), false);
     const last = (await history(app)).at(-1)!;
-    assert.deepEqual([last.outcome, last.trigger], ['interrupted', 'poll']);
+    assert.deepEqual([last.outcome, last.trigger, last.error?.code], ['interrupted', 'poll', 'INTERRUPTED']);
     const leftovers = (await readFile(join(app.root, '.mfd', 'history.jsonl'), 'utf8')).includes('"building"');
     assert.equal(leftovers, false);
   });

@@ -34,7 +34,7 @@ describe('fdwrite', () => {
   test('writes straight to the descriptor, and hands the rest to the stream when it would block', async (t) => {
     const { reader, writer, drain } = await fifo(t);
     const later: Buffer[] = [];
-    const sink = fdSink(writer, () => ({ write: (b: Buffer | string) => later.push(Buffer.from(b)) }) as unknown as NodeJS.WritableStream);
+    const sink = fdSink(writer, () => ({ write: (b: Buffer | string) => later.push(Buffer.from(b)), on: () => undefined }) as unknown as NodeJS.WritableStream);
     sink.write('first line\n');
     assert.equal(drain().toString(), 'first line\n');
     const big = 'x'.repeat(1 << 20);
