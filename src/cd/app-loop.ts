@@ -11,15 +11,26 @@ export interface AppLoop {
   loop: DeployLoop;
   /** How the latest run ended, whatever poked it; undefined before the first. */
   latest(): CycleOutcome | undefined;
+  /**
+   * Whether polls should back off after the latest run: it failed for the world's reasons (remote,
+   * lock, disk, state files) or crashed, not for a commit's own (quarantined: the next poll skips it).
+   */
+  failed(): boolean;
 }
 
 /** `base`: the command's Context (config, identity, env, test hook); `log`: where every line goes. */
 export function createAppLoop(base: Context, log: LevelLog): AppLoop {
   let latest: CycleOutcome | undefined;
   let told: string | undefined;
+  // A crash leaves no outcome: without this, the outcome before it would say whether to back off,
+  // and a run crashing at every poll would be retried, stack trace and all, at the full rate.
+  let crashed = false;
   const loop = new DeployLoop({
     now: base.now,
-    onCrash: (error) => log.line('error', `internal error in the deploy loop: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'this is a bug in mfd; please report it'),
+    onCrash: (error) => {
+      crashed = true;
+      log.line('error', `internal error in the deploy loop: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'this is a bug in mfd; please report it');
+    },
     body: async (trigger: Trigger, signal: AbortSignal): Promise<LastRun | undefined> => {
       // A copy per run: nothing a run sets on its Context (its reporter is the Run) reaches the next.
       // The loop waits for a manual deploy's lock instead of failing.
@@ -32,6 +43,7 @@ export function createAppLoop(base: Context, log: LevelLog): AppLoop {
       }
       const previous = latest;
       latest = outcome;
+      crashed = false;
       const key = stateKey(outcome);
       // A failed deploy is an event, always told (a good one tells itself: "deployed ..."); the
       // states a poll finds are told when they change.
@@ -43,7 +55,11 @@ export function createAppLoop(base: Context, log: LevelLog): AppLoop {
       return lastRunOf(outcome, previous, base.now());
     },
   });
-  return { loop, latest: () => latest };
+  return { loop, latest: () => latest, failed: () => crashed || backsOff(latest) };
+}
+
+function backsOff(o: CycleOutcome | undefined): boolean {
+  return o?.kind === 'resolve-failed' || o?.kind === 'unreadable' || (o?.kind === 'deploy-failed' && !o.quarantined);
 }
 
 function stateKey(o: CycleOutcome): string {

@@ -65,10 +65,8 @@ export async function serveCommand(ctx: Context): Promise<void> {
         app.loop.poke({ kind: 'poll' });
         // A signal ends the wait for a deploy under way: the grace below is what it gets.
         await Promise.race([app.loop.idle(), stopped]);
-        // As mfd watch backs off: after the world's failures (remote, lock, disk, state files), not
-        // after a commit's own, which is quarantined so the next poll does not retry it.
-        const latest = app.latest();
-        return latest?.kind === 'resolve-failed' || latest?.kind === 'unreadable' || (latest?.kind === 'deploy-failed' && !latest.quarantined);
+        // As mfd watch backs off: after the world's failures and crashes, not after a commit's own.
+        return app.failed();
       },
     });
   } finally {

@@ -27,10 +27,8 @@ export async function watchCommand(ctx: Context): Promise<void> {
       app.loop.poke({ kind: 'poll' });
       // A signal ends the wait, not the run: the stop below decides how long the run may go on.
       await idleOrAborted(app.loop.idle(), ctx.signal);
-      // A commit's own failure is quarantined and the next poll finds that: no reason to poll less.
-      // The world's (remote, lock, disk, state files) back off until it is over.
-      const latest = app.latest();
-      return latest?.kind === 'resolve-failed' || latest?.kind === 'unreadable' || (latest?.kind === 'deploy-failed' && !latest.quarantined);
+      // The world's failures and crashes back off until they are over; a commit's own does not.
+      return app.failed();
     },
   });
   // Only a signal ends the poller (cli.ts aborts ctx.signal with the Interruption).
