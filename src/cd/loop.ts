@@ -27,14 +27,15 @@ export class DeployLoop implements Pokeable {
     this.options = options;
   }
 
-  poke(trigger: Trigger): void {
-    if (this.stopping) return;
+  poke(trigger: Trigger): boolean {
+    if (this.stopping) return false;
     if (this.running) {
       // The first trigger waiting is the one recorded: later ones add nothing the run will not see.
       this.again ??= trigger;
-      return;
+      return true;
     }
     this.running = this.drain(trigger);
+    return true;
   }
 
   lastRun(): LastRun | undefined {
@@ -52,7 +53,8 @@ export class DeployLoop implements Pokeable {
   }
 
   /**
-   * No new runs; a run under way may finish for `graceMs` (less if `hurry` aborts), then its signal
+   * No new runs from the call on (before its first await: pokes are refused at once, and a run
+   * queued behind the one under way is dropped); a run under way may finish for `graceMs` (less if `hurry` aborts), then its signal
    * is aborted (the deploy stops cleanly after its current step, as on a first Ctrl-C) and it is
    * awaited. Never throws.
    */

@@ -17,8 +17,11 @@ export interface LastRun {
 
 /** What a poker may do with the loop: wake it, and read how it is doing. Never throws. */
 export interface Pokeable {
-  /** Ask for a run; a poke during a run sets "run again" (a burst collapses into at most one more run). */
-  poke(trigger: Trigger): void;
+  /**
+   * Ask for a run; a poke during a run sets "run again" (a burst collapses into at most one more run).
+   * False when the loop is stopping: no run starts or is queued, and the poker must not say one will.
+   */
+  poke(trigger: Trigger): boolean;
   /** undefined until the first run that did something has finished. */
   lastRun(): LastRun | undefined;
 }

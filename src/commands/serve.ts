@@ -74,8 +74,11 @@ export async function serveCommand(ctx: Context): Promise<void> {
     const interruption = interruptionOf(ctx.signal);
     const signal = interruption?.signal ?? 'SIGTERM';
     log.info(`${signal}: no more deliveries or polls; ${app.loop.busy ? `letting the deploy under way finish (up to ${formatDuration(SERVE_STOP_GRACE_MS)}; ${signal} again stops it now)` : 'nothing under way'}`);
+    // The loop's stop begins before the server closes, which takes a turn of the event loop: from
+    // here no delivery starts or queues a run (one still arriving is answered 503).
+    const loopStopped = app.loop.stop(SERVE_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
     await server.close();
-    await app.loop.stop(SERVE_STOP_GRACE_MS, { signal, ...(interruption ? { hurry: interruption.hurry } : {}) });
+    await loopStopped;
   }
   log.info('stopped');
 }

@@ -39,6 +39,8 @@ export interface WebhookServerOptions {
  */
 export const MAX_CONNECTIONS = 128;
 const DROP_WARNING_MS = 60_000;
+/** Retry-After of a push refused while mfd serve stops: about the stop's grace, or a restart. */
+export const STOPPING_RETRY_AFTER_S = 60;
 
 export interface WebhookServer {
   /** The bound address (the port the OS picked for a listen port of 0). */
@@ -143,10 +145,14 @@ function answer(res: ServerResponse, envelope: Envelope, verdict: Verdict, optio
       } else options.log.info(`webhook ${describe(envelope)}: pong`);
       return send(res, 200, { ok: true, action: 'pong', delivery, subscribesPush: verdict.subscribesPush });
     case 'deploy':
-      // Answer first: the forge's timeout (Gitea 5 s, GitHub 10 s) must never wait for a deploy.
+      // A poke only schedules the run, so the forge's timeout (Gitea 5 s, GitHub 10 s) never waits
+      // for a deploy. Refused once mfd serve is stopping: the forge must not be told one will run.
+      if (!options.loop.poke({ kind: 'webhook', delivery: envelope.id ?? 'unknown' })) {
+        options.log.warn(`webhook ${describe(envelope)}: push to ${verdict.ref} refused (503), mfd serve is stopping`);
+        return send(res, 503, { ok: false, delivery, reason: `mfd serve is stopping: ${verdict.ref} is not deployed now; its next start polls the branch` }, { 'retry-after': String(STOPPING_RETRY_AFTER_S) });
+      }
       send(res, 202, { ok: true, action: 'deploy', delivery, reason: `${verdict.ref} was pushed: the deploy loop will resolve and deploy it` });
       options.log.info(`webhook ${describe(envelope)}: push to ${verdict.ref}, deploy loop poked`);
-      options.loop.poke({ kind: 'webhook', delivery: envelope.id ?? 'unknown' });
       return;
     case 'ignored':
       options.log.info(`webhook ${describe(envelope)}: ignored, ${verdict.reason}`);

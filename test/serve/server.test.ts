@@ -15,8 +15,9 @@ const MAX_BODY = 64 * 1024;
 class PokeRecord implements Pokeable {
   pokes: Trigger[] = [];
   last: LastRun | undefined;
-  poke(trigger: Trigger): void {
+  poke(trigger: Trigger): boolean {
     this.pokes.push(trigger);
+    return true;
   }
   lastRun(): LastRun | undefined {
     return this.last;
