@@ -8,7 +8,8 @@ import { isGood, listDeployments } from '../state/record.ts';
 import { shownState } from '../run/recover.ts';
 
 export async function listCommand(ctx: Context): Promise<void> {
-  const [deployments, active] = await Promise.all([listDeployments(ctx.layout, { now: ctx.now(), onWarning: (m, h) => ctx.reporter.warn(m, h) }), readActive(ctx.layout)]);
+  const warn = (m: string, h?: string) => ctx.reporter.warn(m, h);
+  const [deployments, active] = await Promise.all([listDeployments(ctx.layout, { now: ctx.now(), onWarning: warn }), readActive(ctx.layout, warn)]);
   const states = await Promise.all(deployments.map((d) => shownState(d, ctx.identity.pid)));
   if (states.includes('interrupted')) {
     ctx.reporter.warn('a build was interrupted (its deploy is gone)', 'the next "mfd deploy" or "mfd rollback" stops what is left of it and removes it');

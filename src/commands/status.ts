@@ -16,8 +16,12 @@ import { readQuarantine } from '../state/quarantine.ts';
 export async function statusCommand(ctx: Context): Promise<void> {
   const { layout } = ctx;
   const warn = (m: string, h?: string) => ctx.reporter.warn(m, h);
+  let foreign = false;
   const [active, deployments, activations, history, lock, markers, pause, quarantine] = await Promise.all([
-    readActive(layout),
+    readActive(layout, (m, h) => {
+      foreign = true;
+      warn(m, h);
+    }),
     listDeployments(layout, { now: ctx.now(), onWarning: warn }),
     readActivations(layout, warn),
     readHistory(layout, warn),
@@ -38,7 +42,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
   );
   const age = (at: number) => `${formatAge(Math.max(0, ctx.now() - at))} ago`;
   const human = [
-    `active:   ${current ? `${current.sha} (${current.name})` : (active ?? 'nothing deployed yet')}`,
+    `active:   ${current ? `${current.sha} (${current.name})` : (active ?? (foreign ? 'none: the link points at no deployment of this app root (see the warning)' : 'nothing deployed yet'))}`,
     `since:    ${since ? `${since} (${age(Date.parse(since))})` : 'unknown'}`,
     `state:    ${describeState(ctx, active, current)}`,
     ...builds.map((b) => `build:    ${b.directory} ${b.state === 'interrupted' ? 'interrupted (its deploy is gone; the next deploy or rollback removes it)' : 'in progress'}`),

@@ -127,7 +127,7 @@ export async function planDeploy(ctx: Context, ref: string | undefined): Promise
   const resolved = await resolveWithoutFetch(ctx, ref);
   const [deployments, active, locks, disk] = await Promise.all([
     listDeployments(layout, { now, onWarning: warn }),
-    readActive(layout),
+    readActive(layout, warn),
     inspectLocks(ctx),
     inspectFreeSpace(layout.root, config.deploy.minFreeBytes),
   ]);

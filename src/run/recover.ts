@@ -5,7 +5,7 @@ import { relative } from 'node:path';
 import { rm } from '../sys/files.ts';
 import { removeAbandonedTemps } from '../state/atomicfile.ts';
 import { markerDir } from '../status/markers.ts';
-import { readActive, removeStaleActiveTmp } from '../steps/activate.ts';
+import { describeForeignActive, inspectActive, removeStaleActiveTmp } from '../steps/activate.ts';
 import { removeStalePruning, type PruneFailure } from '../steps/prune.ts';
 import type { Layout } from '../state/layout.ts';
 import { isAlive, isRunning, processStart, proveIdentity } from '../sys/process.ts';
@@ -29,6 +29,8 @@ export interface Recovery {
   notSignalled: { name: string; pgid: number; why: string }[];
   /** `active` names a directory that does not exist (removed by hand): reported, not guessed at. */
   danglingActive?: string;
+  /** `active` points at something that is no deployment of this app root: reported; the run replaces the link and touches nothing it points at. */
+  foreignActive?: string;
 }
 
 /**
@@ -56,7 +58,9 @@ export async function recover(layout: Layout, now: () => number, self: number, o
   const pruning = await removeStalePruning(layout);
   const recovery: Recovery = { removedLinks, removedTemps, pruning, failedBuilds: [], unrecorded: [], stopped: [], notSignalled: [] };
   const deployments = await listDeployments(layout, { now: now(), onWarning });
-  const active = await readActive(layout);
+  const link = await inspectActive(layout);
+  const active = link.kind === 'deployment' ? link.name : undefined;
+  if (link.kind === 'foreign') recovery.foreignActive = link.target;
   for (const d of deployments) {
     const record = d.record;
     if (!record || record.state !== 'building' || d.name === active) continue;
@@ -133,6 +137,7 @@ export function reportRecovery(ctx: { reporter: Pick<Progress, 'warn'>; layout: 
     const { message } = describeFailure(error);
     ctx.reporter.warn(`could not mark ${name} failed (${message}); removed its record instead`);
   }
+  if (recovery.foreignActive !== undefined) ctx.reporter.warn(...describeForeignActive(recovery.foreignActive));
   if (recovery.danglingActive) {
     ctx.reporter.warn(
       `active points at ${recovery.danglingActive}, which does not exist`,

@@ -76,7 +76,7 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
   const problems: string[] = [];
   const warn = (message: string) => void problems.push(message);
   const [active, deployments, records, activations, history, lock, pause, quarantine] = await Promise.all([
-    readActive(layout),
+    readActive(layout, warn),
     listDeployments(layout, { now: now(), onWarning: warn }),
     // Failed builds' records outlive their directories: they say which commit a failed run tried.
     readRecords(layout),
