@@ -4,6 +4,7 @@ import { mkdir, readdir, rm } from '../sys/files.ts';
 import { appendLine, keepNewestLines } from './atomicfile.ts';
 import type { Layout } from './layout.ts';
 import { readRecords, removeRecord } from './record.ts';
+import { isRunLogId } from './runlog.ts';
 import { HistoryEntrySchema } from './history-schema.ts';
 import { readJsonLines, type OnWarning } from './stored.ts';
 import type { BuildReuse, RunOutcome } from '../sys/events.ts';
@@ -37,27 +38,33 @@ export const HISTORY_KEEP = 1000;
  * are dropped (an atomic rewrite), and so are the logs of runs older than the oldest line kept,
  * unless a deployment still on disk was built by that run, and the records of failed builds
  * (whose directories are long gone) from those runs. Call it holding the deploy lock.
+ * The lines are input: only a run id of mfd's own shape counts, the oldest of them is where the
+ * kept runs begin (a line naming a later one cannot move that on), and nothing in .mfd/logs but a
+ * file named as openRunLog names a log is ever removed.
  */
 export async function trimHistory(layout: Layout): Promise<{ dropped: number; logsRemoved: number }> {
   const trimmed = await keepNewestLines(layout.history, HISTORY_KEEP, layout.pid);
   if (!trimmed) return { dropped: 0, logsRemoved: 0 };
   const { kept } = trimmed;
   // Run ids start with their UTC time (runlog.ts), so they sort in time order.
-  const keptIds = kept.map(runIdOf).filter((id) => id !== undefined);
-  const oldest = keptIds[0];
+  const keptIds = kept.map(runIdOf).filter(isRunLogId);
+  const oldest = keptIds.reduce<string | undefined>((min, id) => (min === undefined || id < min ? id : min), undefined);
   let logsRemoved = 0;
   if (oldest) {
     // Two runs in one second may sort either way, so the kept ones are named, not just compared.
-    const referenced = new Set<string | undefined>(keptIds);
+    const referenced = new Set<string>(keptIds);
     const onDisk = new Set(await readdir(layout.root));
+    const old = (id: string | undefined): id is string => isRunLogId(id) && id < oldest && !referenced.has(id);
     for (const [name, record] of await readRecords(layout)) {
-      if (onDisk.has(name)) referenced.add(record.runId);
+      if (onDisk.has(name)) {
+        if (record.runId !== undefined) referenced.add(record.runId);
+      }
       // A failed build's record outlives its directory; once its run has left the history, it goes too.
-      else if (record.runId !== undefined && record.runId < oldest && !referenced.has(record.runId)) await removeRecord(layout, name);
+      else if (old(record.runId)) await removeRecord(layout, name);
     }
-    for (const file of await readdir(layout.logs).catch(() => [] as string[])) {
-      const id = file.replace(/\.log$/, '');
-      if (file.endsWith('.log') && id < oldest && !referenced.has(id)) {
+    for (const entry of await readdir(layout.logs, { withFileTypes: true }).catch(() => [])) {
+      const id = entry.name.slice(0, -'.log'.length);
+      if (entry.isFile() && entry.name.endsWith('.log') && old(id)) {
         await rm(layout.log(id), { force: true });
         logsRemoved++;
       }
@@ -66,9 +73,9 @@ export async function trimHistory(layout: Layout): Promise<{ dropped: number; lo
   return { dropped: trimmed.dropped, logsRemoved };
 }
 
-function runIdOf(line: string): string | undefined {
+function runIdOf(line: string): unknown {
   try {
-    return (JSON.parse(line) as Partial<HistoryEntry>).runId;
+    return (JSON.parse(line) as Partial<HistoryEntry> | null)?.runId;
   } catch {
     return undefined; // a line torn by a kill
   }

@@ -18,6 +18,14 @@ export interface RunLog {
   readonly failure: unknown;
 }
 
+/** The id openRunLog gives a run: `<UTC second>-<command>-<pid>`, then `-<n>` for a second run in that second. */
+const RUN_LOG_ID = /^\d{8}T\d{6}Z-[a-z]{1,20}-\d{1,10}(?:-\d{1,10})?$/;
+
+/** Whether `id` is one mfd gives a run (so ids compare in time order), not just any name a file may have. */
+export function isRunLogId(id: unknown): id is string {
+  return typeof id === 'string' && RUN_LOG_ID.test(id);
+}
+
 /**
  * Opens the log of a new run. Its id is its UTC second, command and pid; the file is created at
  * once, exclusively, so a second run of this process in the same second takes the id with "-2"

@@ -140,6 +140,39 @@ describe('history', () => {
     assert.equal(existsSync(layout.log(b)), true);
   });
 
+  test('a crafted history line cannot widen what is removed, and only files of a run log\'s own name ever are', async (t) => {
+    const runs = 2 * HISTORY_KEEP + 1;
+    const layout = await history(t, runs);
+    const first = runs - HISTORY_KEEP;
+    // The oldest kept lines name no run of mfd's shape: an object, and a string that sorts after every run id.
+    const lines = (await readFile(layout.history, 'utf8')).trim().split('\n');
+    lines[first] = JSON.stringify({ ...entry(first), runId: {} });
+    lines[first + 1] = JSON.stringify({ ...entry(first + 1), runId: '~' });
+    await writeFile(layout.history, `${lines.join('\n')}\n`);
+    // The log of the run trimming now (its line is written when it ends), and files that are no run's log.
+    const running = `${runId(runs + 1).split('-')[0]}-deploy-77`;
+    const strangers = ['.log', '0.log', '0-notes.log', `${runId(0)}.log.bak`, `${runId(0)}-extra-part.log`];
+    await writeFile(layout.log(running), 'running\n');
+    for (const name of strangers) await writeFile(`${layout.logs}/${name}`, 'not a run log\n');
+    await mkdir(`${layout.logs}/${runId(1)}-2.log`);
+    // A failed build's record whose run is still in the history, by a line newer than the crafted ones.
+    const failed = `mfd_2_${'c'.repeat(40)}`;
+    await writeRecord(layout, {
+      name: failed, sha: 'c'.repeat(40), ref: 'main', fingerprint: 'f', state: 'failed', createdAt: AT, updatedAt: AT, runId: `${runId(first + 5).split('-')[0]}-deploy-5`,
+    });
+
+    const result = await trimHistory(layout);
+    assert.equal(result.dropped, runs - HISTORY_KEEP);
+    assert.equal(existsSync(layout.log(running)), true, 'the log of a run newer than every kept line stays');
+    for (const name of strangers) assert.equal(existsSync(`${layout.logs}/${name}`), true, name);
+    assert.equal(existsSync(`${layout.logs}/${runId(1)}-2.log`), true, 'a directory is never removed');
+    assert.equal(existsSync(layout.record(failed)), true, 'a record newer than the oldest real kept run stays');
+    // What the kept lines no longer name, and what the dropped ones did, goes as before.
+    assert.equal(existsSync(layout.log(runId(first - 1))), false);
+    assert.equal(existsSync(layout.log(runId(first + 2))), true);
+    assert.equal(result.logsRemoved, runs - HISTORY_KEEP + 2, 'the dropped runs\' logs, and those of the two lines that no longer name theirs');
+  });
+
   test('activations.jsonl keeps its newest ACTIVATIONS_KEEP lines once it holds twice that', async (t) => {
     const layout = layoutOf(await tmpRoot(t), process.pid);
     await mkdir(layout.state, { recursive: true });
