@@ -72,6 +72,9 @@ function stateKey(o: CycleOutcome): string {
       return `${o.kind} ${o.sha}`;
     case 'resolve-failed':
       return `${o.kind} ${o.error.code}`;
+    // The problem names the file and what is wrong with it: another file, or another fault, is news.
+    case 'unreadable':
+      return `${o.kind} ${o.problem}`;
     default:
       return o.kind;
   }

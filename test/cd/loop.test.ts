@@ -363,6 +363,28 @@ describe('cd/loop', () => {
     assert.match(status.stderr(), /warning: cannot read the quarantine marks: .*quarantine\.json/);
   });
 
+  test('each unreadable state file is told, once: fixing one does not hide the next one that is broken', async (t) => {
+    const app = await appFixture(t);
+    const one = await app.commitVersion(1);
+    const loop = await appLoop(app);
+    await loop.pollOnce();
+    await app.commitVersion(2);
+    const told = (name: string) => loop.lines.filter((l) => l.startsWith('error: ') && l.includes(`${name}: not JSON: deploying nothing by itself`)).length;
+    // Both broken: the pause file is read first and holds the loop.
+    await writeFile(join(app.root, '.mfd', 'pause.json'), '{"user":');
+    await writeFile(join(app.root, '.mfd', 'quarantine.json'), '{"version":');
+    await loop.pollOnce();
+    await loop.pollOnce();
+    assert.equal(told('pause.json'), 1, loop.lines.join('\n'));
+    // The pause file is fixed (removed): the quarantine file, still broken, now holds the loop and says so.
+    await rm(join(app.root, '.mfd', 'pause.json'));
+    await loop.pollOnce();
+    await loop.pollOnce();
+    assert.equal(told('quarantine.json'), 1, loop.lines.join('\n'));
+    assert.equal(loop.latest()?.kind, 'unreadable');
+    assert.equal(await activeSha(app.root), one);
+  });
+
   test('a pause or quarantine file larger than mfd ever writes is not read: the loop deploys nothing and says which file, status exits 10', async (t) => {
     const app = await appFixture(t);
     const one = await app.commitVersion(1);
