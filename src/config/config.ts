@@ -15,7 +15,7 @@ import { LockSchema, lockOf, type LockConfig } from './lock.ts';
 import { checkRepoAuth, checkRepoUrlOf, readRepoTokenVar, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
 import { checkLinkUrls, checkNul, checkPrograms, cleartextWarning, readDurations } from './rules.ts';
 import { readRegularFile } from './regular-file.ts';
-import { readCredentialFile, Secret } from './secret.ts';
+import { readTokenCredential, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
 import { keysOf, tablePath } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
@@ -191,9 +191,9 @@ export async function loadConfig(file: string, env: Record<string, string | unde
   return deepFreeze(config);
 }
 
-/** A token file as the serve.* secret files are read: relative to the config, ${CREDENTIALS_DIRECTORY} expanded. */
+/** A token file as the serve.* secret files are read (relative to the config, ${CREDENTIALS_DIRECTORY} expanded), then checked as a token. */
 async function readTokenFile(config: string, source: string, template: string, key: string[], env: Record<string, string | undefined>): Promise<{ path: string; secret: Secret }> {
-  const read = await readCredentialFile(config, template, env);
+  const read = await readTokenCredential(config, template, env);
   if (!read.ok) throw new ConfigInvalidError(config, [{ path: key.join('.'), message: read.problem, ...withLine(lineOf(source, key)) }]);
   return read;
 }

@@ -36,6 +36,9 @@ export class Secret {
   }
 }
 
+/** Whitespace, a control or a format character: no token holds one; inside, it is a second line, a pasted "Bearer " or an escape. */
+const NOT_IN_A_TOKEN = /[\s\p{Cc}\p{Cf}]/u;
+
 /**
  * A token from the environment, trimmed as a token file is: `$(cat file)` or an EnvironmentFile=
  * line easily brings a newline or a carriage return along, which failed the login for no visible
@@ -46,7 +49,7 @@ export function readSecretVar(value: string | undefined): { ok: true; secret?: S
   if (value === undefined || value === '') return { ok: true };
   const token = value.trim();
   if (!token) return { ok: false, problem: 'is set in the environment but holds only whitespace' };
-  if (/[\s\p{Cc}\p{Cf}]/u.test(token)) {
+  if (NOT_IN_A_TOKEN.test(token)) {
     return { ok: false, problem: 'is set in the environment to a value with whitespace or a control character inside, which no token has: set it to the token alone' };
   }
   return { ok: true, secret: new Secret(token) };
@@ -88,4 +91,20 @@ export async function readSecretFile(path: string): Promise<{ ok: true; secret: 
   const value = read.text.trim();
   if (!value) return { ok: false, problem: `${path} is empty` };
   return { ok: true, secret: new Secret(value) };
+}
+
+/**
+ * A token file (repo.token_file, status.token_file) read as readCredentialFile reads it, trimmed,
+ * and refused when anything is left inside the token that no token has (see NOT_IN_A_TOKEN): sent
+ * as it is, it failed at the server for no visible reason. The problem names the file, never its
+ * contents. Not for serve.secret_file: an HMAC key may hold any bytes.
+ */
+export async function readTokenCredential(
+  configFile: string,
+  template: string,
+  env: Record<string, string | undefined>,
+): Promise<{ ok: true; path: string; secret: Secret } | { ok: false; problem: string; cause?: unknown }> {
+  const read = await readCredentialFile(configFile, template, env);
+  if (!read.ok || !NOT_IN_A_TOKEN.test(read.secret.reveal())) return read;
+  return { ok: false, problem: `${read.path} holds whitespace or a control character inside the token (a second line, or a word before it?), which no token has: put the token alone in the file` };
 }

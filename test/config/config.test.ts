@@ -133,6 +133,32 @@ describe('config', () => {
     });
   });
 
+  test('a token file holding whitespace or a control character inside the token is a config error naming the file and the key, never the contents', async (t) => {
+    const dir = await tmpRoot(t);
+    const status = '[status]\nprovider = "gitea"\napi_url = "https://git.example.com/api/v1"\nrepository = "me/app"\ntoken_file = "status-token"\n';
+    await writeFile(join(dir, 'mfd.toml'), `[repo]\nurl = "https://h/r"\ntoken_file = "repo-token"\n[build]\ncommands = []\n${status}`, { mode: 0o600 });
+    await writeFile(join(dir, 'status-token'), 'status-secret\n', { mode: 0o600 });
+    // Surrounding whitespace (a trailing newline, CRLF) is trimmed, as before.
+    await writeFile(join(dir, 'repo-token'), `\r\n ${SECRET}\r\n`, { mode: 0o600 });
+    const c = await loadConfig(join(dir, 'mfd.toml'), {});
+    assert.equal(c.repo.auth.kind === 'token' && c.repo.auth.token.reveal(), SECRET);
+    const refused = async (file: string, content: string, key: string) => {
+      await writeFile(join(dir, file), content, { mode: 0o600 });
+      await assert.rejects(loadConfig(join(dir, 'mfd.toml'), {}), (error: unknown) => {
+        assert.ok(error instanceof ConfigInvalidError, String(error));
+        assert.equal(error.exitCode, 2);
+        assert.ok(error.message.includes(`${key}: ${join(dir, file)} holds whitespace or a control character inside the token`), `${JSON.stringify(content)}: ${error.message}`);
+        for (const part of content.split(/\s+/).filter((p) => /secret/i.test(p))) assert.ok(!`${error.message} ${error.hint}`.includes(part), 'the contents are never shown');
+        return true;
+      });
+      await writeFile(join(dir, file), file === 'repo-token' ? `${SECRET}\n` : 'status-secret\n', { mode: 0o600 });
+    };
+    for (const content of [`${SECRET}\nsecond-line-secret\n`, `Bearer ${SECRET}\n`, `${SECRET}\u001b[2J\n`, `${SECRET}\tother\n`]) {
+      await refused('repo-token', content, 'repo.token_file');
+    }
+    await refused('status-token', `token status-secret\n`, 'status.token_file');
+  });
+
   test('a token or password sent over http:// beyond this host is warned about, never echoed; https:// and loopback are not', () => {
     const status = '[status]\nprovider = "gitea"\napi_url = "http://git.example.com/api/v1"\nrepository = "me/app"\n';
     const warned = (text: string, env: Record<string, string> = {}) => parse(text, env).warnings.filter((w) => /unencrypted/.test(w));
