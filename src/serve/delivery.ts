@@ -29,7 +29,11 @@ const printable = (value: string | undefined): string | undefined => value?.repl
 export function envelopeOf(headers: IncomingHttpHeaders): Envelope {
   const h = (name: string) => printable(header(headers, name));
   if (h('x-gitlab-event') !== undefined || h('x-gitlab-token') !== undefined) {
-    return { forge: 'gitlab', event: h('x-gitlab-event') ?? '', id: h('x-gitlab-event-uuid') ?? h('x-gitlab-webhook-uuid') };
+    // Idempotency-Key (GitLab 17.4+) is one per delivery and kept by its retries and resends;
+    // before it, X-Gitlab-Webhook-UUID (16.2+) is new on every request. X-Gitlab-Event-UUID is
+    // shared by every hook a webhook-triggered request sets off, so it would take one delivery
+    // for a replay of another: never an id (docs.gitlab.com, webhooks, "Delivery headers").
+    return { forge: 'gitlab', event: h('x-gitlab-event') ?? '', id: h('idempotency-key') ?? h('x-gitlab-webhook-uuid') };
   }
   if (h('x-forgejo-event') !== undefined || h('x-forgejo-delivery') !== undefined) {
     return { forge: 'forgejo', event: h('x-forgejo-event') ?? h('x-gitea-event') ?? '', id: h('x-forgejo-delivery') ?? h('x-gitea-delivery') };

@@ -76,18 +76,31 @@ export function giteaPush(opts: { ref: string; cloneUrl: string; fullName: strin
   };
 }
 
-/** As GitLab sends it: the token in X-Gitlab-Token, the event's name in X-Gitlab-Event. */
-export function gitlab(event: 'Push Hook' | 'Tag Push Hook' | 'Issue Hook', payload: unknown, token: string, options: { id?: string } = {}): Delivery {
+/**
+ * As GitLab sends it (docs.gitlab.com "Webhooks", delivery headers; app/services/web_hook_service.rb):
+ * the token in X-Gitlab-Token, the event's name in X-Gitlab-Event; `Idempotency-Key` (17.4+) is one
+ * per delivery and kept by its retries, `X-Gitlab-Webhook-UUID` (16.2+) is new on every request,
+ * `X-Gitlab-Event-UUID` is shared by all the hooks a webhook-triggered request sets off. `version`
+ * drops the headers an older GitLab does not send: '17.3' (no Idempotency-Key), '16.1' (no Webhook-UUID).
+ */
+export function gitlab(
+  event: 'Push Hook' | 'Tag Push Hook' | 'Issue Hook',
+  payload: unknown,
+  token: string,
+  options: { id?: string; webhookUuid?: string; eventUuid?: string; version?: '17.5' | '17.3' | '16.1' } = {},
+): Delivery {
+  const version = options.version ?? '17.5';
   return {
     body: JSON.stringify(payload),
     headers: {
       'content-type': 'application/json',
-      'user-agent': 'GitLab/17.5.0',
+      'user-agent': `GitLab/${version}.0`,
       'x-gitlab-event': event,
       'x-gitlab-token': token,
       'x-gitlab-instance': 'https://gitlab.example.com',
-      'x-gitlab-webhook-uuid': '2d4f4d6f-2c8e-4b4a-9b7e-1b5b0a3f0c11',
-      'x-gitlab-event-uuid': options.id ?? randomUUID(),
+      ...(version === '17.5' ? { 'idempotency-key': options.id ?? randomUUID() } : {}),
+      ...(version === '16.1' ? {} : { 'x-gitlab-webhook-uuid': options.webhookUuid ?? randomUUID() }),
+      'x-gitlab-event-uuid': options.eventUuid ?? randomUUID(),
     },
   };
 }
