@@ -66,11 +66,25 @@ export function parseListen(value: string): { host: string; port: number } | und
   return { host: m[1] ?? m[2]!, port };
 }
 
+/**
+ * A URL (any scheme, or scp-like `git@host:owner/name`), or a full name: an owner (GitLab: a group
+ * and its subgroups) and a name, with no empty segment. serve/repository.ts compares them.
+ */
+function namesOneRepository(value: string): boolean {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^[^\s/@:]+@[^\s/:]+:/.test(value)) return true;
+  const name = value.replace(/^\/+|\/+$/g, '').replace(/\.git$/i, '');
+  return /^[^/\s]+(\/[^/\s]+)+$/.test(name);
+}
+
 /** Problems of the raw [serve] values: each is reported with every other problem of the file. */
 export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBytes: number } {
   const listen = valueAt(data, ['serve', 'listen']);
   if (typeof listen === 'string' && listen !== '' && !parseListen(listen)) {
     add(['serve', 'listen'], `expected "host:port" such as "127.0.0.1:8090" or "[::1]:8090", got ${describeValue(listen)}`);
+  }
+  const repository = valueAt(data, ['serve', 'repository']);
+  if (typeof repository === 'string' && repository !== '' && !namesOneRepository(repository)) {
+    add(['serve', 'repository'], `expected "owner/name" (GitLab: "group/subgroup/name") or a URL, got ${describeValue(repository)}: a push to any repository of that name, by any owner, would trigger a deploy poll`);
   }
   const serve = valueAt(data, ['serve']) as Partial<Record<string, unknown>> | undefined;
   if (serve && typeof serve === 'object' && serve.secret !== undefined && serve.secret_file !== undefined) {

@@ -24,10 +24,16 @@ export function normaliseUrl(url: string): string | undefined {
   return `${host}/${clean}`.toLowerCase();
 }
 
-/** `owner/name` (or GitLab's `group/sub/name`) folded for comparison. */
+/** `owner/name` (or GitLab's `group/sub/name`) folded for comparison: the forges' names are case-insensitive. */
 function normaliseName(name: string): string {
   return name.replace(/^\/+|\/+$/g, '').replace(/\.git$/i, '').toLowerCase();
 }
+
+/** An owner and a name at least: a bare `app` is a name any owner on any forge may have. */
+const isFullName = (name: string) => /^[^/]+(\/[^/]+)+$/.test(name);
+
+/** `path` is `name`, or ends in it on a segment boundary (a forge under a path prefix). */
+const endsWithName = (path: string, name: string) => path === name || path.endsWith(`/${name}`);
 
 export interface RepositoryClaim {
   urls: string[];
@@ -36,17 +42,22 @@ export interface RepositoryClaim {
 
 /**
  * True when the payload names `expected` (a URL, or an `owner/name`). A URL matches a URL; a full
- * name matches the expected name, or the end of the expected URL's path (a forge under a path prefix).
+ * name matches the payload's full name exactly, else (a payload without one) the end of its URLs'
+ * paths, on whole segments; a payload's full name matches the end of the expected URL's path.
  */
 export function sameRepository(expected: string, claim: RepositoryClaim): boolean {
   const url = normaliseUrl(expected);
   const urls = claim.urls.map(normaliseUrl).filter((u): u is string => u !== undefined);
-  const names = claim.names.map(normaliseName).filter(Boolean);
+  const names = claim.names.map(normaliseName).filter(isFullName);
   if (url === undefined) {
     const name = normaliseName(expected);
-    return names.includes(name) || urls.some((u) => u.endsWith(`/${name}`));
+    // config/serve.ts refuses a bare name; one here (from elsewhere) matches nothing.
+    if (!isFullName(name)) return false;
+    // The full name is the forge's own word for the repository: `group/app` is not `evil/group/app`.
+    if (names.length > 0) return names.includes(name);
+    return urls.some((u) => endsWithName(u, name));
   }
   if (urls.includes(url)) return true;
   const path = url.slice(url.indexOf('/') + 1);
-  return names.some((n) => path === n || path.endsWith(`/${n}`));
+  return names.some((n) => endsWithName(path, n));
 }

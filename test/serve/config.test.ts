@@ -38,6 +38,16 @@ describe('config/serve', () => {
     assert.match(problems('listen = "host:70000"').get('serve.listen')!, /host:port/);
   });
 
+  test('repository is a full name ("owner/name", GitLab "group/sub/name") or a URL: a bare name is an error', () => {
+    assert.equal(parse('repository = "owner/app"').repository, 'owner/app');
+    assert.equal(parse('repository = "group/sub/app"').repository, 'group/sub/app');
+    assert.equal(parse('repository = "https://github.com/owner/app.git"').repository, 'https://github.com/owner/app.git');
+    assert.equal(parse('repository = "git@github.com:owner/app.git"').repository, 'git@github.com:owner/app.git');
+    for (const bare of ['app', '/app/', 'owner//app', 'app.git']) {
+      assert.match(problems(`repository = "${bare}"`).get('serve.repository')!, /expected "owner\/name".*or a URL, got ".*": a push to any repository of that name/, bare);
+    }
+  });
+
   test('the secret comes from the file, else secret_file, else MFD_WEBHOOK_SECRET; secret and secret_file together are an error', () => {
     assert.equal(parse('secret = "s3cret"').secret.kind, 'inline');
     assert.deepEqual(parse('secret_file = "hook.secret"', { MFD_WEBHOOK_SECRET: 'x' }).secret, { kind: 'file', path: 'hook.secret', line: 6 });

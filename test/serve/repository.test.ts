@@ -19,3 +19,23 @@ describe('serve/repository', () => {
     assert.equal(sameRepository('Codertocat/Hello-World', { urls: [], names: ['codertocat/hello'] }), false);
   });
 });
+
+describe('serve/repository: names are matched on whole path segments', () => {
+  test('a full name matches the payload\'s full name exactly: a subgroup or an owner ending in it is another repository', () => {
+    // GitLab: evil/group/app is a project "app" in evil's subgroup "group", not group/app.
+    assert.equal(sameRepository('group/app', { urls: ['https://gitlab.com/evil/group/app.git'], names: ['evil/group/app'] }), false);
+    assert.equal(sameRepository('owner/app', { urls: ['https://github.com/evil-owner/app.git'], names: ['evil-owner/app'] }), false);
+    assert.equal(sameRepository('owner/app', { urls: ['https://github.com/owner/myapp.git'], names: ['owner/myapp'] }), false);
+    assert.equal(sameRepository('Group/Sub/App', { urls: [], names: ['group/sub/app'] }), true, 'GitHub and GitLab names are case-insensitive');
+  });
+
+  test('without a full name in the payload its URLs are compared, on whole segments', () => {
+    assert.equal(sameRepository('owner/app', { urls: ['https://git.example.com/forge/owner/app.git'], names: [] }), true);
+    assert.equal(sameRepository('owner/app', { urls: ['https://git.example.com/forge/xowner/app.git'], names: [] }), false);
+  });
+
+  test('a payload name without an owner names no repository, even at the end of the expected URL', () => {
+    assert.equal(sameRepository('https://git.example.com/forge/owner/app.git', { urls: [], names: ['app'] }), false);
+    assert.equal(sameRepository('https://git.example.com/forge/owner/app.git', { urls: [], names: ['owner/app'] }), true);
+  });
+});
