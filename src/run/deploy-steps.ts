@@ -117,6 +117,7 @@ export const STEP_BODIES: Record<BodyName, (s: DeployState) => Promise<void>> = 
           building.pending.catch(() => undefined);
         },
         onOutput: (chunk) => reporter.childOutput(chunk),
+        onWarning: (message, hint) => reporter.warn(message, hint),
       }),
     { done: (t) => [`${t.length} command(s)`, ...t.filter((c) => c.reusedFrom).map((c) => `${c.argv.join(' ')} reused from ${c.reusedFrom}`)].join('; ') });
     await building.pending;

@@ -1,6 +1,7 @@
 // Runs [build].commands, argv arrays, one after another in the deployment directory (never a shell).
 // The first failing command stops the build with a BuildFailedError naming it, its status and output.
 // A command [[build.cache]] can satisfy from a kept deployment is skipped (build-cache.ts).
+// What a command leaves running in its process group is stopped once it exits, as CI runners do.
 import { BuildFailedError } from '../errors/index.ts';
 import { describeOutcome, run } from '../sys/exec.ts';
 import type { BuildCache, Reuse } from './build-cache.ts';
@@ -21,6 +22,8 @@ export interface BuildOptions {
   onReuse?: (argv: readonly string[], reuse: Reuse) => void;
   onOutput?: (chunk: string) => void;
   onSpawn?: (pid: number, start: string | undefined) => void;
+  /** Told of what a command left running in its process group, which was stopped. */
+  onWarning?: (message: string, hint: string) => void;
 }
 
 export interface BuildStepTiming {
@@ -53,8 +56,18 @@ export async function runBuild(options: BuildOptions): Promise<BuildStepTiming[]
       timeoutMs,
       signal: options.signal,
       onOutput: (chunk) => options.onOutput?.(chunk),
+      // A background job would hold the deployment (and perhaps its output) past the build.
+      leftovers: 'stop',
       ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
     });
+    if (result.leftovers) {
+      const { count } = result.leftovers;
+      const what = count === undefined ? 'processes' : count === 1 ? '1 process' : `${count} processes`;
+      options.onWarning?.(
+        `build command ${JSON.stringify(argv)} left ${what} running in its process group after it exited: stopped`,
+        'a build command must not leave jobs behind; run what has to keep running as a systemd unit',
+      );
+    }
     if (!result.ok) {
       throw new BuildFailedError([...argv], describeOutcome(result.outcome), result.tail, options.logFile);
     }

@@ -2,7 +2,7 @@
 // Children get their own process group so a timeout or abort kills the whole tree, not just the leader.
 import { interruptionOf } from '../errors/run.ts';
 import { groupExists, stopGroup } from './termination.ts';
-import { isAlive, processStartSync } from './process.ts';
+import { groupMembers, isAlive, isRunning, processStartSync } from './process.ts';
 
 export interface RunOptions {
   cwd: string;
@@ -25,6 +25,12 @@ export interface RunOptions {
   onSpawn?: (pid: number, start: string | undefined) => void;
   /** Keep this many trailing lines of combined output for error messages (default 20). */
   tailLines?: number;
+  /**
+   * `stop`: once the leader has exited, what is left in its process group (a job it started in
+   * the background) is stopped as an interrupted group is, with a short grace; the run ends
+   * after it is gone, and `leftovers` says how many there were. `keep` (the default): left alone.
+   */
+  leftovers?: 'keep' | 'stop';
 }
 
 export type RunOutcome =
@@ -42,6 +48,8 @@ export interface RunResult {
   tail: string;
   stdout: string;
   durationMs: number;
+  /** With `leftovers: 'stop'`: how many processes of its group outlived the leader and were stopped (undefined: none). */
+  leftovers?: { count: number | undefined };
 }
 
 const MAX_CAPTURE = 1 << 20;
@@ -49,6 +57,8 @@ const MAX_CAPTURE = 1 << 20;
 const GROUP_POLL_MS = 50;
 /** How long output is still read after a killed or stopped group's leader has exited. */
 const DRAIN_MS = 200;
+/** What a process left behind by its leader gets between SIGTERM and SIGKILL: a job's clean-up, not a build's. */
+const LEFTOVER_GRACE_MS = 2000;
 
 /**
  * Loads execa now, for a caller waiting on something else anyway (a fetch, while the server builds
@@ -98,7 +108,9 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
   // timeout or interrupt can stop it. Once the child has exited and nothing of its group is left
   // (seen twice, so what they wrote last is read), nothing mfd started is writing: stop reading.
   let polling: NodeJS.Timeout | undefined;
+  let leftovers: Promise<RunResult['leftovers']> | undefined;
   child.once('exit', () => {
+    if (options.leftovers === 'stop') leftovers = stopLeftovers();
     let empty = 0;
     const look = () => {
       if (child.pid === undefined || (child.stdout?.closed && child.stderr?.closed)) return;
@@ -147,6 +159,27 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
   // Interrupted: SIGTERM to the group, SIGKILL after a grace period (at once on a second signal),
   // and the run waits until the whole group is gone, so nothing it started outlives mfd.
   let stopping: Promise<void> | undefined;
+  // Asked as soon as the leader is reaped: while any process of its group is left, the kernel
+  // hands its pid (the group's id) to nobody, so `ours` holds until that group is gone.
+  const stopLeftovers = async (): Promise<RunResult['leftovers']> => {
+    const pid = child.pid;
+    if (pid === undefined || !groupExists(pid) || !ours()) return undefined;
+    let members = await groupMembers(pid);
+    if (members?.length === 0) return undefined;
+    const count = members?.length;
+    // The orphans' new parent may be slow to reap them (a container's pid 1 that never does): gone
+    // once those seen are dead and a last look finds no other (one forked meanwhile) left.
+    const settled = async () => {
+      for (const member of members ?? []) if (await isRunning(member)) return false;
+      members = await groupMembers(pid);
+      return members !== undefined && members.length === 0;
+    };
+    const hurry = interruptionOf(options.signal)?.hurry;
+    await stopGroup(pid, { ours, settled, graceMs: LEFTOVER_GRACE_MS, ...(hurry ? { hurry } : {}) }).catch(() => {
+      // EPERM: a job that now runs as another user (setuid); mfd cannot stop it.
+    });
+    return { count };
+  };
   const onAbort = () => {
     aborted = true;
     if (child.pid === undefined) return;
@@ -165,6 +198,8 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
   if (release) clearTimeout(release);
   options.signal?.removeEventListener('abort', onAbort);
   await stopping;
+  // A job that let go of the output is not waited for by `child`: the run ends once it is stopped.
+  const stopped = await leftovers;
 
   let outcome: RunOutcome;
   if (timedOut) outcome = { kind: 'timed-out', timeoutMs: options.timeoutMs! };
@@ -181,6 +216,7 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
     tail: lastLines(combined, tailLines),
     stdout,
     durationMs: performance.now() - started,
+    ...(stopped ? { leftovers: stopped } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // Facts about other processes on this host: whether a pid is alive, when it started, and proof
 // that a pid (or a process group) is still the one mfd wrote down, before anything signals it.
 import { readFileSync } from 'node:fs';
-import { readFile } from './files.ts';
+import { readdir, readFile } from './files.ts';
 
 /** Linux's PID_MAX_LIMIT: no pid is larger. */
 const PID_MAX = 4_194_304;
@@ -116,6 +116,26 @@ export async function proveIdentity(pid: unknown, start: unknown, opts: { group?
       if (opts.group && match.pgrp !== pid) return no(`process ${pid} no longer leads process group ${pid} (it is in ${match.pgrp})`);
       return { proved: true };
   }
+}
+
+/**
+ * The live processes (zombies not counted) of process group `pgid` now, from /proc; undefined
+ * without /proc. Reads every process's stat: ask only once the group is known to exist.
+ */
+export async function groupMembers(pgid: number): Promise<number[] | undefined> {
+  let pids: string[];
+  try {
+    pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  } catch {
+    // No /proc: nothing can be counted.
+    return undefined;
+  }
+  const members: number[] = [];
+  for (const pid of pids.map(Number)) {
+    const stat = await readStat(pid);
+    if (stat && stat.pgrp === pgid && !isDeadState(stat.state)) members.push(pid);
+  }
+  return members;
 }
 
 /** Whether a process with this pid exists and has not died (a zombie has, it only awaits its reaping). */

@@ -14,7 +14,10 @@ const KILL_WAIT_MS = 2000;
  * `ours` says whether the id can still only be that group (exec.ts: its leader is not reaped, or
  * no process has its pid now); once it says no, the group counts as gone and nothing is sent.
  */
-export async function stopGroup(pgid: number, options: { hurry?: AbortSignal; graceMs?: number; ours?: () => boolean } = {}): Promise<void> {
+export async function stopGroup(
+  pgid: number,
+  options: { hurry?: AbortSignal; graceMs?: number; ours?: () => boolean; settled?: () => Promise<boolean> } = {},
+): Promise<void> {
   if (pgid <= 1) return;
   // Asked before each signal: once the leader is reaped, the id may lead another process's group.
   const signalGroup = (sig: NodeJS.Signals | 0) => (options.ours?.() ?? true) && signalGroupNow(pgid, sig);
@@ -24,6 +27,8 @@ export async function stopGroup(pgid: number, options: { hurry?: AbortSignal; gr
   for (;;) {
     await delay(POLL_MS);
     if (!signalGroup(0)) return;
+    // Only zombies left (`settled`): dead, holding nothing, and perhaps reaped by nobody soon.
+    if (options.settled && (await options.settled())) return;
     // Still "there" this long after SIGKILL means zombies nobody reaps yet, or a process stuck in
     // the kernel: neither runs any more code, so waiting longer would only hang the clean-up.
     if (killedAt !== undefined && performance.now() - killedAt > KILL_WAIT_MS) return;

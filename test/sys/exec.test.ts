@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { run } from '../../src/sys/exec.ts';
 import { isRunning, processStart } from '../../src/sys/process.ts';
 import { runHealthCheck } from '../../src/steps/health.ts';
+import { runBuild } from '../../src/steps/build.ts';
+import { BuildFailedError } from '../../src/errors/index.ts';
 import { IN_PID_NAMESPACE, testInPidNamespace } from '../helpers/pidns-file.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 
@@ -44,7 +46,7 @@ if (!IN_PID_NAMESPACE) {
   async function ended<T>(work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('still running 30 s after its 500 ms timeout')), 30_000);
+      timer = setTimeout(() => reject(new Error('still running after 30 s: it hangs')), 30_000);
     });
     try {
       return await Promise.race([work, hung]);
@@ -52,6 +54,54 @@ if (!IN_PID_NAMESPACE) {
       clearTimeout(timer);
     }
   }
+
+  /** Runs `commands` as a build in a temp dir; the warnings it gave, and a file the commands may write pids to. */
+  async function build(t: TestContext, commands: (dir: string) => string[][]) {
+    const dir = await tmpRoot(t);
+    const warnings: string[] = [];
+    const running = runBuild({ dir, commands: commands(dir), baseEnv: process.env, env: {}, logFile: 'build.log', onWarning: (m, h) => warnings.push(`${m} | ${h}`) });
+    const pids = async () => (await readFile(join(dir, 'job.pid'), 'utf8')).trim().split('\n').map(Number);
+    return { running, warnings, pids };
+  }
+
+  describe('build leftovers (private pid namespace)', () => {
+    test('a background job a build command leaves in its process group is stopped once the command exits, and the build succeeds', async (t) => {
+      // Both jobs hold the command's output open; neither would end for 1000 s.
+      const b = await build(t, (dir) => [['sh', '-c', `sleep 1000 & echo $! >> ${dir}/job.pid; sleep 1000 & echo $! >> ${dir}/job.pid; echo done`]]);
+      const timings = await ended(b.running);
+      assert.equal(timings.length, 1);
+      for (const pid of await b.pids()) assert.equal(await isRunning(pid), false, `job ${pid} was stopped`);
+      assert.equal(b.warnings.length, 1);
+      assert.match(b.warnings[0]!, /^build command \["sh","-c","sleep 1000 & .*"\] left 2 processes running in its process group after it exited: stopped \| .*systemd unit/);
+    });
+
+    test('a job that let go of the output and ignores SIGTERM is killed before the build step ends', async (t) => {
+      const b = await build(t, (dir) => [['sh', '-c', `(trap '' TERM; exec sleep 1000) >/dev/null 2>&1 & echo $! > ${dir}/job.pid`]]);
+      await ended(b.running);
+      const [pid] = await b.pids();
+      assert.equal(await isRunning(pid!), false, 'the job is gone when the build step returns');
+      assert.match(b.warnings.join('\n'), /left 1 process running/);
+    });
+
+    test('a failing command\'s jobs are stopped too, and the build fails with its status', async (t) => {
+      const b = await build(t, (dir) => [['sh', '-c', `sleep 1000 >/dev/null & echo $! > ${dir}/job.pid; exit 3`]]);
+      const err = await ended(b.running).catch((e: unknown) => e);
+      assert.ok(err instanceof BuildFailedError, String(err));
+      assert.equal(err.exitStatus, 'exit status 3');
+      assert.equal(await isRunning((await b.pids())[0]!), false);
+      assert.equal(b.warnings.length, 1);
+    });
+
+    test('a process that left the command\'s group is not the build\'s to stop, and a command leaving nothing gives no warning', async (t) => {
+      // The leader exits once the escaped process has left its group (written its pid from its own session).
+      const b = await build(t, (dir) => [['true'], ['sh', '-c', `setsid sh -c 'echo $$ > ${dir}/job.pid; exec sleep 1000' & while ! [ -s ${dir}/job.pid ]; do sleep 0.01; done`]]);
+      await ended(b.running);
+      const [escaped] = await b.pids();
+      t.after(() => process.kill(escaped!, 'SIGKILL'));
+      assert.equal(await isRunning(escaped!), true, 'setsid took it out of the group mfd made');
+      assert.deepEqual(b.warnings, []);
+    });
+  });
 
   describe('exec (private pid namespace)', () => {
     test('an interrupted run never signals its group once the leader is reaped and its pid leads another process\'s group', async (t) => {
