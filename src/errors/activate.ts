@@ -70,3 +70,22 @@ export class SocketInactiveError extends MfdError {
     });
   }
 }
+
+/**
+ * A systemctl call had no answer within its bound (service.ts): the service manager hangs (a
+ * stuck D-Bus, a manager reloading under load). Before activation `active` is untouched; after
+ * it, the restart counts as failed and mfd goes back (RestartFailedError).
+ */
+export class SystemctlTimeoutError extends MfdError {
+  readonly code = 'SYSTEMCTL_TIMEOUT';
+  readonly exitCode = EXIT.activate;
+  /** `no answer within 10 s (…)`: the part without the argv, for a RestartFailedError's reason. */
+  readonly reason: string;
+  constructor(readonly argv: string[], readonly timeoutMs: number, statusCommand: string) {
+    const reason = `no answer within ${timeoutMs / 1000} s (mfd killed it): the service manager hangs`;
+    super(`${argv.join(' ')}: ${reason}`, {
+      hint: `check the service manager (${statusCommand}), then run mfd again`,
+    });
+    this.reason = reason;
+  }
+}

@@ -5,7 +5,7 @@ import { activate } from '../steps/activate.ts';
 import type { Context } from '../context.ts';
 import { parseDeploymentName, type DeploymentName } from '../state/deployment.ts';
 import { lstat } from '../sys/files.ts';
-import { HealthCheckFailedError, RestartFailedError, RestartRolledBackError, ServerNeedsAttentionError, SocketInactiveError } from '../errors/index.ts';
+import { HealthCheckFailedError, RestartFailedError, RestartRolledBackError, ServerNeedsAttentionError, SocketInactiveError, SystemctlTimeoutError } from '../errors/index.ts';
 import { runHealthCheck } from '../steps/health.ts';
 import { appendActivation, readRecords, writeRecord, type Activation } from '../state/record.ts';
 import { bestEffort } from '../state/best-effort.ts';
@@ -37,22 +37,29 @@ export async function requireListeningSocket(ctx: Context, activeNote: string): 
 /** Restarts the unit (if any) onto `name` and verifies it. Returns why it failed, or undefined. */
 export async function bringUp(ctx: Context, name: string, options: BringUpOptions = {}): Promise<BringUpFailure | undefined> {
   const { unit, scope } = ctx.config.systemd;
-  let watch: (() => Promise<string | undefined>) | undefined;
+  let watch: ((signal: AbortSignal) => Promise<string | undefined>) | undefined;
   if (unit) {
     const target = { unit, scope, env: ctx.env, signal: ctx.signal };
-    const socket = await socketOf(target);
-    if (socket && !socketListening(socket)) {
-      if (!options.wayBack) throw new SocketInactiveError(unit, socket, `active points at ${name}`, socketStartCommand(scope, socket));
-      await reviveSocket(target, socket.unit);
+    let socket: SocketStatus | undefined;
+    try {
+      socket = await socketOf(target);
+      if (socket && !socketListening(socket)) {
+        if (!options.wayBack) throw new SocketInactiveError(unit, socket, `active points at ${name}`, socketStartCommand(scope, socket));
+        await reviveSocket(target, socket.unit);
+      }
+    } catch (error) {
+      // A manager that does not answer cannot restart the unit either: the way back is tried.
+      if (error instanceof SystemctlTimeoutError) return { kind: 'restart', error: new RestartFailedError(unit, error.argv, error.reason, journalctlCommand(scope, unit)) };
+      throw error;
     }
-    const before = await unitStatus(target).catch(() => undefined);
+    const before = await statusOrWarn(ctx, target, 'before its restart', 'whether the restart starts a new main process is not checked');
     try {
       await ctx.reporter.step('restart', restartDetail(unit, socket), () => restartUnit(target));
     } catch (error) {
       if (error instanceof RestartFailedError) return { kind: 'restart', error };
       throw error;
     }
-    const after = await unitStatus(target).catch(() => undefined);
+    const after = await statusOrWarn(ctx, target, 'after its restart', 'the health check alone decides whether it came up');
     if (after && !['active', 'activating', 'reloading'].includes(after.activeState)) {
       return { kind: 'health', detail: `unit ${unit} is ${after.activeState} after the restart` };
     }
@@ -60,7 +67,7 @@ export async function bringUp(ctx: Context, name: string, options: BringUpOption
     if (before && after && before.startedMonotonicUs > 0 && after.startedMonotonicUs <= before.startedMonotonicUs) {
       return { kind: 'health', detail: `unit ${unit} did not start a new main process (still pid ${after.mainPid})` };
     }
-    if (after) watch = watchFor(target, after);
+    if (after) watch = watchFor(ctx, target, after);
   } else {
     await ctx.reporter.skip('restart', 'no [systemd] unit configured: nothing to restart');
   }
@@ -92,8 +99,31 @@ function restartDetail(unit: string, socket: SocketStatus | undefined): string {
 }
 
 /** The health check's companion: why the main process the restart started is gone, if it is. */
-function watchFor(target: ServiceTarget, started: UnitStatus): () => Promise<string | undefined> {
-  return async () => unitFailure(target.unit, started, await unitStatus(target));
+function watchFor(ctx: Context, target: ServiceTarget, started: UnitStatus): (signal: AbortSignal) => Promise<string | undefined> {
+  let warned = false;
+  return async (signal) => {
+    try {
+      return unitFailure(target.unit, started, await unitStatus({ ...target, signal: target.signal ? AbortSignal.any([target.signal, signal]) : signal }));
+    } catch (error) {
+      if (!(error instanceof SystemctlTimeoutError)) throw error;
+      if (!warned) ctx.reporter.warn(`cannot watch unit ${target.unit} during the health check: ${error.message}`, 'the health check alone decides whether it came up');
+      warned = true;
+      return undefined;
+    }
+  };
+}
+
+/**
+ * The unit's status, or undefined with a warning when systemctl does not answer (a failure of
+ * another kind is undefined too, as before: the restart and the checks say more than it would).
+ */
+async function statusOrWarn(ctx: Context, target: ServiceTarget, when: string, consequence: string): Promise<UnitStatus | undefined> {
+  try {
+    return await unitStatus(target);
+  } catch (error) {
+    if (error instanceof SystemctlTimeoutError) ctx.reporter.warn(`cannot read the status of unit ${target.unit} ${when}: ${error.message}`, consequence);
+    return undefined;
+  }
 }
 
 /** Often enough that a crash ends the check well within one interval, never a busy loop of systemctl. */

@@ -27,8 +27,9 @@ export interface HealthOptions {
    * Asked every `watchIntervalMs` while the check runs: a reason once the app is dead (its unit
    * failed), which ends the check at once, even an attempt still waiting for an answer (behind
    * a socket, a request to a crashed app waits in the queue rather than being refused).
+   * `signal` aborts once the check has ended: a question still unanswered then is not waited for.
    */
-  watch?: () => Promise<string | undefined>;
+  watch?: (signal: AbortSignal) => Promise<string | undefined>;
   watchIntervalMs?: number;
 }
 
@@ -69,10 +70,12 @@ async function attemptUntilDone(config: HealthConfig, options: HealthOptions): P
 }
 
 /** Polls `watch` until it gives a reason (then calls `onDead` once) or `stop` aborts. */
-async function watchUnit(watch: () => Promise<string | undefined>, everyMs: number, stop: AbortSignal, onDead: (reason: string) => void): Promise<void> {
+async function watchUnit(watch: (signal: AbortSignal) => Promise<string | undefined>, everyMs: number, stop: AbortSignal, onDead: (reason: string) => void): Promise<void> {
+  const stopped = new Promise<undefined>((resolve) => stop.addEventListener('abort', () => resolve(undefined), { once: true }));
   while (!stop.aborted) {
-    // A status that cannot be read proves nothing either way: the check itself decides then.
-    const reason = await watch().catch(() => undefined);
+    // A status that cannot be read proves nothing either way: the check itself decides then. One
+    // that does not come (a hung systemctl) must not hold up the check's end: it is let go, aborted.
+    const reason = await Promise.race([watch(stop).catch(() => undefined), stopped]);
     if (reason !== undefined && !stop.aborted) return onDead(reason);
     await sleep(everyMs, stop);
   }

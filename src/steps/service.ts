@@ -1,7 +1,8 @@
 // systemctl for the app's unit: argv builders (pure) and the restart / status actions via exec.ts.
 // Scope "user" means `systemctl --user`: rootless apps run as user services (and the tests).
-import { RestartFailedError } from '../errors/index.ts';
-import { describeOutcome, run } from '../sys/exec.ts';
+// Every call is bounded: a service manager that does not answer is a SystemctlTimeoutError, never a wait.
+import { RestartFailedError, SystemctlTimeoutError } from '../errors/index.ts';
+import { describeOutcome, run, type RunResult } from '../sys/exec.ts';
 
 export type ServiceScope = 'system' | 'user';
 
@@ -11,6 +12,23 @@ export interface ServiceTarget {
   /** systemctl's environment (the Context's): XDG_RUNTIME_DIR reaches a user manager through it. */
   env: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
+}
+
+/** A question (show) or a step that takes no start job (reset-failed): answered in milliseconds. */
+export const SYSTEMCTL_QUERY_MS = 10_000;
+/** Starting a socket: a start job, but one with no process to wait for. */
+export const SYSTEMCTL_START_MS = 30_000;
+/** A restart waits for the unit's start job (systemd's own TimeoutStartSec is 90 s by default). */
+export const SYSTEMCTL_RESTART_MS = 120_000;
+
+/**
+ * Runs a systemctl argv for `target` within `timeoutMs`; its result whatever its exit status,
+ * but a call with no answer in time throws SystemctlTimeoutError (its process group killed).
+ */
+export async function runSystemctl(target: ServiceTarget, argv: string[], timeoutMs: number): Promise<RunResult> {
+  const result = await run(argv, { cwd: '/', env: target.env, signal: target.signal, timeoutMs });
+  if (result.outcome.kind === 'timed-out') throw new SystemctlTimeoutError(argv, timeoutMs, systemctlArgv(target.scope, 'status', target.unit).join(' '));
+  return result;
 }
 
 export function systemctlArgv(scope: ServiceScope, verb: string, unit: string, ...extra: string[]): string[] {
@@ -24,10 +42,15 @@ export function journalctlCommand(scope: ServiceScope, unit: string): string {
 export async function restartUnit(target: ServiceTarget): Promise<void> {
   // A unit that crashed several times in a row (a bad deployment) hits systemd's start limit,
   // and would then refuse the restart onto the good one; an explicit deploy clears it first.
-  // Its result is not checked: reset-failed of a unit that never failed is a no-op anyway.
-  await run(systemctlArgv(target.scope, 'reset-failed', target.unit), { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 30_000 });
+  // Its result is not checked: reset-failed of a unit that never failed is a no-op anyway. No
+  // answer is: a manager that hangs on it would only hang on the restart after it.
+  const reset = systemctlArgv(target.scope, 'reset-failed', target.unit);
+  const reply = await run(reset, { cwd: '/', env: target.env, signal: target.signal, timeoutMs: SYSTEMCTL_QUERY_MS });
+  if (reply.outcome.kind === 'timed-out') {
+    throw new RestartFailedError(target.unit, reset, `no answer within ${SYSTEMCTL_QUERY_MS / 1000} s (mfd killed it): the service manager hangs`, journalctlCommand(target.scope, target.unit));
+  }
   const argv = systemctlArgv(target.scope, 'restart', target.unit);
-  const result = await run(argv, { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 120_000 });
+  const result = await run(argv, { cwd: '/', env: target.env, signal: target.signal, timeoutMs: SYSTEMCTL_RESTART_MS });
   if (!result.ok) {
     const output = result.tail.trim().split('\n')[0] ?? '';
     throw new RestartFailedError(
@@ -51,11 +74,11 @@ export interface UnitStatus {
   nRestarts: number;
 }
 
-/** Tells whether a restart really happened, and whether the unit is up. */
+/** Tells whether a restart really happened, and whether the unit is up. Throws SystemctlTimeoutError. */
 export async function unitStatus(target: ServiceTarget): Promise<UnitStatus> {
   const argv = systemctlArgv(target.scope, 'show', target.unit,
     '-p', 'ActiveState', '-p', 'SubState', '-p', 'Result', '-p', 'MainPID', '-p', 'ExecMainStartTimestampMonotonic', '-p', 'NRestarts');
-  const result = await run(argv, { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 30_000 });
+  const result = await runSystemctl(target, argv, SYSTEMCTL_QUERY_MS);
   const values = parseShow(result.stdout);
   return {
     activeState: values.ActiveState ?? 'unknown',

@@ -1,7 +1,6 @@
 // Socket activation of the app's unit: which .socket unit triggers it and whether that socket is
 // listening. While it listens, systemd holds the port across a restart, so nothing is refused.
-import { run } from '../sys/exec.ts';
-import { parseShow, systemctlArgv, type ServiceTarget } from './service.ts';
+import { parseShow, runSystemctl, systemctlArgv, SYSTEMCTL_QUERY_MS, SYSTEMCTL_START_MS, type ServiceTarget } from './service.ts';
 
 export interface SocketStatus {
   /** The socket unit, e.g. `app.socket`. */
@@ -30,15 +29,14 @@ export function socketListening(status: SocketStatus): boolean {
   return status.activeState === 'active';
 }
 
-/** The socket that triggers the target's service, or undefined when it is not socket-activated. */
+/** The socket that triggers the target's service, or undefined when it is not socket-activated. Throws SystemctlTimeoutError. */
 export async function socketOf(target: ServiceTarget): Promise<SocketStatus | undefined> {
-  const exec = { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 30_000 };
-  const service = await run(systemctlArgv(target.scope, 'show', target.unit, '-p', 'TriggeredBy'), exec);
+  const service = await runSystemctl(target, systemctlArgv(target.scope, 'show', target.unit, '-p', 'TriggeredBy'), SYSTEMCTL_QUERY_MS);
   // An unknown unit or an unreachable manager: the restart itself says so, with systemctl's words.
   if (!service.ok) return undefined;
   const [unit] = parseTriggeredBy(parseShow(service.stdout).TriggeredBy);
   if (!unit) return undefined;
-  const socket = await run(systemctlArgv(target.scope, 'show', unit, '-p', 'ActiveState', '-p', 'Result', '-p', 'Listen'), exec);
+  const socket = await runSystemctl(target, systemctlArgv(target.scope, 'show', unit, '-p', 'ActiveState', '-p', 'Result', '-p', 'Listen'), SYSTEMCTL_QUERY_MS);
   const values = parseShow(socket.stdout);
   return {
     unit,
@@ -54,10 +52,9 @@ export function socketStartCommand(scope: ServiceTarget['scope'], socket: Socket
   return socket.activeState === 'failed' ? `${systemctlArgv(scope, 'reset-failed', socket.unit).join(' ')} && ${start}` : start;
 }
 
-/** Clears a socket's failed state and starts it listening again (the way back after a crash loop). */
+/** Clears a socket's failed state and starts it listening again (the way back after a crash loop). Throws SystemctlTimeoutError. */
 export async function reviveSocket(target: ServiceTarget, socket: string): Promise<void> {
-  const exec = { cwd: '/', env: target.env, signal: target.signal, timeoutMs: 30_000 };
   // Not checked: the restart that follows, and its checks, say whether the app came back.
-  await run(systemctlArgv(target.scope, 'reset-failed', socket), exec);
-  await run(systemctlArgv(target.scope, 'start', socket), exec);
+  await runSystemctl(target, systemctlArgv(target.scope, 'reset-failed', socket), SYSTEMCTL_QUERY_MS);
+  await runSystemctl(target, systemctlArgv(target.scope, 'start', socket), SYSTEMCTL_START_MS);
 }

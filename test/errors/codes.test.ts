@@ -31,6 +31,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   ActivateFailedError: new errors.ActivateFailedError('target', 'why'),
   RestartFailedError: restart,
   RestartRolledBackError: new errors.RestartRolledBackError(restart, undefined, false),
+  SystemctlTimeoutError: new errors.SystemctlTimeoutError(['systemctl', 'show', 'app'], 10_000, 'systemctl status app'),
   SocketInactiveError: new errors.SocketInactiveError('app', { unit: 'app.socket', activeState: 'failed', result: 'service-start-limit-hit', listen: ['127.0.0.1:8080'] }, 'active is untouched', 'systemctl start app.socket'),
   HealthCheckFailedError: new errors.HealthCheckFailedError('dep', 'why', undefined, 'journalctl'),
   HealthFailure: new errors.HealthFailure('why', 'journalctl'),

@@ -107,4 +107,18 @@ describe('health', () => {
     const r = await runHealthCheck({ kind: 'http', url, ...timing }, { cwd: '/', env: process.env, watch: async () => undefined, watchIntervalMs: 10 });
     assert.deepEqual([r.ok, r.unitFailed, r.attempts], [true, undefined, 2]);
   });
+
+  test('a watch whose question is never answered (a hung systemctl) does not hold up the check\'s end, and is told to give up', async (t) => {
+    const url = await serve(t, () => [200, 'ok']);
+    let abandoned: AbortSignal | undefined;
+    // Settles never, as a systemctl that hangs past every bound would.
+    const watch = (signal: AbortSignal) => ((abandoned = signal), new Promise<undefined>(() => undefined));
+    let hung: NodeJS.Timeout | undefined;
+    const r = await Promise.race([
+      runHealthCheck({ kind: 'http', url, ...timing }, { cwd: '/', env: process.env, watch, watchIntervalMs: 10 }),
+      new Promise<never>((_, reject) => (hung = setTimeout(() => reject(new Error('the check waited for the watch for 30 s')), 30_000))),
+    ]).finally(() => clearTimeout(hung));
+    assert.deepEqual([r.ok, r.unitFailed], [true, undefined]);
+    assert.equal(abandoned?.aborted, true, 'the watch was asked to stop its question');
+  });
 });
