@@ -43,7 +43,12 @@ export interface GitHttpOptions {
 const MAX_REDIRECTS = 10;
 /** How much of an error answer's body is read (its text, for the message); the rest is dropped. */
 export const ERROR_BODY_MAX = 64 * 1024;
-/** How long a kept-alive socket may sit unused between two requests of one fetch. */
+/**
+ * How long a kept-alive socket may sit unused between two requests of one command (they come
+ * milliseconds apart but in a short sha's deepening). node:http closes it a second before a shorter
+ * timeout the server announces (`Keep-Alive: timeout=5`, Apache's and Node's), so a request is not
+ * sent as the server hangs up; node:http, unlike curl, would not retry it.
+ */
 const IDLE_SOCKET_MS = 30_000;
 
 export function createGitHttp(options: GitHttpOptions): GitHttpClient {
@@ -98,8 +103,13 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
     let left = status >= 200 && status < 300 ? Infinity : ERROR_BODY_MAX;
     const encoding = res.headers['content-encoding'];
     const decoded = encoding === 'gzip' ? res.pipe(createGunzip()) : encoding === 'deflate' ? res.pipe(createInflate()) : res;
-    if (decoded !== res) res.on('error', (error) => decoded.destroy(error));
     const meter = new LowSpeedMeter(timeoutMs, now());
+    // git's rule is curl's CURLOPT_LOW_SPEED_LIMIT, which counts the body as it crossed the wire,
+    // before content decoding: a trickle of gzip that inflates a lot is as slow as it looks there.
+    if (decoded !== res) {
+      res.on('error', (error) => decoded.destroy(error));
+      res.on('data', (chunk: Buffer) => meter.record(now(), chunk.length));
+    }
     // Counted as read: bytes still buffered mean the reader is behind, not the server, so no verdict then.
     const tick = setInterval(() => {
       if (res.readableLength === 0 && decoded.readableLength === 0 && meter.stalled(now())) {
@@ -112,7 +122,7 @@ export function createGitHttp(options: GitHttpOptions): GitHttpClient {
     else signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const chunk of decoded as AsyncIterable<Buffer>) {
-        meter.record(now(), chunk.length);
+        if (decoded === res) meter.record(now(), chunk.length);
         const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
         left -= part.length;
         yield new Uint8Array(part.buffer, part.byteOffset, part.byteLength);

@@ -107,6 +107,57 @@ describe('git http client', () => {
     });
   });
 
+  test('the low-speed rule counts the bytes on the wire: a trickle of gzip that inflates a lot is a stall', async (t) => {
+    const { gzipSync } = await import('node:zlib');
+    // 1 MiB of zeros is about 1 KiB of gzip: a byte of it inflates to about a thousand.
+    const gzip = gzipSync(Buffer.alloc(1024 * 1024));
+    let timer: NodeJS.Timeout | undefined;
+    t.after(() => clearInterval(timer));
+    const url = await serve(t, (_path, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip' });
+      // Two bytes each 20 ms: about 100 B/s on the wire (a tenth of the limit), 100 KB/s inflated.
+      let at = 0;
+      timer = setInterval(() => {
+        if (res.destroyed || at >= gzip.length) {
+          clearInterval(timer);
+          return void res.end();
+        }
+        res.write(gzip.subarray(at, at + 2));
+        at += 2;
+      }, 20);
+    });
+    const res = await createGitHttp({ timeoutMs: 300 }).request({ url: `${url}/app.git/git-upload-pack`, method: 'POST', body: [Buffer.from('want')] });
+    await assert.rejects(readAll(res.body), (error: unknown) => {
+      assert.ok(error instanceof GitTimeoutError);
+      assert.match(error.message, /stalled: less than 1 KiB\/s for 300ms$/);
+      return true;
+    });
+  });
+
+  test('a kept-alive socket left idle is closed by mfd before the keep-alive timeout its server announces', async (t) => {
+    // Node's own server: it closes an idle connection after 5 s, as Apache httpd does, and says so.
+    const server = createServer((req, res) => {
+      req.resume();
+      res.end('ok');
+    });
+    server.keepAliveTimeout = 5000;
+    const closed = new Promise<{ byClient: boolean }>((resolve) => server.once('connection', (socket) => {
+      let byClient = false;
+      socket.once('end', () => (byClient = true));
+      socket.once('close', () => resolve({ byClient }));
+    }));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const res = await createGitHttp({ timeoutMs: 60_000 }).request({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/app.git/info/refs` });
+    assert.equal(res.headers['keep-alive'], 'timeout=5');
+    assert.equal(await readAll(res.body), 'ok');
+    assert.deepEqual(await closed, { byClient: true }, 'the server closed the idle socket first: a request sent then would be reset');
+  });
+
   test('a body that stops coming fails with "stalled" while it is read', async (t) => {
     const url = await serve(t, (_path, res) => {
       res.writeHead(200);
