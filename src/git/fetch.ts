@@ -10,6 +10,7 @@ import { PackStore } from './pack-read.ts';
 import { removeLeftovers, withPackReceiver } from './pack-receive.ts';
 import { updateShallow } from './shallow.ts';
 import { removeTempsOf } from '../state/atomicfile.ts';
+import type { GitHttpClient } from './http-client.ts';
 import { authCallbacks, connectionOf, type Connection, type RemoteOrConnection } from './transport.ts';
 
 /**
@@ -64,12 +65,37 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
   // Only a depth-1 fetch that can send a "have" gains from a thin pack; deepening does not.
   const last = await readRef({ fs, gitdir, ref: LAST_FETCHED }).catch(() => undefined);
   const thin = depth === 1 && last !== undefined && (await hasCommit(gitdir, last, cache));
-  // The pack is received, indexed and stored by mfd (pack-receive.ts), a thin one with its bases
-  // appended from the cache, so no thin pack is ever visible in the cache.
+  const http = thin ? conn.thinHttp : conn.fetchHttp;
+  await fetchReceived(conn, gitdir, http, { remoteRef: sha, singleBranch: true, tags: false, depth }, whilePacking).catch((error: unknown) => {
+    // Over smart HTTP upload-pack serves any commit reachable from a ref; this one is on none.
+    if (error instanceof GitRefusedError && /\bnot our ref\b/.test(error.said)) {
+      throw new RefNotFoundError(sha, conn.url, `the server refused it (${JSON.stringify(error.said)})`, UNREACHABLE_HINT);
+    }
+    throw error;
+  });
+  // A server that sends no commit and says nothing.
+  if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
+  await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
+}
+
+/** What isomorphic-git's fetch asks for: `remoteRef` alone, or with every branch (and tag) tip. */
+export interface FetchWants {
+  remoteRef: string;
+  singleBranch: boolean;
+  tags: boolean;
+  depth: number;
+}
+
+/**
+ * isomorphic-git's fetch of `wants` through `http`, with the pack received, indexed and stored by
+ * mfd (pack-receive.ts), a thin one with its bases appended from the cache, so no thin pack is ever
+ * visible in the cache and iso-git never holds a pack in memory; then the shallow boundaries.
+ */
+export async function fetchReceived(conn: Connection, gitdir: string, http: GitHttpClient, wants: FetchWants, whilePacking?: () => void): Promise<void> {
   let shallowUpdate = { shallow: [] as string[], unshallow: [] as string[] };
   const store = new PackStore(gitdir);
   try {
-    const http = withPackReceiver(thin ? conn.thinHttp : conn.fetchHttp, {
+    const receiving = withPackReceiver(http, {
       gitdir, url: conn.url,
       // Not in the cache: the pack is refused for the delta that needs it.
       readExternal: async (oid) => store.read(oid),
@@ -78,15 +104,9 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
     });
     // A cache of its own, dropped on return: iso-git reads nothing here that a later step needs.
     await fetchPack({
-      fs, http, cache: newCache(), gitdir, url: conn.url, ...authCallbacks(conn),
-      ref: LAST_FETCHED, remoteRef: sha, singleBranch: true, tags: false, depth,
-    }).catch(ignoreUnbornHead).catch((error: unknown) => {
-      // Over smart HTTP upload-pack serves any commit reachable from a ref; this one is on none.
-      if (error instanceof GitRefusedError && /\bnot our ref\b/.test(error.said)) {
-        throw new RefNotFoundError(sha, conn.url, `the server refused it (${JSON.stringify(error.said)})`, UNREACHABLE_HINT);
-      }
-      throw error;
-    });
+      fs, http: receiving, cache: newCache(), gitdir, url: conn.url, ...authCallbacks(conn),
+      ref: LAST_FETCHED, ...wants,
+    }).catch(ignoreUnbornHead);
   } finally {
     store.close();
   }
@@ -96,9 +116,6 @@ export async function fetchInto(conn: Connection, gitdir: string, sha: string, d
   } finally {
     after.close();
   }
-  // A server that sends no commit and says nothing.
-  if (!(await hasCommit(gitdir, sha, cache))) throw new RefNotFoundError(sha, conn.url, 'the server sent no such commit');
-  await writeRef({ fs, gitdir, ref: `refs/heads/${LAST_FETCHED}`, value: sha, force: true });
 }
 
 const UNREACHABLE_HINT = 'it is on no branch or tag of the server (deleted, or dropped by a force-push): deploy a branch or tag, e.g. mfd deploy main';
@@ -107,7 +124,8 @@ const UNREACHABLE_HINT = 'it is on no branch or tag of the server (deleted, or d
  * Once the pack is in, iso-git looks up the remote's HEAD to report its default branch, and fails
  * when the advertisement has none: a remote whose HEAD names a branch never pushed (a bare
  * repository from `git init --bare` points HEAD at master; the pushes went to main). mfd wants
- * a sha, not the default branch: the check that the commit arrived (fetchInto) decides instead.
+ * a sha, not the default branch: the check that the commit arrived (fetchInto, or the short sha's
+ * search in resolve.ts) decides instead.
  */
 function ignoreUnbornHead(error: unknown): void {
   const { code, data } = error as { code?: string; data?: { what?: string } };

@@ -1,13 +1,13 @@
 // REF → commit sha. Names and HEAD through one ref advertisement and no clone; a short sha or a
 // ~N / ^N suffix by fetching into the cache only as much history as it needs, as git would.
-import { expandOid, fetch as fetchPack, listServerRefs, readCommit, readObject, type ServerRef } from 'isomorphic-git';
+import { expandOid, listServerRefs, readCommit, readObject, type ServerRef } from 'isomorphic-git';
 import { GitFetchError, RefAmbiguousError, RefInvalidError, RefNotFoundError } from '../errors/index.ts';
 import { isShallow, openCache, removeDamagedPacks } from './cache.ts';
 import { withRefPrefixes } from './discovery.ts';
 import { listingOf, REV_RULES, SHORT_SHA } from './listing.ts';
 import { startListing } from './prefetch.ts';
-import { fetchInto } from './fetch.ts';
-import { fs, guard, hasCommit, LAST_FETCHED, unlocked, type Cache, type CacheLock } from './iso.ts';
+import { fetchInto, fetchReceived } from './fetch.ts';
+import { fs, guard, hasCommit, unlocked, type Cache, type CacheLock } from './iso.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
 import { authCallbacks, connectionOf, type Connection, type RemoteOrConnection } from './transport.ts';
 
@@ -83,11 +83,9 @@ async function resolveShortSha(conn: Connection, gitdir: string, prefix: string,
   await removeDamagedPacks(gitdir);
   await openCache(conn, gitdir);
   for (const depth of DEEPEN_STEPS) {
-    await fetchPack({
-      fs, http: conn.http, cache, gitdir, url: conn.url, ...authCallbacks(conn),
-      // remoteRef only has to exist on the server; every branch and tag is wanted.
-      ref: LAST_FETCHED, remoteRef: anyTip.oid, singleBranch: false, tags: true, depth,
-    });
+    // remoteRef only has to exist on the server; every branch and tag is wanted (hence conn.http,
+    // the whole advertisement). The pack goes to disk as it comes, as a deploy's does.
+    await fetchReceived(conn, gitdir, conn.http, { remoteRef: anyTip.oid, singleBranch: false, tags: true, depth });
     const commits = await commitsWithPrefix(gitdir, prefix, cache);
     if (commits.length === 1) return commits[0]!;
     if (commits.length > 1) throw new RefAmbiguousError(prefix, commits.sort());
