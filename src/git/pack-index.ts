@@ -1,6 +1,6 @@
 // Indexes a received pack in one pass, as `git index-pack --fix-thin` does: every object inflated
 // once with node:zlib and hashed with node:crypto, deltas resolved from their bases in the pack (or,
-// for a thin pack, from the cache: those bases are appended, so the pack is self-contained). A pack
+// for a thin pack, from the cache: those bases are appended, so the pack is self-contained). The pack
 // file is read in pieces and its objects inflated and hashed as streams; only a delta's base and
 // result are held whole. Nothing from the server is trusted (PackProblem).
 import { createHash } from 'node:crypto';
@@ -8,8 +8,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { applyDelta, DeltaError, PackProblem, TYPE_NAME, type PackObjectType } from './pack-format.ts';
-import { bufferSource, crcRange, fileSource, inflateEntry, type PackSource } from './pack-inflate.ts';
-import { appendBases, appendBasesToFile, objectId, writeIdx } from './pack-write.ts';
+import { crcRange, fileSource, inflateEntry, type PackSource } from './pack-inflate.ts';
+import { appendBasesToFile, objectId, writeIdx } from './pack-write.ts';
 
 export { PackProblem };
 
@@ -22,8 +22,6 @@ export interface PackObject {
 export type ExternalReader = (oid: string) => Promise<PackObject | undefined>;
 
 export interface IndexedPack {
-  /** The pack as it must be stored: the input, or with the thin pack's bases appended (absent: the file indexed holds it). */
-  pack?: Buffer;
   idx: Buffer;
   /** The pack's trailer in hex: its file is `pack-<name>.pack`. */
   name: string;
@@ -49,16 +47,10 @@ const OFS_DELTA = 6;
 const REF_DELTA = 7;
 const MAX_OBJECT = bufferConstants.MAX_LENGTH;
 
-/** Indexes `pack` (a whole pack file, trailer included); PackProblem when it is not a valid one. */
-export async function indexPack(pack: Buffer, readExternal: ExternalReader = async () => undefined): Promise<IndexedPack & { pack: Buffer }> {
-  const r = await indexSource(bufferSource(pack), readExternal);
-  const final = r.appended.length === 0 ? { pack, trailer: Buffer.from(pack.subarray(pack.length - 20)) } : appendBases(pack, r.entries, r.appended);
-  return { pack: final.pack, idx: writeIdx(r.entries, final.trailer), name: final.trailer.toString('hex'), objects: r.entries.length, appended: r.appended.length };
-}
-
 /**
  * Indexes the pack file at `path` without loading it: read in pieces, each object inflated and
- * hashed as it streams. A thin pack's bases are appended to the file in place.
+ * hashed as it streams. A thin pack's bases are appended to the file in place, so the file is the
+ * pack to store. PackProblem when it is not a valid pack.
  */
 export async function indexPackFile(path: string, readExternal: ExternalReader = async () => undefined): Promise<IndexedPack> {
   const fd = openSync(path, 'r+');

@@ -4,7 +4,7 @@ import { readSync } from 'node:fs';
 import { crc32, createInflate, inflateSync } from 'node:zlib';
 import { PackProblem } from './pack-format.ts';
 
-/** Positioned reads of a pack: a Buffer's slices, or a file's bytes through a read window. */
+/** Positioned reads of a pack file's bytes, through a read window. */
 export interface PackSource {
   readonly size: number;
   /** `length` bytes at `position` (fewer only at the end); valid until the next read. */
@@ -16,10 +16,6 @@ const CHUNK = 256 * 1024;
 const WINDOW = 4 * 1024 * 1024;
 /** Objects up to this size are inflated in one call: thousands of small ones cost one call each. */
 const SMALL = 1024 * 1024;
-
-export function bufferSource(pack: Buffer): PackSource {
-  return { size: pack.length, read: (position, length) => pack.subarray(position, position + length) };
-}
 
 /** Reads of `fd` (`size` bytes), served from one window of WINDOW bytes: one read(2) per window, not per object. */
 export function fileSource(fd: number, size: number): PackSource {

@@ -1,5 +1,5 @@
-// What the indexer writes: a thin pack's bases appended (to the pack's bytes or its file, the count
-// and trailer rewritten), and the version 2 .idx, byte for byte what git index-pack writes.
+// What the indexer writes: a thin pack's bases appended to its file (the count and trailer
+// rewritten), and the version 2 .idx, byte for byte what git index-pack writes.
 import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { crc32, deflateSync } from 'node:zlib';
@@ -18,23 +18,7 @@ export interface WholeObject {
   content: Uint8Array;
 }
 
-/** The pack with `bases` appended whole, its object count and trailer rewritten. */
-export function appendBases(pack: Buffer, entries: IdxEntry[], bases: WholeObject[]): { pack: Buffer; trailer: Buffer } {
-  const parts: Buffer[] = [pack.subarray(0, pack.length - 20)];
-  let at = pack.length - 20;
-  for (const base of bases) {
-    const raw = rawEntry(base);
-    entries.push({ offset: at, oid: objectId(base.type, base.content), crc: crc32(raw) });
-    parts.push(raw);
-    at += raw.length;
-  }
-  const body = Buffer.concat(parts);
-  body.writeUInt32BE(entries.length, 8);
-  const trailer = createHash('sha1').update(body).digest();
-  return { pack: Buffer.concat([body, trailer]), trailer };
-}
-
-/** The same, in place in the pack file `fd` of `size` bytes (open for reading and writing); returns the new trailer. */
+/** Appends `bases` whole to the pack file `fd` of `size` bytes (open for reading and writing), its object count and trailer rewritten; returns the new trailer. */
 export function appendBasesToFile(fd: number, size: number, entries: IdxEntry[], bases: WholeObject[]): Buffer {
   let at = size - 20;
   for (const base of bases) {
