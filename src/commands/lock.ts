@@ -2,7 +2,7 @@
 // host-wide lock; clears one, refusing a holder that is alive on this host unless --force.
 import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
-import { formatAge, UsageError, UnlockRefusedError } from '../errors/index.ts';
+import { formatAge, formatClock, UsageError, UnlockRefusedError } from '../errors/index.ts';
 import { managedLocks, namedLock } from '../lock/manage.ts';
 
 export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
@@ -20,7 +20,7 @@ export async function lockCommand(ctx: Context, args: string[]): Promise<void> {
         const o = state.owner;
         const holder = o ? `${o.user}@${o.hostname} pid ${o.pid} "mfd ${o.command}${o.ref ? ` ${o.ref}` : ''}"` : 'unknown holder';
         const status = state.stale ? `stale: ${state.stale}` : !o ? 'held, holder not recorded (a full disk)' : state.alive === undefined ? 'held (other host)' : 'held, alive';
-        const since = o ? `since ${new Date(o.timestamp).toLocaleString()} (${formatAge(ctx.now() - o.timestamp)} ago)` : '';
+        const since = o ? `since ${formatClock(o.timestamp)} (${formatAge(ctx.now() - o.timestamp)} ago)` : '';
         return `${spec.name.padEnd(12)} ${holder} ${since} [${status}] ${spec.file}`;
       });
   const json = rows.map(({ spec, state }) => ({
