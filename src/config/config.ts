@@ -17,7 +17,7 @@ import { checkLinkUrls, checkNul, checkPrograms, cleartextWarning, readDurations
 import { readRegularFile } from './regular-file.ts';
 import { readTokenCredential, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
-import { keysOf, tablePath } from './shape.ts';
+import { keysOf, lazySection, tablePath } from './shape.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
 import { STATUS_SECRET_KEYS, StatusSchema, statusOf, type StatusConfig } from './status.ts';
 import { NotifySchema, notifyOf, type NotifyConfig } from './notify.ts';
@@ -46,9 +46,8 @@ export interface Config {
 // zod/mini: the same validation as zod's chained API at a twentieth of its size, which is most
 // of what every command has to load before it can start (the config is read by all of them).
 // The one list of what mfd.toml may hold: unknown keys are errors, and "did you mean" reads it.
-const Schema = z.strictObject({
-  repo: RepoSchema,
-  build: BuildSchema,
+// The optional sections' schemas are made only for a file that holds them (schemaFor).
+const SECTIONS = {
   systemd: SystemdSchema,
   deploy: DeploySchema,
   lock: LockSchema,
@@ -57,10 +56,34 @@ const Schema = z.strictObject({
   notify: NotifySchema,
   serve: ServeSchema,
   watch: WatchSchema,
-});
+};
+const fullSchema = lazySection(() => z.strictObject({
+  repo: RepoSchema,
+  build: BuildSchema,
+  systemd: SystemdSchema(),
+  deploy: DeploySchema(),
+  lock: LockSchema(),
+  health: HealthSchema(),
+  status: StatusSchema(),
+  notify: NotifySchema(),
+  serve: ServeSchema(),
+  watch: WatchSchema(),
+}));
+/** An optional section the file does not hold: undefined, whatever its schema would say. */
+const ABSENT = z.optional(z.undefined());
 
-/** Every table's keys, by key path ('' for the top level), read from Schema. */
-export const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = keysOf(Schema);
+/**
+ * The schema `data` is checked with: the full one, except that a section `data` does not hold is
+ * ABSENT instead of its schema (which is then never made). The same keys, so the same answers.
+ */
+function schemaFor(data: unknown): ReturnType<typeof fullSchema> {
+  const holds = (key: string) => typeof data === 'object' && data !== null && (data as Record<string, unknown>)[key] !== undefined;
+  const shape = Object.fromEntries(Object.entries(SECTIONS).map(([key, make]) => [key, holds(key) ? make() : ABSENT]));
+  return z.strictObject({ repo: RepoSchema, build: BuildSchema, ...shape }) as unknown as ReturnType<typeof fullSchema>;
+}
+
+/** Every table's keys, by key path ('' for the top level), read from the full schema. */
+export const allowedKeys = lazySection(() => keysOf(fullSchema()) as Readonly<Record<string, readonly string[]>>);
 const SECRET_PATHS = new Set([...SECRET_KEYS, ...STATUS_SECRET_KEYS, ...SERVE_SECRET_KEYS]);
 
 /** The result of validating the text alone: what loadConfig still has to read is `tokenFile`. */
@@ -89,13 +112,13 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   const add = (path: (string | number)[], message: string) =>
     issues.push({ path: path.join('.'), message, ...withLine(lineOf(source, path)) });
 
-  const result = Schema.safeParse(data);
+  const result = schemaFor(data).safeParse(data);
   if (!result.success) {
     for (const issue of result.error.issues) {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          const hint = suggestKey(key, ALLOWED_KEYS[tablePath(path)] ?? []);
+          const hint = suggestKey(key, allowedKeys()[tablePath(path)] ?? []);
           add([...path, key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`);
         }
         continue;

@@ -1,7 +1,7 @@
 // The [deploy] section: how many deployments to keep, and the free space a fetch or build needs.
 import * as z from 'zod/mini';
 import { valueAt } from './issue.ts';
-import { opt, whole, type Add } from './shape.ts';
+import { lazySection, opt, whole, type Add } from './shape.ts';
 import { parseSize } from './size.ts';
 
 export interface DeployConfig {
@@ -9,7 +9,7 @@ export interface DeployConfig {
   minFreeBytes: number;
 }
 
-export const DeploySchema = opt(z.strictObject({ keep: opt(whole(1)), min_free: opt(z.string()) }));
+export const DeploySchema = lazySection(() => opt(z.strictObject({ keep: opt(whole(1)), min_free: opt(z.string()) })));
 
 const MIN_FREE_DEFAULT = 100 * 1024 ** 2;
 
@@ -25,6 +25,6 @@ export function readMinFree(data: unknown, add: Add): number {
   }
 }
 
-export function deployOf(deploy: z.infer<typeof DeploySchema>, minFreeBytes: number): DeployConfig {
+export function deployOf(deploy: z.infer<ReturnType<typeof DeploySchema>>, minFreeBytes: number): DeployConfig {
   return { keep: deploy?.keep ?? 3, minFreeBytes };
 }

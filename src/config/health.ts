@@ -2,13 +2,13 @@
 // timing. The config's own type: steps/health.ts runs what this describes.
 import * as z from 'zod/mini';
 import { valueAt } from './issue.ts';
-import { opt, whole, type Add } from './shape.ts';
+import { lazySection, opt, whole, type Add } from './shape.ts';
 
 export type HealthConfig =
   | { kind: 'http'; url: string; status?: number; body?: string; timeoutMs: number; intervalMs: number; retries: number; delayMs: number }
   | { kind: 'command'; command: string[]; timeoutMs: number; intervalMs: number; retries: number; delayMs: number };
 
-export const HealthSchema = opt(
+export const HealthSchema = lazySection(() => opt(
   z.strictObject({
     url: opt(z.url({ protocol: /^https?$/ })),
     command: opt(z.array(z.string()).check(z.minLength(1))),
@@ -19,8 +19,8 @@ export const HealthSchema = opt(
     retries: opt(whole(0)),
     delay: opt(z.string()),
   }),
-);
-type ParsedHealth = NonNullable<z.infer<typeof HealthSchema>>;
+));
+type ParsedHealth = NonNullable<z.infer<ReturnType<typeof HealthSchema>>>;
 
 /** Exactly one kind of check, and the keys of one kind not given to the other. */
 export function checkHealth(data: unknown, add: Add): void {

@@ -2,7 +2,7 @@
 // app opts into (the host lock, named shared resources) with their directory.
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import { opt, text, whole } from './shape.ts';
+import { lazySection, opt, text, whole } from './shape.ts';
 
 export interface LockConfig {
   /** Wait for a held lock instead of failing at once (also `mfd deploy --wait`). */
@@ -19,7 +19,7 @@ export interface LockConfig {
   dir?: string;
 }
 
-export const LockSchema = opt(
+export const LockSchema = lazySection(() => opt(
   z.strictObject({
     wait: opt(z.boolean()),
     retry_interval: opt(z.string()),
@@ -29,10 +29,10 @@ export const LockSchema = opt(
     resources: opt(z.array(z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" and "-" only')))),
     dir: opt(text),
   }),
-);
+));
 
 /** `file` is mfd.toml's path: a relative `dir` is taken from its directory. */
-export function lockOf(lock: z.infer<typeof LockSchema>, ms: { retryIntervalMs: number; staleMs: number }, file: string): LockConfig {
+export function lockOf(lock: z.infer<ReturnType<typeof LockSchema>>, ms: { retryIntervalMs: number; staleMs: number }, file: string): LockConfig {
   return {
     wait: lock?.wait ?? false,
     retryIntervalMs: ms.retryIntervalMs,

@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
 import { programProblem } from './rules.ts';
-import { opt, type Add } from './shape.ts';
+import { lazySection, opt, type Add } from './shape.ts';
 
 export type NotifyWhen = 'failure' | 'success' | 'manual';
 
@@ -17,14 +17,14 @@ export interface NotifyConfig {
   timeoutMs: number;
 }
 
-export const NotifySchema = opt(
+export const NotifySchema = lazySection(() => opt(
   z.strictObject({
     command: z.array(z.string()).check(z.minLength(1)),
     on: opt(z.array(z.enum(['failure', 'success', 'manual']))),
     timeout: opt(z.string()),
   }),
-);
-type ParsedNotify = NonNullable<z.infer<typeof NotifySchema>>;
+));
+type ParsedNotify = NonNullable<z.infer<ReturnType<typeof NotifySchema>>>;
 
 const TIMEOUT = { defaultMs: 30_000, minMs: 1_000, maxMs: 10 * 60_000 };
 

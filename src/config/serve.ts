@@ -8,7 +8,7 @@ import { formatDuration } from '../errors/duration.ts';
 import { parseDuration } from './duration.ts';
 import { describeValue, valueAt } from './issue.ts';
 import { readCredentialFile, Secret } from './secret.ts';
-import { opt, text, type Add } from './shape.ts';
+import { lazySection, opt, text, type Add } from './shape.ts';
 import { formatSize, parseSize } from './size.ts';
 
 /** Where the webhook secret comes from: mfd.toml, a file (e.g. a systemd credential), the environment. */
@@ -35,7 +35,7 @@ export interface ServeConfig {
   statusToken?: { kind: 'inline'; secret: Secret } | { kind: 'file'; path: string; line?: number };
 }
 
-export const ServeSchema = opt(
+export const ServeSchema = lazySection(() => opt(
   z.strictObject({
     listen: opt(text),
     poll: opt(z.string()),
@@ -48,8 +48,8 @@ export const ServeSchema = opt(
     status_token: opt(text),
     status_token_file: opt(text),
   }),
-);
-type ParsedServe = z.infer<typeof ServeSchema>;
+));
+type ParsedServe = z.infer<ReturnType<typeof ServeSchema>>;
 
 export const WEBHOOK_SECRET_VAR = 'MFD_WEBHOOK_SECRET';
 export const SERVE_SECRET_KEYS = ['serve.secret', 'serve.status_token'];

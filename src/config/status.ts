@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
 import { readSecretVar, Secret } from './secret.ts';
-import { opt, text, type Add } from './shape.ts';
+import { lazySection, opt, text, type Add } from './shape.ts';
 
 export type StatusProvider = 'github' | 'gitea' | 'gitlab';
 
@@ -26,7 +26,7 @@ export interface StatusConfig {
   timeoutMs: number;
 }
 
-export const StatusSchema = opt(
+export const StatusSchema = lazySection(() => opt(
   z.strictObject({
     provider: z.enum(['github', 'gitea', 'gitlab']),
     api_url: opt(z.url({ protocol: /^https?$/ })),
@@ -37,8 +37,8 @@ export const StatusSchema = opt(
     target_url_base: opt(z.url({ protocol: /^https?$/ })),
     timeout: opt(z.string()),
   }),
-);
-type ParsedStatus = NonNullable<z.infer<typeof StatusSchema>>;
+));
+type ParsedStatus = NonNullable<z.infer<ReturnType<typeof StatusSchema>>>;
 
 export const STATUS_SECRET_KEYS = ['status.token'];
 export const STATUS_TOKEN_VAR = 'MFD_STATUS_TOKEN';

@@ -1,6 +1,6 @@
 // The [systemd] section: the unit restarted after each activation, if any, and whose manager runs it.
 import * as z from 'zod/mini';
-import { opt, text } from './shape.ts';
+import { lazySection, opt, text } from './shape.ts';
 
 export interface SystemdConfig {
   unit?: string;
@@ -20,8 +20,8 @@ const unitName = text.check(
   z.refine((name) => !/^@|@(\.service)?$/.test(name), 'expected a template\'s instance, as app@1 or app@1.service: a template (app@) itself cannot be restarted'),
 );
 
-export const SystemdSchema = opt(z.strictObject({ unit: opt(unitName), scope: opt(z.enum(['system', 'user'])) }));
+export const SystemdSchema = lazySection(() => opt(z.strictObject({ unit: opt(unitName), scope: opt(z.enum(['system', 'user'])) })));
 
-export function systemdOf(systemd: z.infer<typeof SystemdSchema>): SystemdConfig {
+export function systemdOf(systemd: z.infer<ReturnType<typeof SystemdSchema>>): SystemdConfig {
   return { ...(systemd?.unit ? { unit: systemd.unit } : {}), scope: systemd?.scope ?? 'system' };
 }

@@ -1,14 +1,14 @@
 // The [watch] section: how often `mfd watch` asks the remote for the branch head. Its range is
 // checked with the other durations (rules.ts DURATIONS: watch.interval).
 import * as z from 'zod/mini';
-import { opt } from './shape.ts';
+import { lazySection, opt } from './shape.ts';
 
 export interface WatchConfig {
   /** Between two polls, before jitter and backoff. */
   intervalMs: number;
 }
 
-export const WatchSchema = opt(z.strictObject({ interval: opt(z.string()) }));
+export const WatchSchema = lazySection(() => opt(z.strictObject({ interval: opt(z.string()) })));
 
 export function watchOf(ms: { intervalMs: number }): WatchConfig {
   return { intervalMs: ms.intervalMs };
