@@ -17,7 +17,8 @@ import { checkLinkUrls, checkNul, checkPrograms, cleartextWarning, readDurations
 import { readRegularFile } from './regular-file.ts';
 import { readTokenCredential, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
-import { keysOf, lazySection, tablePath } from './shape.ts';
+import { keysOf, tablePath } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
 import { STATUS_SECRET_KEYS, StatusSchema, statusOf, type StatusConfig } from './status.ts';
 import { NotifySchema, notifyOf, type NotifyConfig } from './notify.ts';
@@ -57,7 +58,7 @@ const SECTIONS = {
   serve: ServeSchema,
   watch: WatchSchema,
 };
-const fullSchema = lazySection(() => z.strictObject({
+const fullSchema = lazily(() => z.strictObject({
   repo: RepoSchema,
   build: BuildSchema,
   systemd: SystemdSchema(),
@@ -83,7 +84,7 @@ function schemaFor(data: unknown): ReturnType<typeof fullSchema> {
 }
 
 /** Every table's keys, by key path ('' for the top level), read from the full schema. */
-export const allowedKeys = lazySection(() => keysOf(fullSchema()) as Readonly<Record<string, readonly string[]>>);
+export const allowedKeys = lazily(() => keysOf(fullSchema()) as Readonly<Record<string, readonly string[]>>);
 const SECRET_PATHS = new Set([...SECRET_KEYS, ...STATUS_SECRET_KEYS, ...SERVE_SECRET_KEYS]);
 
 /** The result of validating the text alone: what loadConfig still has to read is `tokenFile`. */

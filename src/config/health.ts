@@ -2,13 +2,14 @@
 // timing. The config's own type: steps/health.ts runs what this describes.
 import * as z from 'zod/mini';
 import { valueAt } from './issue.ts';
-import { lazySection, opt, whole, type Add } from './shape.ts';
+import { opt, whole, type Add } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 
 export type HealthConfig =
   | { kind: 'http'; url: string; status?: number; body?: string; timeoutMs: number; intervalMs: number; retries: number; delayMs: number }
   | { kind: 'command'; command: string[]; timeoutMs: number; intervalMs: number; retries: number; delayMs: number };
 
-export const HealthSchema = lazySection(() => opt(
+export const HealthSchema = lazily(() => opt(
   z.strictObject({
     url: opt(z.url({ protocol: /^https?$/ })),
     command: opt(z.array(z.string()).check(z.minLength(1))),

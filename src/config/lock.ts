@@ -2,7 +2,8 @@
 // app opts into (the host lock, named shared resources) with their directory.
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import { lazySection, opt, text, whole } from './shape.ts';
+import { opt, text, whole } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 
 export interface LockConfig {
   /** Wait for a held lock instead of failing at once (also `mfd deploy --wait`). */
@@ -19,7 +20,7 @@ export interface LockConfig {
   dir?: string;
 }
 
-export const LockSchema = lazySection(() => opt(
+export const LockSchema = lazily(() => opt(
   z.strictObject({
     wait: opt(z.boolean()),
     retry_interval: opt(z.string()),

@@ -4,7 +4,8 @@ import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
 import { programProblem } from './rules.ts';
-import { lazySection, opt, type Add } from './shape.ts';
+import { opt, type Add } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 
 export type NotifyWhen = 'failure' | 'success' | 'manual';
 
@@ -17,7 +18,7 @@ export interface NotifyConfig {
   timeoutMs: number;
 }
 
-export const NotifySchema = lazySection(() => opt(
+export const NotifySchema = lazily(() => opt(
   z.strictObject({
     command: z.array(z.string()).check(z.minLength(1)),
     on: opt(z.array(z.enum(['failure', 'success', 'manual']))),

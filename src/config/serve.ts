@@ -8,7 +8,8 @@ import { formatDuration } from '../errors/duration.ts';
 import { parseDuration } from './duration.ts';
 import { describeValue, valueAt } from './issue.ts';
 import { readCredentialFile, Secret } from './secret.ts';
-import { lazySection, opt, text, type Add } from './shape.ts';
+import { opt, text, type Add } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 import { formatSize, parseSize } from './size.ts';
 
 /** Where the webhook secret comes from: mfd.toml, a file (e.g. a systemd credential), the environment. */
@@ -35,7 +36,7 @@ export interface ServeConfig {
   statusToken?: { kind: 'inline'; secret: Secret } | { kind: 'file'; path: string; line?: number };
 }
 
-export const ServeSchema = lazySection(() => opt(
+export const ServeSchema = lazily(() => opt(
   z.strictObject({
     listen: opt(text),
     poll: opt(z.string()),

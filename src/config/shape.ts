@@ -6,16 +6,6 @@ export const text = z.string().check(z.minLength(1));
 export const opt = z.optional;
 export const whole = (min: number, max?: number) => z.int().check(z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
 
-/**
- * A section's schema, made on its first use. zod takes about 20 µs to make each schema (its traits,
- * and a clone per check) and mfd.toml rarely holds more than a few of its sections, so config.ts
- * checks a file with the schemas of the sections it holds (schemaFor) and never makes the others.
- */
-export function lazySection<T>(make: () => T): () => T {
-  let made: T | undefined;
-  return () => (made ??= make());
-}
-
 /** Reports one problem at a key path; parseConfig collects them all before it throws. */
 export type Add = (path: (string | number)[], message: string) => void;
 

@@ -5,7 +5,8 @@ import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
 import { readSecretVar, Secret } from './secret.ts';
-import { lazySection, opt, text, type Add } from './shape.ts';
+import { opt, text, type Add } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 
 export type StatusProvider = 'github' | 'gitea' | 'gitlab';
 
@@ -26,7 +27,7 @@ export interface StatusConfig {
   timeoutMs: number;
 }
 
-export const StatusSchema = lazySection(() => opt(
+export const StatusSchema = lazily(() => opt(
   z.strictObject({
     provider: z.enum(['github', 'gitea', 'gitlab']),
     api_url: opt(z.url({ protocol: /^https?$/ })),

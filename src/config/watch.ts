@@ -1,14 +1,15 @@
 // The [watch] section: how often `mfd watch` asks the remote for the branch head. Its range is
 // checked with the other durations (rules.ts DURATIONS: watch.interval).
 import * as z from 'zod/mini';
-import { lazySection, opt } from './shape.ts';
+import { opt } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 
 export interface WatchConfig {
   /** Between two polls, before jitter and backoff. */
   intervalMs: number;
 }
 
-export const WatchSchema = lazySection(() => opt(z.strictObject({ interval: opt(z.string()) })));
+export const WatchSchema = lazily(() => opt(z.strictObject({ interval: opt(z.string()) })));
 
 export function watchOf(ms: { intervalMs: number }): WatchConfig {
   return { intervalMs: ms.intervalMs };

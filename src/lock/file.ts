@@ -4,6 +4,7 @@
 // still run there (pid and start time) never is.
 import type { Stats } from 'node:fs';
 import { open, readdir, readFile, rm, stat, utimes } from '../sys/files.ts';
+import { lazily } from '../sys/lazy.ts';
 import * as z from 'zod/mini';
 import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, toFsError, type LockOwner } from '../errors/index.ts';
 import { matchProcess, processStart } from '../sys/process.ts';
@@ -141,7 +142,7 @@ export async function inspectLock(file: string, options: InspectOptions): Promis
 }
 
 // A lock file is input: a pid ≤ 0 would make kill(pid, 0) ask about a whole group (or every process).
-const OwnerSchema = z.object({
+const OwnerSchema = lazily(() => z.object({
   pid: z.int().check(z.gt(0)),
   pidStart: z.optional(z.string().check(z.regex(/^\d{1,20}$/))),
   user: z.string(),
@@ -150,7 +151,7 @@ const OwnerSchema = z.object({
   timestamp: z.number().check(z.refine((t) => Math.abs(t) <= 8.64e15, 'expected a time in ms')),
   command: z.string(),
   ref: z.nullable(z.string()),
-});
+}));
 
 async function readOwner(file: string): Promise<LockOwner | undefined> {
   let value: unknown;
@@ -160,7 +161,7 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
     // Missing, or torn by a crash between create and write: either way it names no live holder.
     return undefined;
   }
-  const parsed = OwnerSchema.safeParse(value);
+  const parsed = OwnerSchema().safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }
 

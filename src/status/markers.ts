@@ -2,6 +2,7 @@
 // `pending` is posted (so a killed run's pending is closed by the next locked run, with `error`),
 // and kept, with the final state, when that post finally failed (the next run sends it again).
 import { mkdir, readdir, readFile, rm } from '../sys/files.ts';
+import { lazily } from '../sys/lazy.ts';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import type { Layout } from '../state/layout.ts';
@@ -9,7 +10,7 @@ import { writeFileAtomic } from '../state/atomicfile.ts';
 import { describeIssue, runId, sha, timestamp, type OnWarning } from '../state/stored.ts';
 import type { CommitState } from './request.ts';
 
-const MarkerSchema = z.strictObject({
+const MarkerSchema = lazily(() => z.strictObject({
   sha,
   runId,
   at: timestamp,
@@ -23,11 +24,11 @@ const MarkerSchema = z.strictObject({
   error: z.optional(z.string().check(z.maxLength(500))),
   /** When its final state was first owed (`at` is the last try): given up after OWED_MAX_MS. */
   since: z.optional(timestamp),
-});
+}));
 
 /** How long a final state the forge keeps refusing is sent again: a week of runs, then given up. */
 export const OWED_MAX_MS = 7 * 24 * 3_600_000;
-export type Marker = z.infer<typeof MarkerSchema>;
+export type Marker = z.infer<ReturnType<typeof MarkerSchema>>;
 export type FinalState = Exclude<CommitState, 'pending'>;
 
 export const markerDir = (layout: Layout): string => join(layout.state, 'status');
@@ -61,7 +62,7 @@ export async function readMarkers(layout: Layout, onWarning?: OnWarning): Promis
       onWarning?.(`ignored .mfd/status/${name}: ${(error as Error).message.split('\n')[0]}`);
       continue;
     }
-    const parsed = MarkerSchema.safeParse(data);
+    const parsed = MarkerSchema().safeParse(data);
     if (!parsed.success) onWarning?.(`ignored .mfd/status/${name}: ${describeIssue(parsed.error)}`);
     else if (`${parsed.data.sha}.json` !== name) onWarning?.(`ignored .mfd/status/${name}: it names ${parsed.data.sha}`);
     else markers.push(parsed.data);
