@@ -99,7 +99,7 @@ export class StatusPoster {
     const { config } = this.options;
     if (!this.hasToken() || !config.token) return null;
     const token = config.token.reveal();
-    const result = await sendStatus(statusRequest(config, post, token), { signal: this.giveUp.signal, attemptMs: config.timeoutMs, now: this.options.now, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+    const result = await sendStatus(statusRequest(config, post, token), { signal: this.giveUp.signal, attemptMs: config.timeoutMs, now: this.options.now, secret: token, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
     if (result.ok) return undefined;
     // A forge that echoes the request must not put the token in our log.
     const why = result.why.split(token).join('***');

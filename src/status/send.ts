@@ -11,6 +11,8 @@ export interface SendOptions {
   attemptMs: number;
   /** ms since the epoch, for a Retry-After given as a date. */
   now: () => number;
+  /** The token the request carries: masked in the forge's answer before it is cut, so no part of it is kept. */
+  secret?: string;
   fetch?: typeof fetch;
 }
 
@@ -38,7 +40,7 @@ export async function sendStatus(request: StatusRequest, options: SendOptions): 
       // A body cut off mid-way still has its status, which is what decides.
       const text = await readStart(response).catch(() => '');
       if (response.ok) return { ok: true, attempts: attempt };
-      why = `${host} answered HTTP ${response.status}${detailOf(text)}`;
+      why = `${host} answered HTTP ${response.status}${detailOf(text, options.secret)}`;
       const retryable = response.status >= 500 || response.status === 429;
       if (!retryable) return { ok: false, attempts: attempt, why };
       const asked = retryAfterMs(response.headers.get('retry-after'), options.now());
@@ -85,7 +87,7 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
 }
 
 /** The forge's own message, short: GitHub and Gitea say `message`, GitLab `message` or `error`. */
-function detailOf(text: string): string {
+function detailOf(text: string, secret: string | undefined): string {
   let message: unknown = text;
   try {
     const json = JSON.parse(text) as { message?: unknown; error?: unknown };
@@ -93,7 +95,9 @@ function detailOf(text: string): string {
   } catch {
     // Not JSON (a proxy's HTML page): its first line is what there is to say.
   }
-  const line = (typeof message === 'string' ? message : JSON.stringify(message)).split('\n')[0]!.trim().slice(0, 120);
+  const whole = typeof message === 'string' ? message : JSON.stringify(message);
+  // Masked before the cut: a token the cut goes through would leave its first part in the log.
+  const line = (secret ? whole.split(secret).join('***') : whole).split('\n')[0]!.trim().slice(0, 120);
   return line ? `: ${redact(line)}` : '';
 }
 

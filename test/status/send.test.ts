@@ -1,0 +1,48 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { tmpRoot } from '../helpers/repo.ts';
+import { layoutOf } from '../../src/state/layout.ts';
+import { Secret } from '../../src/config/secret.ts';
+import type { StatusConfig } from '../../src/config/status.ts';
+import { StatusPoster } from '../../src/status/poster.ts';
+
+const SHA = 'a'.repeat(40);
+const TOKEN = 'tok-0123456789abcdefghijklmnopqrstuv';
+
+describe('status poster, a forge that echoes the token', () => {
+  test('no part of the token reaches the report or the marker, even where the forge\'s message is cut', async (t) => {
+    // A proxy or forge that quotes the credential it refused, the token straddling the 120
+    // characters of the message mfd keeps: what is left of it is still a secret.
+    const message = `Bad credentials: ${'x'.repeat(120 - 'Bad credentials: '.length - 12)}${TOKEN}`;
+    const forge = createServer((req, res) => {
+      req.resume();
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message }));
+    });
+    forge.listen(0, '127.0.0.1');
+    await once(forge, 'listening');
+    t.after(() => {
+      forge.closeAllConnections();
+      forge.close();
+    });
+    const root = await tmpRoot(t);
+    const layout = layoutOf(root, process.pid);
+    const config: StatusConfig = {
+      provider: 'github', apiUrl: `http://127.0.0.1:${(forge.address() as AddressInfo).port}/api/v3`, context: 'mfd/app', timeoutMs: 10_000,
+      repository: { kind: 'owner', owner: 'me', name: 'app' }, token: new Secret(TOKEN),
+    };
+    const reports: string[] = [];
+    const poster = new StatusPoster({ config, layout, runId: '20260101T000000Z-deploy-1', now: () => Date.now(), report: (m, h) => reports.push(`${m} | ${h ?? ''}`) });
+    poster.final({ sha: SHA, state: 'success', description: 'Deployed' });
+    await poster.drain();
+    assert.equal(reports.length, 1);
+    assert.match(reports[0]!, /answered HTTP 401: Bad credentials: x+\*\*\*/);
+    const marker = await readFile(join(layout.state, 'status', `${SHA}.json`), 'utf8');
+    for (const text of [reports[0]!, marker]) assert.doesNotMatch(text, new RegExp(TOKEN.slice(0, 8)), text);
+  });
+});
