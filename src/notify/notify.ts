@@ -68,8 +68,10 @@ export function notifySubscriber(opts: NotifyOptions): Subscriber {
     const result = await exec(opts.config.command, { cwd: run.app, env, envRemove: remove, timeoutMs: opts.config.timeoutMs, tailLines: 5 })
       .catch((error: unknown) => ({ ok: false as const, failed: error instanceof Error ? error.message : String(error) }));
     if (result.ok) return;
-    const why = 'failed' in result ? `could not run: ${result.failed}` : `failed with ${describeOutcome(result.outcome)}${lastLine(result.tail)}`;
-    const masked = [...secret].reduce((text, s) => text.split(s).join('***'), redact(why));
+    // Masked before lastLine cuts the output: a secret the cut goes through would leave its first part.
+    const mask = (text: string) => [...secret].reduce((out, s) => out.split(s).join('***'), text);
+    const why = 'failed' in result ? `could not run: ${result.failed}` : `failed with ${describeOutcome(result.outcome)}${lastLine(mask(result.tail))}`;
+    const masked = mask(redact(why));
     opts.report(`notify command ${JSON.stringify(opts.config.command)} ${masked}`, 'the run\'s outcome is unchanged; check [notify] command by running it by hand');
   };
 }

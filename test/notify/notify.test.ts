@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpRoot } from '../helpers/repo.ts';
 import { heldFifo } from '../helpers/fifo.ts';
@@ -62,5 +62,24 @@ describe('notify', () => {
     await subscriber({ type: 'run-finished', outcome: 'failed', sha: null, deployment: null, error: { code: 'BUILD_FAILED', message: 'build failed' }, at: 1_000 });
     assert.equal(reports.length, 1);
     assert.match(reports[0]!, /failed with timeout after 1000 ms/);
+  });
+
+  test('a secret in the command\'s last line is masked whole, even where that line is cut', async (t) => {
+    const root = await tmpRoot(t);
+    const secret = 'hunter2-0123456789abcdef';
+    // A script that read a token file itself and printed it (curl -v): the cut at 200 characters goes through it.
+    await writeFile(join(root, 'token'), secret);
+    const script = `console.error('x'.repeat(190) + require('fs').readFileSync('token', 'utf8')); process.exit(1)`;
+    const reports: string[] = [];
+    const subscriber = notifySubscriber({
+      run: { id: 'r1', command: 'deploy', app: root, start: 0, ref: undefined, trigger: 'poll' },
+      config: config([], [process.execPath, '-e', script]),
+      env: { PATH: process.env.PATH }, secrets: [secret], runUrl: undefined,
+      report: (m) => reports.push(m),
+    });
+    await subscriber({ type: 'run-finished', outcome: 'failed', sha: null, deployment: null, error: { code: 'BUILD_FAILED', message: 'build failed' }, at: 1_000 });
+    assert.equal(reports.length, 1);
+    assert.match(reports[0]!, /failed with exit status 1: x+\*\*\*/);
+    assert.doesNotMatch(reports[0]!, new RegExp(secret.slice(0, 7)));
   });
 });
