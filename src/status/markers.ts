@@ -7,13 +7,16 @@ import { join } from 'node:path';
 import * as z from 'zod/mini';
 import type { Layout } from '../state/layout.ts';
 import { writeFileAtomic } from '../state/atomicfile.ts';
-import { describeIssue, runId, sha, timestamp, type OnWarning } from '../state/stored.ts';
+import { describeIssue, positiveInt, runId, sha, timestamp, type OnWarning } from '../state/stored.ts';
 import type { CommitState } from './request.ts';
 
 const MarkerSchema = lazily(() => z.strictObject({
   sha,
   runId,
   at: timestamp,
+  /** The writing process and its start time (clock ticks): a pending whose writer still runs is its run's to close. */
+  pid: z.optional(positiveInt),
+  start: z.optional(z.string().check(z.regex(/^\d{1,20}$/))),
   /** The final post this run could not make; absent while its pending is open. */
   final: z.optional(z.strictObject({
     state: z.enum(['success', 'failure', 'error']),

@@ -7,6 +7,7 @@ import { describeFailure } from '../state/best-effort.ts';
 import { OWED_MAX_MS, readMarkers, removeMarker, writeMarker, type FinalState, type Marker } from './markers.ts';
 import { statusRequest, type StatusPost } from './request.ts';
 import { sendStatus } from './send.ts';
+import { matchProcess, processStart } from '../sys/process.ts';
 
 export interface PosterOptions {
   config: StatusConfig;
@@ -31,7 +32,9 @@ export class StatusPoster {
   pending(post: StatusPost): void {
     this.enqueue(post.sha, async () => {
       if (!this.hasToken()) return;
-      const marker = { sha: post.sha, runId: this.options.runId, at: new Date(this.options.now()).toISOString() };
+      const { pid } = this.options.layout;
+      const start = await processStart(pid);
+      const marker = { sha: post.sha, runId: this.options.runId, at: new Date(this.options.now()).toISOString(), pid, ...(start ? { start } : {}) };
       await this.keep(marker);
       await this.send(post, 'the run goes on; its final status follows');
     });
@@ -56,6 +59,9 @@ export class StatusPoster {
     }
     for (const m of markers) {
       if (m.runId === this.options.runId) continue;
+      // The deploy lock is let go before a run's final posts are sent: a pending whose writer still
+      // runs (proved by pid and start time) is a live run's, which posts its final state itself.
+      if (!m.final && m.pid !== undefined && (await matchProcess(m.pid, m.start)).kind === 'same') continue;
       const final = m.final ?? { state: 'error' as const, description: `Interrupted: run ${m.runId} ended before it could report`.slice(0, 140) };
       const since = m.since ?? m.at;
       // Owed for a week: the forge will not take it (a revoked token, a deleted repository), and

@@ -12,6 +12,7 @@ import { readMarkers } from '../../src/status/markers.ts';
 import { describe as describeText } from '../../src/status/describe.ts';
 import { retryAfterMs, sendStatus } from '../../src/status/send.ts';
 import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
@@ -31,7 +32,9 @@ async function scene(t: TestContext, provider: Provider = 'github', options: { t
     ...(options.token === null ? {} : { token: new Secret(options.token ?? TOKEN) }),
   };
   const reports: string[] = [];
-  const poster = (runId = 'run-1') => new StatusPoster({ config, layout, runId, now: () => Date.now(), report: (m, h) => reports.push(`${m} | ${h ?? ''}`) });
+  /** `pid`: the writing process, by default this one (a live run); an exited one's stands for a killed run. */
+  const poster = (runId = 'run-1', pid = process.pid) =>
+    new StatusPoster({ config, layout: layoutOf(root, pid), runId, now: () => Date.now(), report: (m, h) => reports.push(`${m} | ${h ?? ''}`) });
   return { forge, layout, config, reports, poster };
 }
 
@@ -153,7 +156,10 @@ describe('status poster', () => {
 
   test('a pending leaves a marker until its final state is posted; a killed run\'s marker is closed with error by the next run', async (t) => {
     const { forge, poster, layout, reports } = await scene(t);
-    const killed = poster('run-killed');
+    // The killed run's process is gone: a child that has exited stands for it.
+    const gone = spawn(process.execPath, ['-e', '']);
+    await once(gone, 'exit');
+    const killed = poster('run-killed', gone.pid!);
     killed.pending({ sha: SHA, state: 'pending', description: 'Deploying' });
     await killed.drain();
     assert.deepEqual((await readMarkers(layout)).map((m) => [m.sha, m.runId, m.final]), [[SHA, 'run-killed', undefined]]);
