@@ -4,6 +4,7 @@
 import { basename } from 'node:path';
 import type { NotifyConfig } from '../config/notify.ts';
 import { redact } from '../errors/redact.ts';
+import { interruptionOf } from '../errors/run.ts';
 import type { RunEvent, RunOutcome, Subscriber } from '../sys/events.ts';
 import { describeOutcome, run as exec } from '../sys/exec.ts';
 import { FULL_SHA, short } from '../status/describe.ts';
@@ -30,6 +31,8 @@ export interface NotifyOptions {
   secrets: readonly string[];
   runUrl: string | undefined;
   report: (message: string, hint?: string) => void;
+  /** The run's signal (Ctrl-C, SIGTERM): one that comes while the command runs stops it. */
+  signal?: AbortSignal;
 }
 
 /** Whether a run that ended so is one the config asks to be told of (README "Notifications"). */
@@ -65,8 +68,10 @@ export function notifySubscriber(opts: NotifyOptions): Subscriber {
       MFD_RUN_URL: opts.runUrl ?? '',
       MFD_TRIGGER: run.trigger ?? 'manual',
     };
-    const result = await exec(opts.config.command, { cwd: run.app, env, envRemove: remove, timeoutMs: opts.config.timeoutMs, tailLines: 5 })
-      .catch((error: unknown) => ({ ok: false as const, failed: error instanceof Error ? error.message : String(error) }));
+    const stop = stopSignal(opts.signal);
+    const result = await exec(opts.config.command, { cwd: run.app, env, envRemove: remove, timeoutMs: opts.config.timeoutMs, tailLines: 5, ...(stop ? { signal: stop.signal } : {}) })
+      .catch((error: unknown) => ({ ok: false as const, failed: error instanceof Error ? error.message : String(error) }))
+      .finally(() => stop?.dispose());
     if (result.ok) return;
     // Masked before lastLine cuts the output: a secret the cut goes through would leave its first part.
     const mask = (text: string) => [...secret].reduce((out, s) => out.split(s).join('***'), text);
@@ -74,6 +79,22 @@ export function notifySubscriber(opts: NotifyOptions): Subscriber {
     const masked = mask(redact(why));
     opts.report(`notify command ${JSON.stringify(opts.config.command)} ${masked}`, 'the run\'s outcome is unchanged; check [notify] command by running it by hand');
   };
+}
+
+/**
+ * What stops the command as a build command is stopped: a signal that comes while it runs. One
+ * that ended the run already is what the command is told of; only a second one (`hurry`) stops it.
+ */
+function stopSignal(signal: AbortSignal | undefined): { signal: AbortSignal; dispose: () => void } | undefined {
+  if (!signal) return undefined;
+  if (!signal.aborted) return { signal, dispose: () => undefined };
+  const hurry = interruptionOf(signal)?.hurry;
+  if (!hurry) return undefined;
+  const stop = new AbortController();
+  const onHurry = () => stop.abort(signal.reason);
+  if (hurry.aborted) onHurry();
+  else hurry.addEventListener('abort', onHurry, { once: true });
+  return { signal: stop.signal, dispose: () => hurry.removeEventListener('abort', onHurry) };
 }
 
 function lastLine(tail: string): string {

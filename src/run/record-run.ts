@@ -80,7 +80,7 @@ function reportingSubscribers(ctx: Context, run: Run, ref: string | undefined, t
     const secrets = [auth.kind === 'token' ? auth.token.reveal() : auth.kind === 'basic' ? auth.password.reveal() : '', config.status?.token?.reveal() ?? ''];
     subscribers.push(notifySubscriber({
       run: { id: run.id, command: run.command, app: ctx.root, start: run.start, ref, trigger },
-      config: config.notify, env: ctx.env, secrets, report,
+      config: config.notify, env: ctx.env, secrets, report, signal: ctx.signal,
       runUrl: base ? `${base}/runs/${encodeURIComponent(run.id)}` : undefined,
     }));
   }
