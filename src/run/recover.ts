@@ -8,7 +8,7 @@ import { markerDir } from '../status/markers.ts';
 import { describeForeignActive, inspectActive, removeStaleActiveTmp } from '../steps/activate.ts';
 import { removeStalePruning, type PruneFailure } from '../steps/prune.ts';
 import type { Layout } from '../state/layout.ts';
-import { isAlive, isRunning, processStart, proveIdentity } from '../sys/process.ts';
+import { groupMembers, isAlive, processStart, proveIdentity } from '../sys/process.ts';
 import type { Progress } from '../sys/output.ts';
 import { listDeployments, readRecords, removeRecord, writeRecord, type Deployment, type DeploymentRecord } from '../state/record.ts';
 import { describeFailure } from '../state/best-effort.ts';
@@ -116,9 +116,10 @@ async function stopOrphanedBuild(pgid: number): Promise<void> {
     // ESRCH: the build ended since the proof; nothing to stop.
     return;
   }
-  // SIGKILL is delivered asynchronously: let the leader die before its directory is removed.
+  // SIGKILL is delivered asynchronously: let every member die (zombies hold nothing) before its
+  // directory is removed, or a cp still finishing a write makes rm -rf fail with ENOTEMPTY.
   const until = performance.now() + 2000;
-  while (performance.now() < until && (await isRunning(pgid))) await new Promise((r) => setTimeout(r, 10));
+  while (performance.now() < until && ((await groupMembers(pgid)) ?? []).length > 0) await new Promise((r) => setTimeout(r, 10));
 }
 
 export function reportRecovery(ctx: { reporter: Pick<Progress, 'warn'>; layout: Layout }, recovery: Recovery): void {

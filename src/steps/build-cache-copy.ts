@@ -6,6 +6,8 @@ import { dirname } from 'node:path';
 import { run } from '../sys/exec.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
+/** Told of each process group the copy starts (its leader's pid and start time), as a build command's is. */
+export type OnSpawn = (pid: number, start: string | undefined) => void;
 
 /** cp processes sharing a directory's entries: the fastest of 1, 2, 4 and 8 on ext4, XFS and Btrfs (bench/README.md, 2026-12-01). */
 const COPIERS = 4;
@@ -16,10 +18,12 @@ const COPIERS = 4;
  * Without it (or where it fails, BusyBox say) fs.cp does the same. `dest` must not exist: what
  * is there after a failure is this call's own, and removed.
  */
-export async function copyTree(src: string, dest: string, env: Env): Promise<void> {
+export async function copyTree(src: string, dest: string, env: Env, onSpawn?: OnSpawn): Promise<void> {
   const cpEnv = { PATH: env.PATH, LC_ALL: 'C' };
   const st = await lstat(src);
-  const ok = st.isDirectory() ? await copyDirectory(src, dest, st, cpEnv) : (await run(['cp', '-a', '--reflink=auto', '--no-target-directory', '--', src, dest], { cwd: dirname(dest), env: cpEnv })).ok;
+  const ok = st.isDirectory()
+    ? await copyDirectory(src, dest, st, cpEnv, onSpawn)
+    : (await run(['cp', '-a', '--reflink=auto', '--no-target-directory', '--', src, dest], { cwd: dirname(dest), env: cpEnv, ...(onSpawn ? { onSpawn } : {}) })).ok;
   if (ok) return;
   await rm(dest, { recursive: true, force: true });
   // FICLONE: copy-on-write where the file system has it, a plain copy where not; never a hard link.
@@ -33,15 +37,22 @@ export async function copyTree(src: string, dest: string, env: Env): Promise<voi
  * One cp is one thread of small-file syscalls; a node_modules is thousands of small files. So the
  * top-level entries are shared among COPIERS cp processes (`cp -a -t dest a b c`), and the
  * directory itself gets the mode, owner and times `cp -a` would have given it, once they are done.
+ * The cps are started by one `xargs -P`, so all of them are in its one process group: the group
+ * the deploy records as its build's (onSpawn), which recovery stops should mfd be killed meanwhile.
  */
-async function copyDirectory(src: string, dest: string, st: Stats, env: Env): Promise<boolean> {
+async function copyDirectory(src: string, dest: string, st: Stats, env: Env, onSpawn?: OnSpawn): Promise<boolean> {
   const names = (await readdir(src)).sort();
   // 0o700 until filled, as cp does: nobody else reads a half-copied tree.
   await mkdir(dest, { mode: 0o700 });
-  const groups = Array.from({ length: Math.min(COPIERS, names.length) }, (_, g) => names.filter((_, i) => i % COPIERS === g));
-  // Names relative to src (its cwd), after `--`: short argv, and a name starting with "-" is a name.
-  const results = await Promise.all(groups.map((group) => run(['cp', '-a', '--reflink=auto', '-t', dest, '--', ...group], { cwd: src, env })));
-  if (!results.every((r) => r.ok)) return false;
+  if (names.length > 0) {
+    const perCopier = Math.ceil(names.length / COPIERS);
+    // Names relative to src (its cwd), NUL-separated on stdin, each cp's after `--`: any name is a
+    // name, even one with a newline or a leading "-". Dealt round-robin, as sorted names cluster.
+    const dealt = Array.from({ length: COPIERS }, (_, g) => names.filter((_, i) => i % COPIERS === g)).flat();
+    const argv = ['xargs', '-0', '-n', String(perCopier), '-P', String(COPIERS), 'cp', '-a', '--reflink=auto', '-t', dest, '--'];
+    const result = await run(argv, { cwd: src, env, input: dealt.map((n) => `${n}\0`).join(''), ...(onSpawn ? { onSpawn } : {}) });
+    if (!result.ok) return false;
+  }
   const made = await lstat(dest);
   if (made.uid !== st.uid || made.gid !== st.gid) {
     // As `cp -a` run by a user other than root: an owner it may not give is left as it is.

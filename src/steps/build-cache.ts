@@ -5,7 +5,7 @@ import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { lstat, mkdir, rm } from '../sys/files.ts';
 import { dirname, join, relative } from 'node:path';
 import type { BuildCacheEntry } from '../config/build.ts';
-import { copyTree } from './build-cache-copy.ts';
+import { copyTree, type OnSpawn } from './build-cache-copy.ts';
 import { cacheKey } from './build-cache-key.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -25,8 +25,11 @@ export interface Reuse {
 }
 
 export interface BuildCache {
-  /** Before command `index` runs: copies its outputs from a source with its key, or says to run it. */
-  tryReuse(index: number, argv: readonly string[]): Promise<Reuse | undefined>;
+  /**
+   * Before command `index` runs: copies its outputs from a source with its key, or says to run it.
+   * `onSpawn` is told of each copying process group, as of a build command's.
+   */
+  tryReuse(index: number, argv: readonly string[], onSpawn?: OnSpawn): Promise<Reuse | undefined>;
   /** Command `index` ran and succeeded: its outputs are now this deployment's, under the key taken before it ran. */
   ran(index: number): void;
   /** The keys this deployment produced, for its record. */
@@ -48,7 +51,7 @@ export function buildCache(options: BuildCacheOptions): BuildCache {
   const describe = (argv: readonly string[]) => argv.join(' ');
   return {
     keys,
-    async tryReuse(index, argv) {
+    async tryReuse(index, argv, onSpawn) {
       const entry = options.entries.find((e) => e.command === index);
       if (!entry) return undefined;
       let key: string;
@@ -61,7 +64,7 @@ export function buildCache(options: BuildCacheOptions): BuildCache {
       pending.set(index, key);
       const failures: string[] = [];
       for (const source of options.sources.filter((s) => s.keys.includes(key))) {
-        const failure = await copyOutputs(source.dir, options.dir, entry.outputs, options.env);
+        const failure = await copyOutputs(source.dir, options.dir, entry.outputs, options.env, onSpawn);
         if (failure === undefined) {
           keys.push(key);
           pending.delete(index);
@@ -83,7 +86,7 @@ export function buildCache(options: BuildCacheOptions): BuildCache {
 }
 
 /** Copies every output from `from` to `to`; returns why not (with nothing left half-copied), or undefined. */
-async function copyOutputs(from: string, to: string, outputs: readonly string[], env: Env): Promise<string | undefined> {
+async function copyOutputs(from: string, to: string, outputs: readonly string[], env: Env, onSpawn?: OnSpawn): Promise<string | undefined> {
   const created: string[] = [];
   try {
     for (const out of outputs) {
@@ -98,7 +101,7 @@ async function copyOutputs(from: string, to: string, outputs: readonly string[],
       const dest = join(to, out);
       await mkdir(dirname(dest), { recursive: true });
       created.push(dest);
-      await copyTree(join(from, out), dest, env);
+      await copyTree(join(from, out), dest, env, onSpawn);
     }
     return undefined;
   } catch (error) {

@@ -39,7 +39,8 @@ export async function runBuild(options: BuildOptions): Promise<BuildStepTiming[]
   const deadline = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
   for (const [index, argv] of options.commands.entries()) {
     const started = performance.now();
-    const reuse = await options.cache?.tryReuse(index, argv);
+    // Its copies are processes of the build too: recorded as a command's are (onSpawn).
+    const reuse = await options.cache?.tryReuse(index, argv, options.onSpawn);
     if (reuse) {
       options.onReuse?.(argv, reuse);
       timings.push({ argv: [...argv], durationMs: performance.now() - started, reusedFrom: reuse.from });

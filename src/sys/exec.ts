@@ -13,6 +13,8 @@ export interface RunOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Variables of `env` the child must not see (secrets such as MFD_REPO_TOKEN). */
   envRemove?: readonly string[];
+  /** Written to the child's stdin, which is then closed (default: no stdin at all). */
+  input?: string;
   /** Kill the whole process group after this many milliseconds. */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -86,7 +88,7 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
     cwd: options.cwd,
     env,
     extendEnv: false,
-    stdin: 'ignore',
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     reject: false,
     buffer: false,
     detached: true,

@@ -1,0 +1,79 @@
+// What a deploy killed with -9 leaves running in its build's process group besides the command
+// itself: the copies of [[build.cache]] outputs. The next deploy must stop them before it
+// removes the directory they write into.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appFixture } from '../helpers/app.ts';
+import { mfd, startMfd } from '../helpers/cli.ts';
+import { deployInProcess } from '../helpers/context.ts';
+import { IN_PID_NAMESPACE, testInPidNamespace } from '../helpers/pidns-file.ts';
+import { tmpRoot } from '../helpers/repo.ts';
+import { isRunning } from '../../src/sys/process.ts';
+
+// Recovery signals process groups: this file re-runs itself inside a private pid namespace.
+if (!IN_PID_NAMESPACE) {
+  testInPidNamespace('processes left in a build\'s process group (inside a private pid namespace)', import.meta.filename);
+} else {
+  async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** The record of the deployment of `sha` (the newest, if several), parsed; undefined until written. */
+  async function recordOf(root: string, sha: string): Promise<{ name: string; state: string; buildPgid?: number } | undefined> {
+    const dir = join(root, '.mfd', 'deployments');
+    const file = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(`_${sha}.json`)).sort().at(-1);
+    const text = file ? await readFile(join(dir, file), 'utf8').catch(() => '') : '';
+    try {
+      return text ? JSON.parse(text) : undefined;
+    } catch {
+      // Read while being replaced: not there yet.
+      return undefined;
+    }
+  }
+
+  describe('process groups a killed deploy left (e2e, private pid namespace)', () => {
+    test('the cp processes copying a [[build.cache]] output when the deploy was killed are stopped by the next deploy, and their directory is removed', async (t) => {
+      const config = (url: string) => `[repo]\nurl = "${url}"\n[build]\ncommands = [["sh", "install.sh"]]\n[[build.cache]]\ncommand = 0\ninputs = ["lock.txt"]\noutputs = ["node_modules"]\n`;
+      const app = await appFixture(t, { config });
+      const extra = { 'install.sh': 'mkdir -p node_modules\nfor n in a b c d e f g h; do echo $n > node_modules/$n; done\n', 'lock.txt': 'A\n' };
+      await app.commitVersion(1, { extra });
+      await deployInProcess(app.root);
+
+      // A cp that says it started (its pid and process group), then copies for ever: the real
+      // copy of a large tree, made deterministic. cp is told only PATH, so the path is in the script.
+      const tmp = await tmpRoot(t);
+      const bin = join(tmp, 'bin');
+      const started = join(tmp, 'cp-started');
+      await mkdir(bin);
+      await writeFile(join(bin, 'cp'), `#!/bin/sh\necho "$$ $(cut -d' ' -f5 /proc/$$/stat)" >> '${started}'\nexec sleep 1000\n`, { mode: 0o755 });
+      const copiers = async () => (await readFile(started, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => l.split(' ').map(Number) as [number, number]);
+
+      const next = await app.commitVersion(2, { extra });
+      const run = startMfd(['deploy'], { cwd: app.root, env: { PATH: `${bin}:${process.env.PATH}` } });
+      t.after(() => run.child.kill('SIGKILL'));
+      await until(async () => (await copiers()).length > 0, `a cp to start:\n${run.output()}`);
+      const pgid = (await copiers())[0]![1];
+      await until(async () => (await recordOf(app.root, next))?.buildPgid === pgid, `the copy's process group ${pgid} to be recorded as the build's: ${JSON.stringify(await recordOf(app.root, next))}`, 10_000);
+      const interrupted = (await recordOf(app.root, next))!.name;
+      run.child.kill('SIGKILL');
+      await run.done;
+      for (const [pid] of await copiers()) assert.equal(await isRunning(pid), true, 'the copy outlives mfd: the hazard');
+
+      const last = await app.commitVersion(3, { extra });
+      const r = await mfd(['deploy'], { cwd: app.root });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`stopped process group ${pgid}, the build of ${interrupted} its deploy left running`));
+      for (const [pid] of await copiers()) assert.equal(await isRunning(pid), false, `cp ${pid} was stopped`);
+      assert.ok(!(await readdir(app.root)).includes(interrupted), `${interrupted} removed`);
+      assert.equal((await recordOf(app.root, next))!.state, 'failed');
+      assert.match(r.stdout + r.stderr, new RegExp(`node_modules reused from mfd_\\d+_[0-9a-f]{40}`));
+      assert.equal(await readlink(join(app.root, 'active')), (await recordOf(app.root, last))!.name);
+    });
+  });
+}
