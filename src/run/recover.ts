@@ -8,7 +8,7 @@ import { markerDir } from '../status/markers.ts';
 import { describeForeignActive, inspectActive, removeStaleActiveTmp } from '../steps/activate.ts';
 import { removeStalePruning, type PruneFailure } from '../steps/prune.ts';
 import type { Layout } from '../state/layout.ts';
-import { groupMembers, isAlive, processStart, proveIdentity } from '../sys/process.ts';
+import { groupMembers, groupRemnant, isAlive, processStart, proveIdentity } from '../sys/process.ts';
 import type { Progress } from '../sys/output.ts';
 import { listDeployments, readRecords, removeRecord, writeRecord, type Deployment, type DeploymentRecord } from '../state/record.ts';
 import { describeFailure } from '../state/best-effort.ts';
@@ -23,8 +23,8 @@ export interface Recovery {
   failedBuilds: string[];
   /** Interrupted builds whose failed record could not be written (a full disk): removed instead. */
   unrecorded: { name: string; error: unknown }[];
-  /** Build process groups stopped, by deployment. */
-  stopped: { name: string; pgid: number }[];
+  /** Build process groups stopped, by deployment; `left`: its leader had exited, leaving this many. */
+  stopped: { name: string; pgid: number; left?: number }[];
   /** Build process groups left alone because they could not be proved to be that build's. */
   notSignalled: { name: string; pgid: number; why: string }[];
   /** `active` names a directory that does not exist (removed by hand): reported, not guessed at. */
@@ -72,6 +72,8 @@ export async function recover(layout: Layout, now: () => number, self: number, o
         recovery.stopped.push({ name: d.name, pgid: record.buildPgid });
       } else if (!identity.gone) {
         recovery.notSignalled.push({ name: d.name, pgid: record.buildPgid, why: identity.why });
+      } else {
+        await stopLeaderlessBuild(layout, d.name, record.buildPgid, record.buildPgidStart, recovery);
       }
     }
     // The directory goes first: on a full disk that frees the space the record's write needs.
@@ -105,6 +107,27 @@ async function markInterrupted(layout: Layout, record: DeploymentRecord, now: ()
 }
 
 /**
+ * The build's leader is gone, but what it started may still run in its group (a job it left
+ * when its deploy was killed): stopped when a member proves the group is that build's
+ * (groupRemnant), else left alone and reported with its pids. While a proved member lives, the
+ * group's id is that group's alone, so the whole group is signalled, as a build's is.
+ */
+async function stopLeaderlessBuild(layout: Layout, name: string, pgid: number, start: string | undefined, recovery: Recovery): Promise<void> {
+  // The variable deploy-steps.ts gives every build command (and cache copy) of that deployment.
+  const remnant = await groupRemnant(pgid, start ?? '', `MFD_DEPLOYMENT_DIR=${layout.deployment(name)}`);
+  if (!remnant || remnant.proved.length + remnant.unproved.length === 0) return;
+  const left = remnant.proved.length + remnant.unproved.length;
+  if (remnant.proved.length > 0) {
+    await stopOrphanedBuild(pgid);
+    recovery.stopped.push({ name, pgid, left });
+    return;
+  }
+  const pids = remnant.unproved.join(', ');
+  const why = start === undefined ? 'no start time was recorded' : 'none has that build\'s session, start time and MFD_DEPLOYMENT_DIR';
+  recovery.notSignalled.push({ name, pgid, why: `its leader is gone, and process${left === 1 ? '' : 'es'} ${pids} left in it cannot be proved to be that build's (${why})` });
+}
+
+/**
  * A deploy killed with -9 leaves its build command running in its own process group, still writing
  * into the directory we are about to remove. Its leader is proved to be that build (proveIdentity);
  * pidfds would close the short window between proof and signal, but Node has none.
@@ -127,7 +150,10 @@ export function reportRecovery(ctx: { reporter: Pick<Progress, 'warn'>; layout: 
   for (const path of recovery.removedTemps) ctx.reporter.warn(`removed ${relative(ctx.layout.root, path)}, left by an interrupted write`);
   for (const name of recovery.pruning.removed) ctx.reporter.warn(`removed ${name}, left by an interrupted prune`);
   for (const f of recovery.pruning.failures) ctx.reporter.warn(`could not remove ${f.name}, left by an earlier prune: ${f.reason}`, `remove it by hand: rm -rf ${f.path}`);
-  for (const { name, pgid } of recovery.stopped) ctx.reporter.warn(`stopped process group ${pgid}, the build of ${name} its deploy left running`);
+  for (const { name, pgid, left } of recovery.stopped) {
+    const remnant = left === undefined ? '' : ` (${left === 1 ? '1 process' : `${left} processes`} its exited leader left)`;
+    ctx.reporter.warn(`stopped process group ${pgid}${remnant}, the build of ${name} its deploy left running`);
+  }
   for (const { name, pgid, why } of recovery.notSignalled) {
     ctx.reporter.warn(`did not signal process group ${pgid} recorded for ${name}: ${why}`, 'if a build of that deployment still runs, stop it by hand');
   }

@@ -19,7 +19,8 @@ const COPIERS = 4;
  * is there after a failure is this call's own, and removed.
  */
 export async function copyTree(src: string, dest: string, env: Env, onSpawn?: OnSpawn): Promise<void> {
-  const cpEnv = { PATH: env.PATH, LC_ALL: 'C' };
+  // MFD_DEPLOYMENT_DIR: what lets recovery prove a cp is this build's, should xargs die first (process.ts groupRemnant).
+  const cpEnv = { PATH: env.PATH, LC_ALL: 'C', MFD_DEPLOYMENT_DIR: env.MFD_DEPLOYMENT_DIR };
   const st = await lstat(src);
   const ok = st.isDirectory()
     ? await copyDirectory(src, dest, st, cpEnv, onSpawn)

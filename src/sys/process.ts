@@ -28,6 +28,8 @@ interface Stat {
   state: string;
   /** Field 5: the process group id. */
   pgrp: number;
+  /** Field 6: the session id. */
+  session: number;
   /** Field 22: start time in clock ticks since boot. */
   start: string;
 }
@@ -35,9 +37,9 @@ interface Stat {
 function parseStat(text: string): Stat | undefined {
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const [state, pgrp, start] = [fields[0], Number(fields[2]), fields[19]];
-  if (!state || !Number.isSafeInteger(pgrp) || !start || !/^\d+$/.test(start)) return undefined;
-  return { state, pgrp, start };
+  const [state, pgrp, session, start] = [fields[0], Number(fields[2]), Number(fields[3]), fields[19]];
+  if (!state || !Number.isSafeInteger(pgrp) || !Number.isSafeInteger(session) || !start || !/^\d+$/.test(start)) return undefined;
+  return { state, pgrp, session, start };
 }
 
 async function readStat(pid: number): Promise<Stat | undefined> {
@@ -136,6 +138,38 @@ export async function groupMembers(pgid: number): Promise<number[] | undefined> 
     if (stat && stat.pgrp === pgid && !isDeadState(stat.state)) members.push(pid);
   }
   return members;
+}
+
+/**
+ * What is left of process group `pgid` once its leader, which started at tick `start`, is gone:
+ * its live members, split into those proved to be of the group mfd made and the rest; undefined
+ * without /proc. While any member lives the kernel gives the id to no new process, but once all
+ * are gone a new process may get the pid and lead a group of that id. So a member is proved only
+ * if it is in session `pgid` too (each of mfd's children leads its own: setsid), started no
+ * earlier than the leader, and has `mark` (NAME=value) in its environment: a variable mfd gave
+ * that build alone, such as the path of its deployment, which nothing else has a reason to carry.
+ */
+export async function groupRemnant(pgid: number, start: string, mark: string): Promise<{ proved: number[]; unproved: number[] } | undefined> {
+  const members = await groupMembers(pgid);
+  if (members === undefined) return undefined;
+  const proved: number[] = [];
+  const unproved: number[] = [];
+  for (const pid of members) {
+    const stat = await readStat(pid);
+    const ours = stat !== undefined && stat.pgrp === pgid && stat.session === pgid && /^\d+$/.test(start) && BigInt(stat.start) >= BigInt(start) && (await hasEnv(pid, mark));
+    (ours ? proved : unproved).push(pid);
+  }
+  return { proved, unproved };
+}
+
+/** Whether `pid`'s environment (as it was exec'd) holds exactly `entry`; false when unreadable (another user's, setuid). */
+async function hasEnv(pid: number, entry: string): Promise<boolean> {
+  try {
+    return `\0${await readFile(`/proc/${pid}/environ`, 'utf8')}`.includes(`\0${entry}\0`);
+  } catch {
+    // EACCES or gone: nothing is proved.
+    return false;
+  }
 }
 
 /** Whether a process with this pid exists and has not died (a zombie has, it only awaits its reaping). */

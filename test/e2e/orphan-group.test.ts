@@ -75,5 +75,59 @@ if (!IN_PID_NAMESPACE) {
       assert.match(r.stdout + r.stderr, new RegExp(`node_modules reused from mfd_\\d+_[0-9a-f]{40}`));
       assert.equal(await readlink(join(app.root, 'active')), (await recordOf(app.root, last))!.name);
     });
+
+    test('what a build\'s leader left in its group after its deploy was killed is stopped when a member proves it is that build\'s, and otherwise left alone and named', async (t) => {
+      const node = JSON.stringify(process.execPath);
+      // With T_STARTED: starts members in its own group (`env`: one with the build's environment,
+      // `bare`: one without it), says so, and exits once T_RELEASE appears: after its deploy is gone.
+      const LEADER = `const { spawn } = require('child_process'); const fs = require('fs');
+if (!process.env.T_STARTED) { fs.writeFileSync('built', ''); } else {
+  const bare = { stdio: 'ignore', env: { PATH: process.env.PATH } };
+  const members = process.env.T_MEMBERS.split(',').map((kind, i) => spawn('sleep', [String(1000 + i)], kind === 'bare' ? bare : { stdio: 'ignore' }).pid);
+  fs.writeFileSync(process.env.T_STARTED, JSON.stringify({ leader: process.pid, members }));
+  setInterval(() => fs.existsSync(process.env.T_RELEASE) && process.exit(0), 10);
+}`;
+      const app = await appFixture(t, { config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "leader.js"]]\n` });
+      const extra = { 'leader.js': LEADER };
+      await app.commitVersion(1, { extra });
+      await deployInProcess(app.root);
+      const tmp = await tmpRoot(t);
+      const stray: number[] = [];
+      t.after(() => stray.forEach((pid) => process.kill(pid, 'SIGKILL')));
+
+      /** A deploy of a new commit whose build leaves `members` in its group, killed -9 before its leader exits. */
+      const killedDeploy = async (n: number, members: string[]) => {
+        const sha = await app.commitVersion(n, { extra });
+        const [started, release] = [join(tmp, `started-${n}`), join(tmp, `release-${n}`)];
+        const run = startMfd(['deploy'], { cwd: app.root, env: { T_STARTED: started, T_RELEASE: release, T_MEMBERS: members.join(',') } });
+        t.after(() => run.child.kill('SIGKILL'));
+        await until(async () => (await readFile(started, 'utf8').catch(() => '')) !== '', `the build to start:\n${run.output()}`);
+        const build = JSON.parse(await readFile(started, 'utf8')) as { leader: number; members: number[] };
+        stray.push(...build.members);
+        await until(async () => (await recordOf(app.root, sha))?.buildPgid === build.leader, 'the build\'s group to be recorded');
+        run.child.kill('SIGKILL');
+        await run.done;
+        await writeFile(release, '');
+        await until(async () => !(await isRunning(build.leader)), 'the leader to exit');
+        for (const pid of build.members) assert.equal(await isRunning(pid), true, 'its members outlive it: the hazard');
+        return { ...build, name: (await recordOf(app.root, sha))!.name, run };
+      };
+
+      // One member carries the build's environment: the group is proved, and all of it is stopped.
+      const proved = await killedDeploy(2, ['env', 'bare']);
+      // Only one without it: nothing proves the group is that build's.
+      const unproved = await killedDeploy(3, ['bare']);
+      assert.match(unproved.run.output(), new RegExp(`stopped process group ${proved.leader} \\(2 processes its exited leader left\\), the build of ${proved.name} its deploy left running`));
+      for (const pid of proved.members) assert.equal(await isRunning(pid), false, `member ${pid} stopped`);
+
+      await app.commitVersion(4, { extra });
+      const r = await mfd(['deploy'], { cwd: app.root });
+      assert.equal(r.code, 0, r.stderr);
+      const [bare] = unproved.members;
+      assert.match(r.stderr, new RegExp(`did not signal process group ${unproved.leader} recorded for ${unproved.name}: its leader is gone, and process ${bare} left in it cannot be proved to be that build's \\(none has that build's session, start time and MFD_DEPLOYMENT_DIR\\)`));
+      assert.equal(await isRunning(bare!), true, 'an unproved process is never signalled');
+      const names = await readdir(app.root);
+      for (const name of [proved.name, unproved.name]) assert.ok(!names.includes(name), `${name} removed`);
+    });
   });
 }
