@@ -1,13 +1,13 @@
 // What a run still owes the forge, one file per commit in .mfd/status/<sha>.json: written before a
 // `pending` is posted (so a killed run's pending is closed by the next locked run, with `error`),
 // and kept, with the final state, when that post finally failed (the next run sends it again).
-import { mkdir, readdir, readFile, rm } from '../sys/files.ts';
+import { mkdir, readdir, rm } from '../sys/files.ts';
 import { lazily } from '../sys/lazy.ts';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import type { Layout } from '../state/layout.ts';
 import { writeFileAtomic } from '../state/atomicfile.ts';
-import { describeIssue, positiveInt, runId, sha, timestamp, type OnWarning } from '../state/stored.ts';
+import { describeIssue, positiveInt, readStateText, runId, sha, timestamp, type OnWarning } from '../state/stored.ts';
 import type { CommitState } from './request.ts';
 
 const MarkerSchema = lazily(() => z.strictObject({
@@ -60,7 +60,10 @@ export async function readMarkers(layout: Layout, onWarning?: OnWarning): Promis
     const file = join(markerDir(layout), name);
     let data: unknown;
     try {
-      data = JSON.parse(await readFile(file, 'utf8'));
+      // Bounded as every state file is: a planted file of gigabytes is refused, not read.
+      const text = await readStateText(file);
+      if (text === undefined) continue;
+      data = JSON.parse(text);
     } catch (error) {
       onWarning?.(`ignored .mfd/status/${name}: ${(error as Error).message.split('\n')[0]}`);
       continue;

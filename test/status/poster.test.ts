@@ -232,6 +232,19 @@ describe('status poster', () => {
     assert.match(warnings.join('\n'), new RegExp(`ignored .mfd/status/${SHA}.json: it names ${SHA2}`));
     assert.ok(await readFile(join(layout.state, 'status', `${SHA}.json`), 'utf8'), 'left alone');
   });
+
+  test('a marker larger than any state file mfd writes is not read, and is named in a warning', async (t) => {
+    const { layout } = await scene(t);
+    const { mkdir, truncate, writeFile } = await import('node:fs/promises');
+    await mkdir(join(layout.state, 'status'), { recursive: true });
+    const big = join(layout.state, 'status', `${SHA}.json`);
+    await writeFile(big, '');
+    await truncate(big, 65 * 1024 ** 2); // sparse: takes no space
+    const warnings: string[] = [];
+    assert.deepEqual(await readMarkers(layout, (m) => warnings.push(m)), []);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, new RegExp(`ignored .mfd/status/${SHA}.json: .*it is ${65 * 1024 ** 2} bytes`));
+  });
 });
 
 describe('status descriptions', () => {
