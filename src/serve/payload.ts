@@ -2,7 +2,7 @@
 // branch (poke the loop), or something to ignore with a reason. Only the ref, the deletion flag and
 // the repository are read; the payload's sha and clone URL are never trusted (the loop resolves).
 import type { Envelope } from './delivery.ts';
-import { sameRepository, type RepositoryClaim } from './repository.ts';
+import { claimedName, sameRepository, type RepositoryClaim } from './repository.ts';
 
 export type Verdict =
   | { status: 200; action: 'pong'; subscribesPush: boolean }
@@ -62,7 +62,7 @@ export function judge(envelope: Envelope, payload: unknown, watch: Watch): Verdi
   const claim = claimOf(envelope, payload);
   const named = claim.urls.length + claim.names.length > 0;
   if (named && !sameRepository(watch.repository, claim)) {
-    const said = claim.names[0] ?? claim.urls[0];
+    const said = claimedName(watch.repository, claim);
     return { status: 403, action: 'refused', reason: `the delivery is for ${JSON.stringify(said)}, not ${JSON.stringify(watch.repository)}` };
   }
   const event = envelope.forge === 'gitlab' ? gitlabEvent(envelope.event) : envelope.event;

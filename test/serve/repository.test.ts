@@ -15,6 +15,8 @@ describe('serve/repository', () => {
     assert.equal(sameRepository(expected, { urls: [], names: ['owner/app'] }), true);
     assert.equal(sameRepository(expected, { urls: ['https://git.example.com/forge/owner/other.git'], names: ['owner/other'] }), false);
     assert.equal(sameRepository(expected, { urls: ['https://evil.example/forge/owner/app.git'], names: ['someone/app'] }), false);
+    assert.equal(sameRepository(expected, { urls: ['https://other.example/forge/owner/app.git'], names: ['owner/app'] }), false, 'a URL is matched by URL: the same name on another host is another repository');
+    assert.equal(sameRepository(expected, { urls: ['not a url'], names: ['owner/app'] }), false, 'a URL that does not parse is still a claim, and not this one');
     assert.equal(sameRepository('Codertocat/Hello-World', { urls: [], names: ['codertocat/hello-world'] }), true);
     assert.equal(sameRepository('Codertocat/Hello-World', { urls: [], names: ['codertocat/hello'] }), false);
   });
