@@ -99,7 +99,7 @@ export async function readSecretFile(path: string): Promise<{ ok: true; secret: 
 }
 
 /**
- * A token file (repo.token_file, status.token_file) read as readCredentialFile reads it, trimmed,
+ * A token file (repo.token_file, status.token_file, serve.status_token_file) read as readCredentialFile reads it, trimmed,
  * and refused when anything is left inside the token that no token has (see notInAToken): sent
  * as it is, it failed at the server for no visible reason. The problem names the file, never its
  * contents. Not for serve.secret_file: an HMAC key may hold any bytes.

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { stat } from '../sys/files.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ServeConfig } from '../config/serve.ts';
-import { readCredentialFile, type Secret } from '../config/secret.ts';
+import { readTokenCredential, type Secret } from '../config/secret.ts';
 import { ConfigInvalidError } from '../errors/index.ts';
 import { isLoopback } from './watch.ts';
 
@@ -42,7 +42,9 @@ async function readStatusToken(serve: ServeConfig, opts: { file: string; env: Re
   }
   const fail = (message: string) => new ConfigInvalidError(opts.file, [{ path: 'serve.status_token_file', message, ...(source.line === undefined ? {} : { line: source.line }) }]);
   // As serve.secret_file: only the directory systemd hands a unit's credentials in is expanded.
-  const read = await readCredentialFile(opts.file, source.path, opts.env);
+  // Unlike that HMAC key it is a token: a bearer token (RFC 6750's b64token) holds no whitespace,
+  // so a second line or a pasted "Bearer " in the file would lock out every client that sends it.
+  const read = await readTokenCredential(opts.file, source.path, opts.env);
   if (!read.ok) throw fail(read.problem);
   await warnIfShared(read.path, opts.warn);
   return read.secret;
