@@ -47,9 +47,7 @@ export async function fetchCommit(options: RemoteOrConnection & {
     return lock(async () => {
       // Whoever held the lock before may have fetched it.
       if (await hasCommit(options.gitdir, options.sha, cache)) return { fetched: false, repaired, ...startedOver };
-      await removeLeftovers(join(options.gitdir, 'objects', 'pack'));
-      // A `shallow` write a kill cut short: every writer of it holds this lock, so none is writing.
-      await removeTempsOf(join(options.gitdir, 'shallow'));
+      await removeKilledWrites(options.gitdir);
       await fetchInto(conn, options.gitdir, options.sha, 1, cache, options.whilePacking);
       // Only here, after the depth-1 fetch of a deploy: a revision walk deepening the cache needs
       // the history it just fetched.
@@ -57,6 +55,15 @@ export async function fetchCommit(options: RemoteOrConnection & {
       return { fetched: true, repaired, ...startedOver };
     });
   });
+}
+
+/**
+ * Removes what a killed fetch left in `gitdir` (a temp pack, a pack without its index, a temp
+ * `shallow`). Only under the cache lock: every writer of them holds it, so none is writing.
+ */
+export async function removeKilledWrites(gitdir: string): Promise<void> {
+  await removeLeftovers(join(gitdir, 'objects', 'pack'));
+  await removeTempsOf(join(gitdir, 'shallow'));
 }
 
 /** Fetches `sha` at `depth` into the cache (created if needed); RefNotFoundError if the server has no such commit. */

@@ -6,7 +6,7 @@ import { isShallow, openCache, removeDamagedPacks } from './cache.ts';
 import { withRefPrefixes } from './discovery.ts';
 import { listingOf, REV_RULES, SHORT_SHA } from './listing.ts';
 import { startListing } from './prefetch.ts';
-import { fetchInto, fetchReceived } from './fetch.ts';
+import { fetchInto, fetchReceived, removeKilledWrites } from './fetch.ts';
 import { fs, guard, hasCommit, unlocked, type Cache, type CacheLock } from './iso.ts';
 import { fullSha, generationsOf, parseRevision, type RevisionStep } from './revision.ts';
 import { authCallbacks, connectionOf, type Connection, type RemoteOrConnection } from './transport.ts';
@@ -81,6 +81,8 @@ async function resolveShortSha(conn: Connection, gitdir: string, prefix: string,
   const anyTip = refs.find((r) => r.ref.startsWith('refs/heads/') || r.ref.startsWith('refs/tags/'));
   if (!anyTip) throw new RefNotFoundError(prefix, conn.url, 'the remote has no branches or tags');
   await removeDamagedPacks(gitdir);
+  // A resolve killed mid-pack left its temp file: else it stays until a deploy fetches.
+  await removeKilledWrites(gitdir);
   await openCache(conn, gitdir);
   for (const depth of DEEPEN_STEPS) {
     // remoteRef only has to exist on the server; every branch and tag is wanted (hence conn.http,
@@ -118,6 +120,7 @@ async function walkRevision(conn: Connection, gitdir: string, base: string, step
   let lastMissing: string | undefined;
   let stalled = 0;
   await removeDamagedPacks(gitdir);
+  await removeKilledWrites(gitdir);
   for (;;) {
     const outcome = await walkLocal(gitdir, base, steps, cache);
     if ('sha' in outcome) return outcome.sha;
