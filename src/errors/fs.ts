@@ -100,7 +100,7 @@ export class FsLayoutError extends FsError {
     super(info, {
       cause,
       ...(reason ? { reason } : {}),
-      hint: `something of the wrong type is in mfd's place: see ls -ld ${what}; move it aside (mv ${what} ${what}.bak) and run mfd again`,
+      hint: info.hint ?? `something of the wrong type is in mfd's place: see ls -ld ${what}; move it aside (mv ${what} ${what}.bak) and run mfd again`,
     });
   }
 }

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import type { LockConfig } from '../config/config.ts';
 import { FsPermissionError, LockHeldError, throwIfInterrupted, toFsError } from '../errors/index.ts';
 import type { HeldLock, LockBackend, LockIdentity } from './backend.ts';
-import { fileBackend } from './file.ts';
+import { fileBackend, refuseLinkedHostLockDir } from './file.ts';
 import { appLock, cacheLock, hostLock, hostLockDir, resourceLock, type LockSpec } from './names.ts';
 import type { Layout } from '../state/layout.ts';
 
@@ -116,6 +116,7 @@ async function acquireAll(locks: readonly LockSpec[], staleMs: number, request: 
  * is chmod-ed explicitly; one that exists is left as its owner made it (hostLockError explains).
  */
 function ensureHostLockDir(dir: string): void {
+  refuseLinkedHostLockDir(dir);
   mkdirSync(dirname(dir), { recursive: true });
   try {
     mkdirSync(dir, { mode: 0o1777 });

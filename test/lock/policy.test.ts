@@ -2,11 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
-import { readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/config.ts';
-import { LockHeldError, UnlockRefusedError } from '../../src/errors/index.ts';
+import { FsLayoutError, LockHeldError, UnlockRefusedError } from '../../src/errors/index.ts';
 import { LOCK, UNLOCK } from '../../src/commands/lock.ts';
 import { RESOLVE } from '../../src/commands/resolve.ts';
 import { STATUS } from '../../src/commands/status.ts';
@@ -76,6 +76,28 @@ describe('lock policy with real deploys (in-process)', () => {
     await Promise.all(runs.map((run, i) => deploy(run.ctx, i < 2 ? 'main' : 'main~0')));
     const text = await readFile(marks, 'utf8');
     assertNoOverlap(text, text.trim().split('\n').length / 2);
+  });
+
+  test('a host lock dir that is a symbolic link is refused, so nothing is written or removed where it points', async (t) => {
+    // /run/lock is world-writable: anyone can make /run/lock/mfd a link before root's first deploy.
+    const tmp = await tmpRoot(t);
+    const target = join(tmp, 'elsewhere');
+    await mkdir(target);
+    await writeFile(join(target, 'host.lock'), 'not a lock: a file of someone else\n');
+    const lockDir = join(tmp, 'locks');
+    await symlink(target, lockDir);
+    const app = await appFixture(t, { config: (url) => holdConfig(url, `dir = "${lockDir}"\nhost = true`) });
+    await commitHold(app, 1);
+    for (const attempt of [async () => deploy((await testContext(app.root)).ctx, undefined), async () => UNLOCK.run((await testContext(app.root)).ctx, ['host'], {})]) {
+      const err = await attempt().catch((e: unknown) => e);
+      assert.ok(err instanceof FsLayoutError, String(err));
+      assert.equal(err.exitCode, 10);
+      assert.equal(err.message, `cannot use host lock directory ${lockDir}: it is a symbolic link, which mfd never reads or writes through (ELOOP)`);
+      assert.match(err.hint!, new RegExp(`set \\[lock\\] dir to the directory itself, or remove the link: rm ${lockDir}`));
+    }
+    assert.deepEqual(await readdir(target), ['host.lock']);
+    assert.equal(await readFile(join(target, 'host.lock'), 'utf8'), 'not a lock: a file of someone else\n');
+    assert.equal(await exists(join(app.root, 'active')), false);
   });
 
   test('two apps without a shared scope build at the same time', async (t) => {
