@@ -28,6 +28,8 @@ export interface LockOptions extends Omit<InspectOptions, 'host'> {
   onStale?: (spec: LockSpec, owner: LockOwner | undefined, why: string) => void;
   /** A warning with a hint, e.g. that a full disk left the lock without its holder's name. */
   onWarn?: (message: string, hint: string) => void;
+  /** The run's: once aborted (Ctrl-C), a wait to take the lock ends in InterruptedError. */
+  signal?: AbortSignal;
 }
 
 export interface HeldLock {

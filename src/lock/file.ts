@@ -6,7 +6,7 @@ import { lstatSync, type Stats } from 'node:fs';
 import { open, readdir, readFile, rm, stat, utimes } from '../sys/files.ts';
 import { lazily } from '../sys/lazy.ts';
 import * as z from 'zod/mini';
-import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, toFsError, type LockOwner } from '../errors/index.ts';
+import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, throwIfInterrupted, toFsError, type LockOwner } from '../errors/index.ts';
 import { matchProcess, processStart } from '../sys/process.ts';
 import type { HeldLock, InspectOptions, LockBackend, LockIdentity, LockOptions, LockState } from './backend.ts';
 import { hostLockOfFile, type LockSpec } from './names.ts';
@@ -185,13 +185,15 @@ const GUARD_STALE_MS = 10_000;
  * for a failure that cannot pass. Retried for longer than the guard's stale time: a live holder
  * keeps it for milliseconds, so one still there is a killed process's, and is taken over then.
  */
-async function takeGuard(lockfile: typeof import('proper-lockfile'), spec: LockSpec, options: Pick<LockOptions, 'staleMs' | 'now'>): Promise<() => Promise<void>> {
+async function takeGuard(lockfile: typeof import('proper-lockfile'), spec: LockSpec, options: Pick<LockOptions, 'staleMs' | 'now' | 'signal'>): Promise<() => Promise<void>> {
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await lockfile.lock(spec.file, { lockfilePath: `${spec.file}.guard`, realpath: false, stale: GUARD_STALE_MS, retries: 0 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+      // Up to 12 s of waiting: Ctrl-C ends it at once, as it ends any wait for a lock.
+      if (options.signal) throwIfInterrupted(options.signal, `while waiting for the ${spec.name} lock; nothing was changed`);
       // Kept fresh past its stale time: a live holder that hangs inside it, as good as holding the lock.
       if (performance.now() - started > GUARD_STALE_MS + 2_000) throw new LockHeldError(spec.name, undefined, 0, spec.file, options.staleMs, options.now());
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * Math.min(45, 5 * attempt)));

@@ -83,7 +83,7 @@ export async function withDeployLock<T>(
 
 async function acquireAll(locks: readonly LockSpec[], staleMs: number, request: LockRequest): Promise<HeldLock[]> {
   const held: HeldLock[] = [];
-  const { command, ref, identity, now, report } = request;
+  const { command, ref, identity, now, signal, report } = request;
   try {
     for (const spec of locks) {
       held.push(
@@ -93,6 +93,7 @@ async function acquireAll(locks: readonly LockSpec[], staleMs: number, request: 
           identity,
           staleMs,
           now,
+          signal,
           onStale: (s, owner, why) =>
             report.warn(
               `Found stale lock file, removing... (${s.file}, ${owner ? `held by ${owner.user}@${owner.hostname} pid ${owner.pid}` : 'no holder'}: ${why})`,
@@ -167,7 +168,7 @@ export async function withCacheLock<T>(layout: Layout, staleMs: number, request:
   let told = false;
   while (!held) {
     try {
-      held = await backendOf(request).acquire(spec, { command, ref, identity, staleMs, now, onWarn: (message, hint) => report.warn(message, hint) });
+      held = await backendOf(request).acquire(spec, { command, ref, identity, staleMs, now, signal, onWarn: (message, hint) => report.warn(message, hint) });
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
       throwIfInterrupted(signal, 'while waiting for the repository cache; nothing was changed');

@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/pr
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/config.ts';
-import { FsLayoutError, LockHeldError, UnlockRefusedError } from '../../src/errors/index.ts';
+import { FsLayoutError, InterruptedError, LockHeldError, UnlockRefusedError } from '../../src/errors/index.ts';
 import { LOCK, UNLOCK } from '../../src/commands/lock.ts';
 import { RESOLVE } from '../../src/commands/resolve.ts';
 import { STATUS } from '../../src/commands/status.ts';
@@ -44,6 +44,25 @@ describe('locked', () => {
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+  });
+
+  test('Ctrl-C while a hung process holds the lock\'s guard stops the wait at once: interrupted, not "lock held" later', async (t) => {
+    const root = await tmpRoot(t);
+    const controller = new AbortController();
+    const ctx = contextFor(root, '', controller.signal);
+    // A live holder that hangs inside the short guard, keeping it fresh (proper-lockfile's own update).
+    const { default: lockfile } = await import('proper-lockfile');
+    const hung = await lockfile.lock(ctx.layout.lockFile, { lockfilePath: `${ctx.layout.lockFile}.guard`, realpath: false, stale: 10_000 });
+    t.after(() => hung());
+    let ran = false;
+    const locked = withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: false }, lockRequest(ctx, 'deploy', undefined), async () => (ran = true));
+    controller.abort({ signal: 'SIGINT', hurry: new AbortController().signal });
+    const err = await locked.catch((e: unknown) => e);
+    assert.ok(err instanceof InterruptedError, String(err));
+    assert.equal(err.exitCode, 130);
+    assert.match(err.message, /^interrupted by SIGINT while waiting for the app lock; nothing was changed$/);
+    assert.equal(ran, false);
+    assert.equal(await exists(ctx.layout.lockFile), false);
   });
 });
 
