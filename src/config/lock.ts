@@ -20,6 +20,13 @@ export interface LockConfig {
   dir?: string;
 }
 
+/**
+ * The longest resource name: it is part of two file names in the host lock dir,
+ * `resource-<name>.lock` and its guard `….lock.guard`, and a file name holds 255 bytes at most.
+ */
+export const RESOURCE_NAME_MAX = 255 - 'resource-'.length - '.lock.guard'.length;
+export const RESOURCE_NAME = new RegExp(`^[A-Za-z0-9._-]{1,${RESOURCE_NAME_MAX}}$`);
+
 export const LockSchema = lazily(() => opt(
   z.strictObject({
     wait: opt(z.boolean()),
@@ -27,7 +34,7 @@ export const LockSchema = lazily(() => opt(
     retry_attempts: opt(whole(1)),
     stale: opt(z.string()),
     host: opt(z.boolean()),
-    resources: opt(z.array(z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" and "-" only')))),
+    resources: opt(z.array(z.string().check(z.regex(RESOURCE_NAME, `expected letters, digits, ".", "_" and "-" only, at most ${RESOURCE_NAME_MAX} of them (the name is part of its lock file's name)`)))),
     dir: opt(text),
   }),
 ));

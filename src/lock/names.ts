@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LockConfig } from '../config/config.ts';
+import { RESOURCE_NAME } from '../config/lock.ts';
 import type { Layout } from '../state/layout.ts';
 
 export interface LockSpec {
@@ -16,7 +17,7 @@ export interface LockSpec {
 export type LockName = { kind: 'app' } | { kind: 'cache' } | { kind: 'host' } | { kind: 'resource'; resource: string };
 
 /** What a resource may be called: the config's rule, so every name maps to one file in the dir. */
-const RESOURCE = /^[A-Za-z0-9._-]+$/;
+const RESOURCE = RESOURCE_NAME;
 const HOST_FILE = 'host.lock';
 const RESOURCE_FILE = /^resource-([A-Za-z0-9._-]+)\.lock$/;
 

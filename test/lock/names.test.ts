@@ -1,7 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { basename, dirname, join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { parseConfig } from '../../src/config/config.ts';
+import { ConfigInvalidError } from '../../src/errors/index.ts';
+import { tmpRoot } from '../helpers/repo.ts';
 import { appLock, cacheLock, hostLock, hostLockDir, hostLockOfFile, lockOf, parseLockName, resourceLock } from '../../src/lock/names.ts';
 import { layoutOf } from '../../src/state/layout.ts';
 
@@ -41,6 +44,23 @@ describe('lock names', () => {
     for (const text of ['', 'resource:', '../etc/passwd', 'a/b', 'resource:../x', 'two words']) {
       assert.equal(parseLockName(text), undefined, text);
     }
+  });
+
+  test('a resource name too long for its lock files is a config error naming the key, not a failed deploy', async (t) => {
+    const tmp = await tmpRoot(t);
+    const configWith = (name: string) => `[repo]\nurl = "http://127.0.0.1:1/a.git"\n[build]\ncommands = []\n[lock]\nresources = ["${name}"]\n`;
+    const longest = 'r'.repeat(235);
+    const { config } = parseConfig(configWith(longest), { file: join(tmp, 'mfd.toml') });
+    // The longest name a config accepts still names files the file system can hold: the lock and its guard.
+    const spec = resourceLock(tmp, config.lock.resources[0]!);
+    await writeFile(spec.file, '');
+    await mkdir(`${spec.file}.guard`);
+    assert.deepEqual(parseLockName(longest), { kind: 'resource', resource: longest });
+    const err = (() => { try { parseConfig(configWith(`${longest}r`), { file: join(tmp, 'mfd.toml') }); } catch (e) { return e; } })();
+    assert.ok(err instanceof ConfigInvalidError, String(err));
+    assert.equal(err.exitCode, 2);
+    assert.deepEqual(err.issues.map((i) => i.path), ['lock.resources.0']);
+    assert.match(err.issues[0]!.message, /^expected letters, digits, ".", "_" and "-" only, at most 235 of them \(the name is part of its lock file's name\), got "r+/);
   });
 
   test('the host lock dir is [lock] dir when set', () => {
