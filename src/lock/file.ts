@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, throwIfInterrupted, toFsError, type LockOwner } from '../errors/index.ts';
 import { matchProcess, processStart } from '../sys/process.ts';
 import type { HeldLock, InspectOptions, LockBackend, LockIdentity, LockOptions, LockState } from './backend.ts';
+import { startHeartbeat } from './heartbeat.ts';
 import { hostLockOfFile, type LockSpec } from './names.ts';
 
 export type { HeldLock, InspectOptions, LockIdentity, LockOptions, LockOwner, LockSpec, LockState };
@@ -83,14 +84,13 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
     // Deleted by hand: keep going (the deploy must finish cleanly); there is nothing to refresh.
     await utimes(spec.file, t, t).catch(() => undefined);
   };
-  const beat = setInterval(() => void heartbeat(), heartbeatMs(options.staleMs));
-  beat.unref();
+  const beat = startHeartbeat(spec.file, heartbeatMs(options.staleMs), options.now, heartbeat);
   return {
     spec,
     owner,
     heartbeat,
     async release() {
-      clearInterval(beat);
+      await beat.stop();
       const current = await readOwner(spec.file);
       // Only remove our own lock: after a takeover it belongs to someone else. One a full disk
       // left empty is ours while it is still the file we created.
