@@ -7,14 +7,14 @@ import { Worker } from 'node:worker_threads';
 
 /** The worker: plain CommonJS, evaluated; it only touches `file` until it is terminated. */
 const BEAT = `
-const { lutimesSync } = require('node:fs');
+const { utimesSync } = require('node:fs');
 const { workerData: { file, intervalMs, startedAt } } = require('node:worker_threads');
 // The Context's clock at the start, moved on by this thread's monotonic one (a few ms late at most).
 const started = performance.now();
 setInterval(() => {
   const t = new Date(startedAt + performance.now() - started);
   // Deleted by hand: there is nothing to refresh (the main thread's beat ignores it too).
-  try { lutimesSync(file, t, t); } catch {} // a link in its place: the link is touched, never its target
+  try { utimesSync(file, t, t); } catch {}
 }, intervalMs);
 `;
 
