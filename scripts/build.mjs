@@ -227,13 +227,12 @@ const lazyVendor = {
  * node:crypto pulls in some 30 stream and crypto modules (~6 ms of `node -e 0` time), and the
  * modules that import it are initialised by every command, `mfd ls` among them; node:https pulls
  * in TLS and node:crypto, and only a remote or a forge reached over https needs it; node:fs/promises
- * (1.5-2 ms: FileHandle, readline, watchers) only open() needs (src/sys/files.ts); node:worker_threads
- * (2-7 ms) only a held lock's heartbeat needs (src/lock/heartbeat.ts). mfd imports
+ * (1.5-2 ms: FileHandle, readline, watchers) only open() needs (src/sys/files.ts). mfd imports
  * built-ins by name (`import { createHash } from 'node:crypto'`); esbuild reads such a name at
  * each use, from a copy of the module's own keys, so a module with a getter per key (the keys of
  * the Node that builds) that requires the built-in at the first read is enough.
  */
-const LAZY_BUILTINS = ['node:crypto', 'node:https', 'node:fs/promises', 'node:worker_threads'];
+const LAZY_BUILTINS = ['node:crypto', 'node:https', 'node:fs/promises'];
 const require_ = createRequire(import.meta.url);
 const lazyBuiltins = {
   name: 'lazy-builtins',

@@ -9,7 +9,6 @@ import * as z from 'zod/mini';
 import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, throwIfInterrupted, toFsError, type LockOwner } from '../errors/index.ts';
 import { matchProcess, processStart } from '../sys/process.ts';
 import type { HeldLock, InspectOptions, LockBackend, LockIdentity, LockOptions, LockState } from './backend.ts';
-import { startHeartbeat } from './heartbeat.ts';
 import { hostLockOfFile, type LockSpec } from './names.ts';
 
 export type { HeldLock, InspectOptions, LockIdentity, LockOptions, LockOwner, LockSpec, LockState };
@@ -84,13 +83,14 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
     // Deleted by hand: keep going (the deploy must finish cleanly); there is nothing to refresh.
     await utimes(spec.file, t, t).catch(() => undefined);
   };
-  const beat = startHeartbeat(spec.file, heartbeatMs(options.staleMs), options.now, heartbeat);
+  const beat = setInterval(() => void heartbeat(), heartbeatMs(options.staleMs));
+  beat.unref();
   return {
     spec,
     owner,
     heartbeat,
     async release() {
-      await beat.stop();
+      clearInterval(beat);
       const current = await readOwner(spec.file);
       // Only remove our own lock: after a takeover it belongs to someone else. One a full disk
       // left empty is ours while it is still the file we created.

@@ -2,7 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { acquireLock, inspectLock } from '../../src/lock/file.ts';
 import { processStart } from '../../src/sys/process.ts';
@@ -145,22 +144,6 @@ describe('lock', () => {
       last = age;
     }
     await assert.rejects(acquireLock(appLock(layout), { ...opts, ...on('other') }), LockHeldError);
-  });
-
-  test('the heartbeat beats while the event loop is busy (a checkout writes its whole tree in one synchronous stretch)', async (t) => {
-    const layout = layoutOf(await tmpRoot(t), process.pid);
-    const lock = await acquireLock(appLock(layout), { ...base, staleMs: 1_000 });
-    t.after(() => lock.release());
-    const old = new Date(Date.now() - 60_000);
-    await utimes(layout.lockFile, old, old);
-    const before = statSync(layout.lockFile).mtimeMs;
-    // Synchronous work, as a long checkout is: no timer of this thread can fire until it ends.
-    const giveUp = Date.now() + 20_000;
-    while (statSync(layout.lockFile).mtimeMs === before && Date.now() < giveUp);
-    assert.notEqual(statSync(layout.lockFile).mtimeMs, before, 'the heartbeat touched the lock meanwhile');
-    // So another host, which sees only the heartbeat, still finds it held.
-    const seen = await inspectLock(layout.lockFile, { staleMs: 1_000, now: Date.now, host: 'web2' });
-    assert.equal(seen?.stale, false);
   });
 
   test('a holder proved alive on this host is never stale, however old its heartbeat looks to a clock that jumped ahead', async (t) => {
