@@ -3,7 +3,7 @@
 // mtime (heartbeat); a holder that is gone from this host is stale at once, and one proved to
 // still run there (pid and start time) never is.
 import { lstatSync, type Stats } from 'node:fs';
-import { open, readdir, readFile, rm, stat, utimes } from '../sys/files.ts';
+import { lutimes, open, readdir, readFile, rm, stat } from '../sys/files.ts';
 import { lazily } from '../sys/lazy.ts';
 import * as z from 'zod/mini';
 import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, throwIfInterrupted, toFsError, type LockOwner } from '../errors/index.ts';
@@ -81,7 +81,8 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
   const heartbeat = async () => {
     const t = new Date(options.now());
     // Deleted by hand: keep going (the deploy must finish cleanly); there is nothing to refresh.
-    await utimes(spec.file, t, t).catch(() => undefined);
+    // lutimes: a link put in its place (by the owner of the host lock dir) is touched, never its target.
+    await lutimes(spec.file, t, t).catch(() => undefined);
   };
   const beat = setInterval(() => void heartbeat(), heartbeatMs(options.staleMs));
   beat.unref();

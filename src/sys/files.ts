@@ -9,7 +9,7 @@
 // through libuv's thread pool costs more than the read itself (a hand-off each way per call, and
 // the pool's four threads started on first use): `mfd ls` used the pool for 14 calls. The rest
 // (writes, removals, copies) stay asynchronous: a prune removes whole trees.
-import { chmod as chmodCb, closeSync, constants, cp as cpCb, fstatSync, lchown as lchownCb, lstatSync, mkdir as mkdirCb, openSync, readdirSync, readFileSync, readlinkSync, rename as renameCb, rm as rmCb, statSync, statfs as statfsCb, symlink as symlinkCb, utimes as utimesCb } from 'node:fs';
+import { chmod as chmodCb, closeSync, constants, cp as cpCb, fstatSync, lchown as lchownCb, lstatSync, lutimes as lutimesCb, mkdir as mkdirCb, openSync, readdirSync, readFileSync, readlinkSync, rename as renameCb, rm as rmCb, statSync, statfs as statfsCb, symlink as symlinkCb, utimes as utimesCb } from 'node:fs';
 import type * as fsp from 'node:fs/promises';
 import { open as openHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -53,6 +53,7 @@ export const chmod: typeof fsp.chmod = promisify(chmodCb);
 export const cp: typeof fsp.cp = promisify(cpCb);
 export const lchown: typeof fsp.lchown = promisify(lchownCb);
 export const lstat = settled(lstatSync) as unknown as typeof fsp.lstat;
+export const lutimes: typeof fsp.lutimes = promisify(lutimesCb);
 export const mkdir = promisify(mkdirCb) as typeof fsp.mkdir;
 export const readdir = settled(readdirSync) as unknown as typeof fsp.readdir;
 export const readFile = settled(readNow) as unknown as typeof fsp.readFile;

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { lutimes, mkdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstatSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { acquireLock, inspectLock } from '../../src/lock/file.ts';
 import { processStart } from '../../src/sys/process.ts';
@@ -9,6 +10,7 @@ import { layoutOf, type Layout } from '../../src/state/layout.ts';
 import { FsLayoutError, LockHeldError } from '../../src/errors/index.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 import { testContext } from '../helpers/context.ts';
+import { until } from '../helpers/hold.ts';
 import { STATUS } from '../../src/commands/status.ts';
 import { join } from 'node:path';
 
@@ -144,6 +146,28 @@ describe('lock', () => {
       last = age;
     }
     await assert.rejects(acquireLock(appLock(layout), { ...opts, ...on('other') }), LockHeldError);
+  });
+
+  test('the heartbeat never touches a file through a link put in the lock file\'s place', async (t) => {
+    // What the owner of the host lock dir (another user who made /run/lock/mfd first) can do to a held lock.
+    const tmp = await tmpRoot(t);
+    const layout = layoutOf(tmp, process.pid);
+    const victim = join(tmp, 'victim');
+    await writeFile(victim, 'not mfd\'s\n');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(victim, old, old);
+    const before = statSync(victim).mtimeMs;
+    const lock = await acquireLock(appLock(layout), { ...base, staleMs: 1_000 });
+    t.after(() => lock.release());
+    await rm(layout.lockFile);
+    await symlink(victim, layout.lockFile);
+    const linked = new Date(Date.now() - 30_000);
+    await lutimes(layout.lockFile, linked, linked);
+    const linkBefore = lstatSync(layout.lockFile).mtimeMs;
+    // The beats (every 200 ms) go on: wait for one to land.
+    await until(async () => lstatSync(layout.lockFile).mtimeMs !== linkBefore || statSync(victim).mtimeMs !== before, 'a heartbeat');
+    await lock.heartbeat();
+    assert.equal(statSync(victim).mtimeMs, before);
   });
 
   test('a holder proved alive on this host is never stale, however old its heartbeat looks to a clock that jumped ahead', async (t) => {
