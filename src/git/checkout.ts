@@ -52,6 +52,15 @@ const LFS_POINTER = Buffer.from('version https://git-lfs.github.com/spec/v1');
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const SLASH = Buffer.from('/');
 
+/**
+ * The event loop gets a turn every so many files. The reads and writes here settle as microtasks
+ * (the pack is read, and small files written, synchronously), so without a turn a tree of 20,000
+ * files held the loop for seconds: no timer fired (the deploy lock's heartbeat, which another host
+ * judges the lock by), no signal was handled, `mfd serve` answered nothing.
+ */
+const FILES_PER_TURN = 256;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 interface Planned {
   /** Path relative to the checkout, as raw bytes: git names are bytes and need not be UTF-8. */
   rel: Buffer;
@@ -80,9 +89,13 @@ export async function writeTree(reader: ObjectReader, treeOid: string, dir: stri
   const lfsPointers: string[] = [];
   let reused = 0;
   let written = 0;
+  let pause: Promise<void> | undefined;
   await runPool(plan.files, 16, async ({ rel, entry }) => {
     // Crash tests kill mfd here, with half the tree written.
     if (written++ === Math.floor(plan.files.length / 2)) await pauseForTest('checkout-partial');
+    // Every worker of the pool waits for the turn: one alone would leave the others' microtasks running.
+    if (written % FILES_PER_TURN === 0) pause = turn().finally(() => (pause = undefined));
+    if (pause) await pause;
     const earlier = reuseFrom === undefined ? undefined : readIfBlob(Buffer.concat([reuseFrom, SLASH, rel]), entry.oid);
     if (earlier) reused++;
     const streamed = earlier ? undefined : reader.streamObject?.(entry.oid, STREAM_MIN_BYTES);
@@ -103,7 +116,9 @@ export async function writeTree(reader: ObjectReader, treeOid: string, dir: stri
 /** Every tree read and checked, nothing written: the directories (parents first), files, links and submodules. */
 async function planTree(reader: ObjectReader, treeOid: string, commit: string) {
   const plan = { dirs: [] as Buffer[], files: [] as Planned[], links: [] as Planned[], submodules: [] as string[] };
+  let trees = 0;
   const visit = async (oid: string, rel: Buffer): Promise<void> => {
+    if (++trees % FILES_PER_TURN === 0) await turn();
     const { type, content } = await reader.readObject(oid);
     const where = rel.toString('utf8');
     if (type !== 'tree') throw new TreeInvalidError(commit, where, 'wrongType', `tree ${oid} is a ${type}`);

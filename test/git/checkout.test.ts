@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { blobId, writeTree } from '../../src/git/checkout.ts';
 import { TreeInvalidError } from '../../src/errors/index.ts';
 import { tmpRoot } from '../helpers/repo.ts';
-import { memoryStore, rawTree } from '../helpers/tree.ts';
+import { memoryStore, rawTree, type RawEntry } from '../helpers/tree.ts';
 
 describe('checkout', () => {
   test('writes files, exec bits, symlinks and nested directories, and submodules as empty directories', async (t) => {
@@ -25,6 +25,26 @@ describe('checkout', () => {
     assert.equal(await readFile(join(dir, 'link'), 'utf8'), 'a\n');
     assert.deepEqual(await readdir(join(dir, 'vendor')), []);
     assert.deepEqual(stats, { files: 3, reused: 0, submodules: ['vendor'], lfsPointers: [] });
+  });
+
+  test('a large tree gives the event loop turns while it is written, so timers and signals are not held', async (t) => {
+    const dir = await tmpRoot(t);
+    const store = memoryStore();
+    const files = Array.from({ length: 2_000 }, (_, i) => ['100644', `f${String(i).padStart(4, '0')}`, store.put('blob', `${i}\n`)] as RawEntry);
+    const root = store.put('tree', rawTree(files));
+    // Counts the loop's turns that come while the tree is being written.
+    let turns = 0;
+    let writing = true;
+    const count = () => {
+      if (!writing) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    await writeTree(store, root, dir);
+    writing = false;
+    assert.equal((await readdir(dir)).length, 2_000);
+    assert.ok(turns >= 2_000 / 256 - 1, `${turns} turns of the event loop during the checkout`);
   });
 
   test('.gitattributes has no say, unlike in git archive: export-ignore files are written, export-subst is not expanded', async (t) => {
