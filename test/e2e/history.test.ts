@@ -6,6 +6,7 @@ import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
 import { mfd, startMfd } from '../helpers/cli.ts';
 import { testContext } from '../helpers/context.ts';
 import { deploy } from '../../src/run/deploy.ts';
+import { until } from '../helpers/hold.ts';
 
 const node = JSON.stringify(process.execPath);
 // Holds until T_GATE exists (when set), after saying so in T_STARTED; then builds as usual.
@@ -13,13 +14,6 @@ const GATED = `const fs = require('fs'); const e = process.env; if (e.T_STARTED)
 (function wait() { if (e.T_GATE && !fs.existsSync(e.T_GATE)) return setTimeout(wait, 10); fs.writeFileSync('build-info.json', '{}'); })();`;
 const exists = (p: string) => access(p).then(() => true, () => false);
 
-async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 // The commands as processes; what the runs record is tested in-process in
 // test/commands/history.test.ts. Deploys that only set the scene run in-process too.

@@ -11,18 +11,12 @@ import { deployInProcess } from '../helpers/context.ts';
 import { IN_PID_NAMESPACE, testInPidNamespace } from '../helpers/pidns-file.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 import { isRunning } from '../../src/sys/process.ts';
+import { until } from '../helpers/hold.ts';
 
 // Recovery signals process groups: this file re-runs itself inside a private pid namespace.
 if (!IN_PID_NAMESPACE) {
   testInPidNamespace('processes left in a build\'s process group (inside a private pid namespace)', import.meta.filename);
 } else {
-  async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
 
   /** The record of the deployment of `sha` (the newest, if several), parsed; undefined until written. */
   async function recordOf(root: string, sha: string): Promise<{ name: string; state: string; buildPgid?: number } | undefined> {

@@ -10,6 +10,7 @@ import { deployInProcess } from '../helpers/context.ts';
 import { IN_PID_NAMESPACE, testInPidNamespace } from '../helpers/pidns-file.ts';
 import { isRunning, processStart } from '../../src/sys/process.ts';
 import { snapshotTree } from '../helpers/snapshot.ts';
+import { until } from '../helpers/hold.ts';
 
 // Everything here may signal process groups (mfd's recovery does), so it runs only inside a
 // private pid namespace: this file re-runs itself there, and a mistake cannot reach the machine.
@@ -21,13 +22,6 @@ if (!IN_PID_NAMESPACE) {
   const HOLD = `const fs = require('fs'); if (process.env.T_STARTED) { fs.writeFileSync(process.env.T_STARTED, String(process.pid)); setInterval(() => {}, 1000); } else { fs.writeFileSync('build-info.json', JSON.stringify({ commit: process.env.MFD_COMMIT })); }`;
   const config = (url: string) => `[repo]\nurl = "${url}"\n[build]\ncommands = [[${node}, "hold.js"]]\n`;
 
-  async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
 
 
   /** A process of our own that exits at once: its pid is free afterwards (a deploy that is gone). */

@@ -4,26 +4,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { Pokeable, Trigger } from '../../src/cd/trigger.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { envelopeOf } from '../../src/serve/delivery.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/serve/server.ts';
 import { deliver, gitlab, gitlabPush, type Delivery } from './deliveries.ts';
+import { PokeRecord } from './poke-record.ts';
 
 const SECRET = 'test-webhook-secret-3a7b';
 const URL = 'https://gitlab.example.com/codertocat/hello-world.git';
 const PATH = 'Codertocat/Hello-World';
 
-class PokeRecord implements Pokeable {
-  pokes: Trigger[] = [];
-  poke(trigger: Trigger): boolean {
-    this.pokes.push(trigger);
-    return true;
-  }
-  lastRun() {
-    return undefined;
-  }
-}
 
 const push = (options: Parameters<typeof gitlab>[3]) => gitlab('Push Hook', gitlabPush({ ref: 'refs/heads/master', httpUrl: URL, path: PATH }), SECRET, options);
 const issue = (options: Parameters<typeof gitlab>[3]) => gitlab('Issue Hook', { object_kind: 'issue', project: { path_with_namespace: PATH, git_http_url: URL } }, SECRET, options);

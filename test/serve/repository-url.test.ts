@@ -1,23 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LastRun, Pokeable, Trigger } from '../../src/cd/trigger.ts';
+import type { Trigger } from '../../src/cd/trigger.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/serve/server.ts';
 import { deliver, gitea, giteaPush, github, githubExample, gitlab, gitlabPush } from './deliveries.ts';
+import { PokeRecord } from './poke-record.ts';
 
 const SECRET = 'shared-across-forges-secret-41d7';
 const WATCHED = 'https://git.example.com/Codertocat/Hello-World.git';
 
-class PokeRecord implements Pokeable {
-  pokes: Trigger[] = [];
-  poke(trigger: Trigger): boolean {
-    this.pokes.push(trigger);
-    return true;
-  }
-  lastRun(): LastRun | undefined {
-    return undefined;
-  }
-}
 
 // One secret shared by two forges: forge B's repository of the same owner/name must not poke the
 // deploy of forge A's. The expected repository is a URL, so the payload's URLs decide.

@@ -3,26 +3,15 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import type { LastRun, Pokeable, Trigger } from '../../src/cd/trigger.ts';
+import type { Trigger } from '../../src/cd/trigger.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/serve/server.ts';
 import { deliver, gitea, giteaPush, github, githubExample, gitlab, gitlabPush, hmac, send } from './deliveries.ts';
+import { PokeRecord } from './poke-record.ts';
 
 const SECRET = 'test-webhook-secret-9f2c';
 const MAX_BODY = 64 * 1024;
 
-/** The loop's side of the seam (cd/trigger.ts): what the server poked, and a last run to report. */
-class PokeRecord implements Pokeable {
-  pokes: Trigger[] = [];
-  last: LastRun | undefined;
-  poke(trigger: Trigger): boolean {
-    this.pokes.push(trigger);
-    return true;
-  }
-  lastRun(): LastRun | undefined {
-    return this.last;
-  }
-}
 
 const pushTo = (ref: string) => {
   const payload = githubExample('push', (p) => p.ref === 'refs/heads/master');

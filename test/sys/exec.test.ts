@@ -10,19 +10,13 @@ import { runBuild } from '../../src/steps/build.ts';
 import { BuildFailedError } from '../../src/errors/index.ts';
 import { IN_PID_NAMESPACE, testInPidNamespace } from '../helpers/pidns-file.ts';
 import { tmpRoot } from '../helpers/repo.ts';
+import { until } from '../helpers/hold.ts';
 
 // Everything here signals process groups and hands a freed pid to another process on purpose
 // (ns_last_pid), so it runs only inside a private pid namespace, which this file re-runs itself in.
 if (!IN_PID_NAMESPACE) {
   testInPidNamespace('exec: process groups, pid reuse and timeouts (inside a private pid namespace)', import.meta.filename);
 } else {
-  async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
 
   /**
    * A command that leaves a process that left its group (setsid) and keeps its output open: the pid
