@@ -3,6 +3,7 @@
 import * as z from 'zod/mini';
 import { describeValue, valueAt } from './issue.ts';
 import { opt, text, whole, type Add } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 
 export interface BuildCacheEntry {
   /** Index into build.commands. */
@@ -13,12 +14,12 @@ export interface BuildCacheEntry {
   env: string[];
 }
 
-export const BuildCacheSchema = z.array(z.strictObject({
+export const BuildCacheSchema = lazily(() => z.array(z.strictObject({
   command: whole(0),
   inputs: z.array(text),
   outputs: z.array(text).check(z.minLength(1)),
   env: opt(z.array(text)),
-}));
+})));
 
 /** Why `path` is not a plain relative path inside the deployment, or undefined when it is. */
 export function badCachePath(path: string): string | undefined {
@@ -67,6 +68,6 @@ function rangeOf(count: number): string {
   return count === 1 ? ' (0, its only command)' : ` (0 to ${count - 1})`;
 }
 
-export function buildCacheOf(entries: z.infer<typeof BuildCacheSchema>): BuildCacheEntry[] {
+export function buildCacheOf(entries: z.infer<ReturnType<typeof BuildCacheSchema>>): BuildCacheEntry[] {
   return entries.map((e) => ({ command: e.command, inputs: e.inputs, outputs: e.outputs, env: e.env ?? [] }));
 }

@@ -3,6 +3,7 @@
 import * as z from 'zod/mini';
 import { BuildCacheSchema, buildCacheOf, type BuildCacheEntry } from './build-cache.ts';
 import { opt } from './shape.ts';
+import { lazily } from '../sys/lazy.ts';
 
 export type { BuildCacheEntry };
 
@@ -13,13 +14,17 @@ export interface BuildConfig {
   cache?: BuildCacheEntry[];
 }
 
-export const BuildSchema = z.strictObject({
+const buildShape = <C extends z.ZodMiniType>(cache: C) => z.strictObject({
   commands: z.array(z.array(z.string()).check(z.minLength(1))),
   timeout: opt(z.string()),
-  cache: opt(BuildCacheSchema),
+  cache,
 });
 
-export function buildOf(build: z.infer<typeof BuildSchema>, timeoutMs: number | undefined): BuildConfig {
+export const BuildSchema = lazily(() => buildShape(opt(BuildCacheSchema())));
+/** The same keys for a [build] without [[build.cache]], whose schemas are then never made (config.ts schemaFor). */
+export const BuildSchemaWithoutCache = lazily(() => buildShape(z.optional(z.undefined())));
+
+export function buildOf(build: z.infer<ReturnType<typeof BuildSchema>>, timeoutMs: number | undefined): BuildConfig {
   return {
     commands: build.commands,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import * as z from 'zod/mini';
 import { ConfigInvalidError, ConfigNotFoundError, ConfigUnreadableError, type ConfigIssue } from '../errors/index.ts';
-import { BuildSchema, buildOf, type BuildConfig } from './build.ts';
+import { BuildSchema, BuildSchemaWithoutCache, buildOf, type BuildConfig } from './build.ts';
 import { checkBuildCache } from './build-cache.ts';
 import { DeploySchema, deployOf, readMinFree, type DeployConfig } from './deploy.ts';
 import { checkHealth, HealthSchema, healthOf, type HealthConfig } from './health.ts';
@@ -60,7 +60,7 @@ const SECTIONS = {
 };
 const fullSchema = lazily(() => z.strictObject({
   repo: RepoSchema,
-  build: BuildSchema,
+  build: BuildSchema(),
   systemd: SystemdSchema(),
   deploy: DeploySchema(),
   lock: LockSchema(),
@@ -78,9 +78,11 @@ const ABSENT = z.optional(z.undefined());
  * ABSENT instead of its schema (which is then never made). The same keys, so the same answers.
  */
 function schemaFor(data: unknown): ReturnType<typeof fullSchema> {
-  const holds = (key: string) => typeof data === 'object' && data !== null && (data as Record<string, unknown>)[key] !== undefined;
+  const holds = (key: string) => valueAt(data, [key]) !== undefined;
   const shape = Object.fromEntries(Object.entries(SECTIONS).map(([key, make]) => [key, holds(key) ? make() : ABSENT]));
-  return z.strictObject({ repo: RepoSchema, build: BuildSchema, ...shape }) as unknown as ReturnType<typeof fullSchema>;
+  // [[build.cache]] alike, inside [build].
+  const build = valueAt(data, ['build', 'cache']) === undefined ? BuildSchemaWithoutCache() : BuildSchema();
+  return z.strictObject({ repo: RepoSchema, build, ...shape }) as unknown as ReturnType<typeof fullSchema>;
 }
 
 /** Every table's keys, by key path ('' for the top level), read from the full schema. */
