@@ -42,8 +42,25 @@ export async function writeMarker(layout: Layout, marker: Marker): Promise<void>
   await writeFileAtomic(markerFile(layout, marker.sha), `${JSON.stringify(marker)}\n`, { mode: 0o600, writer: layout.pid });
 }
 
-export async function removeMarker(layout: Layout, commit: string): Promise<void> {
-  await rm(markerFile(layout, commit), { force: true });
+/**
+ * Removes a commit's marker only while it is still `runId`'s (read back first): a later run may have
+ * written its own pending for the same commit since, which is that run's to close, or the next run's
+ * if it is killed. No lock is held here (final posts come after the deploy lock is let go), so a
+ * write between the read and the removal can still be lost; it would take that run's pending and
+ * this run's final post to land in the same instant.
+ */
+export async function removeMarker(layout: Layout, commit: string, runId: string): Promise<void> {
+  const file = markerFile(layout, commit);
+  const text = await readStateText(file);
+  if (text === undefined) return;
+  let owner: unknown;
+  try {
+    owner = (JSON.parse(text) as { runId?: unknown } | null)?.runId;
+  } catch {
+    // Not JSON, so not a marker mfd wrote (its writes are atomic): not provably this run's to remove.
+    return;
+  }
+  if (owner === runId) await rm(file, { force: true });
 }
 
 /** Every valid marker; one that is not (damaged, not mfd's, named for another sha) is skipped with a warning. */

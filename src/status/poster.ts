@@ -67,7 +67,7 @@ export class StatusPoster {
       // Owed for a week: the forge will not take it (a revoked token, a deleted repository), and
       // every run would try again, one more warning per commit deployed since.
       if (this.options.now() - Date.parse(since) > OWED_MAX_MS) {
-        await removeMarker(this.options.layout, m.sha).catch(() => undefined);
+        await removeMarker(this.options.layout, m.sha, m.runId).catch(() => undefined);
         this.options.report(`gave up commit status ${final.state} for ${short(m.sha)}: ${this.options.config.provider} has not taken it since ${since}${m.error ? ` (last: ${m.error})` : ''}`,
           'check [status] token; post it by hand if it still matters');
         continue;
@@ -90,7 +90,7 @@ export class StatusPoster {
   private async settle(post: StatusPost & { state: FinalState }, runId: string, since?: string): Promise<void> {
     const why = await this.send(post, 'the run\'s outcome is unchanged; the next deploy or rollback sends it again');
     if (why === undefined) {
-      await removeMarker(this.options.layout, post.sha).catch((error: unknown) =>
+      await removeMarker(this.options.layout, post.sha, runId).catch((error: unknown) =>
         this.options.report(`cannot remove .mfd/status/${post.sha}.json: ${describeFailure(error).message}`, 'the next deploy or rollback posts its state again'));
       return;
     }
