@@ -63,7 +63,9 @@ export class StatusPoster {
       // runs (proved by pid and start time) is a live run's, which posts its final state itself.
       if (!m.final && m.pid !== undefined && (await matchProcess(m.pid, m.start)).kind === 'same') continue;
       const final = m.final ?? { state: 'error' as const, description: `Interrupted: run ${m.runId} ended before it could report`.slice(0, 140) };
-      const since = m.since ?? m.at;
+      // A `since` after now (the clock was set back since it was written) counts as now, or the
+      // week below would never pass and the post would be sent again by every run for ever.
+      const since = new Date(Math.min(Date.parse(m.since ?? m.at), this.options.now())).toISOString();
       // Owed for a week: the forge will not take it (a revoked token, a deleted repository), and
       // every run would try again, one more warning per commit deployed since.
       if (this.options.now() - Date.parse(since) > OWED_MAX_MS) {

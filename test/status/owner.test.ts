@@ -8,7 +8,7 @@ import { layoutOf } from '../../src/state/layout.ts';
 import { Secret } from '../../src/config/secret.ts';
 import type { StatusConfig } from '../../src/config/status.ts';
 import { StatusPoster } from '../../src/status/poster.ts';
-import { readMarkers } from '../../src/status/markers.ts';
+import { readMarkers, writeMarker } from '../../src/status/markers.ts';
 import type { TestContext } from 'node:test';
 
 const SHA = 'a'.repeat(40);
@@ -29,7 +29,7 @@ async function scene(t: TestContext) {
   return { forge, layout, reports, poster };
 }
 
-describe('status markers of overlapping runs', () => {
+describe('status markers: whose they are, and for how long they are owed', () => {
   test('a run whose final post succeeds leaves a later run\'s pending marker for that commit in place', async (t) => {
     const { forge, layout, reports, poster } = await scene(t);
     // Run 1 posts its pending, lets go of the lock, and its final post is still to come.
@@ -46,5 +46,27 @@ describe('status markers of overlapping runs', () => {
     assert.deepEqual(forge.accepted().map((a) => a.state), ['pending', 'pending', 'success']);
     // Were run 2 killed now, the next run must still find its pending to close.
     assert.deepEqual((await readMarkers(layout)).map((m) => [m.runId, m.final]), [['run-2', undefined]]);
+  });
+
+  test('a final state owed "since" a time in the future (a clock set back since) is still given up a week on', async (t) => {
+    const { forge, layout, reports, poster } = await scene(t);
+    const day = 24 * 3_600_000;
+    const now = Date.now();
+    const later = new Date(now + 365 * day).toISOString();
+    forge.fail({ status: 401 });
+    await writeMarker(layout, { sha: SHA, runId: 'run-1', at: later, since: later, final: { state: 'success', description: 'Deployed' } });
+    // Today's run: refused again, the marker kept, owed since no later than now.
+    const next = poster('run-2', () => now);
+    await next.closeStale(() => {});
+    await next.drain();
+    const [kept] = await readMarkers(layout);
+    assert.ok(kept && Date.parse(kept.since!) <= now, `owed since ${kept?.since}, after ${new Date(now).toISOString()}`);
+    // A run eight days on gives it up instead of sending it again.
+    const week = poster('run-3', () => now + 8 * day);
+    await week.closeStale(() => {});
+    await week.drain();
+    assert.equal(forge.requests.length, 1, 'sent once, by the run of today');
+    assert.equal(reports.filter((r) => r.startsWith(`gave up commit status success for ${SHA.slice(0, 7)}`)).length, 1, reports.join('\n'));
+    assert.deepEqual(await readMarkers(layout), []);
   });
 });
