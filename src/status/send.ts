@@ -1,6 +1,6 @@
 // Sends one status request until the forge takes it: retried with backoff on 5xx, 429 (honouring
-// Retry-After, capped) and network errors, never on another 4xx, and never past `signal` (the run's
-// budget for its posts). Returns why it finally failed, redacted, instead of throwing.
+// Retry-After, capped) and network errors, never on another 4xx or a redirect, and never past
+// `signal` (the run's budget for its posts). Returns why it finally failed, redacted, instead of throwing.
 import { redact } from '../errors/redact.ts';
 import type { StatusRequest } from './request.ts';
 
@@ -34,12 +34,15 @@ export async function sendStatus(request: StatusRequest, options: SendOptions): 
     let wait = FIRST_BACKOFF_MS * 2 ** (attempt - 1);
     try {
       const response = await doFetch(request.url, {
-        method: 'POST', headers: request.headers, body: request.body, redirect: 'error',
+        // 'manual', not 'error': undici's 'error' throws as a network failure would, which is retried.
+        method: 'POST', headers: request.headers, body: request.body, redirect: 'manual',
         signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.attemptMs)]),
       });
       // A body cut off mid-way still has its status, which is what decides.
       const text = await readStart(response).catch(() => '');
       if (response.ok) return { ok: true, attempts: attempt };
+      // A redirect is not followed (the token would go where it points) and says the same on retry.
+      if (response.status >= 300 && response.status < 400) return { ok: false, attempts: attempt, why: `${host} answered HTTP ${response.status}, ${redirectTarget(response.headers.get('location'), request.url)}, which is not followed` };
       why = `${host} answered HTTP ${response.status}${detailOf(text, options.secret)}`;
       const retryable = response.status >= 500 || response.status === 429;
       if (!retryable) return { ok: false, attempts: attempt, why };
@@ -99,6 +102,16 @@ function detailOf(text: string, secret: string | undefined): string {
   // Masked before the cut: a token the cut goes through would leave its first part in the log.
   const line = (secret ? whole.split(secret).join('***') : whole).split('\n')[0]!.trim().slice(0, 120);
   return line ? `: ${redact(line)}` : '';
+}
+
+/** Where a redirect points, by host only: the rest of a Location (a path, a query) may carry anything. */
+function redirectTarget(location: string | null, base: string): string {
+  if (location === null) return 'a redirect without a Location';
+  try {
+    return `a redirect to ${new URL(location, base).host}`;
+  } catch {
+    return 'a redirect to a Location that is not a URL';
+  }
 }
 
 function causeOf(error: unknown): string {

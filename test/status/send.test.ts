@@ -10,6 +10,7 @@ import { layoutOf } from '../../src/state/layout.ts';
 import { Secret } from '../../src/config/secret.ts';
 import type { StatusConfig } from '../../src/config/status.ts';
 import { StatusPoster } from '../../src/status/poster.ts';
+import { sendStatus } from '../../src/status/send.ts';
 
 const SHA = 'a'.repeat(40);
 const TOKEN = 'tok-0123456789abcdefghijklmnopqrstuv';
@@ -45,4 +46,29 @@ describe('status poster, a forge that echoes the token', () => {
     const marker = await readFile(join(layout.state, 'status', `${SHA}.json`), 'utf8');
     for (const text of [reports[0]!, marker]) assert.doesNotMatch(text, new RegExp(TOKEN.slice(0, 8)), text);
   });
+});
+
+describe('sending a status, a forge that redirects', () => {
+  for (const status of [301, 302, 307, 308]) {
+    test(`HTTP ${status} fails at once, naming the code and where it pointed, never the token`, async (t) => {
+      let requests = 0;
+      const forge = createServer((req, res) => {
+        requests++;
+        req.resume();
+        res.writeHead(status, { Location: `https://${TOKEN}@moved.example.com/api/v3/statuses?access_token=${TOKEN}` });
+        res.end();
+      });
+      forge.listen(0, '127.0.0.1');
+      await once(forge, 'listening');
+      t.after(() => {
+        forge.closeAllConnections();
+        forge.close();
+      });
+      const host = `127.0.0.1:${(forge.address() as AddressInfo).port}`;
+      const result = await sendStatus({ url: `http://${host}/api/v3/statuses`, headers: { Authorization: `Bearer ${TOKEN}` }, body: '{}' },
+        { signal: new AbortController().signal, attemptMs: 10_000, now: () => Date.now(), secret: TOKEN });
+      assert.deepEqual(result, { ok: false, attempts: 1, why: `${host} answered HTTP ${status}, a redirect to moved.example.com, which is not followed` });
+      assert.equal(requests, 1, 'a redirect is not retried: it would say the same again');
+    });
+  }
 });
