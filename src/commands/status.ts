@@ -12,6 +12,7 @@ import { shownState } from '../run/recover.ts';
 import { readMarkers, type Marker } from '../status/markers.ts';
 import { readPause } from '../state/pause.ts';
 import { readQuarantine } from '../state/quarantine.ts';
+import { matchProcess } from '../sys/process.ts';
 
 export async function statusCommand(ctx: Context): Promise<void> {
   const { layout } = ctx;
@@ -40,6 +41,12 @@ export async function statusCommand(ctx: Context): Promise<void> {
   const builds = await Promise.all(
     deployments.filter((d) => d.state === 'building').map(async (d) => ({ directory: d.name, state: await shownState(d, ctx.identity.pid) })),
   );
+  // A free lock does not make a pending stale: a run lets go of it before sending its final state.
+  // Its writer still running (pid and start time, as for lock holders) says that run is not over.
+  const posting = new Set<string>();
+  await Promise.all(markers.map(async (m) => {
+    if (!m.final && m.pid !== undefined && (await matchProcess(m.pid, m.start)).kind === 'same') posting.add(m.sha);
+  }));
   const age = (at: number) => `${formatAge(Math.max(0, ctx.now() - at))} ago`;
   const human = [
     `active:   ${current ? `${current.sha} (${current.name})` : (active ?? (foreign ? 'none: the link points at no deployment of this app root (see the warning)' : 'nothing deployed yet'))}`,
@@ -48,7 +55,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
     ...builds.map((b) => `build:    ${b.directory} ${b.state === 'interrupted' ? 'interrupted (its deploy is gone; the next deploy or rollback removes it)' : 'in progress'}`),
     ...(holder ? [`running:  ${[holder.command, holder.ref].filter(Boolean).join(' ')} by ${holder.user}@${holder.hostname} pid ${holder.pid} since ${new Date(holder.timestamp).toISOString()} (${age(holder.timestamp)})`] : []),
     `last run: ${last ? `${last.command} ${last.ref ?? ''} → ${last.outcome}${last.error ? ` (${last.error.code}: ${last.error.message})` : ''} at ${last.end}`.replace('  ', ' ') + ` (${last.trigger ?? 'manual'}, took ${((Date.parse(last.end) - Date.parse(last.start)) / 1000).toFixed(1)}s; mfd logs ${last.runId})` : 'none'}`,
-    ...markers.filter((m) => m.final || !holder).map((m) => `status:   ${describeMarker(m)}`),
+    ...markers.filter((m) => m.final || !holder).map((m) => `status:   ${describeMarker(m, posting.has(m.sha))}`),
     ...(pause.paused ? [`paused:   ${'record' in pause ? `continuous deployment, by ${pause.record.user}@${pause.record.host} since ${pause.record.at} (${age(Date.parse(pause.record.at))})${pause.record.reason ? `: ${pause.record.reason}` : ''}` : `continuous deployment (${pause.problem})`}; "mfd resume" releases it`] : []),
     ...marks.map((m) => `skipped:  ${m.sha} (${m.outcome} ${m.at}: ${m.reason}); the loop never deploys it by itself, "mfd deploy ${m.sha}" can`),
     `lock:     ${!lock ? 'free' : `${lock.stale ? 'stale' : 'held'} by ${lock.owner ? `${lock.owner.user}@${lock.owner.hostname} pid ${lock.owner.pid} "mfd ${lock.owner.command}"` : 'unknown'}`}`,
@@ -66,10 +73,11 @@ export async function statusCommand(ctx: Context): Promise<void> {
 }
 
 /** A commit status a run still owes the forge (status/markers.ts); a pending one only when no run holds the lock. */
-function describeMarker(m: Marker): string {
+function describeMarker(m: Marker, posting: boolean): string {
   const sha = m.sha.slice(0, 12);
-  return m.final
-    ? `${m.final.state} for ${sha} not posted (run ${m.runId}: ${m.error ?? 'unknown error'}); the next deploy or rollback sends it again`
+  if (m.final) return `${m.final.state} for ${sha} not posted (run ${m.runId}: ${m.error ?? 'unknown error'}); the next deploy or rollback sends it again`;
+  return posting
+    ? `pending on ${sha} being posted by run ${m.runId} (pid ${m.pid}), which is still sending its final state`
     : `pending left on ${sha} by run ${m.runId}, which was interrupted; the next deploy or rollback closes it with error`;
 }
 
