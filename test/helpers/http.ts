@@ -1,6 +1,23 @@
 // Talking to the app a test deployed: a free loopback port, and GET with a bounded retry while the
-// restarted app comes up (an event: the port answering), never a fixed sleep.
+// restarted app comes up (an event: the port answering), never a fixed sleep. And a stand-in HTTP
+// server on loopback for one test, closed when the test ends.
+import { once } from 'node:events';
+import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { TestContext } from 'node:test';
+
+/** Serves `handler` on 127.0.0.1 until the test ends (open connections cut then); returns `127.0.0.1:PORT`. */
+export async function serveOnLoopback(t: TestContext, handler: RequestListener): Promise<string> {
+  const server = createHttpServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 export async function freePort(): Promise<number> {
   const srv = createServer();

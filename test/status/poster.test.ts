@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startForge, type Forge, type Provider } from '../helpers/forge-api.ts';
+import { serveOnLoopback } from '../helpers/http.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 import { layoutOf } from '../../src/state/layout.ts';
 import { Secret } from '../../src/config/secret.ts';
@@ -11,10 +12,8 @@ import { StatusPoster } from '../../src/status/poster.ts';
 import { readMarkers } from '../../src/status/markers.ts';
 import { describe as describeText } from '../../src/status/describe.ts';
 import { retryAfterMs, sendStatus } from '../../src/status/send.ts';
-import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 
 const SHA = 'a'.repeat(40);
@@ -108,14 +107,7 @@ describe('status poster', () => {
 
   test('an attempt that runs out of its own time is "no answer in time", not "cannot reach"', async (t) => {
     // Takes the connection and never answers.
-    const silent = createServer(() => undefined);
-    silent.listen(0, '127.0.0.1');
-    await once(silent, 'listening');
-    t.after(() => {
-      silent.closeAllConnections();
-      silent.close();
-    });
-    const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const host = await serveOnLoopback(t, () => undefined);
     // The attempt's limit (100 ms) comes well before the budget (300 ms): the timeout is the attempt's own.
     const result = await sendStatus({ url: `http://${host}/status`, headers: {}, body: '{}' }, { signal: AbortSignal.timeout(300), attemptMs: 100, now: () => Date.now() });
     assert.equal(result.ok, false);
@@ -128,7 +120,7 @@ describe('status poster', () => {
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     let sent = 0;
     let closed!: Promise<unknown>;
-    const forge = createServer((req, res) => {
+    const host = await serveOnLoopback(t, (req, res) => {
       req.resume();
       closed = once(res, 'close');
       res.writeHead(422, { 'Content-Type': 'text/plain' });
@@ -141,13 +133,6 @@ describe('status poster', () => {
       };
       more();
     });
-    forge.listen(0, '127.0.0.1');
-    await once(forge, 'listening');
-    t.after(() => {
-      forge.closeAllConnections();
-      forge.close();
-    });
-    const host = `127.0.0.1:${(forge.address() as AddressInfo).port}`;
     const result = await sendStatus({ url: `http://${host}/status`, headers: {}, body: '{}' }, { signal: new AbortController().signal, attemptMs: 60_000, now: () => Date.now() });
     assert.equal(!result.ok && result.why, `${host} answered HTTP 422: Validation Failed`);
     await closed;

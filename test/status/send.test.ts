@@ -1,10 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { serveOnLoopback } from '../helpers/http.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 import { layoutOf } from '../../src/state/layout.ts';
 import { Secret } from '../../src/config/secret.ts';
@@ -20,21 +18,15 @@ describe('status poster, a forge that echoes the token', () => {
     // A proxy or forge that quotes the credential it refused, the token straddling the 120
     // characters of the message mfd keeps: what is left of it is still a secret.
     const message = `Bad credentials: ${'x'.repeat(120 - 'Bad credentials: '.length - 12)}${TOKEN}`;
-    const forge = createServer((req, res) => {
+    const host = await serveOnLoopback(t, (req, res) => {
       req.resume();
       res.writeHead(401, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ message }));
     });
-    forge.listen(0, '127.0.0.1');
-    await once(forge, 'listening');
-    t.after(() => {
-      forge.closeAllConnections();
-      forge.close();
-    });
     const root = await tmpRoot(t);
     const layout = layoutOf(root, process.pid);
     const config: StatusConfig = {
-      provider: 'github', apiUrl: `http://127.0.0.1:${(forge.address() as AddressInfo).port}/api/v3`, context: 'mfd/app', timeoutMs: 10_000,
+      provider: 'github', apiUrl: `http://${host}/api/v3`, context: 'mfd/app', timeoutMs: 10_000,
       repository: { kind: 'owner', owner: 'me', name: 'app' }, token: new Secret(TOKEN),
     };
     const reports: string[] = [];
@@ -52,19 +44,12 @@ describe('sending a status, a forge that redirects', () => {
   for (const status of [301, 302, 307, 308]) {
     test(`HTTP ${status} fails at once, naming the code and where it pointed, never the token`, async (t) => {
       let requests = 0;
-      const forge = createServer((req, res) => {
+      const host = await serveOnLoopback(t, (req, res) => {
         requests++;
         req.resume();
         res.writeHead(status, { Location: `https://${TOKEN}@moved.example.com/api/v3/statuses?access_token=${TOKEN}` });
         res.end();
       });
-      forge.listen(0, '127.0.0.1');
-      await once(forge, 'listening');
-      t.after(() => {
-        forge.closeAllConnections();
-        forge.close();
-      });
-      const host = `127.0.0.1:${(forge.address() as AddressInfo).port}`;
       const result = await sendStatus({ url: `http://${host}/api/v3/statuses`, headers: { Authorization: `Bearer ${TOKEN}` }, body: '{}' },
         { signal: new AbortController().signal, attemptMs: 10_000, now: () => Date.now(), secret: TOKEN });
       assert.deepEqual(result, { ok: false, attempts: 1, why: `${host} answered HTTP ${status}, a redirect to moved.example.com, which is not followed` });
