@@ -8,7 +8,7 @@ import { markerDir } from '../status/markers.ts';
 import { describeForeignActive, inspectActive, removeStaleActiveTmp } from '../steps/activate.ts';
 import { removeStalePruning, type PruneFailure } from '../steps/prune.ts';
 import type { Layout } from '../state/layout.ts';
-import { groupMembers, groupRemnant, isAlive, processStart, proveIdentity } from '../sys/process.ts';
+import { groupMembers, groupRemnant, isAlive, isSignalable, processStart, proveIdentity } from '../sys/process.ts';
 import type { Progress } from '../sys/output.ts';
 import { listDeployments, readRecords, removeRecord, writeRecord, type Deployment, type DeploymentRecord } from '../state/record.ts';
 import { describeFailure } from '../state/best-effort.ts';
@@ -133,6 +133,8 @@ async function stopLeaderlessBuild(layout: Layout, name: string, pgid: number, s
  * pidfds would close the short window between proof and signal, but Node has none.
  */
 async function stopOrphanedBuild(pgid: number): Promise<void> {
+  // Proved by its caller; never a group id kill() reads as "every process" or init's.
+  if (!isSignalable(pgid)) return;
   try {
     process.kill(-pgid, 'SIGKILL');
   } catch {

@@ -150,6 +150,7 @@ export async function groupMembers(pgid: number): Promise<number[] | undefined> 
  * that build alone, such as the path of its deployment, which nothing else has a reason to carry.
  */
 export async function groupRemnant(pgid: number, start: string, mark: string): Promise<{ proved: number[]; unproved: number[] } | undefined> {
+  if (!isSignalable(pgid)) return undefined;
   const members = await groupMembers(pgid);
   if (members === undefined) return undefined;
   const proved: number[] = [];
