@@ -10,22 +10,26 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appFixture, type AppFixture } from '../helpers/app.ts';
 import { MFD, mfd } from '../helpers/cli.ts';
+import { until } from '../helpers/hold.ts';
 import { runInPidNamespace, skipUnlessPidNamespace } from '../helpers/pidns.ts';
 
 const packDir = (app: AppFixture) => join(app.root, '.mfd', 'repo.git', 'objects', 'pack');
 const tempPacks = (app: AppFixture) => (existsSync(packDir(app)) ? readdirSync(packDir(app)).filter((n) => n.startsWith('tmp_pack_')) : []);
 
 /**
- * An app whose server, while `hold.on`, stops sending a fetch's pack once the client has begun to
- * store it (a tmp_pack_ is on disk), and then writes `hold.marker`: the moment to send the signal.
+ * An app whose server, while `hold.on`, sends the first 64 KiB of a fetch's pack, waits until the
+ * client has begun to store it (a tmp_pack_ is on disk), stops sending, and then writes
+ * `hold.marker`: the moment to send the signal. Waiting, not looking once: a busy client may not
+ * have made its file before loopback's buffers take the whole pack.
  */
 async function heldApp(t: Parameters<typeof appFixture>[0]): Promise<{ app: AppFixture; hold: { on: boolean; marker: string }; short: string; sha: string }> {
   const hold = { on: true, marker: '' };
   let app!: AppFixture;
   app = await appFixture(t, {
     maxChunk: (entry) => (entry.command === 'fetch' ? 16 * 1024 : undefined),
-    beforeChunk: async (entry, _sent, res) => {
-      if (!hold.on || entry.command !== 'fetch' || tempPacks(app).length === 0) return;
+    beforeChunk: async (entry, sent, res) => {
+      if (!hold.on || entry.command !== 'fetch' || sent < 64 * 1024) return;
+      await until(async () => tempPacks(app).length > 0, 'the client to store the pack it receives');
       writeFileSync(hold.marker, 'held');
       await once(res, 'close'); // never sends the rest: holds until the client is gone
     },
