@@ -2,9 +2,9 @@
 // command declares (commands/*.ts), builds its Context, and is the only place that prints errors
 // or decides the exit code. Commands are imported lazily so `mfd ls` never loads isomorphic-git.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command, FlagValues } from './commands/command.ts';
 import { usageOf } from './commands/command.ts';
+import { parseArgv } from './commands/argv.ts';
 import { createContext } from './context.ts';
 import { EXIT, MfdError, rooted, toFsError, UsageError, type Interruption, type InterruptSignal } from './errors/index.ts';
 import { chooseColor, chooseMode, Reporter } from './sys/output.ts';
@@ -50,8 +50,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     verbose: argv.includes('--verbose'),
   };
   let reporter = makeReporter(flags, env);
-  const controller = new AbortController();
-  const hurry = new AbortController();
+  // Made on first use: the first AbortController costs a command's start-up 1 M instructions
+  // (Node compiles EventTarget and AbortSignal), and `mfd ls` never looks at its signal.
+  let controller: AbortController | undefined;
+  let hurry: AbortController | undefined;
+  const stop = () => (controller ??= new AbortController());
+  const hurrying = () => (hurry ??= new AbortController());
   // The first SIGINT/SIGTERM/SIGHUP asks the run to stop cleanly (it aborts ctx.signal with the
   // Interruption, and the command ends with an InterruptedError: exit 130 / 143 / 129); a second
   // one only makes it kill its child processes at once. Persistent listeners, not `once`: with none
@@ -60,18 +64,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   // which fdwrite.ts absorbs, so the clean-up runs to its end with no one watching. mfd has no
   // reload: watch and serve take SIGHUP as a stop too (README, What Ctrl-C and SIGTERM do).
   const onSignal = (signal: NodeJS.Signals) => {
-    if (!controller.signal.aborted) {
+    if (!stop().signal.aborted) {
       reporter.warn(`${signal}: stopping cleanly after the current step (again: kill running commands now)`);
-      controller.abort({ signal: signal as InterruptSignal, hurry: hurry.signal } satisfies Interruption);
-    } else if (!hurry.signal.aborted) {
+      stop().abort({ signal: signal as InterruptSignal, hurry: hurrying().signal } satisfies Interruption);
+    } else if (!hurrying().signal.aborted) {
       reporter.warn(`${signal} again: killing running commands now; the clean-up still runs`);
-      hurry.abort();
+      hurrying().abort();
     }
   };
   let root: string | undefined;
   try {
     // First the shared flags, to find the command's name; then strictly, with its own flags too.
-    const loose = parseArgs({ args: argv, options: parseOptions(COMMON), allowPositionals: true, strict: false, tokens: true });
+    const loose = parseArgv(argv, COMMON, { strict: false });
     const [name] = loose.positionals;
     const early = loose.values;
     flags = { json: !!early.json, ci: !!early.ci || env.CI === 'true', verbose: !!early.verbose };
@@ -94,10 +98,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     if (command.stopsCleanly) {
       for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
     }
-    for (const token of loose.tokens) {
-      if (token.kind === 'option' && !(token.name in COMMON) && !(token.name in command.flags)) {
-        throw await flagNotTaken(command, name, token.rawName);
-      }
+    for (const option of loose.options) {
+      if (!(option.name in COMMON) && !(option.name in command.flags)) throw await flagNotTaken(command, name, option.raw);
     }
     const { values, positionals } = parseStrict(argv, { ...COMMON, ...command.flags }, usageOf(command, name));
     const args = positionals.slice(1);
@@ -114,7 +116,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       configFile,
       env,
       reporter,
-      signal: controller.signal,
+      signal: () => stop().signal,
       requested: command.decide?.(values) ?? {},
     });
     await command.run(ctx, args, values);
@@ -142,17 +144,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 
 type Flags = Record<string, { type: 'boolean' | 'string'; short?: string; description: string; value?: string }>;
 
-/** parseArgs' option table from flag declarations (their descriptions stay for `mfd help`). */
-function parseOptions(flags: Flags): Record<string, { type: 'boolean' | 'string'; short?: string }> {
-  return Object.fromEntries(Object.entries(flags).map(([name, f]) => [name, f.short ? { type: f.type, short: f.short } : { type: f.type }]));
-}
-
 function parseStrict(argv: string[], flags: Flags, usage: string): { values: FlagValues; positionals: string[] } {
-  try {
-    return parseArgs({ args: argv, options: parseOptions(flags), allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!, `usage: ${usage}`);
-  }
+  return parseArgv(argv, flags, { strict: true, usage });
 }
 
 /** `mfd ls --wait`: a flag of another command (or of none) is a mistake, never silently ignored. */

@@ -57,7 +57,8 @@ export interface ContextInput {
   /** The process environment, as given to main (read here, once). */
   env: Env;
   reporter: Reporter;
-  signal: AbortSignal;
+  /** The signal, or how to make it when first asked for (cli.ts). */
+  signal: AbortSignal | (() => AbortSignal);
   /** What the command's flags ask for; `wait` is combined with [lock] wait. */
   requested?: Partial<Decisions>;
   /** Tests pass a controllable clock; default the wall clock. */
@@ -86,6 +87,7 @@ export async function createContext(input: ContextInput): Promise<Context> {
     pid: process.pid,
   };
   const requested = input.requested ?? {};
+  const { signal } = input;
   const decisions: Decisions = {
     wait: !!requested.wait || config.lock.wait,
     force: !!requested.force,
@@ -97,7 +99,9 @@ export async function createContext(input: ContextInput): Promise<Context> {
     config,
     reporter,
     now: input.now ?? (() => Date.now()),
-    signal: input.signal,
+    get signal() {
+      return typeof signal === 'function' ? signal() : signal;
+    },
     env,
     identity,
     testHook: { pauseAt },

@@ -26,6 +26,15 @@ function settled<A extends unknown[], R>(call: (...args: A) => R): (...args: A) 
 }
 
 /**
+ * promisify(call), made at the first call: Node compiles promisify afresh in every process, and
+ * ten of them at start-up cost every command 1 M instructions (`mfd ls` calls none of them).
+ */
+function promised<T>(call: (...args: never[]) => unknown): T {
+  let made: ((...args: unknown[]) => Promise<unknown>) | undefined;
+  return ((...args: unknown[]) => (made ??= promisify(call as (...a: unknown[]) => void) as (...a: unknown[]) => Promise<unknown>)(...args)) as T;
+}
+
+/**
  * readFileSync, except that it cannot hang: the file is opened non-blocking (a FIFO in a file's
  * place gives what it holds, or EAGAIN, instead of waiting for a writer for ever) and must be a
  * regular file or a directory (EISDIR, as readFile says) by its descriptor, so a device never
@@ -49,21 +58,21 @@ function notRegular(path: string): NodeJS.ErrnoException {
   return error;
 }
 
-export const chmod: typeof fsp.chmod = promisify(chmodCb);
-export const cp: typeof fsp.cp = promisify(cpCb);
-export const lchown: typeof fsp.lchown = promisify(lchownCb);
+export const chmod = promised<typeof fsp.chmod>(chmodCb);
+export const cp = promised<typeof fsp.cp>(cpCb);
+export const lchown = promised<typeof fsp.lchown>(lchownCb);
 export const lstat = settled(lstatSync) as unknown as typeof fsp.lstat;
-export const lutimes: typeof fsp.lutimes = promisify(lutimesCb);
-export const mkdir = promisify(mkdirCb) as typeof fsp.mkdir;
+export const lutimes = promised<typeof fsp.lutimes>(lutimesCb);
+export const mkdir = promised<typeof fsp.mkdir>(mkdirCb);
 export const readdir = settled(readdirSync) as unknown as typeof fsp.readdir;
 export const readFile = settled(readNow) as unknown as typeof fsp.readFile;
 export const readlink = settled(readlinkSync) as unknown as typeof fsp.readlink;
-export const rename: typeof fsp.rename = promisify(renameCb);
-export const rm: typeof fsp.rm = promisify(rmCb);
+export const rename = promised<typeof fsp.rename>(renameCb);
+export const rm = promised<typeof fsp.rm>(rmCb);
 export const stat = settled(statSync) as unknown as typeof fsp.stat;
-export const statfs = promisify(statfsCb) as typeof fsp.statfs;
-export const symlink: typeof fsp.symlink = promisify(symlinkCb);
-export const utimes: typeof fsp.utimes = promisify(utimesCb);
+export const statfs = promised<typeof fsp.statfs>(statfsCb);
+export const symlink = promised<typeof fsp.symlink>(symlinkCb);
+export const utimes = promised<typeof fsp.utimes>(utimesCb);
 
 /**
  * node:fs/promises' open. The bundle loads that module on the first read of one of its names
