@@ -30,6 +30,11 @@ if (mode !== 'serve') {
   Date.now = () => clock++;
   performance.now = () => clock++ - origin;
 }
+// mfd ends a command that does not stop cleanly with process.exit as soon as its main returns
+// (src/cli.ts); here the next run comes after it, in this process, so that exit only sets the code.
+process.exit = (code) => {
+  process.exitCode = code;
+};
 const main = () => new vm.Script(readFileSync(join(dir, 'mfd-main.js'), 'latin1'), { filename: 'mfd-main.js' });
 
 /** Runs mfd's main code as `mfd --ci ARGS` in `cwd`, as dist/mfd.cjs would. */

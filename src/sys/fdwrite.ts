@@ -7,6 +7,13 @@ export interface TextSink {
   write(text: string): unknown;
 }
 
+let streamed = false;
+
+/** Whether some output went through Node's stream (and so may still be on its way). */
+export function outputStreamed(): boolean {
+  return streamed;
+}
+
 /**
  * A sink for fd 1 or 2. When the descriptor is non-blocking and full (EAGAIN), the rest and all
  * later output go through Node's stream, which waits for it; when the reader has gone (EPIPE), the
@@ -34,6 +41,7 @@ export function fdSink(fd: number, stream: () => NodeJS.WritableStream = () => (
         if (code === 'EPIPE' || code === 'EIO' || code === 'EBADF') closed = true;
         else if (code === 'EAGAIN') {
           fallback = stream();
+          streamed = true;
           // The stream fails the same ways later, as an 'error' event: one with no listener would
           // end the process, so it only stops the output.
           fallback.on('error', () => (closed = true));
