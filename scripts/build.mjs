@@ -2,20 +2,27 @@
 // and beside it the code it compiles, each file with the V8 code cache made for it at build time.
 // CommonJS because Node's single-executable support needs it.
 //
-//   mfd.cjs                   the loader: compiles mfd-main.js with one of its two caches
-//   mfd-main.js               mfd's own code with zod and smol-toml
-//   mfd-main.v8cache          its V8 code cache made by running `mfd ls`, status, history, logs (the other commands)
-//   mfd-main-deploy.v8cache   its V8 code cache made by running deploys (deploy, resolve, watch, serve)
+//   mfd.cjs                   the loader: compiles mfd-main.js or mfd-lite.js with its cache
+//   mfd-main.js               mfd's own code with zod and smol-toml: every command
+//   mfd-main.v8cache          its V8 code cache, made by running deploys (for deploy, rollback, resolve, watch, serve)
+//   mfd-lite.js               the same code without the deploy path: the other commands (ls, status, lock...)
+//   mfd-lite.v8cache          its V8 code cache, made by running `mfd ls`, status, history and logs
 //   mfd-git.js, mfd-exec.js, mfd-lock.js and their .v8cache: isomorphic-git, execa, proper-lockfile
 //
 // Start-up is mostly V8 compiling code, so nothing is compiled that a command does not run, and
 // what it runs comes compiled:
 // - Node 20 keeps no code cache for a CommonJS file, and compiling mfd's code afresh was most of
 //   what `mfd ls` adds to `node -e 0`; so the loader compiles it with a cache made at build time
-//   (addCodeCaches). A deploy runs far more of the code than `mfd ls`, so it has a cache of its
-//   own: with the deploy's cache `mfd ls` would deserialize 0.2 MB it never runs. The files are
-//   apart because Node's loader reads and scans every byte of the file it runs: code kept in a
-//   comment of mfd.cjs cost `mfd ls` a second read and scan of 1.1 MB.
+//   (addCodeCaches). The files are apart because Node's loader reads and scans every byte of the
+//   file it runs: code kept in a comment of mfd.cjs cost `mfd ls` a second read and scan of 1.1 MB.
+// - A bundle's modules are initialised when first imported, but their functions are declared in
+//   the bundle's top scope: V8 makes a closure for each at start-up, and its code cache holds
+//   each one's data. So the deploy path (git/, the deploy and rollback steps, cd/, serve/: 60% of
+//   mfd's code), present, cost `mfd ls` 6 M instructions (4%) that it never runs. mfd-lite.js is
+//   mfd-main.js built without it: the code the five commands of FULL_COMMANDS (scripts/loader.mjs)
+//   import when they run is left out (withoutDeployPath), and the loader runs mfd-main.js for
+//   those. A deploy runs far more of the code than `mfd ls`, and each file's cache is made by
+//   running what it serves.
 // - The heavy libraries (about 80% of the code) are separate groups, each compiled, with its own
 //   cache (made by the deploy run), the first time one of its packages is imported (loaderOf).
 //   So `mfd ls`, `mfd status` and `--help` compile none of them, a redeploy of a built commit
@@ -33,7 +40,7 @@ import { createRequire } from 'node:module';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loaderText } from './loader.mjs';
+import { FULL_COMMANDS, loaderText } from './loader.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -140,9 +147,9 @@ const CACHE_FLAGS = ['--random-seed=1'];
 
 /**
  * The code caches, made by scripts/code-cache.cjs in a work directory holding the code files:
- * mfd-main-deploy.v8cache and each group's by running a first and an incremental deploy from a
- * local repository (git and `git http-backend` on 127.0.0.1, so the build needs git, as mfd itself
- * does); mfd-main.v8cache by running `mfd ls`, `status`, `history` and `logs` in that app root. V8 keeps the file name a cache was made
+ * mfd-main.v8cache and each group's by running a first and an incremental deploy from a local
+ * repository (git and `git http-backend` on 127.0.0.1, so the build needs git, as mfd itself
+ * does); mfd-lite.v8cache by running `mfd ls`, `status`, `history` and `logs` in that app root. V8 keeps the file name a cache was made
  * under and shows it in stack traces, so each is made as its file's name in dist/, wherever mfd is
  * installed. V8 checks its version, flags and the source and compiles afresh when a cache does
  * not fit (another Node than the one that built), so a stale cache costs only its read.
@@ -161,7 +168,7 @@ async function addCodeCaches() {
       if (run.error?.code === 'ENOENT' || /spawnSync git ENOENT/.test(run.stderr)) throw new Error('npm run build needs git: it makes the code cache of a deploy by deploying a local repository');
       if (run.status !== 0) throw new Error(`making the ${mode} code caches failed (exit ${run.status}): ${run.stderr}`);
     }
-    for (const name of ['mfd-main.v8cache', 'mfd-main-deploy.v8cache', ...Object.keys(LAZY_GROUPS).map((g) => `mfd-${g}.v8cache`)]) {
+    for (const name of ['mfd-main.v8cache', 'mfd-lite.v8cache', ...Object.keys(LAZY_GROUPS).map((g) => `mfd-${g}.v8cache`)]) {
       outputs.set(name, await readFile(join(work, name)));
     }
   } finally {
@@ -249,16 +256,35 @@ for (const key of ${JSON.stringify(Object.keys(require_(args.path)).sort())}) Ob
   },
 };
 
-// The CLI itself, with the lazy packages replaced by stubs that load their group.
-const main = await build({
-  ...common,
-  entryPoints: [new URL('../src/cli.ts', import.meta.url).pathname],
-  write: false,
-  define: { MFD_VERSION: JSON.stringify(pkg.version) },
-  plugins: [lazyVendor, lazyBuiltins],
-});
-const mainCode = ascii('mfd-main.js', wrap(main.outputFiles[0].text));
-outputs.set('mfd-main.js', mainCode);
+/**
+ * mfd-lite.js leaves out what the files of FULL_COMMANDS import when their command runs (their
+ * dynamic imports): in its place a module that fails, which only a command of FULL_COMMANDS
+ * could reach, and for those the loader runs mfd-main.js.
+ */
+const fullCommandFiles = new Set(FULL_COMMANDS.map((name) => join(root, 'src', 'commands', `${name}.ts`)));
+const withoutDeployPath = {
+  name: 'without-deploy-path',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' && fullCommandFiles.has(args.importer) ? { path: args.path, namespace: 'not-in-lite' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'not-in-lite' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`mfd-lite.js does not hold ${args.path}: dist/mfd.cjs runs mfd-main.js for ${FULL_COMMANDS.join(', ')}`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+// The CLI itself, with the lazy packages replaced by stubs that load their group: every command
+// (mfd-main.js), and every command but those of FULL_COMMANDS (mfd-lite.js).
+for (const [name, plugins] of [['mfd-main.js', []], ['mfd-lite.js', [withoutDeployPath]]]) {
+  const cli = await build({
+    ...common,
+    entryPoints: [new URL('../src/cli.ts', import.meta.url).pathname],
+    write: false,
+    define: { MFD_VERSION: JSON.stringify(pkg.version) },
+    plugins: [lazyVendor, lazyBuiltins, ...plugins],
+  });
+  outputs.set(name, ascii(name, wrap(cli.outputFiles[0].text)));
+}
 await addCodeCaches();
 outputs.set('mfd.cjs', loaderText({ version: pkg.version, sea: false }));
 
@@ -270,4 +296,9 @@ for (const [name, content] of [...outputs].sort(([a], [b]) => (a === 'mfd.cjs') 
   await writeFile(partial, content, typeof content === 'string' ? 'latin1' : undefined);
   if (name === 'mfd.cjs') await chmod(partial, 0o755);
   await rename(partial, join(outdir, name));
+}
+// A code file or cache an earlier build wrote and this one did not (mfd-main-deploy.v8cache
+// before mfd-lite.js came): the loader never reads it, and `npm pack` would ship it.
+for (const name of await readdir(outdir)) {
+  if (/^mfd-[\w-]+\.(js|v8cache)$/.test(name) && !outputs.has(name)) await rm(join(outdir, name));
 }

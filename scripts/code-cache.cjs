@@ -1,12 +1,12 @@
 // Run by scripts/build.mjs in a child process to make V8 code caches, the same bytes on every
 // build: a fresh process under a fixed --random-seed (the why is at CACHE_FLAGS in build.mjs).
-// DIR holds the code files build wrote (mfd-main.js, mfd-git.js, ...). Each cache is made under
-// its code file's own name (V8 keeps it: stack traces show it), and holds what the run compiled.
-//   node --random-seed=N scripts/code-cache.cjs deploy DIR APP -> DIR/mfd-main-deploy.v8cache and
+// DIR holds the code files build wrote (mfd-main.js, mfd-lite.js, mfd-git.js, ...). Each cache is
+// made under its code file's own name (V8 keeps it: stack traces show it), and holds what the run compiled.
+//   node --random-seed=N scripts/code-cache.cjs deploy DIR APP -> DIR/mfd-main.v8cache and
 //     DIR/mfd-GROUP.v8cache for each library group: a first and an incremental `mfd deploy` (build
 //     ["true"]) into the app root APP, from a local repository served by `git http-backend` on
 //     127.0.0.1.
-//   node --random-seed=N scripts/code-cache.cjs ls DIR APP -> DIR/mfd-main.v8cache: `mfd ls`,
+//   node --random-seed=N scripts/code-cache.cjs ls DIR APP -> DIR/mfd-lite.v8cache: `mfd ls`,
 //     `status`, `history` and `logs` in that app root (two deployments, their records and logs).
 //     In a process of its own: compiled beside the deploys, the cache would hold their code too.
 //   node scripts/code-cache.cjs serve ROOT  (deploy's git server, in a process of its own)
@@ -35,7 +35,7 @@ if (mode !== 'serve') {
 process.exit = (code) => {
   process.exitCode = code;
 };
-const main = () => new vm.Script(readFileSync(join(dir, 'mfd-main.js'), 'latin1'), { filename: 'mfd-main.js' });
+const main = (name) => new vm.Script(readFileSync(join(dir, name), 'latin1'), { filename: name });
 
 /** Runs mfd's main code as `mfd --ci ARGS` in `cwd`, as dist/mfd.cjs would. */
 function runMfd(script, cwd, args) {
@@ -62,15 +62,15 @@ function inTurn(steps) {
 const work = () => mkdtempSync(join(tmpdir(), 'mfd-code-cache-'));
 
 if (mode === 'ls') {
-  const script = main();
+  const script = main('mfd-lite.js');
   inTurn([
     ...[['ls'], ['status'], ['history'], ['logs']].map((args) => () => runMfd(script, appRoot, args)),
-    () => writeFileSync(join(dir, 'mfd-main.v8cache'), script.createCachedData()),
+    () => writeFileSync(join(dir, 'mfd-lite.v8cache'), script.createCachedData()),
   ]);
 } else if (mode === 'deploy') {
   // Each library group is compiled by its loader inside mfd's code; one Script per group, under
   // its file's name, whichever run compiles it.
-  const script = main();
+  const script = main('mfd-main.js');
   const groups = new Map();
   vm.Script = class extends vm.Script {
     constructor(code, options) {
@@ -112,7 +112,7 @@ if (mode === 'ls') {
       () => runMfd(script, appRoot, ['deploy']),
       () => { commit(2); runMfd(script, appRoot, ['deploy']); },
       () => {
-        writeFileSync(join(dir, 'mfd-main-deploy.v8cache'), script.createCachedData());
+        writeFileSync(join(dir, 'mfd-main.v8cache'), script.createCachedData());
         for (const [name, group] of groups) writeFileSync(join(dir, name.replace(/\.js$/, '.v8cache')), group.createCachedData());
         server.kill();
       },

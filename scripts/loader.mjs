@@ -1,32 +1,38 @@
-// The loader: the few lines that compile mfd-main.js with one of its two V8 code caches
-// (scripts/build.mjs explains why). dist/mfd.cjs reads them from the files beside it; the single
-// executable (scripts/package.mjs) from its assets of the same names.
+// The loader: the few lines that compile mfd's code, mfd-main.js or mfd-lite.js, with the V8 code
+// cache made for it (scripts/build.mjs explains why). dist/mfd.cjs reads them from the files
+// beside it; the single executable (scripts/package.mjs) from its assets of the same names.
 
-/** The commands that take the cache a deploy made (they fetch); the others take the one `mfd ls` made. */
-export const FETCHING = ['deploy', 'resolve', 'watch', 'serve'];
+/**
+ * The commands only mfd-main.js can run: their code is the deploy path (fetch, build, activate,
+ * restart, the loops), which mfd-lite.js leaves out. Each is src/commands/NAME.ts, and these are
+ * all the names they answer to (test/arch/architecture.test.ts checks both).
+ */
+export const FULL_COMMANDS = ['deploy', 'resolve', 'rollback', 'serve', 'watch'];
 
 export function loaderText({ version, sea }) {
   const read = sea
     ? `const { getAsset } = require("node:sea");
-const file = "mfd-main.js";
-const code = Buffer.from(getAsset(file)).toString("latin1");
+const path = (name) => name;
+const code = (name) => Buffer.from(getAsset(name)).toString("latin1");
 const cache = (name) => Buffer.from(getAsset(name));`
     : `const { readFileSync } = require("node:fs");
-const file = __dirname + "/mfd-main.js";
-const code = readFileSync(file, "latin1");
-const cache = (name) => readFileSync(__dirname + "/" + name);`;
+const path = (name) => __dirname + "/" + name;
+const code = (name) => readFileSync(path(name), "latin1");
+const cache = (name) => readFileSync(path(name));`;
   return `#!/usr/bin/env node
-// mfd ${version}. Its code is mfd-main.js ${sea ? 'among the assets of this executable' : 'beside this file'}, compiled with one of
-// the V8 code caches ${sea ? 'there' : 'beside it'} (scripts/build.mjs explains why).
+// mfd ${version}. Its code is mfd-main.js or mfd-lite.js ${sea ? 'among the assets of this executable' : 'beside this file'}, compiled
+// with the V8 code cache made for it ${sea ? 'there' : 'beside it'} (scripts/build.mjs explains why).
 "use strict";
 const { Script } = require("node:vm");
 ${read}
-// Commands that fetch take the cache a deploy made, the others the smaller one \`mfd ls\` made.
-// Only a cache is chosen: with either, or none, every command runs the same code.
-const fetches = process.argv.slice(2).some((arg) => ${FETCHING.map((c) => `arg === "${c}"`).join(' || ')});
+// The commands that deploy run mfd-main.js, every command's code; the others mfd-lite.js, the same
+// code without the deploy path. mfd-lite.js cannot run a command whose name is not among these
+// words, and a word is enough: with either file, every command it runs runs the same code.
+const full = process.argv.slice(2).some((arg) => ${FULL_COMMANDS.map((c) => `arg === "${c}"`).join(' || ')});
+const name = full ? "mfd-main" : "mfd-lite";
 let cachedData;
-try { cachedData = cache(fetches ? "mfd-main-deploy.v8cache" : "mfd-main.v8cache"); } catch {}
-const script = new Script(code, { filename: file, cachedData });
+try { cachedData = cache(name + ".v8cache"); } catch {}
+const script = new Script(code(name + ".js"), { filename: path(name + ".js"), cachedData });
 script.runInThisContext()(exports, require, module, __filename, __dirname);
 `;
 }

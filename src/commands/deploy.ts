@@ -1,17 +1,19 @@
 // `mfd deploy [REF]`: deploy REF (default: the configured branch, else the remote's HEAD).
-// With --dry-run: print the plan (run/plan.ts) and change nothing.
+// With --dry-run: print the plan (run/plan.ts) and change nothing. The deploy path is imported when
+// the command runs: only dist/mfd-main.js holds it (scripts/build.mjs, FULL_COMMANDS).
 import type { Context } from '../context.ts';
 import { formatSize } from '../config/size.ts';
 import type { Command } from './command.ts';
-import { deploy } from '../run/deploy.ts';
-import { planDeploy, type DeployPlan, type LockCheck } from '../run/plan.ts';
+import type { DeployPlan, LockCheck } from '../run/plan.ts';
 
 export async function deployCommand(ctx: Context, args: string[]): Promise<void> {
   if (ctx.dryRun) {
+    const { planDeploy } = await import('../run/plan.ts');
     const plan = await planDeploy(ctx, args[0]);
     ctx.reporter.result(describePlan(plan), { ok: true, command: 'deploy', dryRun: true, ...plan });
     return;
   }
+  const { deploy } = await import('../run/deploy.ts');
   const result = await deploy(ctx, args[0]);
   ctx.reporter.result([`${result.sha} (active)`], { ok: true, command: 'deploy', ...result });
 }

@@ -1,16 +1,19 @@
 // `mfd resolve [REF]`: print the full sha REF resolves to, without deploying. A short sha or REF~N
 // fetches history into the cache, so Ctrl-C or SIGTERM cuts the transfer and ends it cleanly.
+// The git path is imported when the command runs: only dist/mfd-main.js holds it.
 import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
 import { throwIfInterrupted } from '../errors/index.ts';
-import { lockRequest, withCacheLock } from '../lock/policy.ts';
-import { remoteOf } from '../git/remote.ts';
-import { startListing } from '../git/prefetch.ts';
-import { connect } from '../git/transport.ts';
 
 export async function resolveCommand(ctx: Context, args: string[]): Promise<void> {
   const ref = args[0];
   const { config, layout } = ctx;
+  const [{ lockRequest, withCacheLock }, { remoteOf }, { startListing }, { connect }] = await Promise.all([
+    import('../lock/policy.ts'),
+    import('../git/remote.ts'),
+    import('../git/prefetch.ts'),
+    import('../git/transport.ts'),
+  ]);
   // The listing is asked for first, and isomorphic-git loaded while the server answers.
   const conn = connect({ ...remoteOf(config), signal: ctx.signal });
   startListing(conn, ref ?? config.repo.branch);

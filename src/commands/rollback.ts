@@ -1,9 +1,10 @@
 // `mfd rollback [TARGET]`: back to the previous good deployment, or to the named sha / short sha.
+// The rollback path is imported when the command runs: only dist/mfd-main.js holds it.
 import type { Context } from '../context.ts';
 import type { Command } from './command.ts';
-import { rollback } from '../run/rollback.ts';
 
 export async function rollbackCommand(ctx: Context, args: string[]): Promise<void> {
+  const { rollback } = await import('../run/rollback.ts');
   const result = await rollback(ctx, args[0]);
   ctx.reporter.result([`${result.sha} (active)`], { ok: true, command: 'rollback', ...result });
 }

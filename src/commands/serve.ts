@@ -5,14 +5,15 @@ import type { Context } from '../context.ts';
 import { readWebhookSecret } from '../config/serve.ts';
 import { interruptionOf, ServeListenError, WebhookSecretMissingError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
-import { LevelLog } from '../cd/log.ts';
+import type { LevelLog } from '../cd/log.ts';
 import type { Command } from './command.ts';
 
 /** How long a deploy under way may go on after SIGTERM; systemd's own stop timeout is 90s. */
 export const SERVE_STOP_GRACE_MS = 60_000;
 
 export async function serveCommand(ctx: Context): Promise<void> {
-  // Loaded when serve runs: `mfd --help` reads this file and must not compile isomorphic-git.
+  // Loaded when serve runs: `mfd --help` reads this file and must not compile isomorphic-git, and
+  // only dist/mfd-main.js holds them (scripts/build.mjs, FULL_COMMANDS).
   const [{ createAppLoop }, { runPoller }, { redactUrl }, { startWebhookServer }, { isLoopback, watchedRef }] = await Promise.all([
     import('../cd/app-loop.ts'),
     import('../cd/poller.ts'),

@@ -1,10 +1,8 @@
 // `mfd watch`: continuous deployment by polling, in the foreground (a systemd service). Every
 // [watch] interval it pokes the app's deploy loop (cd/); SIGTERM/SIGINT stop the polls, let a
 // deploy under way finish (a second signal, or the grace period, stops it the way Ctrl-C does), exit 0.
+// The deploy loop is imported when the command runs: only dist/mfd-main.js holds it.
 import type { Context } from '../context.ts';
-import { createAppLoop } from '../cd/app-loop.ts';
-import { LevelLog } from '../cd/log.ts';
-import { runPoller } from '../cd/poller.ts';
 import { interruptionOf } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
 import type { Command } from './command.ts';
@@ -13,11 +11,16 @@ import type { Command } from './command.ts';
 export const WATCH_STOP_GRACE_MS = 60_000;
 
 export async function watchCommand(ctx: Context): Promise<void> {
+  // Loaded by the command, not with the module: `mfd help` loads every command and must not load isomorphic-git.
+  const [{ createAppLoop }, { LevelLog }, { runPoller }, { redactUrl }] = await Promise.all([
+    import('../cd/app-loop.ts'),
+    import('../cd/log.ts'),
+    import('../cd/poller.ts'),
+    import('../git/git.ts'),
+  ]);
   const log = new LevelLog((line) => ctx.reporter.info(line));
   const app = createAppLoop(ctx, log);
   const { config } = ctx;
-  // Loaded by the command, not with the module: `mfd help` loads every command and must not load isomorphic-git.
-  const { redactUrl } = await import('../git/git.ts');
   log.info(`watching ${redactUrl(config.repo.url)} ${config.repo.branch ? `branch ${config.repo.branch}` : "(the remote's HEAD)"} every ${formatDuration(config.watch.intervalMs)}`);
   await runPoller({
     intervalMs: config.watch.intervalMs,

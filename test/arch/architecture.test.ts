@@ -2,9 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { tmpRoot } from '../helpers/repo.ts';
+import type { Command } from '../../src/commands/command.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const DEPCRUISE = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
@@ -47,6 +48,32 @@ describe('architecture', () => {
     assert.deepEqual([...lines].filter(([, n]) => n > 300), []);
     const m = median([...lines.values()]);
     assert.ok(m < 150, `median ${m} lines`);
+  });
+
+  test('every name a command of FULL_COMMANDS answers to makes the loader run mfd-main.js, and only those', async () => {
+    // scripts/build.mjs leaves their code out of mfd-lite.js; a name missing from the list (a new
+    // alias, say) would run that command in mfd-lite.js, which fails for want of its code.
+    const { FULL_COMMANDS } = (await import(join(ROOT, 'scripts', 'loader.mjs'))) as { FULL_COMMANDS: string[] };
+    const names: string[] = [];
+    // The modules as this test runs: src/ under tsx, their .js twins in the test build.
+    const ext = import.meta.filename.endsWith('.ts') ? '.ts' : '.js';
+    const dir = join(dirname(import.meta.filename), '..', '..', 'src', 'commands');
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith(ext)).sort()) {
+      const module = (await import(join(dir, file))) as Record<string, unknown>;
+      for (const value of Object.values(module)) {
+        if (!value || typeof value !== 'object' || typeof (value as Command).run !== 'function') continue;
+        const command = value as Command;
+        const full = FULL_COMMANDS.includes(command.name);
+        if (full) assert.equal(file, `${command.name}${ext}`, `${command.name} is declared in src/commands/${command.name}.ts, which the build knows by its name`);
+        names.push(command.name);
+        for (const alias of command.aliases ?? []) {
+          assert.equal(FULL_COMMANDS.includes(alias), full, `${command.name}'s alias ${alias} routes as ${command.name} does`);
+          names.push(alias);
+        }
+      }
+    }
+    for (const name of FULL_COMMANDS) assert.ok(names.includes(name), `FULL_COMMANDS names ${name}, a command src/commands/ declares`);
+    assert.ok(names.length > FULL_COMMANDS.length && names.includes('ls'), names.join(' '));
   });
 
   test('no regular expression with a Unicode property class is made at module level', async () => {

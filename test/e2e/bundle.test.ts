@@ -25,7 +25,7 @@ const builtins = (stderr: string): string => [...stderr.matchAll(/mfd-builtins-l
 // Start-up is mostly V8 compiling code, so isomorphic-git, execa and proper-lockfile are files
 // of their own beside dist/mfd.cjs, each compiled on first use only (scripts/build.mjs).
 const DIST = dirname(MFD);
-const FILES = ['mfd-exec.js', 'mfd-exec.v8cache', 'mfd-git.js', 'mfd-git.v8cache', 'mfd-lock.js', 'mfd-lock.v8cache', 'mfd-main-deploy.v8cache', 'mfd-main.js', 'mfd-main.v8cache', 'mfd.cjs'];
+const FILES = ['mfd-exec.js', 'mfd-exec.v8cache', 'mfd-git.js', 'mfd-git.v8cache', 'mfd-lite.js', 'mfd-lite.v8cache', 'mfd-lock.js', 'mfd-lock.v8cache', 'mfd-main.js', 'mfd-main.v8cache', 'mfd.cjs'];
 // dist/mfd is the single executable, there only after `npm run package`.
 const built = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((name) => name !== 'mfd').sort();
 
@@ -36,9 +36,17 @@ describe('bundle', () => {
       const code = await readFile(join(DIST, name), 'utf8');
       assert.doesNotMatch(code, /require\("(isomorphic-git|execa|smol-toml|zod|proper-lockfile)[/"]/, `${name}: dependencies are bundled`);
     }
-    const main = await readFile(join(DIST, 'mfd-main.js'), 'utf8');
-    for (const lib of ['isomorphic-git', 'execa', 'proper-lockfile', 'pako']) {
-      assert.ok(!main.includes(`node_modules/${lib}/`), `${lib} is not in the code compiled at start-up`);
+    for (const name of ['mfd-main.js', 'mfd-lite.js']) {
+      const code = await readFile(join(DIST, name), 'utf8');
+      for (const lib of ['isomorphic-git', 'execa', 'proper-lockfile', 'pako']) {
+        assert.ok(!code.includes(`node_modules/${lib}/`), `${lib} is not in ${name}, the code compiled at start-up`);
+      }
+    }
+    // mfd-lite.js is mfd's code without the deploy path (scripts/build.mjs withoutDeployPath).
+    const lite = await readFile(join(DIST, 'mfd-lite.js'), 'utf8');
+    for (const module of ['src/git/', 'src/cd/', 'src/serve/', 'src/run/deploy.ts', 'src/run/rollback.ts', 'src/steps/build.ts']) {
+      assert.ok(!lite.includes(`// ${module}`), `${module} is not in mfd-lite.js`);
+      assert.ok((await readFile(join(DIST, 'mfd-main.js'), 'utf8')).includes(`// ${module}`), `${module} is in mfd-main.js`);
     }
     assert.ok((await readFile(join(DIST, 'mfd-git.js'), 'utf8')).includes('isomorphic-git'), 'isomorphic-git is in its group');
   });
@@ -70,10 +78,11 @@ describe('bundle', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /reusing mfd_/);
     assert.equal(compiled(again.stderr), 'lock');
-    // The bundle was built by this Node, so V8 must take every group's code cache, and the main
-    // code's: the one a deploy made for the commands that fetch, the one `ls` made for the others.
-    for (const run of [resolved, deployed, again]) assert.match(run.stderr, /mfd-main:\[cache accepted: mfd-main-deploy\.v8cache\] .* cache-rejected:\[\]\n$/);
-    assert.match(listed.stderr, /mfd-main:\[cache accepted: mfd-main\.v8cache\]/);
+    // The bundle was built by this Node, so V8 must take every group's code cache, and mfd's: the
+    // commands that deploy run mfd-main.js with the cache a deploy made, the others mfd-lite.js
+    // with the one `ls` made.
+    for (const run of [resolved, deployed, again]) assert.match(run.stderr, /mfd-main:\[mfd-main\.js cache accepted: mfd-main\.v8cache\] .* cache-rejected:\[\]\n$/);
+    assert.match(listed.stderr, /mfd-main:\[mfd-lite\.js cache accepted: mfd-lite\.v8cache\]/);
   });
 
   test('an https remote loads node:https on first use, and resolves and deploys through TLS', async (t) => {
@@ -112,18 +121,32 @@ describe('bundle', () => {
     assert.match(await readlink(join(app.root, 'active')), new RegExp(`_${sha}$`));
   });
 
-  test('stack traces point at the lines of dist/mfd-main.js', async (t) => {
+  test('stack traces point at the lines of dist/mfd-lite.js and dist/mfd-main.js', async (t) => {
     const app = await appFixture(t);
     await writeFile(join(app.root, 'mfd.toml'), 'this is not TOML');
-    const run = await mfd(['ls', '--verbose'], { cwd: app.root });
-    assert.equal(run.code, EXIT.config, run.stderr);
-    // Frames of mfd's own code name mfd-main.js with a line and column: the first line named
-    // throws the error, and each next one calls the function of the frame before it.
-    const code = (await readFile(join(DIST, 'mfd-main.js'), 'latin1')).split('\n');
-    const frames = [...run.stderr.matchAll(/at (?:async )?(\w+) \(mfd-main\.js:(\d+):\d+\)/g)].map(([, fn, line]) => ({ fn: fn!, text: code[Number(line) - 1]! }));
-    assert.ok(frames.length >= 2, run.stderr);
-    assert.match(frames[0]!.text, /throw new ConfigInvalidError\(/);
-    frames.slice(1).forEach((frame, i) => assert.ok(frame.text.includes(`${frames[i]!.fn}(`), `${frame.fn} calls ${frames[i]!.fn}: ${frame.text}`));
+    for (const [command, file] of [['ls', 'mfd-lite.js'], ['deploy', 'mfd-main.js']] as const) {
+      const run = await mfd([command, '--verbose'], { cwd: app.root });
+      assert.equal(run.code, EXIT.config, run.stderr);
+      // Frames of mfd's own code name its file with a line and column: the first line named
+      // throws the error, and each next one calls the function of the frame before it.
+      const code = (await readFile(join(DIST, file), 'latin1')).split('\n');
+      const frames = [...run.stderr.matchAll(new RegExp(`at (?:async )?(\\w+) \\(${file.replace('.', '\\.')}:(\\d+):\\d+\\)`, 'g'))].map(([, fn, line]) => ({ fn: fn!, text: code[Number(line) - 1]! }));
+      assert.ok(frames.length >= 2, run.stderr);
+      assert.match(frames[0]!.text, /throw new ConfigInvalidError\(/);
+      frames.slice(1).forEach((frame, i) => assert.ok(frame.text.includes(`${frames[i]!.fn}(`), `${file}: ${frame.fn} calls ${frames[i]!.fn}: ${frame.text}`));
+    }
+  });
+
+  test('mfd-lite.js, run for a command of mfd-main.js, fails saying so rather than deploying without its code', async (t) => {
+    const app = await appFixture(t);
+    await app.commitVersion(1);
+    // What dist/mfd.cjs does, with mfd-lite.js where it would run mfd-main.js.
+    const loader = `const { Script } = require("node:vm"); const file = ${JSON.stringify(join(DIST, 'mfd-lite.js'))};
+new Script(require("node:fs").readFileSync(file, "latin1"), { filename: file }).runInThisContext()(exports, require, module, __filename, ${JSON.stringify(DIST)});`;
+    const run = await promisify(execFile)(process.execPath, ['-e', loader, '--', 'mfd.cjs', 'deploy', '--ci'], { cwd: app.root }).catch((error: { code: number; stderr: string }) => error);
+    assert.equal((run as { code?: number }).code, EXIT.internal);
+    assert.match(run.stderr, /mfd-lite\.js does not hold .*: dist\/mfd\.cjs runs mfd-main\.js for deploy, resolve, rollback, serve, watch/);
+    assert.deepEqual((await readdir(app.root)).filter((name) => name.startsWith('mfd_') || name === 'active'), [], 'nothing was deployed');
   });
 
   test('a code cache V8 will not take (another Node, other flags) is ignored: the command still works', async (t) => {
@@ -132,7 +155,7 @@ describe('bundle', () => {
     // --no-opt changes V8's flag hash, so every cache built by `npm run build` no longer fits.
     const run = await promisify(execFile)(process.execPath, ['--no-opt', '--require', PROBE, MFD, 'resolve'], { cwd: app.root });
     assert.equal(run.stdout.trim(), sha);
-    assert.match(run.stderr, /mfd-main:\[cache rejected\] mfd-vendor-compiled:\[git\] cache-rejected:\[git\]/);
+    assert.match(run.stderr, /mfd-main:\[mfd-main\.js cache rejected\] mfd-vendor-compiled:\[git\] cache-rejected:\[git\]/);
   });
 
   test('two builds of one checkout are byte-identical, code caches included', async (t) => {

@@ -20,7 +20,7 @@ describe('npm package (e2e)', () => {
     // --ignore-scripts: pack the dist/ built before the tests (prepack would rebuild it under their feet).
     const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, env });
     const [{ filename, files }] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
-    const dist = ['mfd-exec.js', 'mfd-exec.v8cache', 'mfd-git.js', 'mfd-git.v8cache', 'mfd-lock.js', 'mfd-lock.v8cache', 'mfd-main-deploy.v8cache', 'mfd-main.js', 'mfd-main.v8cache', 'mfd.cjs'];
+    const dist = ['mfd-exec.js', 'mfd-exec.v8cache', 'mfd-git.js', 'mfd-git.v8cache', 'mfd-lite.js', 'mfd-lite.v8cache', 'mfd-lock.js', 'mfd-lock.v8cache', 'mfd-main.js', 'mfd-main.v8cache', 'mfd.cjs'];
     assert.deepEqual(files.map((f) => f.path).sort(), ['README.md', ...dist.map((f) => `dist/${f}`), 'package.json']);
     const tarball = join(dir, filename);
     const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as Record<string, Record<string, string> | undefined>;
