@@ -64,7 +64,7 @@ export function repoOf(
   opts: { timeoutMs: number; envToken: Secret | undefined; file: string; warnings: string[] },
 ): { repo: RepoConfig; holdsSecret: boolean; tokenFile?: string } {
   const url = repo.url;
-  if (/^[a-z+]+:\/\/[^/@]*@/i.test(url)) {
+  if (/^[a-zA-Z+]+:\/\/[^/@]*@/.test(url)) {
     opts.warnings.push(`${opts.file}: repo.url holds credentials; put them in repo.token_file or MFD_REPO_TOKEN instead`);
   }
   let auth: RepoAuth = { kind: 'none' };
@@ -73,7 +73,7 @@ export function repoOf(
   else if (opts.envToken) auth = { kind: 'token', token: opts.envToken };
   return {
     repo: { url, ...(repo.branch ? { branch: repo.branch } : {}), auth, timeoutMs: opts.timeoutMs },
-    holdsSecret: !!(repo.token || repo.password || /^[a-z+]+:\/\/[^/@]*:[^/@]*@/i.test(url)),
+    holdsSecret: !!(repo.token || repo.password || /^[a-zA-Z+]+:\/\/[^/@]*:[^/@]*@/.test(url)),
     ...(repo.token_file ? { tokenFile: repo.token_file } : {}),
   };
 }
