@@ -36,7 +36,6 @@
 // Usage: node scripts/build.mjs [--outdir DIR]   (default dist/)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -71,7 +70,8 @@ async function importedNames(pkg) {
   const quoted = pkg.replace(/[/.-]/g, '\\$&');
   const statement = new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*'${quoted}'`, 'g');
   for (const file of files.sort()) {
-    const text = await readFile(join(root, 'src', file), 'utf8');
+    // A type-only import (`import type * as fsp from 'node:fs/promises'`) takes no value.
+    const text = (await readFile(join(root, 'src', file), 'utf8')).replace(/^import type [^;]*;$/gm, '');
     const matches = [...text.matchAll(statement)];
     // Any other form (a default or namespace import, a dynamic import) would find a name missing.
     if (text.split(`'${pkg}'`).length - 1 !== matches.length) throw new Error(`src/${file} takes ${pkg} in a form other than import { ... } from '${pkg}'`);
@@ -236,20 +236,21 @@ const lazyVendor = {
  * in TLS and node:crypto, and only a remote or a forge reached over https needs it; node:fs/promises
  * (1.5-2 ms: FileHandle, readline, watchers) only open() needs (src/sys/files.ts). mfd imports
  * built-ins by name (`import { createHash } from 'node:crypto'`); esbuild reads such a name at
- * each use, from a copy of the module's own keys, so a module with a getter per key (the keys of
- * the Node that builds) that requires the built-in at the first read is enough.
+ * each use, from a copy of the module's own keys, so a module with a getter per key that requires
+ * the built-in at the first read is enough. The keys are the names src/ imports (importedNames),
+ * not every key of the built-in: each getter is defined twice at start-up (here and in esbuild's
+ * copy), and node:crypto's 67 and node:fs/promises' 31 cost `mfd ls` 1 M instructions.
  */
 const LAZY_BUILTINS = ['node:crypto', 'node:https', 'node:fs/promises'];
-const require_ = createRequire(import.meta.url);
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
     const names = new RegExp(`^(${LAZY_BUILTINS.join('|')})$`);
     b.onResolve({ filter: names }, (args) => (args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' }));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({
       contents: `let loaded;
 const load = () => (loaded ??= require(${JSON.stringify(args.path)}));
-for (const key of ${JSON.stringify(Object.keys(require_(args.path)).sort())}) Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key] });
+for (const key of ${JSON.stringify(await importedNames(args.path))}) Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key] });
 `,
       loader: 'js',
     }));
