@@ -12,7 +12,7 @@ import { DeploySchema, deployOf, readMinFree, type DeployConfig } from './deploy
 import { checkHealth, HealthSchema, healthOf, type HealthConfig } from './health.ts';
 import { describeValue, expected, lineOf, suggestKey, valueAt } from './issue.ts';
 import { LockSchema, lockOf, type LockConfig } from './lock.ts';
-import { checkRepoAuth, checkRepoUrlOf, readRepoTokenVar, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
+import { checkRepoAuth, checkRepoUrlOf, readRepoToken, RepoSchema, repoOf, SECRET_KEYS, type ParsedRepo, type RepoAuth, type RepoConfig } from './repo.ts';
 import { checkLinkUrls, checkNul, checkPrograms, cleartextWarning, readDurations } from './rules.ts';
 import { readRegularFile } from './regular-file.ts';
 import { readTokenCredential, Secret } from './secret.ts';
@@ -138,7 +138,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   const parsed = result.success ? result.data : undefined;
   const repo = (parsed?.repo ?? (valueAt(data, ['repo']) as Partial<ParsedRepo> | undefined)) ?? {};
   checkRepoAuth(repo, add);
-  const envToken = readRepoTokenVar(repo, env, add);
+  const repoToken = readRepoToken(repo, env, add);
   // Checked on the raw values, so a bad duration or URL is reported even when other keys are wrong too.
   const ms = readDurations(data, add);
   checkPrograms(data, add);
@@ -155,7 +155,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
 
   const warnings: string[] = [];
   const root = dirname(file);
-  const repoConfig = repoOf(parsed.repo, { timeoutMs: ms['repo.timeout'], envToken, file, warnings });
+  const repoConfig = repoOf(parsed.repo, { timeoutMs: ms['repo.timeout'], token: repoToken, file, warnings });
   const cleartext = [
     repoConfig.repo.auth.kind !== 'none' || repoConfig.tokenFile || repoConfig.holdsSecret ? cleartextWarning('repo.url', parsed.repo.url, 'the repository credential') : undefined,
     status && (status.status.token || status.tokenFile) ? cleartextWarning('status.api_url', status.status.apiUrl, 'the commit status token') : undefined,

@@ -2,7 +2,7 @@
 // file, or in MFD_REPO_TOKEN), each kept in a Secret; which combinations of them make sense.
 import * as z from 'zod/mini';
 import { checkRepoUrl } from './rules.ts';
-import { readSecretVar, Secret } from './secret.ts';
+import { readInlineToken, readSecretVar, Secret } from './secret.ts';
 import { opt, text, type Add } from './shape.ts';
 
 export type RepoAuth =
@@ -42,8 +42,12 @@ export function checkRepoAuth(repo: Partial<ParsedRepo>, add: Add): void {
 
 export const REPO_TOKEN_VAR = 'MFD_REPO_TOKEN';
 
-/** MFD_REPO_TOKEN, trimmed, when it is the credential (none in the file); a bad value is a problem under its name. */
-export function readRepoTokenVar(repo: Partial<ParsedRepo>, env: Record<string, string | undefined>, add: Add): Secret | undefined {
+/**
+ * repo.token, or MFD_REPO_TOKEN when the file has no credential, read by the one token rule
+ * (secret.ts readToken); a bad value is a problem under its key or name. repo.token_file is read later, by loadConfig.
+ */
+export function readRepoToken(repo: Partial<ParsedRepo>, env: Record<string, string | undefined>, add: Add): Secret | undefined {
+  if (typeof repo.token === 'string' && repo.token !== '') return readInlineToken(repo.token, ['repo', 'token'], add);
   if (repo.token || repo.password || repo.token_file) return undefined;
   const read = readSecretVar(env[REPO_TOKEN_VAR]);
   if (!read.ok) add([REPO_TOKEN_VAR], read.problem);
@@ -58,10 +62,10 @@ export function checkRepoUrlOf(repo: Partial<ParsedRepo>, add: Add): void {
   }
 }
 
-/** The section as mfd uses it; `tokenFile` is still to be read (loadConfig does, after validation). */
+/** The section as mfd uses it, with readRepoToken's token; `tokenFile` is still to be read (loadConfig does, after validation). */
 export function repoOf(
   repo: ParsedRepo,
-  opts: { timeoutMs: number; envToken: Secret | undefined; file: string; warnings: string[] },
+  opts: { timeoutMs: number; token: Secret | undefined; file: string; warnings: string[] },
 ): { repo: RepoConfig; holdsSecret: boolean; tokenFile?: string } {
   const url = repo.url;
   if (/^[a-zA-Z+]+:\/\/[^/@]*@/.test(url)) {
@@ -69,8 +73,7 @@ export function repoOf(
   }
   let auth: RepoAuth = { kind: 'none' };
   if (repo.password) auth = { kind: 'basic', username: repo.username!, password: new Secret(repo.password) };
-  else if (repo.token) auth = { kind: 'token', token: new Secret(repo.token) };
-  else if (opts.envToken) auth = { kind: 'token', token: opts.envToken };
+  else if (opts.token) auth = { kind: 'token', token: opts.token };
   return {
     repo: { url, ...(repo.branch ? { branch: repo.branch } : {}), auth, timeoutMs: opts.timeoutMs },
     holdsSecret: !!(repo.token || repo.password || /^[a-zA-Z+]+:\/\/[^/@]*:[^/@]*@/.test(url)),

@@ -2,6 +2,7 @@
 // literals all show [redacted]. Only reveal() gives the value, right before it goes on the wire.
 import { dirname, resolve } from 'node:path';
 import { readRegularFile } from './regular-file.ts';
+import type { Add } from './shape.ts';
 
 const REDACTED = '[redacted]';
 
@@ -44,20 +45,44 @@ export class Secret {
  */
 const notInAToken = (token: string): boolean => /[\s\p{Cc}\p{Cf}]/u.test(token);
 
+/** Why a value is no token: only whitespace, or whitespace or a control character inside (see notInAToken). */
+export type TokenProblem = 'blank' | 'inside';
+
 /**
- * A token from the environment, trimmed as a token file is: `$(cat file)` or an EnvironmentFile=
- * line easily brings a newline or a carriage return along, which failed the login for no visible
- * reason or went into a header. Unset or empty: no token. Blank, or whitespace or a control
- * character inside (a second line, a pasted "Bearer "): a problem, which never quotes the value.
+ * The one rule for a token, however it is given (mfd.toml, a token file, the environment):
+ * surrounding whitespace is trimmed (the newline of `$(cat file)`, an EnvironmentFile= line or a
+ * file's last line, which failed the login for no visible reason or went into a header); what is
+ * left must be non-empty and hold nothing no token has. Callers word the problem for where the
+ * token came from, and never quote the value.
  */
+export function readToken(value: string): { ok: true; secret: Secret } | { ok: false; problem: TokenProblem } {
+  const token = value.trim();
+  if (!token) return { ok: false, problem: 'blank' };
+  if (notInAToken(token)) return { ok: false, problem: 'inside' };
+  return { ok: true, secret: new Secret(token) };
+}
+
+/** A token from the environment (readToken's rule). Unset or empty: no token. A problem never quotes the value. */
 export function readSecretVar(value: string | undefined): { ok: true; secret?: Secret } | { ok: false; problem: string } {
   if (value === undefined || value === '') return { ok: true };
-  const token = value.trim();
-  if (!token) return { ok: false, problem: 'is set in the environment but holds only whitespace' };
-  if (notInAToken(token)) {
-    return { ok: false, problem: 'is set in the environment to a value with whitespace or a control character inside, which no token has: set it to the token alone' };
-  }
-  return { ok: true, secret: new Secret(token) };
+  const read = readToken(value);
+  if (read.ok) return read;
+  return {
+    ok: false,
+    problem: read.problem === 'blank'
+      ? 'is set in the environment but holds only whitespace'
+      : 'is set in the environment to a value with whitespace or a control character inside, which no token has: set it to the token alone',
+  };
+}
+
+/** A token written in mfd.toml at `path` (readToken's rule); a bad value is a problem under its key, never quoting it. */
+export function readInlineToken(value: string, path: string[], add: Add): Secret | undefined {
+  const read = readToken(value);
+  if (read.ok) return read.secret;
+  add(path, read.problem === 'blank'
+    ? 'holds only whitespace: give the token, or leave the key out'
+    : 'holds whitespace or a control character inside the token (a second line, or a word before it?), which no token has: give the token alone');
+  return undefined;
 }
 
 /**
@@ -110,6 +135,7 @@ export async function readTokenCredential(
   env: Record<string, string | undefined>,
 ): Promise<{ ok: true; path: string; secret: Secret } | { ok: false; problem: string; cause?: unknown }> {
   const read = await readCredentialFile(configFile, template, env);
-  if (!read.ok || !notInAToken(read.secret.reveal())) return read;
+  // Read already trimmed and non-empty (readSecretFile): readToken can only find something inside.
+  if (!read.ok || readToken(read.secret.reveal()).ok) return read;
   return { ok: false, problem: `${read.path} holds whitespace or a control character inside the token (a second line, or a word before it?), which no token has: put the token alone in the file` };
 }

@@ -7,7 +7,7 @@ import { WebhookSecretUnreadableError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
 import { parseDuration } from './duration.ts';
 import { describeValue, valueAt } from './issue.ts';
-import { readCredentialFile, Secret } from './secret.ts';
+import { readCredentialFile, readInlineToken, Secret } from './secret.ts';
 import { opt, text, type Add } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 import { formatSize, parseSize } from './size.ts';
@@ -78,7 +78,7 @@ function namesOneRepository(value: string): boolean {
 }
 
 /** Problems of the raw [serve] values: each is reported with every other problem of the file. */
-export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBytes: number } {
+export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBytes: number; statusToken?: Secret } {
   const listen = valueAt(data, ['serve', 'listen']);
   if (typeof listen === 'string' && listen !== '' && !parseListen(listen)) {
     add(['serve', 'listen'], `expected "host:port" such as "127.0.0.1:8090" or "[::1]:8090", got ${describeValue(listen)}`);
@@ -116,7 +116,10 @@ export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBy
       add(['serve', 'max_body'], (error as Error).message);
     }
   }
-  return { pollMs, maxBodyBytes };
+  // The status page's token, by the one token rule; status_token_file is read when `mfd serve` starts.
+  const statusToken = valueAt(data, ['serve', 'status_token']);
+  const token = typeof statusToken === 'string' && statusToken !== '' ? readInlineToken(statusToken, ['serve', 'status_token'], add) : undefined;
+  return { pollMs, maxBodyBytes, ...(token ? { statusToken: token } : {}) };
 }
 
 /**
@@ -125,7 +128,7 @@ export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBy
  */
 export function serveOf(
   serve: ParsedServe,
-  opts: { pollMs: number; maxBodyBytes: number; env: Record<string, string | undefined>; lineOf: (path: string[]) => number | undefined },
+  opts: { pollMs: number; maxBodyBytes: number; statusToken?: Secret; env: Record<string, string | undefined>; lineOf: (path: string[]) => number | undefined },
 ): ServeConfig {
   const fileAt = (key: string, path: string) => {
     const line = opts.lineOf(['serve', key]);
@@ -143,7 +146,7 @@ export function serveOf(
     ...(serve?.public_url ? { publicUrl: serve.public_url } : {}),
     secret,
     ...(serve?.status_page === undefined ? {} : { statusPage: serve.status_page }),
-    ...(serve?.status_token ? { statusToken: { kind: 'inline' as const, secret: new Secret(serve.status_token) } } : {}),
+    ...(opts.statusToken ? { statusToken: { kind: 'inline' as const, secret: opts.statusToken } } : {}),
     ...(serve?.status_token_file ? { statusToken: fileAt('status_token_file', serve.status_token_file) } : {}),
   };
 }

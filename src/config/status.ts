@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
-import { readSecretVar, Secret } from './secret.ts';
+import { readInlineToken, readSecretVar, type Secret } from './secret.ts';
 import { opt, text, type Add } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 
@@ -82,10 +82,11 @@ export function statusOf(
     const form = s.provider === 'gitlab' ? 'the project id or its path ("group/project")' : '"owner/name"';
     add(['status', 'repository'], s.repository ? `expected ${form}, got ${describeValue(s.repository)}` : `cannot be derived from repo.url: give ${form}`);
   }
-  if (!apiUrl || !repository) return undefined;
+  // Read before giving up on the section, so a bad token shows with its other problems.
   const envToken = s.token || s.token_file ? { ok: true as const } : readSecretVar(opts.env[STATUS_TOKEN_VAR]);
   if (!envToken.ok) add([STATUS_TOKEN_VAR], envToken.problem);
-  const token = s.token ? new Secret(s.token) : envToken.ok ? envToken.secret : undefined;
+  const token = s.token ? readInlineToken(s.token, ['status', 'token'], add) : envToken.ok ? envToken.secret : undefined;
+  if (!apiUrl || !repository) return undefined;
   return {
     status: {
       provider: s.provider, apiUrl, repository, context: s.context ?? `mfd/${basename(opts.root)}`, timeoutMs,
