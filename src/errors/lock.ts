@@ -91,3 +91,29 @@ export class UnlockRefusedError extends MfdError {
     );
   }
 }
+
+/** Why another user could change the host lock dir: its owner, or its mode (group/other write, no sticky bit). */
+export type HostLockDirProblem = { kind: 'owner'; uid: number } | { kind: 'mode'; mode: number };
+
+/**
+ * The host lock dir can be changed by a user other than this one and root, so that user could
+ * create, replace or remove mfd's lock files there (sshd's StrictModes refuses a home the same way).
+ * Exit 10, as the host lock dir being a link is: mfd cannot use a file of its own.
+ */
+export class HostLockDirUnsafeError extends MfdError {
+  readonly code = 'HOST_LOCK_DIR_UNSAFE';
+  readonly exitCode = EXIT.fs;
+  constructor(readonly dir: string, readonly problem: HostLockDirProblem, readonly uid: number) {
+    const fix = `sudo chown root:root ${dir} && sudo chmod 1777 ${dir}`;
+    super(
+      problem.kind === 'owner'
+        ? `cannot use host lock directory ${dir}: it is owned by uid ${problem.uid}, not by this user (uid ${uid}) or root, so that user could create, replace or remove mfd's lock files in it`
+        : `cannot use host lock directory ${dir}: it has mode ${problem.mode.toString(8).padStart(4, '0')}, writable by other users without the sticky bit, so any of them could replace or remove mfd's lock files in it`,
+      {
+        hint: problem.kind === 'owner'
+          ? `give it to root, sticky and world-writable as mfd makes it: ${fix} (or remove it, and mfd makes it again)`
+          : `make it sticky, so each user may remove only their own lock files: sudo chmod 1777 ${dir} (or chmod go-w ${dir} if only its owner deploys)`,
+      },
+    );
+  }
+}

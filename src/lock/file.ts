@@ -2,13 +2,14 @@
 // proper-lockfile guard, then an O_EXCL create); a live holder keeps it fresh by touching its
 // mtime (heartbeat); a holder that is gone from this host is stale at once, and one proved to
 // still run there (pid and start time) never is.
-import { lstatSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lutimes, open, readdir, readFile, rm, stat } from '../sys/files.ts';
 import { lazily } from '../sys/lazy.ts';
 import * as z from 'zod/mini';
 import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, throwIfInterrupted, toFsError, type LockOwner } from '../errors/index.ts';
 import { matchProcess, processStart } from '../sys/process.ts';
 import type { HeldLock, InspectOptions, LockBackend, LockIdentity, LockOptions, LockState } from './backend.ts';
+import { checkHostLockDir } from './host-dir.ts';
 import { hostLockOfFile, type LockSpec } from './names.ts';
 
 export type { HeldLock, InspectOptions, LockIdentity, LockOptions, LockOwner, LockSpec, LockState };
@@ -20,7 +21,7 @@ export const fileBackend: LockBackend = {
   release: (held) => held.release(),
   clear: clearLock,
   async list(dir) {
-    refuseLinkedHostLockDir(dir);
+    checkHostLockDir(dir);
     let files: string[];
     try {
       files = await readdir(dir);
@@ -33,16 +34,6 @@ export const fileBackend: LockBackend = {
     return files.sort().flatMap((f) => hostLockOfFile(dir, f) ?? []);
   },
 };
-
-/**
- * The host lock dir must be itself, not a link: it sits in world-writable /run/lock, where anyone
- * can put a link in its place before mfd first makes it (after every reboot), and through one a
- * deploy would create, touch and remove "lock files" wherever it points. A missing dir is fine.
- */
-export function refuseLinkedHostLockDir(dir: string): void {
-  if (!lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) return;
-  throw new FsLayoutError({ code: 'ELOOP', op: 'use host lock directory', path: dir, hint: `set [lock] dir to the directory itself, or remove the link: rm ${dir} (mfd then makes the directory, mode 1777)` });
-}
 
 /** The host lock dir cannot be listed: a permission problem names the mode every user of it needs. */
 function hostLockDirError(error: unknown, dir: string): unknown {

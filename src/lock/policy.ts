@@ -10,7 +10,8 @@ import { dirname } from 'node:path';
 import type { LockConfig } from '../config/config.ts';
 import { FsPermissionError, LockHeldError, throwIfInterrupted, toFsError } from '../errors/index.ts';
 import type { HeldLock, LockBackend, LockIdentity } from './backend.ts';
-import { fileBackend, refuseLinkedHostLockDir } from './file.ts';
+import { fileBackend } from './file.ts';
+import { checkHostLockDir } from './host-dir.ts';
 import { appLock, cacheLock, hostLock, hostLockDir, resourceLock, type LockSpec } from './names.ts';
 import type { Layout } from '../state/layout.ts';
 
@@ -114,18 +115,19 @@ async function acquireAll(locks: readonly LockSpec[], staleMs: number, request: 
 /**
  * Sticky and world-writable like /tmp (mode 1777): apps of different users share it, and none can
  * remove another's lock file. mkdir's mode is cut by the umask, so a directory this run creates
- * is chmod-ed explicitly; one that exists is left as its owner made it (hostLockError explains).
+ * is chmod-ed explicitly; one that exists is left as its owner made it (hostLockError explains),
+ * if checkHostLockDir finds no other user can change it.
  */
 function ensureHostLockDir(dir: string): void {
-  refuseLinkedHostLockDir(dir);
   mkdirSync(dirname(dir), { recursive: true });
   try {
     mkdirSync(dir, { mode: 0o1777 });
+    chmodSync(dir, 0o1777);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  chmodSync(dir, 0o1777);
+  // After mkdir: whatever got there first (a link, another user's dir) is what is checked.
+  checkHostLockDir(dir);
 }
 
 /** EACCES in the host lock dir, usually another user's dir without mode 1777: the mode and the fix. */

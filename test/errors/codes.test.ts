@@ -41,6 +41,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   ServerNeedsAttentionError: new errors.ServerNeedsAttentionError('a', 'why', 'b', 'why', 'journalctl'),
   LockHeldError: new errors.LockHeldError('app', undefined, 0, 'lock', 1000, 0),
   UnlockRefusedError: new errors.UnlockRefusedError('app', owner),
+  HostLockDirUnsafeError: new errors.HostLockDirUnsafeError('/run/lock/mfd', { kind: 'mode', mode: 0o777 }, 0),
   FsError: new errors.FsError(fsInfo),
   DiskFullError: new errors.DiskFullError({ ...fsInfo, code: 'ENOSPC' }),
   FsPermissionError: new errors.FsPermissionError(fsInfo),
