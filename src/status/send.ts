@@ -38,9 +38,10 @@ export async function sendStatus(request: StatusRequest, options: SendOptions): 
         method: 'POST', headers: request.headers, body: request.body, redirect: 'manual',
         signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.attemptMs)]),
       });
-      // A body cut off mid-way still has its status, which is what decides.
+      // A body cut off mid-way still has its status, which decides a refusal; a 2xx needs its body whole.
       const text = await readStart(response).catch(() => '');
-      if (response.ok) return { ok: true, attempts: attempt };
+      // A captive portal or a proxy's page answers 2xx too, and would answer the same on retry.
+      if (response.ok) return isTheStatus(response.status, text, request.answer) ? { ok: true, attempts: attempt } : { ok: false, attempts: attempt, why: notTheStatus(host, response, request.answer) };
       // A redirect is not followed (the token would go where it points) and says the same on retry.
       if (response.status >= 300 && response.status < 400) return { ok: false, attempts: attempt, why: `${host} answered HTTP ${response.status}, ${redirectTarget(response.headers.get('location'), request.url)}, which is not followed` };
       why = `${host} answered HTTP ${response.status}${detailOf(text, options.secret)}`;
@@ -79,6 +80,23 @@ async function readStart(response: Response): Promise<string> {
     await reader.cancel().catch(() => undefined); // an answer already cut off has nothing left to cancel
   }
   return Buffer.concat(chunks).subarray(0, ANSWER_MAX).toString('utf8');
+}
+
+/** Whether the answer is the forge's record of the status just sent: its documented code and a JSON object holding the state. */
+function isTheStatus(status: number, text: string, answer: StatusRequest['answer']): boolean {
+  if (!answer.statuses.includes(status)) return false;
+  try {
+    const json = JSON.parse(text) as unknown;
+    return typeof json === 'object' && json !== null && (json as Record<string, unknown>)[answer.field] === answer.value;
+  } catch {
+    return false; // not JSON: an HTML page, an empty body
+  }
+}
+
+/** Its code and media type only: the body of whatever answered may hold anything, secrets included. */
+function notTheStatus(host: string, response: Response, answer: StatusRequest['answer']): string {
+  const type = redact((response.headers.get('content-type') ?? 'no content type').split(';')[0]!.trim().slice(0, 60)) || 'no content type';
+  return `${host} answered HTTP ${response.status} (${type}), not the status ${answer.provider} answers with (is status.api_url the forge's API?)`;
 }
 
 /** Seconds, or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */

@@ -118,7 +118,9 @@ export async function startForge(options: { provider: Provider; token: string; o
       if (fault) return answer(fault.status, { message: `scripted ${fault.status}` }, fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
       const problem = check(req, path, body);
       if (problem) return answer(problem[0], { message: problem[1] });
-      answer(201, { id: requests.length, ...(provider === 'gitlab' ? { status: body!.state } : { state: body!.state }), description: body!.description });
+      // The status made, as each documents it: GitHub names its state `state`; Gitea (its Status
+      // struct) and GitLab (its CommitStatus entity, in GitLab's own spelling) name it `status`.
+      answer(201, { id: requests.length, ...(provider === 'github' ? { state: body!.state } : { status: body!.state }), description: body!.description });
     });
   });
   server.on('connection', (s: Socket) => {

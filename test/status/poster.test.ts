@@ -18,6 +18,8 @@ import type { TestContext } from 'node:test';
 
 const SHA = 'a'.repeat(40);
 const SHA2 = 'b'.repeat(40);
+/** What GitHub answers a posted success with: a 201 holding it. */
+const GITHUB_SUCCESS = { provider: 'github', statuses: [201], field: 'state', value: 'success' } as const;
 const TOKEN = 'tok-s3cret-value';
 
 async function scene(t: TestContext, provider: Provider = 'github', options: { timeoutMs?: number; token?: string | null } = {}) {
@@ -109,7 +111,7 @@ describe('status poster', () => {
     // Takes the connection and never answers.
     const host = await serveOnLoopback(t, () => undefined);
     // The attempt's limit (100 ms) comes well before the budget (300 ms): the timeout is the attempt's own.
-    const result = await sendStatus({ url: `http://${host}/status`, headers: {}, body: '{}' }, { signal: AbortSignal.timeout(300), attemptMs: 100, now: () => Date.now() });
+    const result = await sendStatus({ url: `http://${host}/status`, headers: {}, body: '{}', answer: GITHUB_SUCCESS }, { signal: AbortSignal.timeout(300), attemptMs: 100, now: () => Date.now() });
     assert.equal(result.ok, false);
     assert.equal(!result.ok && result.why, `gave up: no answer from ${host} in time`);
   });
@@ -133,7 +135,7 @@ describe('status poster', () => {
       };
       more();
     });
-    const result = await sendStatus({ url: `http://${host}/status`, headers: {}, body: '{}' }, { signal: new AbortController().signal, attemptMs: 60_000, now: () => Date.now() });
+    const result = await sendStatus({ url: `http://${host}/status`, headers: {}, body: '{}', answer: GITHUB_SUCCESS }, { signal: new AbortController().signal, attemptMs: 60_000, now: () => Date.now() });
     assert.equal(!result.ok && result.why, `${host} answered HTTP 422: Validation Failed`);
     await closed;
     assert.ok(sent < 1024, `the forge sent ${sent} of its 1024 chunks: the rest was never read`);
