@@ -1,12 +1,12 @@
 // What a run still owes the forge, one file per commit in .mfd/status/<sha>.json: written before a
 // `pending` is posted (so a killed run's pending is closed by the next locked run, with `error`),
 // and kept, with the final state, when that post finally failed (the next run sends it again).
-import { mkdir, readdir, rm } from '../sys/files.ts';
+import { link, mkdir, readdir, rename, rm } from '../sys/files.ts';
 import { lazily } from '../sys/lazy.ts';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as z from 'zod/mini';
 import type { Layout } from '../state/layout.ts';
-import { writeFileAtomic } from '../state/atomicfile.ts';
+import { fsyncDir, tempPathOf, writeFileAtomic } from '../state/atomicfile.ts';
 import { describeIssue, positiveInt, readStateText, runId, sha, timestamp, type OnWarning } from '../state/stored.ts';
 import type { CommitState } from './request.ts';
 
@@ -40,6 +40,72 @@ const markerFile = (layout: Layout, commit: string): string => join(markerDir(la
 export async function writeMarker(layout: Layout, marker: Marker): Promise<void> {
   await mkdir(markerDir(layout), { recursive: true });
   await writeFileAtomic(markerFile(layout, marker.sha), `${JSON.stringify(marker)}\n`, { mode: 0o600, writer: layout.pid });
+}
+
+/**
+ * Keeps the final state a run could not post, only while the commit's marker is still `marker.runId`'s
+ * or there is none: a later run's marker (its pending, or a state it owes) is that run's, and the
+ * state it posts supersedes this one. Returns false when that marker was left in place.
+ *
+ * No lock is held (final posts come after the deploy lock is let go), so the marker is first moved
+ * to a name of this process's own: a run writing its own marker meanwhile writes it at the real
+ * name, and neither the check nor the write below can lose it.
+ */
+export async function writeOwedMarker(layout: Layout, marker: Marker): Promise<boolean> {
+  await mkdir(markerDir(layout), { recursive: true });
+  const file = markerFile(layout, marker.sha);
+  const aside = await setAside(file, layout.pid);
+  if (aside !== undefined && (await ownerOf(aside)) !== marker.runId) {
+    await moveUnlessTaken(aside, file);
+    return false;
+  }
+  const fresh = tempPathOf(file, layout.pid);
+  await writeFileAtomic(fresh, `${JSON.stringify(marker)}\n`, { mode: 0o600, writer: layout.pid });
+  const kept = await moveUnlessTaken(fresh, file);
+  if (aside !== undefined) await rm(aside, { force: true });
+  return kept;
+}
+
+/** Moves the commit's marker to a temp name of `writer`'s (recover removes it if that process dies); undefined when there is none. */
+async function setAside(file: string, writer: number): Promise<string | undefined> {
+  const aside = tempPathOf(file, writer);
+  try {
+    await rename(file, aside);
+    return aside;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** The run a marker names; undefined for a file that is not one mfd wrote (its writes are atomic), which is no run's. */
+async function ownerOf(file: string): Promise<unknown> {
+  try {
+    return (JSON.parse((await readStateText(file)) ?? 'null') as { runId?: unknown } | null)?.runId;
+  } catch {
+    return undefined; // unreadable or not JSON: not provably any run's, so put back as it was
+  }
+}
+
+/**
+ * Moves `from` to `file` unless a marker took that name meanwhile, which is newer and wins: a
+ * hard link, which never replaces. Returns whether `from` is now the marker.
+ */
+async function moveUnlessTaken(from: string, file: string): Promise<boolean> {
+  try {
+    await link(from, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      // A file system without hard links: moved as before, over whatever came meanwhile.
+      await rename(from, file);
+      return true;
+    }
+    await rm(from, { force: true });
+    return false;
+  }
+  await rm(from, { force: true });
+  await fsyncDir(dirname(file));
+  return true;
 }
 
 /**

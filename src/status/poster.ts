@@ -4,7 +4,7 @@
 import type { StatusConfig } from '../config/status.ts';
 import type { Layout } from '../state/layout.ts';
 import { describeFailure } from '../state/best-effort.ts';
-import { OWED_MAX_MS, readMarkers, removeMarker, writeMarker, type FinalState, type Marker } from './markers.ts';
+import { OWED_MAX_MS, readMarkers, removeMarker, writeMarker, writeOwedMarker, type FinalState, type Marker } from './markers.ts';
 import { statusRequest, type StatusPost } from './request.ts';
 import { sendStatus } from './send.ts';
 import { matchProcess, processStart } from '../sys/process.ts';
@@ -99,7 +99,8 @@ export class StatusPoster {
     if (why === null) return;
     const final = { state: post.state, description: post.description, ...(post.targetUrl ? { targetUrl: post.targetUrl } : {}) };
     const at = new Date(this.options.now()).toISOString();
-    await this.keep({ sha: post.sha, runId, at, final, error: why.slice(0, 500), since: since ?? at });
+    // Only over this run's own marker: a later run's for the commit is that run's to close.
+    await this.keep({ sha: post.sha, runId, at, final, error: why.slice(0, 500), since: since ?? at }, writeOwedMarker);
   }
 
   /** undefined: posted; null: not attempted (no token); else why it failed (already reported). */
@@ -126,9 +127,9 @@ export class StatusPoster {
     return false;
   }
 
-  private async keep(marker: Marker): Promise<void> {
+  private async keep(marker: Marker, write: (layout: Layout, marker: Marker) => Promise<unknown> = writeMarker): Promise<void> {
     try {
-      await writeMarker(this.options.layout, marker);
+      await write(this.options.layout, marker);
     } catch (error) {
       this.options.report(`cannot write .mfd/status/${marker.sha}.json: ${describeFailure(error).message}`, 'if this run is killed, its pending status stays on the commit');
     }

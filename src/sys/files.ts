@@ -9,7 +9,7 @@
 // through libuv's thread pool costs more than the read itself (a hand-off each way per call, and
 // the pool's four threads started on first use): `mfd ls` used the pool for 14 calls. The rest
 // (writes, removals, copies) stay asynchronous: a prune removes whole trees.
-import { chmod as chmodCb, closeSync, constants, cp as cpCb, fstatSync, lchown as lchownCb, lstatSync, lutimes as lutimesCb, mkdir as mkdirCb, openSync, readdirSync, readFileSync, readlinkSync, rename as renameCb, rm as rmCb, statSync, statfs as statfsCb, symlink as symlinkCb, utimes as utimesCb } from 'node:fs';
+import { chmod as chmodCb, closeSync, constants, cp as cpCb, fstatSync, lchown as lchownCb, link as linkCb, lstatSync, lutimes as lutimesCb, mkdir as mkdirCb, openSync, readdirSync, readFileSync, readlinkSync, rename as renameCb, rm as rmCb, statSync, statfs as statfsCb, symlink as symlinkCb, utimes as utimesCb } from 'node:fs';
 import type * as fsp from 'node:fs/promises';
 import { open as openHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -61,6 +61,7 @@ function notRegular(path: string): NodeJS.ErrnoException {
 export const chmod = promised<typeof fsp.chmod>(chmodCb);
 export const cp = promised<typeof fsp.cp>(cpCb);
 export const lchown = promised<typeof fsp.lchown>(lchownCb);
+export const link = promised<typeof fsp.link>(linkCb);
 export const lstat = settled(lstatSync) as unknown as typeof fsp.lstat;
 export const lutimes = promised<typeof fsp.lutimes>(lutimesCb);
 export const mkdir = promised<typeof fsp.mkdir>(mkdirCb);

@@ -1,7 +1,7 @@
 // A stand-in forge on 127.0.0.1: the commit status endpoints of GitHub, Gitea (Forgejo) and GitLab
 // as their public API documentation describes them (paths, auth headers, states, body fields),
 // rejecting anything else (401 / 404 / 422). It records every request and can be told to answer
-// 500, 429 with Retry-After, 401, or to hang.
+// 500, 429 with Retry-After, 401 (at once or when the test says), or to hang.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -18,8 +18,8 @@ export interface ForgeRequest {
   status: number;
 }
 
-/** A scripted answer for the next request, before any validation. */
-export type Fault = { status: 500 | 502 | 503 | 401 | 429; retryAfter?: string } | { hang: true };
+/** A scripted answer for the next request, before any validation; `after`: sent once that settles. */
+export type Fault = { status: 500 | 502 | 503 | 401 | 429; retryAfter?: string; after?: Promise<unknown> } | { hang: true };
 
 export interface Forge {
   provider: Provider;
@@ -115,7 +115,10 @@ export async function startForge(options: { provider: Provider; token: string; o
         res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
         res.end(JSON.stringify(json));
       };
-      if (fault) return answer(fault.status, { message: `scripted ${fault.status}` }, fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
+      if (fault) {
+        const send = () => answer(fault.status, { message: `scripted ${fault.status}` }, fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
+        return void (fault.after ? fault.after.finally(send) : send());
+      }
       const problem = check(req, path, body);
       if (problem) return answer(problem[0], { message: problem[1] });
       // The status made, as each documents it: GitHub names its state `state`; Gitea (its Status

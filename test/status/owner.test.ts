@@ -48,6 +48,29 @@ describe('status markers: whose they are, and for how long they are owed', () =>
     assert.deepEqual((await readMarkers(layout)).map((m) => [m.runId, m.final]), [['run-2', undefined]]);
   });
 
+  test('a run whose final post fails leaves a later run\'s marker for that commit in place, not its own owed state', async (t) => {
+    const { forge, layout, reports, poster } = await scene(t);
+    const first = poster('run-1');
+    first.pending({ sha: SHA, state: 'pending', description: 'Deploying' });
+    await forge.waitFor(1);
+    // Run 1's final post is on its way (the lock let go) and the forge refuses it only later.
+    let refuse!: () => void;
+    forge.fail({ status: 401, after: new Promise<void>((resolve) => (refuse = resolve)) });
+    first.final({ sha: SHA, state: 'failure', description: 'Build failed' });
+    await forge.waitFor(2);
+    // Run 2 deploys the same commit meanwhile: its pending marker is now the commit's.
+    const second = poster('run-2');
+    second.pending({ sha: SHA, state: 'pending', description: 'Deploying again' });
+    await second.drain();
+    refuse();
+    await first.drain();
+    assert.equal(reports.length, 1, reports.join('\n'));
+    assert.match(reports[0]!, /commit status failure for aaaaaaa not posted to github: .*HTTP 401/);
+    // Run 1's failure is not owed over run 2's deploy (the next run would post it on top of run 2's
+    // state), and were run 2 killed, its pending is still there to close.
+    assert.deepEqual((await readMarkers(layout)).map((m) => [m.runId, m.final]), [['run-2', undefined]]);
+  });
+
   test('a final state owed "since" a time in the future (a clock set back since) is still given up a week on', async (t) => {
     const { forge, layout, reports, poster } = await scene(t);
     const day = 24 * 3_600_000;

@@ -29,6 +29,9 @@ test('each function answers as node:fs/promises does, values and errors alike', 
   await files.cp(dir, join(root, 'copy'), { recursive: true, verbatimSymlinks: true });
   assert.equal(await fsp.readlink(join(root, 'copy', 'link')), 'f.txt');
   await files.rename(join(root, 'copy'), join(root, 'moved'));
+  await files.link(join(root, 'moved', 'f.txt'), join(root, 'moved', 'g.txt'));
+  assert.equal((await fsp.stat(join(root, 'moved', 'f.txt'))).nlink, 2);
+  assert.equal(((await files.link(join(root, 'moved', 'f.txt'), join(root, 'moved', 'g.txt')).catch((e: NodeJS.ErrnoException) => e)) as NodeJS.ErrnoException).code, 'EEXIST', 'a link never replaces');
   const handle = await files.open(join(root, 'moved', 'f.txt'), 'r');
   try {
     assert.equal((await handle.readFile('utf8')), 'text\n');
