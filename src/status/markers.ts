@@ -47,9 +47,8 @@ export async function writeMarker(layout: Layout, marker: Marker): Promise<void>
  * or there is none: a later run's marker (its pending, or a state it owes) is that run's, and the
  * state it posts supersedes this one. Returns false when that marker was left in place.
  *
- * No lock is held (final posts come after the deploy lock is let go), so the marker is first moved
- * to a name of this process's own: a run writing its own marker meanwhile writes it at the real
- * name, and neither the check nor the write below can lose it.
+ * Moved aside first, as removeMarker does: neither the check nor the write can lose a marker
+ * another run writes meanwhile.
  */
 export async function writeOwedMarker(layout: Layout, marker: Marker): Promise<boolean> {
   await mkdir(markerDir(layout), { recursive: true });
@@ -60,13 +59,24 @@ export async function writeOwedMarker(layout: Layout, marker: Marker): Promise<b
     return false;
   }
   const fresh = tempPathOf(file, layout.pid);
-  await writeFileAtomic(fresh, `${JSON.stringify(marker)}\n`, { mode: 0o600, writer: layout.pid });
+  try {
+    await writeFileAtomic(fresh, `${JSON.stringify(marker)}\n`, { mode: 0o600, writer: layout.pid });
+  } catch (error) {
+    // A full disk: the marker stays as it was (this run's pending, or the state it owed before).
+    if (aside !== undefined) await moveUnlessTaken(aside, file);
+    throw error;
+  }
   const kept = await moveUnlessTaken(fresh, file);
   if (aside !== undefined) await rm(aside, { force: true });
   return kept;
 }
 
-/** Moves the commit's marker to a temp name of `writer`'s (recover removes it if that process dies); undefined when there is none. */
+/**
+ * Moves the commit's marker to a temp name of `writer`'s (recover removes it if that process dies);
+ * undefined when there is none. For that instant a reader (mfd status, a run closing stale ones)
+ * does not see it, and sees it again on its next look. Two runs setting one marker aside at once
+ * (a third run on the commit in the same instant) can still lose it: one of them finds none.
+ */
 async function setAside(file: string, writer: number): Promise<string | undefined> {
   const aside = tempPathOf(file, writer);
   try {
@@ -109,24 +119,17 @@ async function moveUnlessTaken(from: string, file: string): Promise<boolean> {
 }
 
 /**
- * Removes a commit's marker only while it is still `runId`'s (read back first): a later run may have
- * written its own pending for the same commit since, which is that run's to close, or the next run's
- * if it is killed. No lock is held here (final posts come after the deploy lock is let go), so a
- * write between the read and the removal can still be lost; it would take that run's pending and
- * this run's final post to land in the same instant.
+ * Removes a commit's marker only while it is still `runId`'s: a later run may have written its own
+ * pending for the same commit since, which is that run's to close, or the next run's if it is
+ * killed. No lock is held here (final posts come after the deploy lock is let go), so the marker is
+ * moved aside before it is read: one written meanwhile lands at the real name and stays.
  */
 export async function removeMarker(layout: Layout, commit: string, runId: string): Promise<void> {
   const file = markerFile(layout, commit);
-  const text = await readStateText(file);
-  if (text === undefined) return;
-  let owner: unknown;
-  try {
-    owner = (JSON.parse(text) as { runId?: unknown } | null)?.runId;
-  } catch {
-    // Not JSON, so not a marker mfd wrote (its writes are atomic): not provably this run's to remove.
-    return;
-  }
-  if (owner === runId) await rm(file, { force: true });
+  const aside = await setAside(file, layout.pid);
+  if (aside === undefined) return;
+  if ((await ownerOf(aside)) === runId) await rm(aside, { force: true });
+  else await moveUnlessTaken(aside, file);
 }
 
 /** Every valid marker; one that is not (damaged, not mfd's, named for another sha) is skipped with a warning. */

@@ -8,7 +8,10 @@ import { layoutOf } from '../../src/state/layout.ts';
 import { Secret } from '../../src/config/secret.ts';
 import type { StatusConfig } from '../../src/config/status.ts';
 import { StatusPoster } from '../../src/status/poster.ts';
-import { readMarkers, writeMarker } from '../../src/status/markers.ts';
+import { readMarkers, removeMarker, writeMarker } from '../../src/status/markers.ts';
+import { holdThreadPool } from '../helpers/pool.ts';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
 const SHA = 'a'.repeat(40);
@@ -26,7 +29,7 @@ async function scene(t: TestContext) {
   const reports: string[] = [];
   const poster = (runId: string, now: () => number = () => Date.now()) =>
     new StatusPoster({ config, layout, runId, now, report: (m, h) => reports.push(`${m} | ${h ?? ''}`) });
-  return { forge, layout, reports, poster };
+  return { forge, root, layout, reports, poster };
 }
 
 describe('status markers: whose they are, and for how long they are owed', () => {
@@ -69,6 +72,24 @@ describe('status markers: whose they are, and for how long they are owed', () =>
     // Run 1's failure is not owed over run 2's deploy (the next run would post it on top of run 2's
     // state), and were run 2 killed, its pending is still there to close.
     assert.deepEqual((await readMarkers(layout)).map((m) => [m.runId, m.final]), [['run-2', undefined]]);
+  });
+
+  test('a marker another run writes while this run removes its own is not removed with it', async (t) => {
+    const { root, layout } = await scene(t);
+    const at = new Date().toISOString();
+    await writeMarker(layout, { sha: SHA, runId: 'run-1', at, pid: process.pid });
+    // Run 1's final post is taken and its marker goes; the removal's next file call waits in the pool.
+    const release = holdThreadPool(t, root);
+    const removing = removeMarker(layout, SHA, 'run-1');
+    await new Promise(setImmediate);
+    // Run 2 writes its pending marker right then, as writeMarker does: a temp file renamed over the name.
+    const file = join(layout.state, 'status', `${SHA}.json`);
+    writeFileSync(`${file}.run-2`, `${JSON.stringify({ sha: SHA, runId: 'run-2', at, pid: process.pid })}\n`);
+    renameSync(`${file}.run-2`, file);
+    await release();
+    await removing;
+    // Were run 2 killed now, the next run must still find its pending to close.
+    assert.deepEqual((await readMarkers(layout)).map((m) => m.runId), ['run-2']);
   });
 
   test('a final state owed "since" a time in the future (a clock set back since) is still given up a week on', async (t) => {
