@@ -5,10 +5,10 @@ import { basename } from 'node:path';
 import type { Context } from '../context.ts';
 import { redactUrl } from '../git/transport.ts';
 import { appLock } from '../lock/names.ts';
-import { readHistory, type HistoryEntry } from '../state/history.ts';
+import { readNewestHistory, type HistoryEntry } from '../state/history.ts';
 import { readPause } from '../state/pause.ts';
 import { readQuarantine } from '../state/quarantine.ts';
-import { listDeployments, readActivations, readRecords, type Deployment } from '../state/record.ts';
+import { listDeployments, readLastActivationOf, readRecords, type Deployment } from '../state/record.ts';
 import { readActive } from '../steps/activate.ts';
 import type { LiveRun, LiveStep } from './events.ts';
 
@@ -75,20 +75,22 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
   const { layout, config, identity, now, lockBackend } = sources.ctx;
   const problems: string[] = [];
   const warn = (message: string) => void problems.push(message);
-  const [active, deployments, records, activations, history, lock, pause, quarantine] = await Promise.all([
-    readActive(layout, warn),
+  const active = await readActive(layout, warn);
+  // The history and the activations are read from their ends, only as far as the page shows:
+  // read whole, a history grown long held mfd serve's event loop for the whole parse.
+  const [deployments, records, activation, history, lock, pause, quarantine] = await Promise.all([
     listDeployments(layout, { now: now(), onWarning: warn }),
     // Failed builds' records outlive their directories: they say which commit a failed run tried.
     readRecords(layout),
-    readActivations(layout, warn),
-    readHistory(layout, warn),
+    active ? readLastActivationOf(layout, active, warn) : undefined,
+    readNewestHistory(layout, RUNS_SHOWN, warn),
     lockBackend.inspect(appLock(layout), { staleMs: config.lock.staleMs, now, host: identity.host }),
     readPause(layout),
     readQuarantine(layout),
   ]);
   if (!quarantine.ok) warn(`cannot read the quarantine marks: ${quarantine.problem}`);
   const current = deployments.find((d) => d.name === active);
-  const since = [...activations].reverse().find((a) => a.name === active)?.at ?? null;
+  const since = activation?.at ?? null;
   const built = new Map([...records.values()].flatMap((r) => (r.runId ? [[r.runId, r.sha] as const] : [])));
   const live = sources.live();
   const latest = sources.latest();
@@ -106,7 +108,7 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
       : lock && !lock.stale && lock.owner
         ? { by: 'other', command: lock.owner.command, ref: lock.owner.ref, holder: `${lock.owner.user}@${lock.owner.hostname} pid ${lock.owner.pid}`, since: new Date(lock.owner.timestamp).toISOString() }
         : null,
-    runs: history.slice(0, RUNS_SHOWN).map((e) => rowOf(e, built)),
+    runs: history.map((e) => rowOf(e, built)),
     problems,
   };
 }

@@ -7,6 +7,7 @@ import { readRecords, removeRecord } from './record.ts';
 import { isRunLogId } from './runlog.ts';
 import { HistoryEntrySchema } from './history-schema.ts';
 import { readJsonLines, type OnWarning } from './stored.ts';
+import { readNewestJsonLines } from './tail.ts';
 import type { BuildReuse, RunOutcome } from '../sys/events.ts';
 
 export type { BuildReuse, RunOutcome };
@@ -89,4 +90,12 @@ export async function appendHistory(layout: Layout, entry: HistoryEntry): Promis
 /** Newest first. A line torn by a kill mid-append, or one that is not a run, is skipped with a warning. */
 export async function readHistory(layout: Layout, onWarning?: OnWarning): Promise<HistoryEntry[]> {
   return (await readJsonLines(layout.history, HistoryEntrySchema, onWarning)).reverse();
+}
+
+/**
+ * The newest `count` runs, newest first, read from the file's end (tail.ts): what `mfd serve`'s
+ * status page shows, without parsing the runs it does not. Skipped lines are warned about as readHistory does.
+ */
+export async function readNewestHistory(layout: Layout, count: number, onWarning?: OnWarning): Promise<HistoryEntry[]> {
+  return readNewestJsonLines(layout.history, HistoryEntrySchema, (found) => found.length >= count, onWarning);
 }

@@ -7,6 +7,7 @@ import { parseDeploymentName, sortNewestFirst, type DeploymentName } from './dep
 import type { Layout } from './layout.ts';
 import { ActivationSchema, validateRecord } from './record-schema.ts';
 import { readJsonLines, readStateText, type OnWarning } from './stored.ts';
+import { readNewestJsonLines } from './tail.ts';
 
 /** building → built → healthy (came up after a restart and passed its checks); or failed / rolled-back. */
 export type RecordState = 'building' | 'built' | 'healthy' | 'failed' | 'rolled-back';
@@ -156,4 +157,10 @@ export async function readActivations(layout: Layout, onWarning?: OnWarning): Pr
 
 export function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** The latest activation of deployment `name`, read from the file's end (tail.ts), or undefined. */
+export async function readLastActivationOf(layout: Layout, name: string, onWarning?: OnWarning): Promise<Activation | undefined> {
+  const found = await readNewestJsonLines(layout.activations, ActivationSchema, (seen) => seen.at(-1)?.name === name, onWarning);
+  return found.at(-1)?.name === name ? found.at(-1) : undefined;
 }

@@ -36,18 +36,19 @@ export const MAX_STATE_BYTES = 64 * 1024 ** 2;
 export async function readStateText(file: string): Promise<string | undefined> {
   try {
     const { size } = await stat(file);
-    if (size > MAX_STATE_BYTES) throw tooLarge(file, size);
+    if (size > MAX_STATE_BYTES) throw stateTooLarge(file, size);
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     // Grown since the stat: readFile's own refusals of a file that size.
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_FS_FILE_TOO_LARGE' || code === 'ERR_STRING_TOO_LONG') throw tooLarge(file, undefined);
+    if (code === 'ERR_FS_FILE_TOO_LARGE' || code === 'ERR_STRING_TOO_LONG') throw stateTooLarge(file, undefined);
     throw toFsError(error, { path: file, op: 'read' }) ?? error;
   }
 }
 
-function tooLarge(file: string, size: number | undefined): FsError {
+/** The refusal of a state file too large to be mfd's (exit 10). */
+export function stateTooLarge(file: string, size: number | undefined): FsError {
   return new FsError({ code: 'EFBIG', op: 'read', path: file }, {
     reason: `${size === undefined ? `it is larger than ${MAX_STATE_BYTES} bytes` : `it is ${size} bytes`}, more than any file mfd writes there holds`,
     hint: `mfd did not write it that size: see what it is (ls -l ${file}), then move it aside (mv ${file} ${file}.bak)`,
