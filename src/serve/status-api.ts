@@ -8,7 +8,7 @@ import { appLock } from '../lock/names.ts';
 import { readNewestHistory, type HistoryEntry } from '../state/history.ts';
 import { readPause } from '../state/pause.ts';
 import { readQuarantine } from '../state/quarantine.ts';
-import { listDeployments, readLastActivationOf, readRecords, type Deployment } from '../state/record.ts';
+import { listDeployments, readAllRecords, readLastActivationOf, type Deployment } from '../state/record.ts';
 import { readActive } from '../steps/activate.ts';
 import type { LiveRun, LiveStep } from './events.ts';
 
@@ -76,12 +76,12 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
   const problems: string[] = [];
   const warn = (message: string) => void problems.push(message);
   const active = await readActive(layout, warn);
+  // Read once: failed builds' records outlive their directories, and say which commit a failed run tried.
+  const records = await readAllRecords(layout, warn);
   // The history and the activations are read from their ends, only as far as the page shows:
   // read whole, a history grown long held mfd serve's event loop for the whole parse.
-  const [deployments, records, activation, history, lock, pause, quarantine] = await Promise.all([
-    listDeployments(layout, { now: now(), onWarning: warn }),
-    // Failed builds' records outlive their directories: they say which commit a failed run tried.
-    readRecords(layout),
+  const [deployments, activation, history, lock, pause, quarantine] = await Promise.all([
+    listDeployments(layout, { now: now(), onWarning: warn, records }),
     active ? readLastActivationOf(layout, active, warn) : undefined,
     readNewestHistory(layout, RUNS_SHOWN, warn),
     lockBackend.inspect(appLock(layout), { staleMs: config.lock.staleMs, now, host: identity.host }),
@@ -91,7 +91,7 @@ export async function readStatus(sources: StatusSources): Promise<StatusDocument
   if (!quarantine.ok) warn(`cannot read the quarantine marks: ${quarantine.problem}`);
   const current = deployments.find((d) => d.name === active);
   const since = activation?.at ?? null;
-  const built = new Map([...records.values()].flatMap((r) => (r.runId ? [[r.runId, r.sha] as const] : [])));
+  const built = new Map([...records.valid.values()].flatMap((r) => (r.runId ? [[r.runId, r.sha] as const] : [])));
   const live = sources.live();
   const latest = sources.latest();
   return {

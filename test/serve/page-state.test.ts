@@ -77,3 +77,25 @@ describe('serve/page over large state', () => {
     assert.equal(html.body.match(/<tr class="run">/g)?.length, RUNS_SHOWN);
   });
 });
+
+describe('serve/page over many records', () => {
+  test('over 2,000 failed builds\' records, read once per view, a run whose line names no sha shows the commit its record says it tried', async (t) => {
+    const { layout, server } = await servedRoot(t);
+    await mkdir(layout.records, { recursive: true });
+    const builds = 2000;
+    // What a long run of failing pushes leaves: a record per failed build, its directory long gone.
+    for (let n = 0; n < builds; n++) {
+      const name = `mfd_${1_767_225_600 + n * 60}_${SHA}`;
+      const at = new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString();
+      await writeFile(layout.record(name), `${JSON.stringify({ name, sha: SHA, ref: 'refs/heads/main', fingerprint: 'f'.repeat(64), state: 'failed', createdAt: at, updatedAt: at, runId: runId(n), error: 'build command 1 of 1 (sh build.sh) exited 3' }, null, 2)}\n`);
+    }
+    // The newest run's line names no sha: the record its run built says which commit it tried.
+    await writeFile(layout.history, `${JSON.stringify({ ...run(layout, builds - 1), sha: null })}\n`);
+
+    const api = await send(`${server.url}/api/status`, { method: 'GET' });
+    assert.equal(api.status, 200, api.body);
+    const doc = api.json as { runs: { runId: string; commit: string | null }[]; problems: string[] };
+    assert.deepEqual(doc.runs.map((r) => [r.runId, r.commit]), [[runId(builds - 1), SHA]]);
+    assert.deepEqual(doc.problems, []);
+  });
+});
