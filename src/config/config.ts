@@ -150,7 +150,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
   checkHealth(data, add);
   const status = parsed?.status ? statusOf(parsed.status, { repoUrl: parsed.repo.url, root: dirname(file), env, add }) : undefined;
   const notify = parsed?.notify ? notifyOf(parsed.notify, add) : undefined;
-  const serveValues = checkServe(data, add);
+  const serveValues = checkServe(data, env, add);
   if (issues.length > 0 || !parsed) throw new ConfigInvalidError(file, issues);
 
   const warnings: string[] = [];
@@ -176,7 +176,7 @@ export function parseConfig(source: string, opts: { file: string; env?: Record<s
       ...health,
       ...(status ? { status: status.status } : {}),
       ...(notify ? { notify } : {}),
-      serve: serveOf(parsed.serve, { ...serveValues, env, lineOf: (path) => lineOf(source, path) }),
+      serve: serveOf(parsed.serve, { ...serveValues, lineOf: (path) => lineOf(source, path) }),
       watch: watchOf({ intervalMs: ms['watch.interval'] }),
       warnings,
     },

@@ -86,6 +86,17 @@ export function readInlineToken(value: string, path: string[], add: Add): Secret
 }
 
 /**
+ * The one rule for an HMAC key (the webhook secret), however it is given: surrounding whitespace
+ * is trimmed, as a token's is (a forge signs with the secret as typed into its form, so an
+ * untrimmed newline failed every delivery's signature); nothing left is no key. Whitespace inside
+ * may be the key's own, so unlike readToken nothing inside is refused.
+ */
+export function readKey(value: string): Secret | undefined {
+  const key = value.trim();
+  return key ? new Secret(key) : undefined;
+}
+
+/**
  * Reads a secret from a file named in mfd.toml (relative to it), where `${CREDENTIALS_DIRECTORY}` is
  * the one variable expanded: the directory systemd hands a unit's LoadCredential= files in; any
  * other is a typo or a leak. A problem is one line saying why it cannot be had.
@@ -118,9 +129,9 @@ export async function readSecretFile(path: string): Promise<{ ok: true; secret: 
     if (read.problem === 'too-large') return { ok: false, problem: `${path} holds more than 64 KiB, which no token or secret does: is it the right file?` };
     return { ok: false, problem: `cannot read ${path}: ${read.errno}`, cause: read.cause };
   }
-  const value = read.text.trim();
-  if (!value) return { ok: false, problem: `${path} is empty` };
-  return { ok: true, secret: new Secret(value) };
+  const secret = readKey(read.text);
+  if (!secret) return { ok: false, problem: `${path} is empty` };
+  return { ok: true, secret };
 }
 
 /**

@@ -7,7 +7,7 @@ import { WebhookSecretUnreadableError } from '../errors/index.ts';
 import { formatDuration } from '../errors/duration.ts';
 import { parseDuration } from './duration.ts';
 import { describeValue, valueAt } from './issue.ts';
-import { readCredentialFile, readInlineToken, Secret } from './secret.ts';
+import { readCredentialFile, readInlineToken, readKey, type Secret } from './secret.ts';
 import { opt, text, type Add } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 import { formatSize, parseSize } from './size.ts';
@@ -77,8 +77,16 @@ function namesOneRepository(value: string): boolean {
   return /^[^/\s]+(\/[^/\s]+)+$/.test(name);
 }
 
+interface ServeValues {
+  pollMs: number;
+  maxBodyBytes: number;
+  statusToken?: Secret;
+  /** serve.secret or MFD_WEBHOOK_SECRET, by readKey's rule; a secret_file is read by `mfd serve`. */
+  webhookSecret?: Extract<WebhookSecretSource, { secret: Secret }>;
+}
+
 /** Problems of the raw [serve] values: each is reported with every other problem of the file. */
-export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBytes: number; statusToken?: Secret } {
+export function checkServe(data: unknown, env: Record<string, string | undefined>, add: Add): ServeValues {
   const listen = valueAt(data, ['serve', 'listen']);
   if (typeof listen === 'string' && listen !== '' && !parseListen(listen)) {
     add(['serve', 'listen'], `expected "host:port" such as "127.0.0.1:8090" or "[::1]:8090", got ${describeValue(listen)}`);
@@ -119,7 +127,27 @@ export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBy
   // The status page's token, by the one token rule; status_token_file is read when `mfd serve` starts.
   const statusToken = valueAt(data, ['serve', 'status_token']);
   const token = typeof statusToken === 'string' && statusToken !== '' ? readInlineToken(statusToken, ['serve', 'status_token'], add) : undefined;
-  return { pollMs, maxBodyBytes, ...(token ? { statusToken: token } : {}) };
+  const webhookSecret = readWebhookKey(serve, env, add);
+  return { pollMs, maxBodyBytes, ...(token ? { statusToken: token } : {}), ...(webhookSecret ? { webhookSecret } : {}) };
+}
+
+/**
+ * serve.secret, else MFD_WEBHOOK_SECRET when mfd.toml names no secret (an empty variable is unset):
+ * trimmed, and one of only whitespace refused under its key or name, never quoting it.
+ */
+function readWebhookKey(serve: Partial<Record<string, unknown>> | undefined, env: Record<string, string | undefined>, add: Add): ServeValues['webhookSecret'] {
+  const inline = serve && typeof serve === 'object' ? serve.secret : undefined;
+  if (typeof inline === 'string' && inline !== '') {
+    const secret = readKey(inline);
+    if (!secret) add(['serve', 'secret'], 'holds only whitespace: give the secret, or leave the key out');
+    return secret && { kind: 'inline', secret };
+  }
+  if (inline !== undefined || (serve && typeof serve === 'object' && serve.secret_file !== undefined)) return undefined;
+  const value = env[WEBHOOK_SECRET_VAR];
+  if (value === undefined || value === '') return undefined;
+  const secret = readKey(value);
+  if (!secret) add([WEBHOOK_SECRET_VAR], 'is set in the environment but holds only whitespace');
+  return secret && { kind: 'env', secret };
 }
 
 /**
@@ -128,16 +156,13 @@ export function checkServe(data: unknown, add: Add): { pollMs: number; maxBodyBy
  */
 export function serveOf(
   serve: ParsedServe,
-  opts: { pollMs: number; maxBodyBytes: number; statusToken?: Secret; env: Record<string, string | undefined>; lineOf: (path: string[]) => number | undefined },
+  opts: ServeValues & { lineOf: (path: string[]) => number | undefined },
 ): ServeConfig {
   const fileAt = (key: string, path: string) => {
     const line = opts.lineOf(['serve', key]);
     return { kind: 'file' as const, path, ...(line === undefined ? {} : { line }) };
   };
-  let secret: WebhookSecretSource = { kind: 'none' };
-  if (serve?.secret) secret = { kind: 'inline', secret: new Secret(serve.secret) };
-  else if (serve?.secret_file) secret = fileAt('secret_file', serve.secret_file);
-  else if (opts.env[WEBHOOK_SECRET_VAR]) secret = { kind: 'env', secret: new Secret(opts.env[WEBHOOK_SECRET_VAR]) };
+  const secret: WebhookSecretSource = opts.webhookSecret ?? (serve?.secret_file ? fileAt('secret_file', serve.secret_file) : { kind: 'none' });
   return {
     listen: serve?.listen ? parseListen(serve.listen)! : LISTEN_DEFAULT,
     pollMs: opts.pollMs,

@@ -55,6 +55,29 @@ describe('config/serve', () => {
     assert.match(problems('secret = "a"\nsecret_file = "b"').get('serve.secret_file')!, /either serve\.secret or serve\.secret_file/);
   });
 
+  test('a webhook secret of only whitespace, in serve.secret or MFD_WEBHOOK_SECRET, is a config error naming the key or variable, never the value', () => {
+    const blank = ' \t\r\n ';
+    const refused = (serve: string, env: Record<string, string>, path: string, why: RegExp) =>
+      assert.throws(() => parse(serve, env), (error: unknown) => {
+        assert.ok(error instanceof ConfigInvalidError, String(error));
+        assert.equal(error.exitCode, 2);
+        assert.deepEqual(error.issues.map((i) => i.path), [path], error.message);
+        assert.match(error.issues[0]!.message, why);
+        assert.ok(!/\t|\r/.test(error.message), 'never the value');
+        return true;
+      }, `${serve} ${JSON.stringify(env)}`);
+    refused(`secret = ${JSON.stringify(blank)}`, {}, 'serve.secret', /holds only whitespace: give the secret, or leave the key out/);
+    refused('', { MFD_WEBHOOK_SECRET: blank }, 'MFD_WEBHOOK_SECRET', /is set in the environment but holds only whitespace/);
+    // Not the secret mfd would use: the one in mfd.toml comes first, as a token's does.
+    assert.equal(parse('secret = "k"', { MFD_WEBHOOK_SECRET: blank }).secret.kind, 'inline');
+    assert.equal(parse('secret_file = "hook.secret"', { MFD_WEBHOOK_SECRET: blank }).secret.kind, 'file');
+    // Empty counts as unset (systemd's `Environment=MFD_WEBHOOK_SECRET=`): mfd serve then says none is set.
+    assert.deepEqual(parse('', { MFD_WEBHOOK_SECRET: '' }).secret, { kind: 'none' });
+    // An HMAC key, not a token: whitespace inside is the key's own.
+    const inner = parse('', { MFD_WEBHOOK_SECRET: 'two words\n' }).secret;
+    assert.equal(inner.kind === 'env' && inner.secret.reveal(), 'two words');
+  });
+
   test('a bad secret value is described by its type, never echoed', () => {
     const text = `${BASE}[serve]\nsecret = ["hunter2-webhook"]\n`;
     try {
