@@ -62,14 +62,10 @@ export async function withDeployLock<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   for (const dir of new Set(locks.filter((l) => l.name !== 'app').map((l) => dirname(l.file)))) ensureHostLockDir(dir);
-  for (let attempt = 1; ; attempt++) {
+  let held: HeldLock[] | undefined;
+  for (let attempt = 1; !held; attempt++) {
     try {
-      const held = await acquireAll(locks, policy.staleMs, request);
-      try {
-        return await fn();
-      } finally {
-        for (const lock of held.reverse()) await backendOf(request).release(lock);
-      }
+      held = await acquireAll(locks, policy.staleMs, request);
     } catch (error) {
       if (!(error instanceof LockHeldError) || !policy.wait || attempt > policy.retryAttempts) throw error;
       request.report.info(
@@ -79,6 +75,13 @@ export async function withDeployLock<T>(
       throwIfInterrupted(request.signal, 'while waiting for a lock; nothing was changed');
       if (request.signal.aborted) throw error;
     }
+  }
+  // Only taking the locks is retried: a LockHeldError from `fn` (the cache lock, say, held past
+  // its wait by another process) ends the run, which must not start over from its first step.
+  try {
+    return await fn();
+  } finally {
+    for (const lock of held.reverse()) await backendOf(request).release(lock);
   }
 }
 

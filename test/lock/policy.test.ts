@@ -67,6 +67,21 @@ describe('locked', () => {
 });
 
 describe('lock policy with real deploys (in-process)', () => {
+  test('with the wait decision only taking the locks is retried: a LockHeldError from the run itself ends it, run once', async (t) => {
+    const root = await tmpRoot(t);
+    const ctx = contextFor(root, 'retry_interval = "10ms"\nretry_attempts = 3', new AbortController().signal);
+    let runs = 0;
+    const held = new LockHeldError('cache', undefined, 0, join(root, 'cache.lock'), 60_000, Date.now());
+    const err = await withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: true }, lockRequest(ctx, 'deploy', undefined), async () => {
+      runs++;
+      throw held;
+    }).catch((e: unknown) => e);
+    assert.equal(err, held);
+    assert.equal(runs, 1, 'the run was started over after it failed on a lock of its own');
+    // And the deploy lock was released: the next run takes it at once.
+    assert.equal(await withDeployLock(planLocks(ctx.layout, ctx.config.lock), { ...ctx.config.lock, wait: false }, lockRequest(ctx, 'deploy', undefined), async () => 'ran'), 'ran');
+  });
+
   test('with the wait decision, 20 deploys of 20 commits all complete one after another, never overlapping', async (t) => {
     // 19 waiters poll the lock: at 200 ms one of them still takes it within a few ms of its release,
     // for a quarter of the polls (each a few file system calls) that 50 ms cost.
