@@ -3,7 +3,7 @@
 // mtime (heartbeat); a holder that is gone from this host is stale at once, and one proved to
 // still run there (pid and start time) never is.
 import type { Stats } from 'node:fs';
-import { lutimes, open, readdir, readFile, rm, stat } from '../sys/files.ts';
+import { lstat, lutimes, open, readdir, readFile, rm, stat } from '../sys/files.ts';
 import { lazily } from '../sys/lazy.ts';
 import * as z from 'zod/mini';
 import { FsLayoutError, FsPermissionError, isDiskFull, LockHeldError, throwIfInterrupted, toFsError, type LockOwner } from '../errors/index.ts';
@@ -47,7 +47,7 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
   const { default: lockfile } = await import('proper-lockfile');
   const release = await takeGuard(lockfile, spec, options);
   let owner: LockOwner;
-  let ino: number;
+  let created: CreatedLock;
   try {
     const state = await inspectLock(spec.file, { ...options, host: options.identity.host });
     if (state) {
@@ -65,7 +65,7 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
       command: options.command,
       ref: options.ref ?? null,
     };
-    ino = await createLockFile(spec.file, owner, options);
+    created = await createLockFile(spec.file, owner, options);
   } finally {
     await release();
   }
@@ -83,15 +83,36 @@ export async function acquireLock(spec: LockSpec, options: LockOptions): Promise
     heartbeat,
     async release() {
       clearInterval(beat);
-      const current = await readOwner(spec.file);
-      // Only remove our own lock: after a takeover it belongs to someone else. One a full disk
-      // left empty is ours while it is still the file we created.
-      const ours = current
-        ? current.pid === owner.pid && current.timestamp === owner.timestamp
-        : (await stat(spec.file).catch(() => undefined))?.ino === ino;
-      if (ours) await rm(spec.file, { force: true });
+      // Not ours (taken over, deleted by hand, its directory gone): nothing to remove or guard.
+      if (!(await isOurs(spec.file, owner, created))) return;
+      // Looked at again under the guard every takeover (acquire, unlock) takes, so none lands
+      // between that look and the removal. No signal: a run ended by Ctrl-C still gives its lock back.
+      // Without the guard (a full disk refuses its mkdir; a live process hangs inside it) the look
+      // again decides alone, as before: keeping the lock would leave a long-lived `mfd serve`
+      // refused by its own lock, proved alive, for ever.
+      const unguard = await takeGuard(lockfile, spec, { staleMs: options.staleMs, now: options.now }).catch(() => async () => undefined);
+      try {
+        if (await isOurs(spec.file, owner, created)) await rm(spec.file, { force: true });
+      } finally {
+        await unguard();
+      }
     },
   };
+}
+
+/**
+ * Whether the lock file is still the one this holder created: the same file (device and inode)
+ * holding the same holder (an inode is soon reused once a takeover removed ours), or still empty
+ * when a full disk left it without one. A pid and a time alone match mfd as pid 1 of two hosts' containers.
+ */
+async function isOurs(file: string, owner: LockOwner, created: CreatedLock): Promise<boolean> {
+  // Gone (deleted by hand) or unreadable: not a file of ours to remove.
+  const info = await lstat(file).catch(() => undefined);
+  if (!info?.isFile() || info.dev !== created.dev || info.ino !== created.ino) return false;
+  if (!created.written) return info.size === 0;
+  const current = await readOwner(file);
+  return current !== undefined && current.pid === owner.pid && current.pidStart === owner.pidStart
+    && current.hostname === owner.hostname && current.timestamp === owner.timestamp;
 }
 
 /** See LockBackend.clear: under the guard acquireLock takes, so no take-over happens in between. */
@@ -195,18 +216,27 @@ async function takeGuard(lockfile: typeof import('proper-lockfile'), spec: LockS
 
 const heartbeatMs = (staleMs: number) => Math.max(20, Math.floor(staleMs / 5));
 
+/** The file a holder created, to know it again: its device and inode, and whether it names the holder. */
+interface CreatedLock {
+  dev: number;
+  ino: number;
+  written: boolean;
+}
+
 /**
  * Creates the lock file (O_EXCL: even a process that ignores the guard cannot overwrite a lock it
- * did not see) and writes its holder; returns its inode. On a full disk an empty file can still be
+ * did not see) and writes its holder. On a full disk an empty file can still be
  * created but not written: it is kept as the lock, held but nameless, so a rollback still works.
  * Any other failure removes the file again, so no empty lock is left behind.
  */
-async function createLockFile(file: string, owner: LockOwner, options: LockOptions): Promise<number> {
+async function createLockFile(file: string, owner: LockOwner, options: LockOptions): Promise<CreatedLock> {
   const handle = await open(file, 'wx', 0o644);
+  let written = true;
   try {
     try {
       await handle.writeFile(`${JSON.stringify(owner)}\n`);
     } catch (error) {
+      written = false;
       if (!isDiskFull(error)) throw toFsError(error, { path: file, op: 'write' }) ?? error;
       options.onWarn?.(
         `no space left to write the holder into ${file} (ENOSPC): the lock is held all the same, showing no holder`,
@@ -214,7 +244,8 @@ async function createLockFile(file: string, owner: LockOwner, options: LockOptio
       );
       await handle.truncate(0).catch(() => undefined); // best effort: a torn half-line reads as no holder anyway
     }
-    return (await handle.stat()).ino;
+    const { dev, ino } = await handle.stat();
+    return { dev, ino, written };
   } catch (error) {
     await handle.close().catch(() => undefined); // closing first, so the rm below really frees the inode
     await rm(file, { force: true });

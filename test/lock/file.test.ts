@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { lutimes, mkdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { acquireLock, inspectLock } from '../../src/lock/file.ts';
 import { processStart } from '../../src/sys/process.ts';
@@ -202,6 +202,54 @@ describe('lock', () => {
     // And such a lock is taken over like any stale one.
     const lock = await acquireLock(appLock(layout), base);
     await lock.release();
+  });
+
+  test('a release racing a takeover of its lock leaves the new holder\'s lock in place', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    // A holder on web1 that stopped a while (its heartbeat too), so a deploy on web2 judged its lock stale.
+    const old = await acquireLock(appLock(layout), base);
+    const { default: lockfile } = await import('proper-lockfile');
+    // That deploy takes the guard to take the lock over, and the old holder, resuming, gives it back.
+    const guard = await lockfile.lock(layout.lockFile, { lockfilePath: `${layout.lockFile}.guard`, realpath: false, stale: 10_000 });
+    const releasing = old.release();
+    // The takeover's removal and exclusive create, as acquireLock makes them; synchronous, so they
+    // land after the release started and before it ends, as a process running beside it can.
+    const taker = { ...old.owner, hostname: 'web2', timestamp: old.owner.timestamp + 1 };
+    rmSync(layout.lockFile);
+    writeFileSync(layout.lockFile, JSON.stringify(taker), { flag: 'wx' });
+    await guard();
+    await releasing;
+    assert.deepEqual(JSON.parse(readFileSync(layout.lockFile, 'utf8')), taker);
+  });
+
+  test('a release that found its lock still its own waits for a takeover holding the guard, then leaves the new lock', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    const old = await acquireLock(appLock(layout), base);
+    const { default: lockfile } = await import('proper-lockfile');
+    const guard = await lockfile.lock(layout.lockFile, { lockfilePath: `${layout.lockFile}.guard`, realpath: false, stale: 10_000 });
+    const releasing = old.release();
+    // One turn of the loop: the release has looked (its file, its holder) and now waits for the guard.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(JSON.parse(readFileSync(layout.lockFile, 'utf8')), old.owner, 'nothing removed while the guard is held');
+    const taker = { ...old.owner, hostname: 'web2', timestamp: old.owner.timestamp + 1 };
+    rmSync(layout.lockFile);
+    writeFileSync(layout.lockFile, JSON.stringify(taker), { flag: 'wx' });
+    await guard();
+    await releasing;
+    assert.deepEqual(JSON.parse(readFileSync(layout.lockFile, 'utf8')), taker);
+  });
+
+  test('a lock taken over by the same pid on another host in the same millisecond is not released as ours', async (t) => {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    // mfd as pid 1 of a container on two hosts sharing the app root; a clock that stands still.
+    const frozen = Date.now();
+    const old = await acquireLock(appLock(layout), { ...base, now: () => frozen });
+    const stopped = new Date(frozen - 120_000);
+    await utimes(layout.lockFile, stopped, stopped);
+    const taker = await acquireLock(appLock(layout), { ...base, ...on('web2'), now: () => frozen });
+    t.after(() => taker.release());
+    await old.release();
+    assert.equal(JSON.parse(readFileSync(layout.lockFile, 'utf8')).hostname, 'web2');
   });
 
   test('a lock deleted by hand mid-deploy does not break release', async (t) => {
