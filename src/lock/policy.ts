@@ -168,7 +168,9 @@ export async function withCacheLock<T>(layout: Layout, staleMs: number, request:
   const spec = cacheLock(layout);
   const { command, ref, identity, now, signal, report } = request;
   await mkdir(dirname(spec.file), { recursive: true });
-  const started = now();
+  // The wait is measured by the monotonic clock: a step of the wall clock (NTP correcting a
+  // freshly booted server) would end it at once or stretch it by the step. `now` is for records.
+  const started = performance.now();
   let held: HeldLock | undefined;
   let told = false;
   while (!held) {
@@ -177,7 +179,7 @@ export async function withCacheLock<T>(layout: Layout, staleMs: number, request:
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
       throwIfInterrupted(signal, 'while waiting for the repository cache; nothing was changed');
-      if (now() - started > staleMs || signal.aborted) throw error;
+      if (performance.now() - started > staleMs || signal.aborted) throw error;
       if (!told) report.info(`waiting for the repository cache: ${error.message}`);
       told = true;
       await sleep(CACHE_POLL_MS, signal);

@@ -1,10 +1,10 @@
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseConfig } from '../../src/config/config.ts';
 import { FsLayoutError, InterruptedError, LockHeldError, UnlockRefusedError } from '../../src/errors/index.ts';
 import { LOCK, UNLOCK } from '../../src/commands/lock.ts';
@@ -13,7 +13,8 @@ import { STATUS } from '../../src/commands/status.ts';
 import { deploy } from '../../src/run/deploy.ts';
 import { layoutOf } from '../../src/state/layout.ts';
 import { acquireLock } from '../../src/lock/file.ts';
-import { lockRequest, planLocks, withDeployLock } from '../../src/lock/policy.ts';
+import { lockRequest, planLocks, withCacheLock, withDeployLock } from '../../src/lock/policy.ts';
+import { cacheLock } from '../../src/lock/names.ts';
 import { Reporter } from '../../src/sys/output.ts';
 import { tmpRoot } from '../helpers/repo.ts';
 import { appFixture, BUILD_COMMANDS } from '../helpers/app.ts';
@@ -63,6 +64,32 @@ describe('locked', () => {
     assert.match(err.message, /^interrupted by SIGINT while waiting for the app lock; nothing was changed$/);
     assert.equal(ran, false);
     assert.equal(await exists(ctx.layout.lockFile), false);
+  });
+});
+
+describe('cache lock wait and the wall clock', () => {
+  // A live holder on this host, and a waiter whose wall clock steps by `step` after its first reading.
+  async function waiter(t: TestContext, step: number) {
+    const layout = layoutOf(await tmpRoot(t), process.pid);
+    const identity = { user: 'alice', host: hostname(), pid: process.pid };
+    await mkdir(dirname(layout.cacheLockFile), { recursive: true });
+    const holder = await acquireLock(cacheLock(layout), { command: 'deploy', ref: undefined, staleMs: 60_000, now: Date.now, identity });
+    t.after(() => holder.release());
+    let read = 0;
+    const now = () => Date.now() + (read++ > 0 ? step : 0);
+    const report = { info: () => void holder.release(), warn: () => undefined };
+    return { layout, request: { command: 'resolve', ref: undefined, identity, now, signal: new AbortController().signal, report } };
+  }
+
+  test('a clock stepped an hour ahead does not end the wait at once: the released lock is taken', async (t) => {
+    const { layout, request } = await waiter(t, 3600_000);
+    assert.equal(await withCacheLock(layout, 60_000, request, async () => 'ran'), 'ran');
+  });
+
+  test('a clock stepped an hour back does not stretch the wait past [lock] stale', { timeout: 30_000 }, async (t) => {
+    // The timeout only ends a wait that would last the hour; passing takes [lock] stale (300 ms).
+    const { layout, request } = await waiter(t, -3600_000);
+    await assert.rejects(withCacheLock(layout, 300, { ...request, report: { info: () => undefined, warn: () => undefined } }, async () => 'ran'), LockHeldError);
   });
 });
 
