@@ -29,7 +29,8 @@ export interface ParsedArgv {
  * Parses `argv` against `flags`. Strict: an unknown option, a value given to a boolean, or a
  * string option without its value is a UsageError whose hint is `usage`. Loose (strict false):
  * nothing fails; an unknown option counts as a boolean and takes no value, so the command's name
- * is found before its own flags are known.
+ * is found before its own flags are known; as in parseArgs, a boolean given `=VALUE` holds VALUE
+ * and a string option without its value holds true.
  */
 export function parseArgv(argv: readonly string[], flags: Readonly<Record<string, FlagType>>, options: { strict: boolean; usage?: string }): ParsedArgv {
   const fail = (message: string): never => {
@@ -67,14 +68,12 @@ export function parseArgv(argv: readonly string[], flags: Readonly<Record<string
         continue;
       }
       if (flags[name]!.type === 'boolean') {
-        if (eq >= 0) {
-          if (options.strict) fail(`option ${raw} takes no value`);
-          continue;
-        }
-        values[name] = true;
+        if (eq >= 0 && options.strict) fail(`option ${raw} takes no value`);
+        // Loose, `--json=1` is kept as parseArgs keeps it: cli.ts answers its usage error as JSON.
+        values[name] = eq < 0 ? true : word.slice(eq + 1);
       } else if (eq >= 0) values[name] = word.slice(eq + 1);
       else if (options.strict) values[name] = nextValue(i++, raw, name);
-      else if (argv[i + 1] !== undefined) values[name] = argv[++i]!;
+      else values[name] = argv[i + 1] === undefined ? true : argv[++i]!;
       continue;
     }
     if (word.startsWith('-') && word !== '-') {
@@ -98,7 +97,7 @@ export function parseArgv(argv: readonly string[], flags: Readonly<Record<string
         const rest = word.slice(c + 1);
         if (rest) values[name] = rest;
         else if (options.strict) values[name] = nextValue(i++, raw, name);
-        else if (argv[i + 1] !== undefined) values[name] = argv[++i]!;
+        else values[name] = argv[i + 1] === undefined ? true : argv[++i]!;
         break;
       }
       continue;

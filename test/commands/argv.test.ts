@@ -62,6 +62,13 @@ describe('parseArgv', () => {
     }
   });
 
+  test('loose, a value given to a boolean and a string option without its value are kept as parseArgs keeps them', () => {
+    // cli.ts reads --json from the loose pass: `mfd ls --json=1` must still answer its usage error as JSON.
+    for (const argv of [['ls', '--json=1'], ['--json=', 'ls'], ['--help=x'], ['ls', '--config'], ['ls', '-C'], ['ls', '-hC']]) {
+      assert.deepEqual(plain(parseArgv(argv, FLAGS, { strict: false })), oracle(argv, false), JSON.stringify(argv));
+    }
+  });
+
   test('what parseArgs refuses, mfd refuses with one line naming the option and the usage as hint', () => {
     const cases: [string[], RegExp][] = [
       [['ls', '--frob'], /^unknown option --frob: to give an argument starting with "-", put it after --$/],

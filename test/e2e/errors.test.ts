@@ -55,6 +55,10 @@ describe('mfd errors (e2e)', () => {
     const json = await mfd(['ls', '--json', '--ci'], { cwd: dir });
     assert.equal(json.code, 2, 'no config here: the flags were accepted');
     assert.equal(JSON.parse(json.stdout).code, 'CONFIG_NOT_FOUND');
+    // --json given a value is refused, and the refusal still comes as the JSON asked for.
+    const valued = await mfd(['ls', '--json=1'], { cwd: dir });
+    assert.equal(valued.code, 2);
+    assert.deepEqual(JSON.parse(valued.stdout), { ok: false, code: 'USAGE', message: 'option --json takes no value', hint: 'usage: mfd ls' });
   });
 
   test('a command given more arguments than it takes is a usage error, exit 2, naming its usage', async (t) => {
