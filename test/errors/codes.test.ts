@@ -28,6 +28,7 @@ const INSTANCES: Record<string, errors.MfdError> = {
   TreeInvalidError: new errors.TreeInvalidError('sha', '', 'badTree', 'why'),
   BuildFailedError: new errors.BuildFailedError(['make'], 1, '', 'log'),
   DiskSpaceLowError: new errors.DiskSpaceLowError('root', '1 MiB', '100 MiB'),
+  OutputDiskFullError: new errors.OutputDiskFullError('ENOSPC', '/full/out'),
   ActivateFailedError: new errors.ActivateFailedError('target', 'why'),
   RestartFailedError: restart,
   RestartRolledBackError: new errors.RestartRolledBackError(restart, undefined, false),
