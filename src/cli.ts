@@ -67,9 +67,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   // SIGHUP is a hang-up (the ssh connection dropped): writes to the terminal fail from then on,
   // which fdwrite.ts absorbs, so the clean-up runs to its end with no one watching. mfd has no
   // reload: watch and serve take SIGHUP as a stop too (README, What Ctrl-C and SIGTERM do).
+  // What the first signal's line says; the command may say it its own way (resolve runs no commands).
+  let stopping = 'stopping cleanly after the current step (again: kill running commands now)';
   const onSignal = (signal: NodeJS.Signals) => {
     if (!stop().signal.aborted) {
-      reporter.warn(`${signal}: stopping cleanly after the current step (again: kill running commands now)`);
+      reporter.warn(`${signal}: ${stopping}`);
       stop().abort({ signal: signal as InterruptSignal, hurry: hurrying().signal } satisfies Interruption);
     } else if (!hurrying().signal.aborted) {
       reporter.warn(`${signal} again: killing running commands now; the clean-up still runs`);
@@ -98,6 +100,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     if (!load) throw new UsageError(`unknown command "${name}"`);
     const command = await load();
+    stopping = command.stopping ?? stopping;
     // Only the commands that change the app root clean up; the others end at once, as by default.
     if (command.stopsCleanly) {
       endsWithMain = false;

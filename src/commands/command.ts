@@ -22,6 +22,8 @@ export interface Command {
   flags: Record<string, FlagSpec>;
   /** Deploy and rollback change the app root: a first SIGINT/SIGTERM lets them stop cleanly. */
   stopsCleanly?: boolean;
+  /** What the first such signal's line says will happen; by default the step ends, a second signal kills its commands. */
+  stopping?: string;
   /** What the flags ask for; the Context's factory combines it with the config (e.g. [lock] wait). */
   decide?: (flags: FlagValues) => Partial<Decisions>;
   run(ctx: Context, args: string[], flags: FlagValues): Promise<void>;

@@ -42,5 +42,7 @@ export const RESOLVE: Command = {
   summary: 'print the full sha REF resolves to, without deploying',
   flags: {},
   stopsCleanly: true,
+  // It runs no commands: the transfer is cut at once, and its temp pack removed.
+  stopping: 'stopping: cutting the transfer',
   run: resolveCommand,
 };
