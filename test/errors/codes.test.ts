@@ -1,8 +1,26 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as errors from '../../src/errors/index.ts';
 
-const { MfdError } = errors;
+const { EXIT, MfdError } = errors;
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const README = readFileSync(`${ROOT}README.md`, 'utf8');
+
+/** The rows of the first table after `heading` in the README: each row's cells, trimmed. */
+function tableAfter(heading: string): string[][] {
+  const start = README.indexOf(`\n${heading}\n`);
+  assert.notEqual(start, -1, `README has a "${heading}" section`);
+  const lines = README.slice(start).split('\n').slice(1);
+  const first = lines.findIndex((l) => l.startsWith('|'));
+  const rows = [];
+  for (const line of lines.slice(first + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(line.slice(1, -1).split(' | ').map((c) => c.trim()));
+  }
+  return rows;
+}
 
 const fsInfo = { code: 'EACCES', op: 'open', path: 'x' };
 const owner = { pid: 2, user: 'u', hostname: 'h', timestamp: 0, command: 'deploy', ref: null };
@@ -75,5 +93,25 @@ describe('errors', () => {
       [INSTANCES.RestartFailedError!.code, INSTANCES.RestartRolledBackError!.code, INSTANCES.HealthCheckFailedError!.code, INSTANCES.HealthFailure!.code],
       ['RESTART_FAILED', 'RESTART_ROLLED_BACK', 'HEALTH_CHECK_FAILED', 'HEALTH_FAILURE'],
     );
+  });
+
+  test('the README lists every error code with the exit code the class gives it, and no code that does not exist', () => {
+    const documented = new Map(tableAfter('### Error codes').map(([code, exit]) => [code!.replace(/`/g, ''), exit!]));
+    // The signal decides an interruption's exit code: each of them is listed.
+    const interrupted = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => new errors.InterruptedError(s, 'x').exitCode).join(', ');
+    const expected = new Map([['INTERNAL', String(EXIT.internal)]]);
+    for (const error of Object.values(INSTANCES)) expected.set(error.code, error.code === 'INTERRUPTED' ? interrupted : String(error.exitCode));
+    assert.deepEqual(Object.fromEntries([...documented].sort()), Object.fromEntries([...expected].sort()));
+  });
+
+  test('the README\'s exit codes and the usage text are the exit codes mfd gives', () => {
+    const codes = [...new Set([...Object.values(EXIT), ...Object.values(INSTANCES).map((e) => e.exitCode), 143, 129])].sort((a, b) => a - b);
+    const readme = tableAfter('## Exit codes').map(([code]) => Number(code)).sort((a, b) => a - b);
+    assert.deepEqual(readme, codes);
+    // cli.ts's usage text ends with the list ("Exit codes: 0 ok, 1 internal, ...").
+    const cli = readFileSync(`${ROOT}src/cli.ts`, 'utf8');
+    const usage = cli.slice(cli.indexOf("'Exit codes:"), cli.indexOf("].join('\\n')", cli.indexOf("'Exit codes:")));
+    const listed = [...new Set([...usage.matchAll(/\b(\d+)\b/g)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+    assert.deepEqual(listed, codes);
   });
 });
