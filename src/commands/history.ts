@@ -26,10 +26,10 @@ export async function logsCommand(ctx: Context, args: string[]): Promise<void> {
   const wanted = args[0];
   // An exact id first: a second run of one process in one second is "<id>-2", which starts with "<id>".
   const entry = wanted === undefined ? entries[0] : entries.find((e) => e.runId === wanted) ?? entries.find((e) => e.runId.startsWith(wanted));
-  if (!entry) throw new DeploymentNotFoundError(wanted ?? 'the last run', 'no run log found');
+  if (!entry) throw new DeploymentNotFoundError(wanted ?? 'the last run', 'no run log found', '"mfd history" lists the run ids; give one (or its start), or none for the last run');
   // Only a missing log was pruned; a link, a directory or a permission problem says so itself.
   const log = await readRunLogText(ctx.layout, entry.runId);
-  if (log === undefined) throw new DeploymentNotFoundError(entry.runId, 'the log of this run was pruned with its deployment');
+  if (log === undefined) throw new DeploymentNotFoundError(entry.runId, 'the log of this run was pruned with its deployment', '"mfd history" still has its outcome and error');
   const { text } = log;
   // As the terminal showed the run: the build's own output untouched (mfd's lines are inert already).
   ctx.reporter.result([text.replace(/\n$/, '')], { runId: entry.runId, log: text }, { verbatim: true });

@@ -12,11 +12,12 @@ export class RollbackUnavailableError extends MfdError {
   }
 }
 
+/** A rollback target (or, for `mfd logs`, a run) that does not exist; `hint` for what is not a rollback. */
 export class DeploymentNotFoundError extends MfdError {
   readonly code = 'DEPLOYMENT_NOT_FOUND';
   readonly exitCode = EXIT.rollback;
-  constructor(readonly target: string, readonly detail = 'no good deployment matches') {
-    super(`${detail}: ${target}`, { hint: 'run "mfd ls" to see the deployments you can roll back to' });
+  constructor(readonly target: string, readonly detail = 'no good deployment matches', hint = 'run "mfd ls" to see the deployments you can roll back to') {
+    super(`${detail}: ${target}`, { hint });
   }
 }
 

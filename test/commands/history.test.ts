@@ -84,6 +84,27 @@ describe('history, logs and status (in-process)', () => {
     assert.match(await output(app.root, LOGS, [later.runId]), /deployed /);
   });
 
+  test('mfd logs of a run that is not in the history points at mfd history, not at deployments to roll back to', async (t) => {
+    const app = await appFixture(t);
+    const none = await LOGS.run((await testContext(app.root)).ctx, [], {}).catch((e: unknown) => e);
+    assert.ok(none instanceof DeploymentNotFoundError, String(none));
+    assert.equal(none.message, 'no run log found: the last run');
+    assert.match(none.hint!, /mfd history/);
+    assert.doesNotMatch(none.hint!, /roll back/);
+    await deploy((await testContext(app.root)).ctx, await app.commitVersion(1));
+    const typo = await LOGS.run((await testContext(app.root)).ctx, ['nope'], {}).catch((e: unknown) => e);
+    assert.ok(typo instanceof DeploymentNotFoundError, String(typo));
+    assert.equal(typo.message, 'no run log found: nope');
+    assert.match(typo.hint!, /"mfd history" lists the run ids/);
+    // The log of a run in the history that is gone: the same pointer, as no other log is that one.
+    const [run] = JSON.parse(await output(app.root, HISTORY, [], true));
+    await rm(join(app.root, '.mfd', 'logs', `${run.runId}.log`));
+    const gone = await LOGS.run((await testContext(app.root)).ctx, [run.runId], {}).catch((e: unknown) => e);
+    assert.ok(gone instanceof DeploymentNotFoundError, String(gone));
+    assert.match(gone.message, /^the log of this run was pruned with its deployment: /);
+    assert.doesNotMatch(gone.hint!, /roll back/);
+  });
+
   test('mfd logs shows the build\'s own output as the terminal did, colour and carriage returns untouched', async (t) => {
     const app = await appFixture(t);
     await app.writeConfig(`[repo]\nurl = "${app.url}"\n[build]\ncommands = [["sh", "-c", "printf '\\\\033[32mgreen\\\\033[0m 10%%\\\\r100%%\\\\n'"]]\n`);
