@@ -53,7 +53,7 @@ function diskVerdict(disk: DeployPlan['disk']): string {
 export const DEPLOY: Command = {
   name: 'deploy',
   args: '[REF]',
-  summary: "resolve, fetch, build, activate and restart REF (default: the remote's HEAD)",
+  summary: "resolve, fetch, build, activate and restart REF (default: [repo] branch, else the remote's HEAD)",
   flags: {
     wait: { type: 'boolean', description: 'wait for a held lock instead of failing' },
     'dry-run': { type: 'boolean', description: 'print what the deploy would do, and change nothing' },
