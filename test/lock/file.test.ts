@@ -1,10 +1,10 @@
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { lutimes, mkdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { lstatSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { acquireLock, inspectLock } from '../../src/lock/file.ts';
+import { acquireLock, inspectLock, type HeldLock } from '../../src/lock/file.ts';
 import { processStart } from '../../src/sys/process.ts';
 import { layoutOf, type Layout } from '../../src/state/layout.ts';
 import { FsLayoutError, LockHeldError } from '../../src/errors/index.ts';
@@ -204,39 +204,38 @@ describe('lock', () => {
     await lock.release();
   });
 
-  test('a release racing a takeover of its lock leaves the new holder\'s lock in place', async (t) => {
+  /**
+   * A holder on web1 that stopped a while (its heartbeat too), so a deploy on web2 judged its lock
+   * stale and holds the guard to take it over; the old holder, resuming, gives it back. `meanwhile`,
+   * if given, runs once the release has started; then (at once without it) the takeover's removal and exclusive create, as
+   * acquireLock makes them, synchronous, so they land before the release ends, as a process running
+   * beside it can. The new holder's lock must stay.
+   */
+  async function releaseDuringTakeover(t: TestContext, meanwhile?: (layout: Layout, old: HeldLock) => Promise<void>): Promise<void> {
     const layout = layoutOf(await tmpRoot(t), process.pid);
-    // A holder on web1 that stopped a while (its heartbeat too), so a deploy on web2 judged its lock stale.
     const old = await acquireLock(appLock(layout), base);
     const { default: lockfile } = await import('proper-lockfile');
-    // That deploy takes the guard to take the lock over, and the old holder, resuming, gives it back.
     const guard = await lockfile.lock(layout.lockFile, { lockfilePath: `${layout.lockFile}.guard`, realpath: false, stale: 10_000 });
     const releasing = old.release();
-    // The takeover's removal and exclusive create, as acquireLock makes them; synchronous, so they
-    // land after the release started and before it ends, as a process running beside it can.
+    if (meanwhile) await meanwhile(layout, old);
     const taker = { ...old.owner, hostname: 'web2', timestamp: old.owner.timestamp + 1 };
     rmSync(layout.lockFile);
     writeFileSync(layout.lockFile, JSON.stringify(taker), { flag: 'wx' });
     await guard();
     await releasing;
     assert.deepEqual(JSON.parse(readFileSync(layout.lockFile, 'utf8')), taker);
+  }
+
+  test('a release racing a takeover of its lock leaves the new holder\'s lock in place', async (t) => {
+    await releaseDuringTakeover(t);
   });
 
   test('a release that found its lock still its own waits for a takeover holding the guard, then leaves the new lock', async (t) => {
-    const layout = layoutOf(await tmpRoot(t), process.pid);
-    const old = await acquireLock(appLock(layout), base);
-    const { default: lockfile } = await import('proper-lockfile');
-    const guard = await lockfile.lock(layout.lockFile, { lockfilePath: `${layout.lockFile}.guard`, realpath: false, stale: 10_000 });
-    const releasing = old.release();
-    // One turn of the loop: the release has looked (its file, its holder) and now waits for the guard.
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(JSON.parse(readFileSync(layout.lockFile, 'utf8')), old.owner, 'nothing removed while the guard is held');
-    const taker = { ...old.owner, hostname: 'web2', timestamp: old.owner.timestamp + 1 };
-    rmSync(layout.lockFile);
-    writeFileSync(layout.lockFile, JSON.stringify(taker), { flag: 'wx' });
-    await guard();
-    await releasing;
-    assert.deepEqual(JSON.parse(readFileSync(layout.lockFile, 'utf8')), taker);
+    await releaseDuringTakeover(t, async (layout, old) => {
+      // One turn of the loop: the release has looked (its file, its holder) and now waits for the guard.
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(JSON.parse(readFileSync(layout.lockFile, 'utf8')), old.owner, 'nothing removed while the guard is held');
+    });
   });
 
   test('a lock taken over by the same pid on another host in the same millisecond is not released as ours', async (t) => {
