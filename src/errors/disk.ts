@@ -23,7 +23,8 @@ export class OutputDiskFullError extends MfdError {
   constructor(readonly errno: string, readonly file: string | undefined, cause?: unknown) {
     super(`cannot write mfd's output to ${file ?? 'its destination'} (stdout): ${errno === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device'} (${errno})`, {
       cause,
-      hint: `free space on that file system${file ? ` (df -h ${dirname(file)})` : ''}, or send the output elsewhere`,
+      // Only the result goes to stdout, once the command's work is done: a deploy has deployed.
+      hint: `only the output is lost, the command ran (mfd ls and mfd history show what it did); free space on that file system${file ? ` (df -h ${dirname(file)})` : ''}, or send the output elsewhere`,
     });
   }
 }

@@ -48,7 +48,7 @@ describe('output to a full disk (e2e, a real tmpfs in a private mount namespace)
       assert.equal(r.code, 9, `${args.join(' ')}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /internal error|this is a bug|    at /, r.stderr);
       if (!args.includes('--json')) {
-        assert.match(r.stderr, new RegExp(`^error: cannot write mfd's output to ${out} \\(stdout\\): no space left on device \\(ENOSPC\\)\\n  hint: free space on that file system \\(df -h ${full}\\), or send the output elsewhere$`, 'm'));
+        assert.match(r.stderr, new RegExp(`^error: cannot write mfd's output to ${out} \\(stdout\\): no space left on device \\(ENOSPC\\)\\n  hint: only the output is lost, the command ran \\(mfd ls and mfd history show what it did\\); free space on that file system \\(df -h ${full}\\), or send the output elsewhere$`, 'm'));
       }
     }
     // stdout and stderr both on the full file: nothing can be said, and the exit code says it.
