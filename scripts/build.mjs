@@ -68,13 +68,14 @@ async function importedNames(pkg) {
   const names = new Set();
   const files = (await readdir(join(root, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts'));
   const quoted = pkg.replace(/[/.-]/g, '\\$&');
-  const statement = new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*'${quoted}'`, 'g');
+  const statement = new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*(['"])${quoted}\\2`, 'g');
   for (const file of files.sort()) {
     // A type-only import (`import type * as fsp from 'node:fs/promises'`) takes no value.
     const text = (await readFile(join(root, 'src', file), 'utf8')).replace(/^import type [^;]*;$/gm, '');
     const matches = [...text.matchAll(statement)];
-    // Any other form (a default or namespace import, a dynamic import) would find a name missing.
-    if (text.split(`'${pkg}'`).length - 1 !== matches.length) throw new Error(`src/${file} takes ${pkg} in a form other than import { ... } from '${pkg}'`);
+    // Any other form (a default or namespace import, a dynamic import), in either quotes, would
+    // find a name missing.
+    if (text.split(`'${pkg}'`).length + text.split(`"${pkg}"`).length - 2 !== matches.length) throw new Error(`src/${file} takes ${pkg} in a form other than import { ... } from '${pkg}'`);
     for (const match of matches) {
       for (const part of match[1].split(',').map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('type '))) names.add(part.split(/\s+as\s+/)[0]);
     }
