@@ -183,7 +183,7 @@ async function usageText(): Promise<string> {
     '',
     'options:',
     ...Object.entries(COMMON as Flags).map(([name, f]) => row(flagName(name, f), f.description)),
-    ...commands.flatMap((c) => Object.entries(c.flags).map(([name, f]) => row(`${c.name} --${name}`, f.description))),
+    ...commands.flatMap((c) => Object.entries(c.flags).map(([name, f]) => row(`${c.name} ${flagName(name, { ...f, value: f.type === 'string' ? (f.value ?? name.toUpperCase()) : undefined })}`, f.description))),
     '',
     'REF: a branch, a tag, HEAD, a full or short (4+ hex) sha, or REF~N / REF^.',
     'Exit codes: 0 ok, 1 internal, 2 usage or config, 3 lock held, 4 git, 5 build,',

@@ -8,6 +8,8 @@ export interface FlagSpec {
   short?: string;
   /** One line for `mfd help`. */
   description: string;
+  /** A string flag's value as help and usage name it (`--reason TEXT`); by default the flag's name in capitals. */
+  value?: string;
 }
 
 export type FlagValues = Record<string, string | boolean | undefined>;
@@ -31,6 +33,6 @@ export interface Command {
 
 /** `mfd deploy [REF] [--wait] [--dry-run]`: the hint a usage error shows. */
 export function usageOf(command: Command, name = command.name): string {
-  const flags = Object.entries(command.flags).map(([flag, spec]) => `[--${flag}${spec.type === 'string' ? ` ${flag.toUpperCase()}` : ''}]`);
+  const flags = Object.entries(command.flags).map(([flag, spec]) => `[--${flag}${spec.type === 'string' ? ` ${spec.value ?? flag.toUpperCase()}` : ''}]`);
   return ['mfd', name, command.args, ...flags].filter(Boolean).join(' ');
 }

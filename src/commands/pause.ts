@@ -20,6 +20,6 @@ export const PAUSE: Command = {
   name: 'pause',
   args: '',
   summary: 'hold continuous deployment (watch, serve); manual deploys still work',
-  flags: { reason: { type: 'string', description: 'why, shown by "mfd status"' } },
+  flags: { reason: { type: 'string', description: 'why, shown by "mfd status"', value: 'TEXT' } },
   run: pauseCommand,
 };

@@ -25,6 +25,8 @@ describe('mfd errors (e2e)', () => {
     const help = await mfd(['help'], { cwd: dir });
     assert.equal(help.code, 0);
     assert.match(help.stdout, /usage: mfd/);
+    // A command's string flag shows its value's name, as the usage line does.
+    assert.match(help.stdout, /^ {2}pause --reason TEXT +why/m);
     // No REF deploys [repo] branch when it is set (run/deploy.ts), not always the remote's HEAD.
     assert.match(help.stdout, /^ {2}deploy \[REF\] +.*\(default: \[repo\] branch, else the remote's HEAD\)$/m);
     assert.equal((await mfd(['--help'], { cwd: dir })).code, 0);
