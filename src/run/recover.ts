@@ -1,10 +1,11 @@
 // Reconciles what a killed run left behind; only deploy and rollback call it, holding the lock:
-// temporary links beside `active`, temp files of atomic writes whose writer is dead, what a prune renamed aside and did not finish,
+// temporary links beside `active`, temp files of atomic writes whose writer is dead (a commit status marker one had set aside is put back first),
+// what a prune renamed aside and did not finish,
 // and deployments still `building` whose deploy is gone (their build stopped if it is provably still theirs, then marked failed and removed).
 import { relative } from 'node:path';
 import { rm } from '../sys/files.ts';
 import { removeAbandonedTemps } from '../state/atomicfile.ts';
-import { markerDir } from '../status/markers.ts';
+import { markerDir, restoreSetAside } from '../status/markers.ts';
 import { describeForeignActive, inspectActive, removeStaleActiveTmp } from '../steps/activate.ts';
 import { removeStalePruning, type PruneFailure } from '../steps/prune.ts';
 import type { Layout } from '../state/layout.ts';
@@ -16,6 +17,8 @@ import type { OnWarning } from '../state/stored.ts';
 
 export interface Recovery {
   removedLinks: string[];
+  /** Commit status markers a killed run had set aside (.mfd/status/.<sha>.json.tmp-<pid>-…), put back. */
+  restoredMarkers: string[];
   /** Temp files of atomic writes (in .mfd/, .mfd/deployments, .mfd/status) whose writer is dead. */
   removedTemps: string[];
   /** What an interrupted (or refused) prune left renamed aside: removed now, or still not removable. */
@@ -54,9 +57,11 @@ export async function shownState(d: Deployment, self: number): Promise<Deploymen
 
 export async function recover(layout: Layout, now: () => number, self: number, onWarning?: OnWarning): Promise<Recovery> {
   const removedLinks = await removeStaleActiveTmp(layout);
+  // Before the temp files go: a marker set aside under one is a killed run's pending, or a state it owes.
+  const restoredMarkers = await restoreSetAside(layout, self);
   const removedTemps = await removeAbandonedTemps([layout.state, layout.records, markerDir(layout)], self);
   const pruning = await removeStalePruning(layout);
-  const recovery: Recovery = { removedLinks, removedTemps, pruning, failedBuilds: [], unrecorded: [], stopped: [], notSignalled: [] };
+  const recovery: Recovery = { removedLinks, restoredMarkers, removedTemps, pruning, failedBuilds: [], unrecorded: [], stopped: [], notSignalled: [] };
   const deployments = await listDeployments(layout, { now: now(), onWarning });
   const link = await inspectActive(layout);
   const active = link.kind === 'deployment' ? link.name : undefined;
@@ -149,6 +154,7 @@ async function stopOrphanedBuild(pgid: number): Promise<void> {
 
 export function reportRecovery(ctx: { reporter: Pick<Progress, 'warn'>; layout: Layout }, recovery: Recovery): void {
   for (const link of recovery.removedLinks) ctx.reporter.warn(`removed ${link}, left by an interrupted activation`);
+  for (const path of recovery.restoredMarkers) ctx.reporter.warn(`restored ${relative(ctx.layout.root, path)}, set aside by an interrupted run`);
   for (const path of recovery.removedTemps) ctx.reporter.warn(`removed ${relative(ctx.layout.root, path)}, left by an interrupted write`);
   for (const name of recovery.pruning.removed) ctx.reporter.warn(`removed ${name}, left by an interrupted prune`);
   for (const f of recovery.pruning.failures) ctx.reporter.warn(`could not remove ${f.name}, left by an earlier prune: ${f.reason}`, `remove it by hand: rm -rf ${f.path}`);

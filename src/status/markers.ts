@@ -1,12 +1,14 @@
 // What a run still owes the forge, one file per commit in .mfd/status/<sha>.json: written before a
 // `pending` is posted (so a killed run's pending is closed by the next locked run, with `error`),
 // and kept, with the final state, when that post finally failed (the next run sends it again).
-import { link, mkdir, readdir, rename, rm } from '../sys/files.ts';
+import { link, lstat, mkdir, readdir, rename, rm } from '../sys/files.ts';
 import { lazily } from '../sys/lazy.ts';
 import { dirname, join } from 'node:path';
 import * as z from 'zod/mini';
 import type { Layout } from '../state/layout.ts';
-import { fsyncDir, tempPathOf, writeFileAtomic } from '../state/atomicfile.ts';
+import { readHistory } from '../state/history.ts';
+import { fsyncDir, tempPathOf, tempWriterOf, writeFileAtomic } from '../state/atomicfile.ts';
+import { isAlive } from '../sys/process.ts';
 import { describeIssue, positiveInt, readStateText, runId, sha, timestamp, type OnWarning } from '../state/stored.ts';
 import type { CommitState } from './request.ts';
 
@@ -72,7 +74,7 @@ export async function writeOwedMarker(layout: Layout, marker: Marker): Promise<b
 }
 
 /**
- * Moves the commit's marker to a temp name of `writer`'s (recover removes it if that process dies);
+ * Moves the commit's marker to a temp name of `writer`'s (recover puts it back if that process dies);
  * undefined when there is none. For that instant a reader (mfd status, a run closing stale ones)
  * does not see it, and sees it again on its next look. Two runs setting one marker aside at once
  * (a third run on the commit in the same instant) can still lose it: one of them finds none.
@@ -130,6 +132,58 @@ export async function removeMarker(layout: Layout, commit: string, runId: string
   if (aside === undefined) return;
   if ((await ownerOf(aside)) === runId) await rm(aside, { force: true });
   else await moveUnlessTaken(aside, file);
+}
+
+/** A commit marker's temp name: set aside (setAside), a state owed (writeOwedMarker), or a writeMarker cut short. */
+const ASIDE_NAME = /^\.([0-9a-f]{40})\.json\.tmp-[1-9][0-9]*-[0-9a-f]{12}$/;
+
+/**
+ * Puts back, at its commit's name, a marker a killed run left under a temp name of its own (it had
+ * set it aside, or written the state it owed, and was killed before the link): the newest valid
+ * one of each commit, and only where no marker took the name since (that one is newer and wins).
+ * Else no run would close that commit's pending. A pending whose run has its history line is not
+ * put back: that run reached its end and sent its final state (it was set aside to be removed),
+ * and closing it would post `error` over that state. What is left there (not a marker, an older
+ * one) is the caller's to remove as any dead writer's temp file. Call holding the deploy lock.
+ */
+export async function restoreSetAside(layout: Layout, self: number): Promise<string[]> {
+  const dir = markerDir(layout);
+  // Missing (no marker was ever written) or not a directory: nothing of ours to put back.
+  if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) return [];
+  const newest = new Map<string, { path: string; at: number }>();
+  let ended: Promise<Set<string>> | undefined;
+  for (const name of await readdir(dir)) {
+    const commit = ASIDE_NAME.exec(name)?.[1];
+    const pid = tempWriterOf(name);
+    if (commit === undefined || pid === undefined || pid === self || isAlive(pid)) continue;
+    const path = join(dir, name);
+    const marker = await readAside(path);
+    if (marker?.sha !== commit) continue;
+    if (!marker.final && (await (ended ??= endedRuns(layout))).has(marker.runId)) continue;
+    const at = Date.parse(marker.at);
+    if ((newest.get(commit)?.at ?? -Infinity) < at) newest.set(commit, { path, at });
+  }
+  const restored: string[] = [];
+  for (const [commit, { path }] of newest) {
+    const file = markerFile(layout, commit);
+    if (await moveUnlessTaken(path, file)) restored.push(file);
+  }
+  return restored;
+}
+
+/** The runs the history says ended; none when it cannot be read (then a pending is put back: closed, not lost). */
+async function endedRuns(layout: Layout): Promise<Set<string>> {
+  return new Set((await readHistory(layout).catch(() => [])).map((entry) => entry.runId));
+}
+
+/** The marker a regular file holds; undefined for anything else (a link, torn, too large, not a marker). */
+async function readAside(path: string): Promise<Marker | undefined> {
+  if (!(await lstat(path).catch(() => undefined))?.isFile()) return undefined;
+  try {
+    return MarkerSchema().safeParse(JSON.parse((await readStateText(path)) ?? 'null')).data;
+  } catch {
+    return undefined; // unreadable or not JSON: not a marker to put back; removed as a dead writer's temp file
+  }
 }
 
 /** Every valid marker; one that is not (damaged, not mfd's, named for another sha) is skipped with a warning. */

@@ -13,6 +13,9 @@ import { deploy } from '../../src/run/deploy.ts';
 import { processStart } from '../../src/sys/process.ts';
 import { writeRecord } from '../../src/state/record.ts';
 import { tempPathOf, tempWriterOf } from '../../src/state/atomicfile.ts';
+import { startForge } from '../helpers/forge-api.ts';
+import { appendHistory } from '../../src/state/history.ts';
+import { layoutOf } from '../../src/state/layout.ts';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
@@ -128,5 +131,61 @@ describe('recovery (in-process)', () => {
     assert.equal(await readlink(link), outside, 'the link is kept');
     assert.equal(await readFile(outside, 'utf8'), 'keep');
     assert.equal(await readFile(live, 'utf8'), '{}');
+  });
+
+  test('a commit\'s marker a killed run had set aside is put back and closed by the next deploy, unless a newer one took its name', async (t) => {
+    const TOKEN = 'tok-aside-s3cret';
+    const forge = await startForge({ provider: 'github', token: TOKEN });
+    t.after(() => forge.close());
+    const app = await appFixture(t, {
+      config: (url) => `[repo]\nurl = "${url}"\n[build]\ncommands = [["sh", "build.sh"]]\n[status]\nprovider = "github"\napi_url = "${forge.apiUrl}"\nrepository = "me/app"\n`,
+    });
+    const one = await app.commitVersion(1);
+    const status = join(app.root, '.mfd', 'status');
+    await mkdir(status, { recursive: true });
+    // The runs that wrote these markers, and the one that set them aside, were killed: real processes that have exited.
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((r) => gone.on('exit', r));
+    const dead = gone.pid!;
+    const marker = (sha: string, fields: Record<string, unknown>) => `${JSON.stringify({ sha, pid: dead, ...fields })}\n`;
+    const asideOf = (sha: string) => tempPathOf(join(status, `${sha}.json`), dead);
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const later = new Date(Date.now() - 30_000).toISOString();
+    // A: run-1's pending, set aside by a removeMarker of another run killed before it put it back.
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(40)) as [string, string, string, string];
+    await writeFile(asideOf(a), marker(a, { runId: 'run-1', at }));
+    // B: a writeOwedMarker killed before its link: run-3's pending set aside, and the final state it owes beside it.
+    await writeFile(asideOf(b), marker(b, { runId: 'run-3', at }));
+    await writeFile(asideOf(b), marker(b, { runId: 'run-3', at: later, since: later, final: { state: 'success', description: 'Deployed' } }));
+    // C: set aside while a newer marker took the real name: that one wins, the old one goes.
+    await writeFile(asideOf(c), marker(c, { runId: 'run-4', at }));
+    await writeFile(join(status, `${c}.json`), marker(c, { runId: 'run-5', at: later, since: later, final: { state: 'failure', description: 'Build failed' } }));
+    // D: not a marker (a write cut short): removed, as any dead writer's temp file.
+    const torn = asideOf(d);
+    await writeFile(torn, '{"half');
+    // E: a run that reached its end (its history line) set its own pending aside to remove it, its
+    // success posted, and was killed: put back, it would be closed with error over that success.
+    const e = 'e'.repeat(40);
+    const ended = 'run-6';
+    await writeFile(asideOf(e), marker(e, { runId: ended, at }));
+    await appendHistory(layoutOf(app.root, dead), {
+      runId: ended, command: 'deploy', user: 'me', ref: 'main', sha: e, deployment: null, start: at, end: at,
+      steps: [], outcome: 'success', error: null, log: `${ended}.log`,
+    });
+
+    const next = await testContext(app.root, { env: { MFD_STATUS_TOKEN: TOKEN } });
+    await deploy(next.ctx, one);
+    assert.match(next.stderr(), new RegExp(`warning: restored \\.mfd/status/${a}\\.json, set aside by an interrupted run`));
+    assert.match(next.stderr(), new RegExp(`warning: restored \\.mfd/status/${b}\\.json, set aside by an interrupted run`));
+    assert.doesNotMatch(next.stderr(), new RegExp(`restored \\.mfd/status/(${c}|${d}|${e})`));
+    // Of the earlier runs' commits (this deploy posts its own pending and success for `one` too).
+    const posts = forge.accepted().filter((p) => [a, b, c, d, e].includes(p.sha)).map((p) => `${p.sha[0]} ${p.state} ${p.description}`);
+    assert.deepEqual(posts.sort(), [
+      'a error Interrupted: run run-1 ended before it could report',
+      'b success Deployed',
+      'c failure Build failed',
+    ]);
+    assert.equal(await exists(torn), false);
+    assert.deepEqual((await readdir(status)).filter((n) => n !== `${one}.json`), [], 'every owed state posted, nothing left aside');
   });
 });
