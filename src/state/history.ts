@@ -89,7 +89,7 @@ export async function appendHistory(layout: Layout, entry: HistoryEntry): Promis
 
 /** Newest first. A line torn by a kill mid-append, or one that is not a run, is skipped with a warning. */
 export async function readHistory(layout: Layout, onWarning?: OnWarning): Promise<HistoryEntry[]> {
-  return (await readJsonLines(layout.history, HistoryEntrySchema, onWarning)).reverse();
+  return (await readJsonLines(layout.history, HistoryEntrySchema(), onWarning)).reverse();
 }
 
 /**
@@ -97,5 +97,5 @@ export async function readHistory(layout: Layout, onWarning?: OnWarning): Promis
  * status page shows, without parsing the runs it does not. Skipped lines are warned about as readHistory does.
  */
 export async function readNewestHistory(layout: Layout, count: number, onWarning?: OnWarning): Promise<HistoryEntry[]> {
-  return readNewestJsonLines(layout.history, HistoryEntrySchema, (found) => found.length >= count, onWarning);
+  return readNewestJsonLines(layout.history, HistoryEntrySchema(), (found) => found.length >= count, onWarning);
 }
