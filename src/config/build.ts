@@ -2,7 +2,7 @@
 // and the [[build.cache]] entries that let a command's outputs be reused (build-cache.ts).
 import * as z from 'zod/mini';
 import { BuildCacheSchema, buildCacheOf, type BuildCacheEntry } from './build-cache.ts';
-import { opt } from './shape.ts';
+import { absent, opt, optString } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 
 export type { BuildCacheEntry };
@@ -16,13 +16,13 @@ export interface BuildConfig {
 
 const buildShape = <C extends z.ZodMiniType>(cache: C) => z.strictObject({
   commands: z.array(z.array(z.string()).check(z.minLength(1))),
-  timeout: opt(z.string()),
+  timeout: optString,
   cache,
 });
 
 export const BuildSchema = lazily(() => buildShape(opt(BuildCacheSchema())));
 /** The same keys for a [build] without [[build.cache]], whose schemas are then never made (config.ts schemaFor). */
-export const BuildSchemaWithoutCache = lazily(() => buildShape(z.optional(z.undefined())));
+export const BuildSchemaWithoutCache = lazily(() => buildShape(absent));
 
 export function buildOf(build: z.infer<ReturnType<typeof BuildSchema>>, timeoutMs: number | undefined): BuildConfig {
   return {

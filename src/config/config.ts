@@ -17,7 +17,7 @@ import { checkLinkUrls, checkNul, checkPrograms, cleartextWarning, readDurations
 import { readRegularFile } from './regular-file.ts';
 import { readTokenCredential, Secret } from './secret.ts';
 import { checkServe, SERVE_SECRET_KEYS, ServeSchema, serveOf, type ServeConfig } from './serve.ts';
-import { keysOf, tablePath } from './shape.ts';
+import { absent, keysOf, tablePath } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 import { SystemdSchema, systemdOf, type SystemdConfig } from './systemd.ts';
 import { STATUS_SECRET_KEYS, StatusSchema, statusOf, type StatusConfig } from './status.ts';
@@ -71,15 +71,14 @@ const fullSchema = lazily(() => z.strictObject({
   watch: WatchSchema(),
 }));
 /** An optional section the file does not hold: undefined, whatever its schema would say. */
-const ABSENT = z.optional(z.undefined());
 
 /**
  * The schema `data` is checked with: the full one, except that a section `data` does not hold is
- * ABSENT instead of its schema (which is then never made). The same keys, so the same answers.
+ * absent instead of its schema (which is then never made). The same keys, so the same answers.
  */
 function schemaFor(data: unknown): ReturnType<typeof fullSchema> {
   const holds = (key: string) => valueAt(data, [key]) !== undefined;
-  const shape = Object.fromEntries(Object.entries(SECTIONS).map(([key, make]) => [key, holds(key) ? make() : ABSENT]));
+  const shape = Object.fromEntries(Object.entries(SECTIONS).map(([key, make]) => [key, holds(key) ? make() : absent]));
   // [[build.cache]] alike, inside [build].
   const build = valueAt(data, ['build', 'cache']) === undefined ? BuildSchemaWithoutCache() : BuildSchema();
   return z.strictObject({ repo: RepoSchema, build, ...shape }) as unknown as ReturnType<typeof fullSchema>;

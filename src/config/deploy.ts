@@ -1,7 +1,7 @@
 // The [deploy] section: how many deployments to keep, and the free space a fetch or build needs.
 import * as z from 'zod/mini';
 import { valueAt } from './issue.ts';
-import { opt, whole, type Add } from './shape.ts';
+import { opt, whole, type Add, optString } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 import { parseSize } from './size.ts';
 
@@ -10,7 +10,7 @@ export interface DeployConfig {
   minFreeBytes: number;
 }
 
-export const DeploySchema = lazily(() => opt(z.strictObject({ keep: opt(whole(1)), min_free: opt(z.string()) })));
+export const DeploySchema = lazily(() => opt(z.strictObject({ keep: opt(whole(1)), min_free: optString })));
 
 const MIN_FREE_DEFAULT = 100 * 1024 ** 2;
 

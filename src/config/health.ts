@@ -2,7 +2,7 @@
 // timing. The config's own type: steps/health.ts runs what this describes.
 import * as z from 'zod/mini';
 import { valueAt } from './issue.ts';
-import { opt, whole, type Add } from './shape.ts';
+import { opt, whole, type Add, optString } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 
 export type HealthConfig =
@@ -14,11 +14,11 @@ export const HealthSchema = lazily(() => opt(
     url: opt(z.url({ protocol: /^https?$/ })),
     command: opt(z.array(z.string()).check(z.minLength(1))),
     status: opt(whole(100, 599)),
-    body: opt(z.string()),
-    timeout: opt(z.string()),
-    interval: opt(z.string()),
+    body: optString,
+    timeout: optString,
+    interval: optString,
     retries: opt(whole(0)),
-    delay: opt(z.string()),
+    delay: optString,
   }),
 ));
 type ParsedHealth = NonNullable<z.infer<ReturnType<typeof HealthSchema>>>;

@@ -2,7 +2,7 @@
 // app opts into (the host lock, named shared resources) with their directory.
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import { opt, text, whole } from './shape.ts';
+import { opt, whole, optText, optString } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 
 export interface LockConfig {
@@ -30,12 +30,12 @@ export const RESOURCE_NAME = new RegExp(`^[A-Za-z0-9._-]{1,${RESOURCE_NAME_MAX}}
 export const LockSchema = lazily(() => opt(
   z.strictObject({
     wait: opt(z.boolean()),
-    retry_interval: opt(z.string()),
+    retry_interval: optString,
     retry_attempts: opt(whole(1)),
-    stale: opt(z.string()),
+    stale: optString,
     host: opt(z.boolean()),
     resources: opt(z.array(z.string().check(z.regex(RESOURCE_NAME, `expected letters, digits, ".", "_" and "-" only, at most ${RESOURCE_NAME_MAX} of them (the name is part of its lock file's name)`)))),
-    dir: opt(text),
+    dir: optText,
   }),
 ));
 

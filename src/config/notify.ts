@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
 import { programProblem } from './rules.ts';
-import { opt, type Add } from './shape.ts';
+import { opt, type Add, optString } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 
 export type NotifyWhen = 'failure' | 'success' | 'manual';
@@ -22,7 +22,7 @@ export const NotifySchema = lazily(() => opt(
   z.strictObject({
     command: z.array(z.string()).check(z.minLength(1)),
     on: opt(z.array(z.enum(['failure', 'success', 'manual']))),
-    timeout: opt(z.string()),
+    timeout: optString,
   }),
 ));
 type ParsedNotify = NonNullable<z.infer<ReturnType<typeof NotifySchema>>>;

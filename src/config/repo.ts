@@ -3,7 +3,7 @@
 import * as z from 'zod/mini';
 import { checkRepoUrl } from './rules.ts';
 import { readInlineToken, readSecretVar, Secret } from './secret.ts';
-import { opt, text, type Add } from './shape.ts';
+import { text, type Add, optText, optString } from './shape.ts';
 
 export type RepoAuth =
   | { kind: 'none' }
@@ -20,12 +20,12 @@ export interface RepoConfig {
 
 export const RepoSchema = z.strictObject({
   url: text,
-  branch: opt(text),
-  token: opt(text),
-  token_file: opt(text),
-  username: opt(text),
-  password: opt(text),
-  timeout: opt(z.string()),
+  branch: optText,
+  token: optText,
+  token_file: optText,
+  username: optText,
+  password: optText,
+  timeout: optString,
 });
 export type ParsedRepo = z.infer<typeof RepoSchema>;
 

@@ -8,7 +8,7 @@ import { formatDuration } from '../errors/duration.ts';
 import { parseDuration } from './duration.ts';
 import { describeValue, valueAt } from './issue.ts';
 import { readCredentialFile, readInlineToken, readKey, type Secret } from './secret.ts';
-import { opt, text, type Add } from './shape.ts';
+import { opt, text, type Add, optText, optString } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 import { formatSize, parseSize } from './size.ts';
 
@@ -38,16 +38,16 @@ export interface ServeConfig {
 
 export const ServeSchema = lazily(() => opt(
   z.strictObject({
-    listen: opt(text),
-    poll: opt(z.string()),
-    max_body: opt(z.string()),
-    repository: opt(text),
+    listen: optText,
+    poll: optString,
+    max_body: optString,
+    repository: optText,
     public_url: opt(z.url({ protocol: /^https?$/ })),
-    secret: opt(text),
-    secret_file: opt(text),
+    secret: optText,
+    secret_file: optText,
     status_page: opt(z.boolean()),
-    status_token: opt(text),
-    status_token_file: opt(text),
+    status_token: optText,
+    status_token_file: optText,
   }),
 ));
 type ParsedServe = z.infer<ReturnType<typeof ServeSchema>>;

@@ -4,6 +4,12 @@ import * as z from 'zod/mini';
 
 export const text = z.string().check(z.minLength(1));
 export const opt = z.optional;
+// Shared, as a schema can sit in any number of shapes: zod takes some 60 k instructions to make
+// each one, at every start of every command (a key's own schema made anew was 40 of them).
+export const optText = opt(text);
+export const optString = opt(z.string());
+/** A section or key that must not be there: what an absent section's schema is (config.ts schemaFor). */
+export const absent = opt(z.undefined());
 export const whole = (min: number, max?: number) => z.int().check(z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
 
 /** Reports one problem at a key path; parseConfig collects them all before it throws. */

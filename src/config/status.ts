@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import { parseDuration } from './duration.ts';
 import { describeValue } from './issue.ts';
 import { readInlineToken, readSecretVar, type Secret } from './secret.ts';
-import { opt, text, type Add } from './shape.ts';
+import { opt, type Add, optText, optString } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 
 export type StatusProvider = 'github' | 'gitea' | 'gitlab';
@@ -31,12 +31,12 @@ export const StatusSchema = lazily(() => opt(
   z.strictObject({
     provider: z.enum(['github', 'gitea', 'gitlab']),
     api_url: opt(z.url({ protocol: /^https?$/ })),
-    repository: opt(text),
-    token: opt(text),
-    token_file: opt(text),
-    context: opt(text),
+    repository: optText,
+    token: optText,
+    token_file: optText,
+    context: optText,
     target_url_base: opt(z.url({ protocol: /^https?$/ })),
-    timeout: opt(z.string()),
+    timeout: optString,
   }),
 ));
 type ParsedStatus = NonNullable<z.infer<ReturnType<typeof StatusSchema>>>;

@@ -1,7 +1,7 @@
 // The [watch] section: how often `mfd watch` asks the remote for the branch head. Its range is
 // checked with the other durations (rules.ts DURATIONS: watch.interval).
 import * as z from 'zod/mini';
-import { opt } from './shape.ts';
+import { opt, optString } from './shape.ts';
 import { lazily } from '../sys/lazy.ts';
 
 export interface WatchConfig {
@@ -9,7 +9,7 @@ export interface WatchConfig {
   intervalMs: number;
 }
 
-export const WatchSchema = lazily(() => opt(z.strictObject({ interval: opt(z.string()) })));
+export const WatchSchema = lazily(() => opt(z.strictObject({ interval: optString })));
 
 export function watchOf(ms: { intervalMs: number }): WatchConfig {
   return { intervalMs: ms.intervalMs };
