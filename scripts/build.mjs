@@ -235,14 +235,16 @@ const lazyVendor = {
  * node:crypto pulls in some 30 stream and crypto modules (~6 ms of `node -e 0` time), and the
  * modules that import it are initialised by every command, `mfd ls` among them; node:https pulls
  * in TLS and node:crypto, and only a remote or a forge reached over https needs it; node:fs/promises
- * (1.5-2 ms: FileHandle, readline, watchers) only open() needs (src/sys/files.ts). mfd imports
+ * (1.5-2 ms: FileHandle, readline, watchers) only open() needs (src/sys/files.ts); node:os (1 M
+ * instructions) only the host name of a lock's or a record's holder and a permission error's
+ * user name need (src/context.ts makes the host name on first use). mfd imports
  * built-ins by name (`import { createHash } from 'node:crypto'`); esbuild reads such a name at
  * each use, from a copy of the module's own keys, so a module with a getter per key that requires
  * the built-in at the first read is enough. The keys are the names src/ imports (importedNames),
  * not every key of the built-in: each getter is defined twice at start-up (here and in esbuild's
  * copy), and node:crypto's 67 and node:fs/promises' 31 cost `mfd ls` 1 M instructions.
  */
-const LAZY_BUILTINS = ['node:crypto', 'node:https', 'node:fs/promises'];
+const LAZY_BUILTINS = ['node:crypto', 'node:https', 'node:fs/promises', 'node:os'];
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {

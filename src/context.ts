@@ -81,9 +81,13 @@ export async function createContext(input: ContextInput): Promise<Context> {
   const config = await loadConfig(input.configFile, withoutHook);
   for (const w of config.warnings) reporter.warn(w);
   const root = dirname(input.configFile);
+  // The host name only when first asked for (a lock, a record): os.hostname() loads node:os.
+  let host: string | undefined;
   const identity: Identity = {
     user: env.USER || env.LOGNAME || 'unknown',
-    host: env.HOSTNAME || hostname(),
+    get host() {
+      return (host ??= env.HOSTNAME || hostname());
+    },
     pid: process.pid,
   };
   const requested = input.requested ?? {};
