@@ -1,14 +1,12 @@
 // Which header identifies a delivery, over real HTTP through the webhook server: a replay must be
 // recognised by an id that is one per delivery, and two deliveries must never share one. GitLab's
 // X-Gitlab-Event-UUID is shared by every hook a webhook-triggered request sets off, so it is no such id.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Secret } from '../../src/config/secret.ts';
 import { envelopeOf } from '../../src/serve/delivery.ts';
-import { startWebhookServer, type WebhookServer } from '../../src/serve/server.ts';
 import { deliver, gitlab, gitlabPush, type Delivery } from './deliveries.ts';
-import { PokeRecord } from './poke-record.ts';
+import { watchingServer } from './poke-record.ts';
 
 const SECRET = 'test-webhook-secret-3a7b';
 const URL = 'https://gitlab.example.com/codertocat/hello-world.git';
@@ -21,23 +19,11 @@ const issue = (options: Parameters<typeof gitlab>[3]) => gitlab('Issue Hook', { 
 const resend = (d: Delivery): Delivery => ({ body: d.body, headers: { ...d.headers, 'x-gitlab-webhook-uuid': randomUUID(), 'x-gitlab-event-uuid': randomUUID() } });
 
 describe('serve/delivery', () => {
-  let server: WebhookServer;
-  const loop = new PokeRecord();
-  before(async () => {
-    server = await startWebhookServer({
-      listen: { host: '127.0.0.1', port: 0 },
-      secret: new Secret(SECRET),
-      maxBodyBytes: 64 * 1024,
-      watch: { ref: 'refs/heads/master', repository: PATH },
-      loop,
-      log: { info: () => {}, warn: () => {} },
-    });
-  });
-  after(() => server.close());
+  const { loop, url } = watchingServer(SECRET, PATH);
 
   const actions = async (...deliveries: Delivery[]): Promise<string[]> => {
     const seen: string[] = [];
-    for (const d of deliveries) seen.push(String((await deliver(server.url, d)).json.action));
+    for (const d of deliveries) seen.push(String((await deliver(url(), d)).json.action));
     return seen;
   };
 

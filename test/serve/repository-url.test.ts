@@ -1,10 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Trigger } from '../../src/cd/trigger.ts';
-import { Secret } from '../../src/config/secret.ts';
-import { startWebhookServer, type WebhookServer } from '../../src/serve/server.ts';
 import { deliver, gitea, giteaPush, github, githubExample, gitlab, gitlabPush } from './deliveries.ts';
-import { PokeRecord } from './poke-record.ts';
+import { watchingServer } from './poke-record.ts';
 
 const SECRET = 'shared-across-forges-secret-41d7';
 const WATCHED = 'https://git.example.com/Codertocat/Hello-World.git';
@@ -13,19 +11,7 @@ const WATCHED = 'https://git.example.com/Codertocat/Hello-World.git';
 // One secret shared by two forges: forge B's repository of the same owner/name must not poke the
 // deploy of forge A's. The expected repository is a URL, so the payload's URLs decide.
 describe('serve: [serve] repository as a URL', () => {
-  let server: WebhookServer;
-  const loop = new PokeRecord();
-  before(async () => {
-    server = await startWebhookServer({
-      listen: { host: '127.0.0.1', port: 0 },
-      secret: new Secret(SECRET),
-      maxBodyBytes: 64 * 1024,
-      watch: { ref: 'refs/heads/master', repository: WATCHED },
-      loop,
-      log: { info: () => {}, warn: () => {} },
-    });
-  });
-  after(() => server.close());
+  const { loop, url } = watchingServer(SECRET, WATCHED);
 
   const pokesDuring = async (fn: () => Promise<void>): Promise<Trigger[]> => {
     const from = loop.pokes.length;
@@ -35,7 +21,7 @@ describe('serve: [serve] repository as a URL', () => {
 
   test('a push whose URL is the watched one deploys, by any of its URLs', async () => {
     const push = giteaPush({ ref: 'refs/heads/master', cloneUrl: 'https://git.example.com/codertocat/hello-world.git', fullName: 'Codertocat/Hello-World' });
-    const pokes = await pokesDuring(async () => assert.equal((await deliver(server.url, gitea('push', push, SECRET))).json.action, 'deploy'));
+    const pokes = await pokesDuring(async () => assert.equal((await deliver(url(), gitea('push', push, SECRET))).json.action, 'deploy'));
     assert.equal(pokes.length, 1);
   });
 
@@ -50,7 +36,7 @@ describe('serve: [serve] repository as a URL', () => {
     ];
     const pokes = await pokesDuring(async () => {
       for (const [forge, d] of cases) {
-        const answer = await deliver(server.url, d);
+        const answer = await deliver(url(), d);
         assert.equal(answer.status, 403, forge);
         assert.match(String(answer.json.reason), /^the delivery is for "https:\/\/(github\.com|git\.other\.example)\/Codertocat\/Hello-World(\.git)?", not "https:\/\/git\.example\.com\/Codertocat\/Hello-World\.git"/, forge);
       }
@@ -60,14 +46,14 @@ describe('serve: [serve] repository as a URL', () => {
 
   test('the same host with another path is 403', async () => {
     const push = giteaPush({ ref: 'refs/heads/master', cloneUrl: 'https://git.example.com/evil/Codertocat/Hello-World.git', fullName: 'Codertocat/Hello-World' });
-    assert.equal((await deliver(server.url, gitea('push', push, SECRET))).status, 403);
+    assert.equal((await deliver(url(), gitea('push', push, SECRET))).status, 403);
   });
 
   test('a payload with no URL at all is matched by its full name', async () => {
     const push = giteaPush({ ref: 'refs/heads/master', cloneUrl: '', fullName: 'Codertocat/Hello-World' });
-    const pokes = await pokesDuring(async () => assert.equal((await deliver(server.url, gitea('push', push, SECRET))).json.action, 'deploy'));
+    const pokes = await pokesDuring(async () => assert.equal((await deliver(url(), gitea('push', push, SECRET))).json.action, 'deploy'));
     assert.equal(pokes.length, 1);
     const other = giteaPush({ ref: 'refs/heads/master', cloneUrl: '', fullName: 'someone/Hello-World' });
-    assert.equal((await deliver(server.url, gitea('push', other, SECRET))).status, 403);
+    assert.equal((await deliver(url(), gitea('push', other, SECRET))).status, 403);
   });
 });
